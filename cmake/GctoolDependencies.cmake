@@ -1,0 +1,10 @@
+# Dependencies of gctool, shared by the build and by the installed package config.
+include(CMakeFindDependencyMacro)
+find_dependency(PkgConfig)
+find_dependency(fmt)
+find_dependency(nlohmann_json)
+find_dependency(range-v3)
+pkg_check_modules(URING REQUIRED IMPORTED_TARGET liburing)
+pkg_check_modules(ARCHIVE REQUIRED IMPORTED_TARGET libarchive)
+pkg_check_modules(SECCOMP REQUIRED IMPORTED_TARGET libseccomp)
+pkg_check_modules(NFTABLES REQUIRED IMPORTED_TARGET libnftables)

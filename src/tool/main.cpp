@@ -1,0 +1,102 @@
+// gctool: the CLI. Parses global flags, lets every registered verb add its subcommand, runs the
+// chosen one, and turns any failure into one line `gctool: <message>` with exit code 125.
+#include <cstdio>
+#include <exception>
+
+#include <fmt/format.h>
+
+#include "command.hpp"
+#include "gctool/core/error.hpp"
+
+namespace gctool::tool {
+
+std::vector<CommandSetup>& command_registry() {
+  static std::vector<CommandSetup> registry;
+  return registry;
+}
+
+namespace {
+
+int fail(const std::string& message) {
+  std::fflush(stdout);
+  fmt::print(stderr, "gctool: {}\n", message);
+  return kExitToolError;
+}
+
+// CLI11 messages can span lines; the first line names what was wrong.
+std::string first_line(const std::string& text) {
+  const auto nl = text.find('\n');
+  return nl == std::string::npos ? text : text.substr(0, nl);
+}
+
+bool has_subcommand(CLI::App& app, const std::string& name) {
+  for (const auto* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+    if (sub->check_name(name)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// CLI11 reports an unknown verb or global flag as "a subcommand is required"; name the word
+// instead.
+std::string describe_parse_error(CLI::App& app, int argc, char** argv, const CLI::ParseError& e) {
+  if (app.get_subcommands().empty()) {
+    for (int i = 1; i < argc; ++i) {
+      const std::string arg = argv[i];
+      if (arg == "--root") {
+        ++i;
+      } else if (arg.rfind("--root=", 0) == 0) {
+        continue;
+      } else if (arg.starts_with('-')) {
+        return fmt::format("unknown flag \"{}\" (see 'gctool --help')", arg);
+      } else if (!has_subcommand(app, arg)) {
+        return fmt::format("unknown command \"{}\" (see 'gctool --help')", arg);
+      } else {
+        break;
+      }
+    }
+  }
+  return first_line(e.what());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"gctool: a small, fast, safe container runtime", "gctool"};
+  Globals globals;
+  app.set_version_flag("-v,--version", fmt::format("gctool version {}", GCTOOL_VERSION));
+  app.add_option("--root", globals.root, "Root directory of gctool's state")
+      ->envname("GCTOOL_ROOT")
+      ->capture_default_str();
+  app.require_subcommand(1);
+  app.fallthrough(false);
+  for (auto setup : command_registry()) {
+    setup(app, globals);
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    if (argc <= 1) {
+      fmt::print(stderr, "{}", app.help());
+    }
+    return fail(describe_parse_error(app, argc, argv, e));
+  } catch (const Error& e) {
+    return fail(e.what());
+  } catch (const std::exception& e) {
+    return fail(e.what());
+  }
+  return globals.exit_code;
+}
+
+}  // namespace gctool::tool
+
+int main(int argc, char** argv) {
+  return gctool::tool::main(argc, argv);
+}

@@ -1,0 +1,142 @@
+// Helpers for tests: temporary directories, running the gctool CLI, and leak checks.
+#pragma once
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+namespace gctool::test {
+
+// A directory under the build tree (or /tmp) removed with everything in it at scope end.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& prefix = "gct-test") {
+    const char* base = std::getenv("GCTOOL_TEST_TMP");
+    std::filesystem::path parent = base != nullptr ? base : "/tmp";
+    std::filesystem::create_directories(parent);
+    std::string tmpl = (parent / (prefix + "-XXXXXX")).string();
+    if (::mkdtemp(tmpl.data()) == nullptr) {
+      throw std::runtime_error("mkdtemp failed");
+    }
+    path_ = tmpl;
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::filesystem::path& path() const { return path_; }
+  std::string str() const { return path_.string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+inline std::string unique_name(const std::string& prefix) {
+  static std::mt19937_64 rng{std::random_device{}()};
+  return fmt::format("{}{:08x}", prefix, static_cast<unsigned>(rng()));
+}
+
+struct RunResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs a program with argv, optional stdin text, and extra environment; collects both streams.
+inline RunResult run_program(const std::vector<std::string>& argv, const std::string& input = "",
+                             const std::vector<std::string>& extra_env = {}) {
+  int in[2], out[2], err[2];
+  if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) {
+    throw std::runtime_error("pipe failed");
+  }
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(in[0], 0);
+    ::dup2(out[1], 1);
+    ::dup2(err[1], 2);
+    for (const auto& e : extra_env) {
+      ::putenv(const_cast<char*>(e.c_str()));
+    }
+    std::vector<char*> args;
+    for (const auto& a : argv) {
+      args.push_back(const_cast<char*>(a.c_str()));
+    }
+    args.push_back(nullptr);
+    ::execvp(args[0], args.data());
+    ::_exit(127);
+  }
+  ::close(in[0]);
+  ::close(out[1]);
+  ::close(err[1]);
+  if (!input.empty()) {
+    [[maybe_unused]] auto n = ::write(in[1], input.data(), input.size());
+  }
+  ::close(in[1]);
+  RunResult result;
+  pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
+  int open_fds = 2;
+  char buf[65536];
+  while (open_fds > 0) {
+    if (::poll(fds, 2, -1) < 0) {
+      continue;
+    }
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd >= 0 && (fds[i].revents & (POLLIN | POLLHUP)) != 0) {
+        const ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
+        if (n <= 0) {
+          ::close(fds[i].fd);
+          fds[i].fd = -1;
+          --open_fds;
+        } else {
+          (i == 0 ? result.out : result.err).append(buf, static_cast<std::size_t>(n));
+        }
+      }
+    }
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return result;
+}
+
+// Runs the gctool binary built with these tests.
+inline RunResult gctool(const std::vector<std::string>& args, const std::string& input = "") {
+  std::vector<std::string> argv{GCTOOL_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run_program(argv, input);
+}
+
+// Mount points whose path starts with prefix (from /proc/self/mountinfo).
+inline std::vector<std::string> mounts_under(const std::string& prefix) {
+  std::ifstream in("/proc/self/mountinfo");
+  std::vector<std::string> found;
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string id, parent, devno, root, mount_point;
+    fields >> id >> parent >> devno >> root >> mount_point;
+    if (mount_point.rfind(prefix, 0) == 0) {
+      found.push_back(mount_point);
+    }
+  }
+  return found;
+}
+
+inline bool is_root() {
+  return ::geteuid() == 0;
+}
+
+}  // namespace gctool::test
