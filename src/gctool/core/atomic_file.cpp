@@ -1,0 +1,64 @@
+#include "gctool/core/atomic_file.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <string>
+
+#include <fmt/std.h>
+
+#include "gctool/core/error.hpp"
+#include "gctool/core/fd.hpp"
+#include "gctool/core/file_util.hpp"
+#include "gctool/core/scope_exit.hpp"
+
+namespace gctool {
+
+namespace {
+
+std::filesystem::path directory_of(const std::filesystem::path& path) {
+  const std::filesystem::path parent = path.parent_path();
+  return parent.empty() ? std::filesystem::path(".") : parent;
+}
+
+void fsync_directory(const std::filesystem::path& dir) {
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) {
+    throw_errno("open directory {}", dir);
+  }
+  check(::fsync(fd.get()), "fsync directory {}", dir);
+}
+
+}  // namespace
+
+void write_file_atomic(const std::filesystem::path& path, std::string_view data,
+                       Durability durability, mode_t mode) {
+  if (path.filename().empty()) {
+    throw_invalid("cannot write a file at {}: the path names a directory", path);
+  }
+  const std::filesystem::path dir = directory_of(path);
+  // A dot name keeps the temporary file out of directory listings that look for state files.
+  std::string tmp = (dir / fmt::format(".{}.tmp-XXXXXX", path.filename().string())).string();
+  UniqueFd fd(::mkostemp(tmp.data(), O_CLOEXEC));
+  if (!fd) {
+    throw_errno("create temporary file for {}", path);
+  }
+  const std::filesystem::path tmp_path(tmp);
+  ScopeExit remove_tmp([&tmp_path] { ::unlink(tmp_path.c_str()); });
+
+  check(::fchmod(fd.get(), mode), "chmod {}", tmp_path);
+  write_all(fd, data, fmt::format("{}", tmp_path));
+  if (durability == Durability::durable) {
+    check(::fsync(fd.get()), "fsync {}", tmp_path);
+  }
+  check(::close(fd.release()), "close {}", tmp_path);
+  check(::rename(tmp_path.c_str(), path.c_str()), "rename {} to {}", tmp_path, path);
+  remove_tmp.release();
+  if (durability == Durability::durable) {
+    fsync_directory(dir);
+  }
+}
+
+}  // namespace gctool
