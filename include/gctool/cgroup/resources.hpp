@@ -1,0 +1,56 @@
+// What a container may use: the limits a CgroupHandle applies, checked by validate() before any
+// cgroup exists, so that a bad flag fails with one clear line and leaves nothing behind.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+namespace gctool::cgroup {
+
+// Unset fields are left as the kernel (or the parent cgroup) has them. Designated initializers
+// work: Resources{.memory_bytes = 64 << 20}.
+struct Resources {
+  // memory.max / memory.limit_in_bytes; swap is capped to the same value where the host allows.
+  std::optional<std::int64_t> memory_bytes = std::nullopt;
+  // 1e9 = one CPU; becomes a CFS quota per kCpuPeriodUs.
+  std::optional<std::int64_t> nano_cpus = std::nullopt;
+  // v1 cpu.shares; v2 cpu.weight by runc's conversion.
+  std::optional<std::int64_t> cpu_shares = std::nullopt;
+  std::optional<std::string> cpuset_cpus = std::nullopt;  // "0-2,5"
+  std::optional<std::string> cpuset_mems = std::nullopt;  // NUMA nodes, same syntax
+  std::optional<std::int64_t> pids_limit = std::nullopt;  // pids.max
+
+  bool operator==(const Resources&) const = default;
+};
+
+// Docker's floor: the kernel needs some memory for the cgroup itself.
+inline constexpr std::int64_t kMinMemoryBytes = 6 * 1024 * 1024;
+// The CFS period every quota is expressed in (microseconds), as Docker does.
+inline constexpr std::int64_t kCpuPeriodUs = 100000;
+inline constexpr std::int64_t kMinCpuShares = 2;
+inline constexpr std::int64_t kMaxCpuShares = 262144;
+
+// The quota in microseconds per kCpuPeriodUs for nano_cpus (0.5 CPUs -> 50000).
+constexpr std::int64_t cpu_quota_us(std::int64_t nano_cpus) {
+  return nano_cpus * kCpuPeriodUs / 1000000000;
+}
+
+// v1 cpu.shares -> v2 cpu.weight (1..10000), the conversion runc and crun use.
+constexpr std::uint64_t cpu_weight_from_shares(std::int64_t shares) {
+  return 1 + ((static_cast<std::uint64_t>(shares) - 2) * 9999) / 262142;
+}
+
+// Where validate() learns which CPUs and memory nodes the host has; tests point these at files.
+struct HostTopology {
+  std::filesystem::path online_cpus = "/sys/devices/system/cpu/online";
+  std::filesystem::path online_mems = "/sys/devices/system/node/online";  // optional file
+};
+
+// Throws Error::invalid with a one-line message when a value cannot be applied: memory below
+// 6 MiB, a CPU count that is not positive or exceeds the host's CPUs, a malformed cpuset or one
+// naming CPUs/nodes the host does not have, shares outside 2..262144, a pids limit below 1.
+void validate(const Resources& resources, const HostTopology& host = {});
+
+}  // namespace gctool::cgroup

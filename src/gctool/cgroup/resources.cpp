@@ -1,0 +1,87 @@
+#include "gctool/cgroup/resources.hpp"
+
+#include <algorithm>
+#include <string_view>
+#include <vector>
+
+#include "gctool/core/error.hpp"
+#include "gctool/core/file_util.hpp"
+#include "gctool/core/units.hpp"
+
+namespace gctool::cgroup {
+
+namespace {
+
+// The ids of a cpuset list; an empty one is an error here, as the kernel would refuse it.
+std::vector<int> parse_list(std::string_view text, std::string_view what) {
+  std::vector<int> ids;
+  try {
+    ids = parse_cpu_list(text);
+  } catch (const Error& e) {
+    // parse_cpu_list speaks of CPUs; memory nodes use the same syntax.
+    if (what == "CPUs") {
+      throw;
+    }
+    throw_invalid("{}: {}", what, e.what());
+  }
+  if (ids.empty()) {
+    throw_invalid("invalid {} \"{}\": the list is empty", what, text);
+  }
+  return ids;
+}
+
+// Every id of `requested` must be in the host's list (when the host publishes one).
+void check_available(const std::string& requested, std::string_view what,
+                     const std::filesystem::path& host_file) {
+  const auto ids = parse_list(requested, what);
+  const auto host_text = try_read_file(host_file);
+  if (!host_text) {
+    return;
+  }
+  const auto host = parse_cpu_list(*host_text);
+  if (!std::includes(host.begin(), host.end(), ids.begin(), ids.end())) {
+    std::string available = *host_text;
+    while (!available.empty() && available.back() == '\n') {
+      available.pop_back();
+    }
+    throw_invalid("requested {} are not available - requested {}, available: {}", what, requested,
+                  available);
+  }
+}
+
+}  // namespace
+
+void validate(const Resources& resources, const HostTopology& host) {
+  if (resources.memory_bytes && *resources.memory_bytes < kMinMemoryBytes) {
+    throw Error::invalid("minimum memory limit allowed is 6MB");
+  }
+  if (resources.nano_cpus) {
+    const auto host_cpus = try_read_file(host.online_cpus);
+    const std::size_t count = host_cpus ? parse_cpu_list(*host_cpus).size() : 0;
+    const std::int64_t nano = *resources.nano_cpus;
+    const bool too_many = count > 0 && nano > static_cast<std::int64_t>(count) * 1000000000;
+    if (cpu_quota_us(nano) < 1000 || too_many) {
+      if (count > 0) {
+        throw_invalid("range of CPUs is from 0.01 to {}.00, as there are only {} CPUs available",
+                      count, count);
+      }
+      throw Error::invalid("the CPU count must be at least 0.01");
+    }
+  }
+  if (resources.cpu_shares &&
+      (*resources.cpu_shares < kMinCpuShares || *resources.cpu_shares > kMaxCpuShares)) {
+    throw_invalid("CPU shares {} out of range: must be between {} and {}", *resources.cpu_shares,
+                  kMinCpuShares, kMaxCpuShares);
+  }
+  if (resources.cpuset_cpus) {
+    check_available(*resources.cpuset_cpus, "CPUs", host.online_cpus);
+  }
+  if (resources.cpuset_mems) {
+    check_available(*resources.cpuset_mems, "memory nodes", host.online_mems);
+  }
+  if (resources.pids_limit && *resources.pids_limit < 1) {
+    throw_invalid("invalid pids limit {}: must be at least 1", *resources.pids_limit);
+  }
+}
+
+}  // namespace gctool::cgroup

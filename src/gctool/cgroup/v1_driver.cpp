@@ -1,0 +1,198 @@
+#include "gctool/cgroup/v1_driver.hpp"
+
+#include <algorithm>
+#include <array>
+#include <exception>
+
+#include <fmt/format.h>
+#include <fmt/std.h>
+
+#include "cgroupfs.hpp"
+#include "gctool/core/error.hpp"
+#include "gctool/core/file_util.hpp"
+
+namespace gctool::cgroup {
+
+namespace {
+
+// What a container needs; cpuacct holds the CPU usage that stats() reports.
+constexpr std::array<std::string_view, 5> kUsed = {"memory", "cpu", "cpuacct", "cpuset", "pids"};
+
+// A new cpuset level starts with empty cpus and mems, and the kernel refuses tasks (ENOSPC)
+// until both are set: copy them from the parent.
+void inherit_cpuset(const std::filesystem::path& parent, const std::filesystem::path& dir) {
+  for (const char* file : {"cpuset.cpus", "cpuset.mems"}) {
+    if (detail::trim(read_file(dir / file)).empty()) {
+      write_existing_file(dir / file, detail::trim(read_file(parent / file)));
+    }
+  }
+}
+
+}  // namespace
+
+V1Driver::V1Driver(std::map<std::string, std::filesystem::path> mounts) {
+  for (const auto name : kUsed) {
+    if (const auto it = mounts.find(std::string(name)); it != mounts.end()) {
+      mounts_.emplace(it->first, it->second);
+    }
+  }
+}
+
+std::vector<std::filesystem::path> V1Driver::hierarchies() const {
+  std::vector<std::filesystem::path> out;
+  for (const auto& [name, mount] : mounts_) {
+    if (std::find(out.begin(), out.end(), mount) == out.end()) {
+      out.push_back(mount);
+    }
+  }
+  return out;
+}
+
+std::filesystem::path V1Driver::dir(const std::string& controller, std::string_view path) const {
+  const auto it = mounts_.find(controller);
+  if (it == mounts_.end()) {
+    throw Error(ENOTSUP,
+                fmt::format("find the cgroup v1 \"{}\" controller: not mounted", controller));
+  }
+  return it->second / normalize_path(path);
+}
+
+void V1Driver::create(std::string_view path, const Resources& r) const {
+  const auto relative = normalize_path(path);
+  // Fail before creating anything when a requested limit has no controller.
+  if (r.memory_bytes) {
+    dir("memory", relative);
+  }
+  if (r.nano_cpus || r.cpu_shares) {
+    dir("cpu", relative);
+  }
+  if (r.cpuset_cpus || r.cpuset_mems) {
+    dir("cpuset", relative);
+  }
+  if (r.pids_limit) {
+    dir("pids", relative);
+  }
+  for (const auto& mount : hierarchies()) {
+    const auto levels = detail::make_levels(mount, relative);
+    if (has("cpuset") && mount == mounts_.at("cpuset")) {
+      auto parent = mount;
+      for (const auto& level : levels) {
+        inherit_cpuset(parent, level);
+        parent = level;
+      }
+    }
+  }
+}
+
+void V1Driver::apply(std::string_view path, const Resources& r) const {
+  if (r.memory_bytes) {
+    const auto d = dir("memory", path);
+    const auto value = fmt::format("{}", *r.memory_bytes);
+    const auto memsw = d / "memory.memsw.limit_in_bytes";
+    if (!std::filesystem::exists(memsw)) {
+      write_existing_file(d / "memory.limit_in_bytes", value);
+    } else {
+      // The kernel keeps memory <= memory+swap at every step: when raising, memsw must go
+      // first, when lowering, the limit must.
+      try {
+        write_existing_file(d / "memory.limit_in_bytes", value);
+        write_existing_file(memsw, value);
+      } catch (const Error& e) {
+        if (e.errno_value() != EINVAL) {
+          throw;
+        }
+        write_existing_file(memsw, value);
+        write_existing_file(d / "memory.limit_in_bytes", value);
+      }
+    }
+  }
+  if (r.nano_cpus) {
+    const auto d = dir("cpu", path);
+    write_existing_file(d / "cpu.cfs_period_us", fmt::format("{}", kCpuPeriodUs));
+    write_existing_file(d / "cpu.cfs_quota_us", fmt::format("{}", cpu_quota_us(*r.nano_cpus)));
+  }
+  if (r.cpu_shares) {
+    write_existing_file(dir("cpu", path) / "cpu.shares", fmt::format("{}", *r.cpu_shares));
+  }
+  if (r.cpuset_cpus) {
+    write_existing_file(dir("cpuset", path) / "cpuset.cpus", *r.cpuset_cpus);
+  }
+  if (r.cpuset_mems) {
+    write_existing_file(dir("cpuset", path) / "cpuset.mems", *r.cpuset_mems);
+  }
+  if (r.pids_limit) {
+    write_existing_file(dir("pids", path) / "pids.max", fmt::format("{}", *r.pids_limit));
+  }
+}
+
+void V1Driver::add_process(std::string_view path, pid_t pid) const {
+  const auto relative = normalize_path(path);
+  for (const auto& mount : hierarchies()) {
+    write_existing_file(mount / relative / "cgroup.procs", fmt::format("{}", pid));
+  }
+}
+
+std::vector<pid_t> V1Driver::pids(std::string_view path) const {
+  const auto relative = normalize_path(path);
+  std::vector<pid_t> all;
+  // A process may have been added to some hierarchies only (a failure half-way): list them all.
+  for (const auto& mount : hierarchies()) {
+    const auto some = detail::read_pids(mount / relative / "cgroup.procs");
+    all.insert(all.end(), some.begin(), some.end());
+  }
+  std::sort(all.begin(), all.end());
+  all.erase(std::unique(all.begin(), all.end()), all.end());
+  return all;
+}
+
+Stats V1Driver::stats(std::string_view path) const {
+  Stats s;
+  if (has("memory")) {
+    const auto d = dir("memory", path);
+    s.memory_current = detail::read_u64(d / "memory.usage_in_bytes");
+    s.memory_peak = detail::read_u64(d / "memory.max_usage_in_bytes");
+    // oom_kill appeared in 4.13; before it, hitting the limit (failcnt) is the best hint.
+    const auto kills = detail::read_key(d / "memory.oom_control", "oom_kill");
+    s.oom_kills = kills ? *kills : detail::read_u64(d / "memory.failcnt").value_or(0);
+  }
+  if (has("cpuacct")) {
+    s.cpu_usage_ns = detail::read_u64(dir("cpuacct", path) / "cpuacct.usage");
+  }
+  if (has("pids")) {
+    s.pids_current = detail::read_u64(dir("pids", path) / "pids.current");
+  }
+  return s;
+}
+
+bool V1Driver::exists(std::string_view path) const {
+  const auto relative = normalize_path(path);
+  const auto all = hierarchies();
+  return std::any_of(all.begin(), all.end(), [&](const auto& mount) {
+    return std::filesystem::is_directory(mount / relative);
+  });
+}
+
+UniqueFd V1Driver::open_dir(std::string_view) const {
+  return UniqueFd{};
+}
+
+void V1Driver::remove(std::string_view path, std::chrono::milliseconds timeout) const {
+  const auto relative = normalize_path(path);
+  const auto deadline = detail::Clock::now() + timeout;
+  // Try every hierarchy even after a failure, so that one busy directory leaves only itself.
+  std::exception_ptr first_error;
+  for (const auto& mount : hierarchies()) {
+    try {
+      detail::remove_dir(mount / relative, deadline);
+    } catch (const Error&) {
+      if (!first_error) {
+        first_error = std::current_exception();
+      }
+    }
+  }
+  if (first_error) {
+    std::rethrow_exception(first_error);
+  }
+}
+
+}  // namespace gctool::cgroup

@@ -1,0 +1,191 @@
+#include "gctool/cgroup/v2_driver.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <set>
+
+#include <fmt/format.h>
+#include <fmt/std.h>
+
+#include "cgroupfs.hpp"
+#include "gctool/core/error.hpp"
+#include "gctool/core/file_util.hpp"
+
+namespace gctool::cgroup {
+
+namespace {
+
+// Controllers a container's cgroup gets even without limits, so that stats work.
+constexpr std::array<std::string_view, 4> kWanted = {"cpu", "cpuset", "memory", "pids"};
+
+std::set<std::string, std::less<>> needed_controllers(const Resources& r) {
+  std::set<std::string, std::less<>> needed;
+  if (r.memory_bytes) {
+    needed.insert("memory");
+  }
+  if (r.nano_cpus || r.cpu_shares) {
+    needed.insert("cpu");
+  }
+  if (r.cpuset_cpus || r.cpuset_mems) {
+    needed.insert("cpuset");
+  }
+  if (r.pids_limit) {
+    needed.insert("pids");
+  }
+  return needed;
+}
+
+std::set<std::string, std::less<>> words(std::string_view text) {
+  std::set<std::string, std::less<>> out;
+  std::size_t pos = 0;
+  while ((pos = text.find_first_not_of(" \t\n", pos)) != std::string_view::npos) {
+    const auto end = std::min(text.find_first_of(" \t\n", pos), text.size());
+    out.emplace(text.substr(pos, end - pos));
+    pos = end;
+  }
+  return out;
+}
+
+// Makes the wanted controllers available to the children of `dir` (one level).
+void enable_controllers(const std::filesystem::path& dir,
+                        const std::set<std::string, std::less<>>& needed) {
+  const auto available = words(read_file(dir / "cgroup.controllers"));
+  const auto enabled = words(read_file(dir / "cgroup.subtree_control"));
+  for (const auto& name : needed) {
+    if (!available.contains(name)) {
+      throw Error(ENOTSUP, fmt::format("enable cgroup v2 controller \"{}\" in {}", name, dir));
+    }
+  }
+  std::vector<std::string> missing;
+  for (const auto name : kWanted) {
+    if (available.contains(name) && !enabled.contains(name)) {
+      missing.emplace_back(fmt::format("+{}", name));
+    }
+  }
+  if (missing.empty()) {
+    return;
+  }
+  const auto control = dir / "cgroup.subtree_control";
+  try {
+    write_existing_file(control, fmt::format("{}", fmt::join(missing, " ")));
+  } catch (const Error&) {
+    // One write is all or nothing; retry one by one so an optional controller the kernel
+    // refuses (cpu with realtime threads around) does not stop the ones we need.
+    for (const auto& item : missing) {
+      try {
+        write_existing_file(control, item);
+      } catch (const Error&) {
+        if (needed.contains(std::string_view(item).substr(1))) {
+          throw;
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+V2Driver::V2Driver(std::filesystem::path root) : root_(std::move(root)) {}
+
+std::filesystem::path V2Driver::dir(std::string_view path) const {
+  return root_ / normalize_path(path);
+}
+
+void V2Driver::create(std::string_view path, const Resources& resources) const {
+  const auto needed = needed_controllers(resources);
+  // Each ancestor, from the root down to the parent, must delegate the controllers to the level
+  // below before that level has them; the leaf keeps an empty subtree_control so that it may
+  // hold processes. The root is checked first, so a missing controller creates nothing.
+  enable_controllers(root_, needed);
+  auto d = root_;
+  const std::filesystem::path relative = normalize_path(path);
+  for (auto part = relative.begin(); part != relative.end(); ++part) {
+    d /= *part;
+    detail::make_dir(d);
+    if (std::next(part) != relative.end()) {
+      enable_controllers(d, needed);
+    }
+  }
+}
+
+void V2Driver::apply(std::string_view path, const Resources& r) const {
+  const auto d = dir(path);
+  if (r.memory_bytes) {
+    write_existing_file(d / "memory.max", fmt::format("{}", *r.memory_bytes));
+    // Swap equal to the limit means no swap on top of it; the file is absent without swap.
+    if (std::filesystem::exists(d / "memory.swap.max")) {
+      write_existing_file(d / "memory.swap.max", "0");
+    }
+  }
+  if (r.nano_cpus) {
+    write_existing_file(d / "cpu.max",
+                        fmt::format("{} {}", cpu_quota_us(*r.nano_cpus), kCpuPeriodUs));
+  }
+  if (r.cpu_shares) {
+    write_existing_file(d / "cpu.weight", fmt::format("{}", cpu_weight_from_shares(*r.cpu_shares)));
+  }
+  if (r.cpuset_cpus) {
+    write_existing_file(d / "cpuset.cpus", *r.cpuset_cpus);
+  }
+  if (r.cpuset_mems) {
+    write_existing_file(d / "cpuset.mems", *r.cpuset_mems);
+  }
+  if (r.pids_limit) {
+    write_existing_file(d / "pids.max", fmt::format("{}", *r.pids_limit));
+  }
+}
+
+void V2Driver::add_process(std::string_view path, pid_t pid) const {
+  write_existing_file(dir(path) / "cgroup.procs", fmt::format("{}", pid));
+}
+
+std::vector<pid_t> V2Driver::pids(std::string_view path) const {
+  auto pids = detail::read_pids(dir(path) / "cgroup.procs");
+  std::sort(pids.begin(), pids.end());
+  pids.erase(std::unique(pids.begin(), pids.end()), pids.end());
+  return pids;
+}
+
+Stats V2Driver::stats(std::string_view path) const {
+  const auto d = dir(path);
+  Stats s;
+  s.memory_current = detail::read_u64(d / "memory.current");
+  s.memory_peak = detail::read_u64(d / "memory.peak");
+  if (const auto usec = detail::read_key(d / "cpu.stat", "usage_usec")) {
+    s.cpu_usage_ns = *usec * 1000;
+  }
+  s.pids_current = detail::read_u64(d / "pids.current");
+  s.oom_kills = detail::read_key(d / "memory.events", "oom_kill").value_or(0);
+  return s;
+}
+
+bool V2Driver::exists(std::string_view path) const {
+  return std::filesystem::is_directory(dir(path));
+}
+
+UniqueFd V2Driver::open_dir(std::string_view path) const {
+  const auto d = dir(path);
+  UniqueFd fd(::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) {
+    throw_errno("open cgroup {}", d);
+  }
+  return fd;
+}
+
+void V2Driver::kill_all(std::string_view path, std::chrono::milliseconds timeout) const {
+  const auto kill_file = dir(path) / "cgroup.kill";
+  // cgroup.kill (5.14+) kills atomically, forks included; the loop below then only waits.
+  if (std::filesystem::exists(kill_file) && !pids(path).empty()) {
+    write_existing_file(kill_file, "1");
+  }
+  CgroupDriver::kill_all(path, timeout);
+}
+
+void V2Driver::remove(std::string_view path, std::chrono::milliseconds timeout) const {
+  detail::remove_dir(dir(path), detail::Clock::now() + timeout);
+}
+
+}  // namespace gctool::cgroup
