@@ -1,0 +1,77 @@
+// Validation of Resources and the unit conversions, before any cgroup exists.
+#include <catch2/catch.hpp>
+
+#include "fake_tree.hpp"
+#include "gctool/cgroup/resources.hpp"
+#include "gctool/core/error.hpp"
+#include "test_support.hpp"
+
+using namespace gctool::cgroup;
+
+namespace {
+
+// A host with CPUs 0-1 and memory node 0.
+struct FakeHost {
+  gctool::test::TempDir tmp{"cg-host"};
+  HostTopology host{tmp.path() / "cpu-online", tmp.path() / "node-online"};
+  FakeHost() {
+    gctool::cgroup::test::put(host.online_cpus, "0-1\n");
+    gctool::cgroup::test::put(host.online_mems, "0\n");
+  }
+};
+
+}  // namespace
+
+TEST_CASE("conversions match Docker and runc", "[cgroup][resources]") {
+  CHECK(cpu_quota_us(200000000) == 20000);
+  CHECK(cpu_quota_us(1500000000) == 150000);
+  CHECK(cpu_weight_from_shares(2) == 1);
+  CHECK(cpu_weight_from_shares(1024) == 39);
+  CHECK(cpu_weight_from_shares(262144) == 10000);
+}
+
+TEST_CASE("valid resources pass", "[cgroup][resources]") {
+  FakeHost fake;
+  Resources r;
+  validate(r, fake.host);
+  r.memory_bytes = 6 << 20;
+  r.nano_cpus = 2000000000;
+  r.cpu_shares = 512;
+  r.cpuset_cpus = "0-1";
+  r.cpuset_mems = "0";
+  r.pids_limit = 1;
+  validate(r, fake.host);
+}
+
+TEST_CASE("invalid resources fail with one clear line", "[cgroup][resources]") {
+  FakeHost fake;
+  const auto fails_with = [&](Resources r, const std::string& message) {
+    try {
+      validate(r, fake.host);
+      FAIL("accepted: " << message);
+    } catch (const gctool::Error& e) {
+      CHECK(std::string(e.what()) == message);
+      CHECK(e.errno_value() == EINVAL);
+    }
+  };
+  fails_with(Resources{.memory_bytes = (6 << 20) - 1}, "minimum memory limit allowed is 6MB");
+  fails_with(Resources{.nano_cpus = 0},
+             "range of CPUs is from 0.01 to 2.00, as there are only 2 CPUs available");
+  fails_with(Resources{.nano_cpus = -1000000000},
+             "range of CPUs is from 0.01 to 2.00, as there are only 2 CPUs available");
+  fails_with(Resources{.nano_cpus = 3000000000},
+             "range of CPUs is from 0.01 to 2.00, as there are only 2 CPUs available");
+  fails_with(Resources{.cpu_shares = 1}, "CPU shares 1 out of range: must be between 2 and 262144");
+  fails_with(Resources{.cpuset_cpus = "0-3"},
+             "requested CPUs are not available - requested 0-3, available: 0-1");
+  fails_with(Resources{.cpuset_cpus = "1-a"},
+             "invalid CPU list \"1-a\": \"a\" is not a CPU number");
+  fails_with(Resources{.cpuset_cpus = "3-1"},
+             "invalid CPU list \"3-1\": range \"3-1\" is reversed");
+  fails_with(Resources{.cpuset_cpus = ""}, "invalid CPUs \"\": the list is empty");
+  fails_with(Resources{.cpuset_mems = "x"},
+             "memory nodes: invalid CPU list \"x\": \"x\" is not a CPU number");
+  fails_with(Resources{.cpuset_mems = "1"},
+             "requested memory nodes are not available - requested 1, available: 0");
+  fails_with(Resources{.pids_limit = 0}, "invalid pids limit 0: must be at least 1");
+}
