@@ -1,0 +1,69 @@
+// Writes a container's output into its log file as CRI records, with size-based rotation.
+// Built for throughput: each chunk of output (one read from a pipe) becomes one write(2) of
+// formatted records, from a fixed-size buffer; the time is read once per chunk.
+#pragma once
+
+#include <time.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "gctool/container/log_format.hpp"
+#include "gctool/container/log_options.hpp"
+#include "gctool/core/fd.hpp"
+
+namespace gctool::container {
+
+// <container_dir>/container.log
+std::filesystem::path container_log_path(const std::filesystem::path& container_dir);
+
+// The log itself for index 0, else "<log>.<index>" (container.log.1 is the newest rotated file).
+std::filesystem::path rotated_log_path(const std::filesystem::path& log, int index);
+
+class LogWriter {
+ public:
+  // Size of the buffer each stream should read into before calling write().
+  static constexpr std::size_t kReadBufferSize = 64 * 1024;
+  // Fits a kReadBufferSize chunk of 80-byte lines with their headers.
+  static constexpr std::size_t kDefaultBufferSize = 128 * 1024;
+
+  // Opens the log at path for appending (created 0640 when missing). buffer_size bounds the
+  // memory used and, when a chunk's records do not fit, makes a chunk take several writes.
+  explicit LogWriter(std::filesystem::path path, LogOptions options = {},
+                     std::size_t buffer_size = kDefaultBufferSize);
+  LogWriter(const LogWriter&) = delete;
+  LogWriter& operator=(const LogWriter&) = delete;
+
+  // Writes the bytes read from stream as records stamped with the current time: one F record
+  // per line, a P record for a piece without its newline (the rest of the line follows in a
+  // later chunk) or longer than the buffer. Records of two calls never interleave. Throws Error
+  // naming the file when writing or rotating fails.
+  void write(LogStream stream, std::string_view data);
+  // The same with a given time, for tests and for callers that already know it.
+  void write(LogStream stream, std::string_view data, const timespec& time);
+
+  const std::filesystem::path& path() const noexcept { return path_; }
+  // Bytes in the current container.log.
+  std::int64_t file_size() const noexcept { return file_size_; }
+
+ private:
+  void open_file();
+  void flush();
+  void rotate();
+
+  std::filesystem::path path_;
+  std::string what_;  // the log as errors name it
+  LogOptions options_;
+  UniqueFd fd_;
+  std::int64_t file_size_ = 0;
+  std::unique_ptr<char[]> buffer_;
+  std::size_t capacity_ = 0;
+  std::size_t used_ = 0;
+  LogTimestampFormatter formatter_;
+};
+
+}  // namespace gctool::container
