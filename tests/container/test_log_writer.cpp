@@ -52,6 +52,24 @@ TEST_CASE("a line longer than the buffer is split into P records") {
         out("P", "0123456789") + out("P", "abcdefghij") + out("F", "0123"));
 }
 
+TEST_CASE("long lines mixed with short ones keep their order and bytes") {
+  gctool::test::TempDir dir;
+  const auto path = container_log_path(dir.path());
+  LogWriter writer(path, {}, 256);
+  std::string chunk;
+  std::string expected;
+  for (int i = 0; i < 100; ++i) {
+    const std::string line(i % 3 == 0 ? 5000 + i : i, static_cast<char>('a' + i % 26));
+    chunk += line + "\n";
+    expected += out("F", line);
+  }
+  chunk += std::string(3000, 'z');
+  expected += out("P", std::string(3000, 'z'));
+  writer.write(LogStream::Stdout, chunk, kTime);
+  CHECK(gctool::read_file(path) == expected);
+  CHECK(writer.file_size() == static_cast<std::int64_t>(expected.size()));
+}
+
 TEST_CASE("the writer appends to an existing log") {
   gctool::test::TempDir dir;
   const auto path = container_log_path(dir.path());

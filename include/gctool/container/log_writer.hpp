@@ -1,10 +1,13 @@
 // Writes a container's output into its log file as CRI records, with size-based rotation.
-// Built for throughput: each chunk of output (one read from a pipe) becomes one write(2) of
-// formatted records, from a fixed-size buffer; the time is read once per chunk.
+// Built for throughput: each chunk of output (one read from a pipe) becomes one writev(2) of
+// formatted records: headers and short lines copied into a fixed-size buffer, long lines taken
+// from the caller's memory; the time is read once per chunk.
 #pragma once
 
+#include <sys/uio.h>
 #include <time.h>
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -51,7 +54,12 @@ class LogWriter {
   std::int64_t file_size() const noexcept { return file_size_; }
 
  private:
+  // Bodies this long are not copied: writev takes them from the caller's memory.
+  static constexpr std::size_t kByReferenceBody = 1024;
+  static constexpr std::size_t kMaxIov = 64;
+
   void open_file();
+  void close_segment();
   void flush();
   void rotate();
 
@@ -63,6 +71,10 @@ class LogWriter {
   std::unique_ptr<char[]> buffer_;
   std::size_t capacity_ = 0;
   std::size_t used_ = 0;
+  std::size_t segment_start_ = 0;  // the part of the buffer not yet in iov_
+  std::size_t pending_ = 0;        // bytes queued in iov_ and the buffer
+  std::array<iovec, kMaxIov> iov_{};
+  std::size_t iov_count_ = 0;
   LogTimestampFormatter formatter_;
 };
 

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -9,7 +10,6 @@
 #include <string>
 
 #include "gctool/core/error.hpp"
-#include "gctool/core/file_util.hpp"
 
 namespace gctool::container {
 namespace {
@@ -76,38 +76,76 @@ void LogWriter::write(LogStream stream, std::string_view data, const timespec& t
     bool partial = newline == nullptr;
     std::size_t body = static_cast<std::size_t>((partial ? end : newline) - pos);
     std::size_t consumed = partial ? body : body + 1;
-    if (body > max_body) {
+    // Long bodies are written from the caller's memory (writev), so only short ones are limited
+    // by the buffer.
+    const bool by_reference = body >= kByReferenceBody;
+    if (!by_reference && body > max_body) {
       body = max_body;
       consumed = body;
       partial = true;
     }
     const std::size_t record = kLogHeaderSize + body + 1;
-    const auto pending = file_size_ + static_cast<std::int64_t>(used_);
-    if (options_.max_size > 0 && pending > 0 &&
-        pending + static_cast<std::int64_t>(record) > options_.max_size) {
+    const auto queued = file_size_ + static_cast<std::int64_t>(pending_);
+    if (options_.max_size > 0 && queued > 0 &&
+        queued + static_cast<std::int64_t>(record) > options_.max_size) {
       flush();
       rotate();
     }
-    if (capacity_ - used_ < record) {
+    const std::size_t in_buffer = by_reference ? kLogHeaderSize + 1 : record;
+    if (capacity_ - used_ < in_buffer || iov_count_ + 2 >= kMaxIov) {
       flush();
     }
     char* out = buffer_.get() + used_;
     std::memcpy(out, header, kLogHeaderSize);
     out[kTagOffset] = partial ? 'P' : 'F';
-    std::memcpy(out + kLogHeaderSize, pos, body);
-    out[kLogHeaderSize + body] = '\n';
-    used_ += record;
+    used_ += kLogHeaderSize;
+    if (by_reference) {
+      close_segment();
+      iov_[iov_count_++] = iovec{const_cast<char*>(pos), body};
+    } else {
+      std::memcpy(buffer_.get() + used_, pos, body);
+      used_ += body;
+    }
+    buffer_[used_++] = '\n';
+    pending_ += record;
     pos += consumed;
   }
   flush();
 }
 
+void LogWriter::close_segment() {
+  if (used_ > segment_start_) {
+    iov_[iov_count_++] = iovec{buffer_.get() + segment_start_, used_ - segment_start_};
+    segment_start_ = used_;
+  }
+}
+
 void LogWriter::flush() {
-  const std::string_view pending(buffer_.get(), used_);
-  // Whatever happens, the buffer is not written twice.
-  used_ = 0;
-  write_all(fd_, pending, what_);
-  file_size_ += static_cast<std::int64_t>(pending.size());
+  close_segment();
+  iovec* iov = iov_.data();
+  std::size_t count = iov_count_;
+  // Whatever happens, nothing queued is written twice.
+  used_ = segment_start_ = iov_count_ = pending_ = 0;
+  while (count > 0) {
+    const ssize_t n = ::writev(fd_.get(), iov, static_cast<int>(count));
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      throw_errno("write {}", what_);
+    }
+    file_size_ += n;
+    auto left = static_cast<std::size_t>(n);
+    while (count > 0 && left >= iov->iov_len) {
+      left -= iov->iov_len;
+      ++iov;
+      --count;
+    }
+    if (count > 0) {
+      iov->iov_base = static_cast<char*>(iov->iov_base) + left;
+      iov->iov_len -= left;
+    }
+  }
 }
 
 void LogWriter::rotate() {
