@@ -1,0 +1,29 @@
+// The coroutines that move log records on the io_uring loop: a supervisor streams each of the
+// container's output pipes into the log, and `logs -f` follows the log as it grows.
+#pragma once
+
+#include <chrono>
+#include <functional>
+
+#include "gctool/container/log_format.hpp"
+#include "gctool/container/log_reader.hpp"
+#include "gctool/container/log_writer.hpp"
+#include "gctool/core/fd.hpp"
+#include "gctool/io/loop.hpp"
+#include "gctool/io/task.hpp"
+
+namespace gctool::container {
+
+// Reads pipe until end of file in LogWriter::kReadBufferSize chunks and writes each chunk as
+// records of `stream`. Run one per stream on the same loop with the same writer: a chunk is
+// formatted and written before the loop resumes anything else, so records never interleave.
+// Throws when reading or writing the log fails.
+io::Task<void> stream_to_log(io::Loop& loop, BorrowedFd pipe, LogStream stream, LogWriter& writer);
+
+// Follows a log after reader.read_existing(): every `interval` reads what was appended (across
+// rotations). Once still_running() says false, finishes when an interval passes without new
+// records, so that what the container wrote last is shown.
+io::Task<void> follow_log(io::Loop& loop, LogReader& reader, std::function<bool()> still_running,
+                          std::chrono::milliseconds interval = std::chrono::milliseconds(100));
+
+}  // namespace gctool::container

@@ -1,0 +1,39 @@
+#include "gctool/container/log_stream.hpp"
+
+#include <memory>
+#include <span>
+#include <string_view>
+
+#include "gctool/io/rw.hpp"
+#include "gctool/io/sleep.hpp"
+
+namespace gctool::container {
+
+io::Task<void> stream_to_log(io::Loop& loop, BorrowedFd pipe, LogStream stream, LogWriter& writer) {
+  const auto buffer = std::make_unique<char[]>(LogWriter::kReadBufferSize);
+  const std::span<char> space(buffer.get(), LogWriter::kReadBufferSize);
+  while (true) {
+    const std::size_t n = co_await io::read(loop, pipe, space);
+    if (n == 0) {
+      co_return;
+    }
+    writer.write(stream, std::string_view(buffer.get(), n));
+  }
+}
+
+io::Task<void> follow_log(io::Loop& loop, LogReader& reader, std::function<bool()> still_running,
+                          std::chrono::milliseconds interval) {
+  bool stopping = false;
+  while (true) {
+    const bool got = reader.read_new();
+    if (!got) {
+      if (stopping) {
+        co_return;
+      }
+      stopping = !still_running();
+    }
+    co_await io::sleep(loop, interval);
+  }
+}
+
+}  // namespace gctool::container
