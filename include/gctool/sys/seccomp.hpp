@@ -1,0 +1,44 @@
+// A seccomp filter compiled once in the parent (libseccomp, exported as classic BPF) and installed
+// in the container's init child with one raw seccomp() call. Compiled programs are cached on disk
+// by a hash of the profile, so a container start costs one read.
+#pragma once
+
+#include <linux/filter.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "gctool/sys/seccomp_profile.hpp"
+
+namespace gctool::sys {
+
+struct SeccompProgram {
+  std::vector<sock_filter> filter;
+
+  // The kernel's view of filter; valid while this object lives and is not modified.
+  sock_fprog fprog() const noexcept {
+    return sock_fprog{static_cast<unsigned short>(filter.size()),
+                      const_cast<sock_filter*>(filter.data())};
+  }
+};
+
+// Builds the filter with libseccomp and exports its BPF. Unknown syscall names are skipped;
+// rules with the default action are redundant and skipped as well.
+SeccompProgram compile_seccomp(const SeccompProfile& profile);
+
+// The name of the cache file for a profile: a hash of its canonical text, the libseccomp version
+// and the cache format, e.g. "3f2a...9c.bpf".
+std::string seccomp_cache_name(const SeccompProfile& profile);
+
+// compile_seccomp through a cache directory (created 0700 when missing): a hit is one read of
+// `<cache_dir>/<seccomp_cache_name>`; a miss compiles and writes the file atomically. A corrupt
+// cache file is replaced.
+SeccompProgram load_or_compile_seccomp(const SeccompProfile& profile,
+                                       const std::filesystem::path& cache_dir);
+
+// For the init child: installs the filter with seccomp(SECCOMP_SET_MODE_FILTER). Needs
+// no_new_privs or CAP_SYS_ADMIN. Returns 0 or -errno; never allocates.
+int apply_seccomp(const SeccompProgram& program) noexcept;
+
+}  // namespace gctool::sys

@@ -1,0 +1,215 @@
+#include "gctool/sys/seccomp.hpp"
+
+#include <fcntl.h>
+#include <linux/seccomp.h>
+#include <seccomp.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string_view>
+
+#include <fmt/format.h>
+#include <fmt/std.h>
+
+#include "gctool/core/atomic_file.hpp"
+#include "gctool/core/error.hpp"
+#include "gctool/core/fd.hpp"
+#include "gctool/core/file_util.hpp"
+
+namespace gctool::sys {
+namespace {
+
+// Bump when the cache file layout or the way profiles compile changes.
+constexpr std::string_view kCacheFormat = "gctool-seccomp-cache 1";
+constexpr char kCacheMagic[8] = {'G', 'C', 'T', 'B', 'P', 'F', '0', '1'};
+constexpr std::size_t kHeaderSize = sizeof kCacheMagic + sizeof(std::uint64_t);
+constexpr std::size_t kMaxInstructions = BPF_MAXINSNS;
+
+class FilterContext {
+ public:
+  explicit FilterContext(std::uint32_t default_action) : ctx_(seccomp_init(default_action)) {
+    if (ctx_ == nullptr) {
+      throw Error(EINVAL, fmt::format("seccomp_init with default action {:#x}", default_action));
+    }
+  }
+  FilterContext(const FilterContext&) = delete;
+  FilterContext& operator=(const FilterContext&) = delete;
+  ~FilterContext() { seccomp_release(ctx_); }
+  scmp_filter_ctx get() const noexcept { return ctx_; }
+
+ private:
+  scmp_filter_ctx ctx_;
+};
+
+bool has_repeated_index(const std::vector<SeccompArg>& args) {
+  unsigned seen = 0;
+  for (const auto& arg : args) {
+    if ((seen & (1U << arg.index)) != 0) {
+      return true;
+    }
+    seen |= 1U << arg.index;
+  }
+  return false;
+}
+
+scmp_arg_cmp to_scmp(const SeccompArg& arg) {
+  return scmp_arg_cmp{arg.index, static_cast<scmp_compare>(arg.op), arg.value, arg.value_two};
+}
+
+void add_rule(const FilterContext& ctx, const SeccompRule& rule, const std::string& name, int nr) {
+  const auto add = [&](unsigned count, const scmp_arg_cmp* conditions) {
+    check_neg(seccomp_rule_add_array(ctx.get(), rule.action, nr, count, conditions),
+              "seccomp rule for \"{}\" (action {:#x})", name, rule.action);
+  };
+  if (has_repeated_index(rule.args)) {
+    for (const auto& arg : rule.args) {
+      const auto condition = to_scmp(arg);
+      add(1, &condition);
+    }
+    return;
+  }
+  std::vector<scmp_arg_cmp> conditions;
+  for (const auto& arg : rule.args) {
+    conditions.push_back(to_scmp(arg));
+  }
+  add(static_cast<unsigned>(conditions.size()), conditions.data());
+}
+
+std::vector<sock_filter> export_bpf(const FilterContext& ctx) {
+  UniqueFd memfd(check(::memfd_create("gctool-seccomp", MFD_CLOEXEC), "memfd_create"));
+  check_neg(seccomp_export_bpf(ctx.get(), memfd.get()), "seccomp_export_bpf");
+  const off_t size = check(::lseek(memfd.get(), 0, SEEK_END), "lseek seccomp memfd");
+  if (size <= 0 || size % static_cast<off_t>(sizeof(sock_filter)) != 0) {
+    throw Error(EINVAL, fmt::format("seccomp_export_bpf produced {} bytes", size));
+  }
+  std::vector<sock_filter> filter(static_cast<std::size_t>(size) / sizeof(sock_filter));
+  const ssize_t n = ::pread(memfd.get(), filter.data(), static_cast<std::size_t>(size), 0);
+  if (n != size) {
+    throw Error(n < 0 ? errno : EIO, "read seccomp memfd");
+  }
+  if (filter.size() > kMaxInstructions) {
+    throw Error(E2BIG, fmt::format("seccomp filter has {} instructions (the kernel takes {})",
+                                   filter.size(), kMaxInstructions));
+  }
+  return filter;
+}
+
+// FNV-1a: a cache key, not a defence (the cache is root's own directory).
+std::uint64_t fnv1a(std::string_view text) {
+  std::uint64_t hash = 0xcbf29ce484222325ULL;
+  for (const char c : text) {
+    hash ^= static_cast<unsigned char>(c);
+    hash *= 0x100000001b3ULL;
+  }
+  return hash;
+}
+
+std::uint64_t cache_key(const SeccompProfile& profile) {
+  const scmp_version* version = seccomp_version();
+  return fnv1a(fmt::format("{}\nlibseccomp {}.{}.{}\n{}", kCacheFormat, version->major,
+                           version->minor, version->micro, canonical_text(profile)));
+}
+
+// The cached program, or nothing when the file is missing, short or for another key.
+std::optional<SeccompProgram> read_cache(const std::filesystem::path& path, std::uint64_t key) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd) {
+    if (errno == ENOENT) {
+      return std::nullopt;
+    }
+    throw_errno("open seccomp cache {}", path);
+  }
+  struct stat st {};
+  check(::fstat(fd.get(), &st), "stat seccomp cache {}", path);
+  const auto size = static_cast<std::size_t>(st.st_size);
+  if (!S_ISREG(st.st_mode) || size <= kHeaderSize ||
+      size > kHeaderSize + kMaxInstructions * sizeof(sock_filter) ||
+      (size - kHeaderSize) % sizeof(sock_filter) != 0) {
+    return std::nullopt;
+  }
+  std::vector<char> data(size);
+  const ssize_t n = ::read(fd.get(), data.data(), size);
+  if (n < 0) {
+    throw_errno("read seccomp cache {}", path);
+  }
+  std::uint64_t stored_key = 0;
+  std::memcpy(&stored_key, data.data() + sizeof kCacheMagic, sizeof stored_key);
+  if (static_cast<std::size_t>(n) != size ||
+      std::memcmp(data.data(), kCacheMagic, sizeof kCacheMagic) != 0 || stored_key != key) {
+    return std::nullopt;
+  }
+  SeccompProgram program;
+  program.filter.resize((size - kHeaderSize) / sizeof(sock_filter));
+  std::memcpy(program.filter.data(), data.data() + kHeaderSize, size - kHeaderSize);
+  return program;
+}
+
+void write_cache(const std::filesystem::path& path, std::uint64_t key,
+                 const SeccompProgram& program) {
+  std::string data(kCacheMagic, sizeof kCacheMagic);
+  data.append(reinterpret_cast<const char*>(&key), sizeof key);
+  data.append(reinterpret_cast<const char*>(program.filter.data()),
+              program.filter.size() * sizeof(sock_filter));
+  write_file_atomic(path, data, Durability::fast, 0600);
+}
+
+}  // namespace
+
+SeccompProgram compile_seccomp(const SeccompProfile& profile) {
+  FilterContext ctx(profile.default_action);
+  for (const auto arch : profile.arches) {
+    const int rc = seccomp_arch_add(ctx.get(), arch);
+    if (rc != 0 && rc != -EEXIST) {
+      check_neg(rc, "seccomp_arch_add {:#x}", arch);
+    }
+  }
+  for (const auto& rule : profile.rules) {
+    if (rule.action == profile.default_action) {
+      continue;
+    }
+    for (const auto& name : rule.names) {
+      const int nr = seccomp_syscall_resolve_name(name.c_str());
+      if (nr != __NR_SCMP_ERROR) {
+        add_rule(ctx, rule, name, nr);
+      }
+    }
+  }
+  return SeccompProgram{export_bpf(ctx)};
+}
+
+std::string seccomp_cache_name(const SeccompProfile& profile) {
+  return fmt::format("{:016x}.bpf", cache_key(profile));
+}
+
+SeccompProgram load_or_compile_seccomp(const SeccompProfile& profile,
+                                       const std::filesystem::path& cache_dir) {
+  const auto key = cache_key(profile);
+  const auto path = cache_dir / fmt::format("{:016x}.bpf", key);
+  if (auto cached = read_cache(path, key)) {
+    return std::move(*cached);
+  }
+  auto program = compile_seccomp(profile);
+  std::error_code ec;
+  if (std::filesystem::create_directories(cache_dir, ec)) {
+    ::chmod(cache_dir.c_str(), 0700);
+  }
+  if (ec) {
+    throw Error(ec.value(), fmt::format("create seccomp cache directory {}", cache_dir));
+  }
+  write_cache(path, key, program);
+  return program;
+}
+
+int apply_seccomp(const SeccompProgram& program) noexcept {
+  sock_fprog prog = program.fprog();
+  if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0) {
+    return -errno;
+  }
+  return 0;
+}
+
+}  // namespace gctool::sys

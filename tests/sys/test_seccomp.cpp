@@ -1,0 +1,269 @@
+#include <linux/io_uring.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <thread>
+
+#include "child_probe.hpp"
+#include "gctool/core/error.hpp"
+#include "gctool/core/file_util.hpp"
+#include "gctool/sys/seccomp.hpp"
+#include "test_support.hpp"
+
+using namespace gctool::sys;
+using gctool::test::parse_report;
+using gctool::test::report_call;
+using gctool::test::run_in_child;
+
+namespace {
+
+const CapMask kAdmin = cap_bit(*find_capability("SYS_ADMIN"));
+
+bool denies(const SeccompProfile& profile, std::string_view name) {
+  for (const auto& rule : profile.rules) {
+    for (const auto& rule_name : rule.names) {
+      if (rule_name == name && rule.args.empty()) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+// Runs body in a child under the program (with no_new_privs), reporting its findings.
+template <typename Body>
+std::map<std::string, std::string> probe_under(const SeccompProgram& program, Body body) {
+  const auto result = run_in_child([&](int out) {
+    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || apply_seccomp(program) != 0) {
+      return 1;
+    }
+    gctool::test::report_status(out);
+    body(out);
+    return 0;
+  });
+  REQUIRE(result.exit_code == 0);
+  return parse_report(result.output);
+}
+
+std::string profile_error(const std::string& json) {
+  try {
+    parse_seccomp_profile(json, "/etc/p.json", kDefaultCapabilities);
+  } catch (const gctool::Error& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+}  // namespace
+
+TEST_CASE("the default profile leaves out what the container's capabilities allow", "[seccomp]") {
+  const auto plain = default_seccomp_profile(kDefaultCapabilities);
+  CHECK(denies(plain, "mount"));
+  CHECK(denies(plain, "unshare"));
+  CHECK(denies(plain, "keyctl"));
+  CHECK(denies(plain, "io_uring_setup"));
+  CHECK(denies(plain, "reboot"));
+  CHECK_FALSE(denies(plain, "ptrace"));
+
+  const auto admin = default_seccomp_profile(kDefaultCapabilities | kAdmin);
+  CHECK_FALSE(denies(admin, "mount"));
+  CHECK_FALSE(denies(admin, "clone3"));
+  CHECK(denies(admin, "keyctl"));  // keyrings are not namespaced: never
+  CHECK(canonical_text(plain) != canonical_text(admin));
+}
+
+TEST_CASE("the default filter blocks what containers must not do", "[seccomp][root]") {
+  const auto program = compile_seccomp(default_seccomp_profile(kDefaultCapabilities));
+  REQUIRE(program.filter.size() > 10);
+
+  const auto found = probe_under(program, [](int out) {
+    report_call(out, "mount", ::mount("none", "/tmp", "tmpfs", 0, nullptr));
+    report_call(out, "unshare", ::unshare(CLONE_NEWNS));
+    report_call(out, "keyctl", ::syscall(SYS_keyctl, 0 /* KEYCTL_GET_KEYRING_ID */, -3, 0));
+    io_uring_params params{};
+    report_call(out, "io_uring_setup", ::syscall(SYS_io_uring_setup, 4, &params));
+    report_call(out, "clone3", ::syscall(SYS_clone3, nullptr, 0));
+    report_call(out, "clone_newnet",
+                ::syscall(SYS_clone, CLONE_NEWNET | SIGCHLD, nullptr, nullptr, nullptr, 0));
+    report_call(out, "setns", ::setns(0, CLONE_NEWNS));
+    report_call(out, "personality_norandom", ::syscall(SYS_personality, 0x0040000));
+    report_call(out, "personality_query", ::syscall(SYS_personality, 0xffffffffUL));
+    report_call(out, "getpid", ::getpid());
+
+    // Ordinary work still runs: fork, execve, threads.
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      ::execl("/bin/true", "true", static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    int status = -1;
+    ::waitpid(pid, &status, 0);
+    gctool::test::report(out, fmt::format("exec_true={}\n", status));
+    int from_thread = 0;
+    std::thread([&] { from_thread = 42; }).join();
+    gctool::test::report(out, fmt::format("thread={}\n", from_thread));
+  });
+  CHECK(found.at("Seccomp") == "2");
+  CHECK(found.at("NoNewPrivs") == "1");
+  CHECK(found.at("mount") == std::to_string(EPERM));
+  CHECK(found.at("unshare") == std::to_string(EPERM));
+  CHECK(found.at("keyctl") == std::to_string(EPERM));
+  CHECK(found.at("io_uring_setup") == std::to_string(EPERM));
+  CHECK(found.at("clone3") == std::to_string(ENOSYS));
+  CHECK(found.at("clone_newnet") == std::to_string(EPERM));
+  CHECK(found.at("setns") == std::to_string(EPERM));
+  CHECK(found.at("personality_norandom") == std::to_string(EPERM));
+  CHECK(found.at("personality_query") == "0");
+  CHECK(found.at("getpid") == "0");
+  CHECK(found.at("exec_true") == "0");
+  CHECK(found.at("thread") == "42");
+}
+
+TEST_CASE("a Docker-format profile that denies mkdir", "[seccomp][root]") {
+  const auto profile = parse_seccomp_profile(R"({
+    "defaultAction": "SCMP_ACT_ALLOW",
+    "archMap": [{"architecture": "SCMP_ARCH_X86_64",
+                 "subArchitectures": ["SCMP_ARCH_X86", "SCMP_ARCH_X32"]}],
+    "syscalls": [
+      {"names": ["mkdir", "mkdirat", "no_such_syscall"], "action": "SCMP_ACT_ERRNO",
+       "errnoRet": 13},
+      {"names": ["rmdir"], "action": "SCMP_ACT_ERRNO"},
+      {"names": ["chdir"], "action": "SCMP_ACT_ERRNO", "includes": {"caps": ["CAP_SYS_ADMIN"]}},
+      {"names": ["fchdir"], "action": "SCMP_ACT_ERRNO", "excludes": {"arches": ["amd64"]}},
+      {"names": ["umask"], "action": "SCMP_ACT_ERRNO",
+       "args": [{"index": 0, "value": 63, "valueTwo": 0, "op": "SCMP_CMP_EQ"}]}
+    ]})",
+                                             "p.json", kDefaultCapabilities);
+  CHECK(profile.arches.size() == 3);
+  REQUIRE(profile.rules.size() == 3);  // chdir needs CAP_SYS_ADMIN, fchdir is excluded on amd64
+  const auto program = compile_seccomp(profile);
+
+  gctool::test::TempDir dir("seccomp");
+  const auto found = probe_under(program, [&](int out) {
+    report_call(out, "mkdir", ::mkdir((dir.path() / "x").c_str(), 0755));
+    report_call(out, "rmdir", ::rmdir(dir.str().c_str()));
+    report_call(out, "chdir", ::chdir("/"));
+    report_call(out, "umask63", ::syscall(SYS_umask, 63) >= 0 ? 0 : -1);
+    report_call(out, "umask18", ::syscall(SYS_umask, 18) >= 0 ? 0 : -1);
+  });
+  CHECK(found.at("mkdir") == std::to_string(EACCES));
+  CHECK(found.at("rmdir") == std::to_string(EPERM));
+  CHECK(found.at("chdir") == "0");
+  CHECK(found.at("umask63") == std::to_string(EPERM));
+  CHECK(found.at("umask18") == "0");
+  CHECK_FALSE(std::filesystem::exists(dir.path() / "x"));
+}
+
+TEST_CASE("an allow-list profile as Docker writes them", "[seccomp][root]") {
+  const auto profile = parse_seccomp_profile(R"({
+    "defaultAction": "SCMP_ACT_ERRNO",
+    "defaultErrnoRet": 1,
+    "archMap": [
+      {"architecture": "SCMP_ARCH_X86_64", "subArchitectures": ["SCMP_ARCH_X86", "SCMP_ARCH_X32"]},
+      {"architecture": "SCMP_ARCH_AARCH64", "subArchitectures": ["SCMP_ARCH_ARM"]},
+      {"architecture": "SCMP_ARCH_RISCV64", "subArchitectures": null}
+    ],
+    "syscalls": [
+      {"names": ["read", "write", "openat", "close", "fstat", "newfstatat", "lseek", "brk",
+                 "mmap", "munmap", "mremap", "exit", "exit_group", "getpid"],
+       "action": "SCMP_ACT_ALLOW"},
+      {"names": ["getuid"], "action": "SCMP_ACT_ALLOW", "includes": {"minKernel": "4.8"}},
+      {"names": ["getgid"], "action": "SCMP_ACT_ALLOW", "includes": {"minKernel": "99.0"}},
+      {"names": ["getegid"], "action": "SCMP_ACT_ALLOW", "includes": {"arches": ["s390x"]}},
+      {"names": ["geteuid"], "action": "SCMP_ACT_ALLOW",
+       "excludes": {"caps": ["CAP_SYS_ADMIN"], "arches": ["s390", "s390x"]}},
+      {"names": ["getppid"], "action": "SCMP_ACT_ALLOW", "includes": {"caps": ["CAP_SYS_ADMIN"]}},
+      {"names": ["umask"], "action": "SCMP_ACT_ALLOW",
+       "args": [{"index": 0, "value": 4294967232, "op": "SCMP_CMP_MASKED_EQ"}]}
+    ]})",
+                                             "docker.json", kDefaultCapabilities);
+  CHECK(profile.arches.size() == 3);
+  const auto found = probe_under(compile_seccomp(profile), [](int out) {
+    report_call(out, "getpid", ::getpid());
+    report_call(out, "getuid", ::syscall(SYS_getuid));
+    report_call(out, "getgid", ::syscall(SYS_getgid));
+    report_call(out, "getegid", ::syscall(SYS_getegid));
+    report_call(out, "geteuid", ::syscall(SYS_geteuid));
+    report_call(out, "getppid", ::syscall(SYS_getppid));
+    report_call(out, "umask_small", ::syscall(SYS_umask, 022));
+    report_call(out, "umask_big", ::syscall(SYS_umask, 0100));
+  });
+  CHECK(found.at("getpid") == "0");
+  CHECK(found.at("getuid") == "0");
+  CHECK(found.at("getgid") == std::to_string(EPERM));
+  CHECK(found.at("getegid") == std::to_string(EPERM));
+  CHECK(found.at("geteuid") == "0");
+  CHECK(found.at("getppid") == std::to_string(EPERM));
+  CHECK(found.at("umask_small") == "0");
+  CHECK(found.at("umask_big") == std::to_string(EPERM));
+}
+
+TEST_CASE("bad profiles give one line naming the file", "[seccomp]") {
+  CHECK_THAT(profile_error("{ not json"),
+             Catch::StartsWith("seccomp profile \"/etc/p.json\": malformed JSON: parse error at "
+                               "line 1, column 4: syntax error"));
+  CHECK(profile_error(R"({"defaultAction": "SCMP_ACT_FOO"})") ==
+        "seccomp profile \"/etc/p.json\": unknown action \"SCMP_ACT_FOO\"");
+  CHECK(profile_error(R"({"defaultAction": "SCMP_ACT_ALLOW",
+                          "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]})") ==
+        "seccomp profile \"/etc/p.json\": unknown action \"SCMP_ACT_NOTIFY\"");
+  CHECK(profile_error(R"({"syscalls": []})") ==
+        "seccomp profile \"/etc/p.json\": no defaultAction");
+  CHECK(
+      profile_error(R"({"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_Z80"]})") ==
+      "seccomp profile \"/etc/p.json\": unknown architecture \"SCMP_ARCH_Z80\"");
+  CHECK_THAT(profile_error(R"({"defaultAction": 3})"),
+             Catch::StartsWith("seccomp profile \"/etc/p.json\": type must be string"));
+  CHECK_THAT(profile_error(R"({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["x"],
+               "action": "SCMP_ACT_ERRNO", "args": [{"index": 0, "op": "SCMP_CMP_ALMOST"}]}]})"),
+             Catch::Contains("unknown operator \"SCMP_CMP_ALMOST\""));
+
+  gctool::test::TempDir dir("seccomp");
+  CHECK_THROWS_WITH(load_seccomp_profile(dir.path() / "missing.json", 0),
+                    Catch::Contains("missing.json") && Catch::Contains("No such file"));
+}
+
+TEST_CASE("compiled filters are cached by profile", "[seccomp]") {
+  gctool::test::TempDir dir("seccomp-cache");
+  const auto cache_dir = dir.path() / "cache" / "seccomp";
+  const auto profile = default_seccomp_profile(kDefaultCapabilities);
+  const auto cache_file = cache_dir / seccomp_cache_name(profile);
+
+  const auto first = load_or_compile_seccomp(profile, cache_dir);
+  REQUIRE(std::filesystem::is_regular_file(cache_file));
+  CHECK((std::filesystem::status(cache_dir).permissions() & std::filesystem::perms::others_all) ==
+        std::filesystem::perms::none);
+  struct stat before {};
+  REQUIRE(::stat(cache_file.c_str(), &before) == 0);
+
+  const auto second = load_or_compile_seccomp(profile, cache_dir);
+  struct stat after {};
+  REQUIRE(::stat(cache_file.c_str(), &after) == 0);
+  CHECK(after.st_ino == before.st_ino);  // read back, not rewritten
+  CHECK(after.st_mtim.tv_nsec == before.st_mtim.tv_nsec);
+  REQUIRE(second.filter.size() == first.filter.size());
+  CHECK(std::memcmp(second.filter.data(), first.filter.data(),
+                    first.filter.size() * sizeof(sock_filter)) == 0);
+  CHECK(std::distance(std::filesystem::directory_iterator(cache_dir),
+                      std::filesystem::directory_iterator()) == 1);
+
+  SECTION("another profile gets another file") {
+    const auto other = default_seccomp_profile(kDefaultCapabilities | kAdmin);
+    CHECK(seccomp_cache_name(other) != seccomp_cache_name(profile));
+    load_or_compile_seccomp(other, cache_dir);
+    CHECK(std::filesystem::exists(cache_dir / seccomp_cache_name(other)));
+  }
+  SECTION("a corrupt cache file is replaced") {
+    gctool::write_file(cache_file, "garbage");
+    const auto again = load_or_compile_seccomp(profile, cache_dir);
+    CHECK(again.filter.size() == first.filter.size());
+    CHECK(std::filesystem::file_size(cache_file) > 16);
+  }
+}
