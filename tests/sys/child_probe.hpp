@@ -3,6 +3,8 @@
 #pragma once
 
 #include <fcntl.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -60,6 +62,13 @@ ChildResult run_in_child(Body body) {
   ::waitpid(pid, &status, 0);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return result;
+}
+
+// For a child that tries mount(2): a private mount namespace, so that a mount which should have
+// been refused but was not lands nowhere near the host's tree. Returns false on failure.
+inline bool private_mount_namespace() {
+  return ::unshare(CLONE_NEWNS) == 0 &&
+         ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0;
 }
 
 inline void report(int fd, std::string_view text) {
