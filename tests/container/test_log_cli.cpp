@@ -1,0 +1,111 @@
+// `gctool logs` against a data root with a container record and its log.
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "gctool/container/log_options.hpp"
+#include "gctool/container/log_writer.hpp"
+#include "gctool/core/file_util.hpp"
+#include "gctool/core/proc.hpp"
+#include "test_support.hpp"
+
+using gctool::container::container_log_path;
+using gctool::container::LogStream;
+using gctool::container::LogWriter;
+
+namespace {
+
+const std::string kId = "4f3c2b1a" + std::string(56, '0');
+
+// A container record as `run` writes it; a running one points at this test process.
+std::filesystem::path make_container(const gctool::test::TempDir& root, bool running) {
+  const auto dir = root.path() / "containers" / kId;
+  std::filesystem::create_directories(dir);
+  const pid_t pid = running ? ::getpid() : 0;
+  const auto start = running ? gctool::process_start_time(pid).value_or(0) : 0;
+  const nlohmann::json config = {
+      {"Id", kId},
+      {"Name", "/web"},
+      {"State",
+       {{"Status", running ? "running" : "exited"}, {"Pid", pid}, {"PidStartTime", start}}}};
+  gctool::write_file(dir / "config.json", config.dump());
+  return dir;
+}
+
+// `gctool --root <root> logs <args>`
+gctool::test::RunResult logs(const gctool::test::TempDir& root, std::vector<std::string> args) {
+  args.insert(args.begin(), {"--root", root.str(), "logs"});
+  return gctool::test::gctool(args);
+}
+
+}  // namespace
+
+TEST_CASE("logs shows stdout and stderr on their own streams") {
+  gctool::test::TempDir root;
+  const auto dir = make_container(root, false);
+  {
+    LogWriter writer(container_log_path(dir));
+    writer.write(LogStream::Stdout, "one\ntwo\n", timespec{1767323045, 0});
+    writer.write(LogStream::Stderr, "oops\n", timespec{1767323046, 0});
+    writer.write(LogStream::Stdout, "three", timespec{1767323047, 0});
+  }
+  auto result = logs(root, {"web"});
+  CHECK(result.exit_code == 0);
+  CHECK(result.out == "one\ntwo\nthree");
+  CHECK(result.err == "oops\n");
+
+  result = logs(root, {"--tail", "2", "4f3c"});
+  CHECK(result.out == "three");
+  CHECK(result.err == "oops\n");
+
+  result = logs(root, {"-t", "--since", "2026-01-02T03:04:06Z", kId});
+  CHECK(result.out == "2026-01-02T03:04:07.000000000Z three");
+  CHECK(result.err == "2026-01-02T03:04:06.000000000Z oops\n");
+
+  // An exited container: -f shows the log and returns.
+  result = logs(root, {"-f", "-n", "1", "/web"});
+  CHECK(result.exit_code == 0);
+  CHECK(result.out == "three");
+}
+
+TEST_CASE("logs names what it cannot find or parse") {
+  gctool::test::TempDir root;
+  make_container(root, false);
+  auto result = logs(root, {"nope"});
+  CHECK(result.exit_code == 125);
+  CHECK(result.err == "gctool: no such container: nope\n");
+  result = logs(root, {"--tail", "x", "web"});
+  CHECK(result.exit_code == 125);
+  CHECK(result.err.find("--tail") != std::string::npos);
+}
+
+TEST_CASE("logs -f follows a running container until it exits") {
+  gctool::test::TempDir root;
+  const auto dir = make_container(root, true);
+  LogWriter writer(container_log_path(dir),
+                   gctool::container::parse_log_opts({"max-size=2k", "max-file=50"}));
+  writer.write(LogStream::Stdout, "started\n");
+  std::thread container([&] {
+    for (int i = 0; i < 200; ++i) {
+      writer.write(LogStream::Stdout, fmt::format("line {}\n", i));
+      if (i % 20 == 0) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+    }
+    make_container(root, false);
+  });
+  const auto result = logs(root, {"-f", "web"});
+  container.join();
+  std::string expected = "started\n";
+  for (int i = 0; i < 200; ++i) {
+    expected += fmt::format("line {}\n", i);
+  }
+  CHECK(result.exit_code == 0);
+  CHECK(result.out == expected);
+}
