@@ -113,3 +113,24 @@ TEST_CASE("follow_log keeps up with a rotating log until the container stops") {
   CHECK(sink.out == expected_out);
   CHECK(sink.err == expected_err);
 }
+
+TEST_CASE("stream_to_log keeps draining the pipe when the log cannot be written") {
+  // /dev/full fails every write with ENOSPC, as a full disk does.
+  LogWriter writer("/dev/full");
+  Pipe out;
+  std::thread producer([&] {
+    // Far more than a pipe holds: this only finishes if the reader keeps reading.
+    gctool::write_all(out.write_end, std::string(1024 * 1024, 'x'), "stdout pipe");
+    out.write_end.reset();
+  });
+  gctool::io::Loop loop;
+  int err = 0;
+  try {
+    gctool::io::sync_wait(
+        loop, gctool::container::stream_to_log(loop, out.read_end, LogStream::Stdout, writer));
+  } catch (const gctool::Error& e) {
+    err = e.errno_value();
+  }
+  producer.join();
+  CHECK(err == ENOSPC);
+}

@@ -17,7 +17,9 @@ namespace gctool::container {
 // Reads pipe until end of file in LogWriter::kReadBufferSize chunks and writes each chunk as
 // records of `stream`. Run one per stream on the same loop with the same writer: a chunk is
 // formatted and written before the loop resumes anything else, so records never interleave.
-// Throws when reading or writing the log fails.
+// Throws when reading the pipe fails. When writing the log fails (disk full), it keeps reading so
+// that the container never blocks on a full pipe, drops what it cannot write, and throws the first
+// such error at end of file.
 io::Task<void> stream_to_log(io::Loop& loop, BorrowedFd pipe, LogStream stream, LogWriter& writer);
 
 // Follows a log after reader.read_existing(): every `interval` reads what was appended (across
