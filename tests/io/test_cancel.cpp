@@ -121,9 +121,7 @@ TEST_CASE("destroying a task suspended in a read cancels it before the buffer go
   Outcome outcome;
   {
     // The parent awaits the reader; destroying the parent destroys the reader's frame.
-    auto parent = [](io::Task<void> child) -> io::Task<void> {
-      co_await std::move(child);
-    };
+    auto parent = [](io::Task<void> child) -> io::Task<void> { co_await std::move(child); };
     io::Task<void> task = parent(read_into(loop, p.read, buffer, outcome));
     loop.post(task.handle());
     loop.run_once(false);
