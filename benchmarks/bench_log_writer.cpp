@@ -59,6 +59,30 @@ struct BenchDir {
   std::filesystem::path path;
 };
 
+// A file written without formatting; starts again empty past kFileLimit, as the writer's rotation
+// with max-file 1 does.
+class PlainFile {
+ public:
+  explicit PlainFile(std::filesystem::path path) : path_(std::move(path)) { open(); }
+  void write(std::string_view data) {
+    gctool::write_all(fd_, data, "plain file");
+    size_ += static_cast<std::int64_t>(data.size());
+    if (size_ > kFileLimit) {
+      ::unlink(path_.c_str());
+      open();
+    }
+  }
+
+ private:
+  void open() {
+    fd_ = gctool::UniqueFd(::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640));
+    size_ = 0;
+  }
+  std::filesystem::path path_;
+  gctool::UniqueFd fd_;
+  std::int64_t size_ = 0;
+};
+
 void BM_LogWriter(benchmark::State& state) {
   const auto output = make_output(static_cast<std::size_t>(state.range(0)));
   BenchDir dir;
@@ -76,21 +100,10 @@ void BM_LogWriter(benchmark::State& state) {
 void BM_PlainWrite(benchmark::State& state) {
   const auto output = make_output(static_cast<std::size_t>(state.range(0)));
   BenchDir dir;
-  const auto path = dir.path / "plain.log";
-  gctool::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640));
-  std::int64_t size = 0;
+  PlainFile file(dir.path / "plain.log");
   for (auto _ : state) {
     for (std::size_t pos = 0; pos < output.size(); pos += kChunk) {
-      const auto chunk = std::string_view(output).substr(pos, kChunk);
-      gctool::write_all(fd, chunk, "plain log");
-      size += static_cast<std::int64_t>(chunk.size());
-      if (size > kFileLimit) {
-        // Like the writer's rotation with max-file 1: a new, empty file.
-        ::unlink(path.c_str());
-        fd =
-            gctool::UniqueFd(::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640));
-        size = 0;
-      }
+      file.write(std::string_view(output).substr(pos, kChunk));
     }
   }
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * output.size()));
@@ -134,24 +147,13 @@ void BM_PipeToLog(benchmark::State& state) {
 void BM_PipeCat(benchmark::State& state) {
   const auto output = make_output(static_cast<std::size_t>(state.range(0)));
   BenchDir dir;
-  const auto path = dir.path / "cat.log";
-  gctool::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640));
+  PlainFile file(dir.path / "cat.log");
   std::vector<char> buffer(128 * 1024);
-  std::int64_t size = 0;
   for (auto _ : state) {
     FedPipe pipe(output);
-    while (true) {
-      const ssize_t n = ::read(pipe.read_end.get(), buffer.data(), buffer.size());
-      if (n <= 0) {
-        break;
-      }
-      gctool::write_all(fd, std::string_view(buffer.data(), static_cast<std::size_t>(n)), "cat");
-      size += n;
-    }
-    if (size > kFileLimit) {
-      ::unlink(path.c_str());
-      fd = gctool::UniqueFd(::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640));
-      size = 0;
+    ssize_t n = 0;
+    while ((n = ::read(pipe.read_end.get(), buffer.data(), buffer.size())) > 0) {
+      file.write(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
     }
   }
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * output.size()));
