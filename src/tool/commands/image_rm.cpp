@@ -1,0 +1,55 @@
+// `gctool image rm [-f] IMAGE...` (alias `rmi`): untags, removes images and the layers no image
+// uses any more. Every image is tried; each failure is reported and the exit code is 125.
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "command.hpp"
+#include "gctool/core/error.hpp"
+#include "gctool/image/store.hpp"
+#include "image_group.hpp"
+
+namespace gctool::tool {
+namespace {
+
+struct RmOptions {
+  bool force = false;
+  std::vector<std::string> images;
+};
+
+void run_rm(Globals& globals, const RmOptions& opts) {
+  image::ImageStore store(globals.root);
+  for (const auto& ref : opts.images) {
+    try {
+      const auto result = store.remove(ref, opts.force);
+      for (const auto& tag : result.untagged) {
+        fmt::print("Untagged: {}\n", tag);
+      }
+      for (const auto& id : result.deleted) {
+        fmt::print("Deleted: {}\n", id);
+      }
+    } catch (const Error& e) {
+      std::fflush(stdout);
+      fmt::print(stderr, "gctool: {}\n", e.what());
+      globals.exit_code = kExitToolError;
+    }
+  }
+}
+
+void add_rm_options(CLI::App* cmd, Globals& globals) {
+  auto opts = std::make_shared<RmOptions>();
+  cmd->add_flag("-f,--force", opts->force, "Remove even if tagged several times or used");
+  cmd->add_option("images", opts->images, "Images to remove")->required();
+  cmd->callback([&globals, opts] { run_rm(globals, *opts); });
+}
+
+void setup_image_rm(CLI::App& app, Globals& globals) {
+  add_rm_options(image_group(app)->add_subcommand("rm", "Remove images")->alias("remove"), globals);
+  add_rm_options(app.add_subcommand("rmi", "Remove images (image rm)"), globals);
+}
+
+GCTOOL_REGISTER_COMMAND(setup_image_rm);
+
+}  // namespace
+}  // namespace gctool::tool
