@@ -1,0 +1,58 @@
+// gctool's firewall: one nftables table, `table ip gctool`, that nothing else touches.
+//
+//   prerouting  (nat, dstnat)  published ports for traffic from other hosts and namespaces
+//   output      (nat, -100)    the same ports for the host's own connections, 127.0.0.1 included
+//   postrouting (nat, srcnat)  masquerade for traffic leaving a network's subnet, and for
+//                              127.0.0.0/8 sources going to a bridge
+//   forward     (filter)       accept traffic from and to the bridges
+//
+// Why an output-hook DNAT: a connection from the host to 127.0.0.1:PORT never passes prerouting
+// (the Go project's bug: localhost could not reach published ports). DNAT in output sends it to
+// the container; the bridge needs route_localnet=1 so the kernel routes a 127.0.0.1 source off
+// the loopback, and the masquerade rewrites that source to the bridge address so the container
+// can answer. No userland proxy, so no process per port.
+//
+// Every rule carries a comment: "gctool-net:<bridge>" for a network's rules, "gctool-ctr:<id>"
+// for a container's ports; they are removed by that tag. The table is deleted once it holds no
+// rule, so it is gone when the last network is. Changes are serialized by a host-wide flock.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "gctool/net/ipv4.hpp"
+#include "gctool/net/ports.hpp"
+
+namespace gctool::net {
+
+inline constexpr std::string_view kFirewallTable = "gctool";
+
+struct FirewallRule {
+  std::string chain;
+  std::uint64_t handle = 0;
+  std::string comment;
+};
+
+// The rules of gctool's table (empty when the table does not exist).
+std::vector<FirewallRule> list_firewall_rules();
+bool firewall_table_exists();
+
+// Masquerade, forwarding and localhost publishing for a bridge network; sets ip_forward=1 and the
+// bridge's route_localnet=1. Idempotent: an existing set of rules for the bridge is kept.
+void install_network_rules(const std::string& bridge, const Ipv4Network& subnet);
+
+// Removes the bridge's rules; deletes the table when no rule remains.
+void remove_network_rules(const std::string& bridge);
+
+// DNAT rules (prerouting and output) for the container's published ports, in one transaction.
+// Mappings must have their host port resolved (non-zero).
+void install_port_rules(const std::string& container_id, Ipv4Address container_ip,
+                        const std::vector<PortMapping>& ports);
+
+// Removes the container's rules; false when it had none.
+bool remove_container_rules(const std::string& container_id);
+
+// Writes a /proc/sys/net knob, e.g. set_net_sysctl("ipv4/ip_forward", "1").
+void set_net_sysctl(const std::string& key, const std::string& value);
+
+}  // namespace gctool::net

@@ -1,0 +1,74 @@
+// Bridge networks: their definitions in <root>/networks/<name>.json (written atomically under the
+// lock <root>/networks/.lock), validation of a new one, and the host side (bridge, address,
+// firewall) that exists as long as the network does.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "gctool/net/ipv4.hpp"
+
+namespace gctool::net {
+
+struct Network {
+  std::string name;
+  std::string id;  // 64 hex digits
+  std::string driver = "bridge";
+  std::string created;  // RFC 3339
+  Ipv4Network subnet;
+  Ipv4Address gateway;
+  std::string bridge;  // "gct-" + the first 10 digits of the id
+};
+
+struct CreateNetworkOptions {
+  std::string name;
+  std::string driver = "bridge";
+  std::string subnet;                  // CIDR, required
+  std::optional<std::string> gateway;  // default: the first host address
+};
+
+inline constexpr std::string_view kDefaultNetwork = "bridge";
+
+// Checks a network name: Docker's [a-zA-Z0-9][a-zA-Z0-9_.-]*, at most 64 characters.
+void check_network_name(std::string_view name);
+
+// Parses and validates the subnet and gateway of a new network against the host's routes and the
+// other gctool networks. Throws a one-line invalid-input Error and changes nothing.
+std::pair<Ipv4Network, Ipv4Address> validate_new_network(const std::filesystem::path& root,
+                                                         const CreateNetworkOptions& options);
+
+// Validates, creates the bridge with the gateway address, installs the firewall rules, then
+// records the network (the commit point). On failure nothing is left behind.
+Network create_network(const std::filesystem::path& root, const CreateNetworkOptions& options);
+
+std::vector<Network> list_networks(const std::filesystem::path& root);
+
+// By exact name, full id, or unique id prefix; nullopt when none.
+std::optional<Network> try_find_network(const std::filesystem::path& root,
+                                        std::string_view name_or_id);
+// As try_find_network; throws `network X not found` (ENOENT).
+Network find_network(const std::filesystem::path& root, std::string_view name_or_id);
+
+// Removes the bridge, the firewall rules (the whole table when no network is left), the IPAM pool
+// and the definition. Refused (`network X has active containers: a, b`) while containers are
+// attached, unless force: then they are detached first.
+void remove_network(const std::filesystem::path& root, std::string_view name_or_id, bool force);
+
+// The network `bridge`, created on first use: 172.17.0.0/16 unless that overlaps a host route or
+// another network, then the first free of 172.18-31.0.0/16, then 192.168.N.0/24.
+Network ensure_default_network(const std::filesystem::path& root);
+
+// Re-creates the bridge, its address and firewall rules when they are missing (after a reboot).
+void ensure_bridge(const Network& network);
+
+// `docker network inspect` JSON for one network, Containers included.
+nlohmann::json inspect_network(const std::filesystem::path& root, const Network& network);
+
+nlohmann::json to_json(const Network& network);
+Network network_from_json(const nlohmann::json& json);
+
+}  // namespace gctool::net

@@ -1,0 +1,309 @@
+#include "gctool/net/attach.hpp"
+
+#include <fmt/format.h>
+#include <fmt/std.h>
+
+#include "gctool/core/error.hpp"
+#include "gctool/core/ids.hpp"
+#include "gctool/core/json_file.hpp"
+#include "gctool/core/scope_exit.hpp"
+#include "gctool/net/firewall.hpp"
+#include "gctool/net/ipam_store.hpp"
+#include "gctool/net/netns.hpp"
+#include "gctool/net/network.hpp"
+#include "network_internal.hpp"
+
+namespace gctool::net {
+namespace {
+
+std::filesystem::path endpoints_dir(const std::filesystem::path& root) {
+  return networks_dir(root) / "endpoints";
+}
+
+void check_container_id(const std::string& id) {
+  if (id.empty() || id.size() > 128 || id.find('/') != std::string::npos || id[0] == '.') {
+    throw_invalid("invalid container id \"{}\"", id);
+  }
+}
+
+std::filesystem::path endpoint_file(const std::filesystem::path& root, const std::string& id) {
+  check_container_id(id);
+  return endpoints_dir(root) / (id + ".json");
+}
+
+std::string port_label(const PortMapping& p) {
+  return fmt::format("{}{}/{}", p.host_ip ? to_string(*p.host_ip) + ":" : "", p.host_port,
+                     to_string(p.protocol));
+}
+
+nlohmann::json port_json(const PortMapping& p) {
+  return {{"HostIp", p.host_ip ? to_string(*p.host_ip) : "0.0.0.0"},
+          {"HostPort", p.host_port},
+          {"ContainerPort", p.container_port},
+          {"Protocol", std::string(to_string(p.protocol))}};
+}
+
+PortMapping port_from_json(const nlohmann::json& j) {
+  PortMapping p;
+  const auto ip = j.value("HostIp", "0.0.0.0");
+  if (ip != "0.0.0.0") {
+    p.host_ip = parse_ipv4(ip);
+  }
+  p.host_port = j.at("HostPort").get<std::uint16_t>();
+  p.container_port = j.at("ContainerPort").get<std::uint16_t>();
+  p.protocol = j.value("Protocol", "tcp") == "udp" ? Protocol::udp : Protocol::tcp;
+  return p;
+}
+
+// Gives random (0) host ports a free port no gctool container publishes. Caller holds the lock.
+std::vector<PortMapping> resolve_ports(const std::filesystem::path& root,
+                                       std::vector<PortMapping> ports) {
+  validate_publish(root, ports);
+  const auto attachments = list_attachments(root);
+  for (std::size_t i = 0; i < ports.size(); ++i) {
+    auto& p = ports[i];
+    for (int attempt = 0; p.host_port == 0; ++attempt) {
+      if (attempt == 100) {
+        throw Error(EADDRINUSE, fmt::format("find a free host port for {}/{}", p.container_port,
+                                            to_string(p.protocol)));
+      }
+      PortMapping candidate = p;
+      candidate.host_port = pick_free_host_port(p);
+      bool taken = false;
+      for (const auto& a : attachments) {
+        for (const auto& q : a.ports) {
+          taken = taken || conflicts(candidate, q);
+        }
+      }
+      for (std::size_t j = 0; j < i; ++j) {
+        taken = taken || conflicts(candidate, ports[j]);
+      }
+      if (!taken) {
+        p = candidate;
+      }
+    }
+  }
+  return ports;
+}
+
+template <typename F>
+void best_effort(F f) noexcept {
+  try {
+    f();
+  } catch (...) {
+  }
+}
+
+}  // namespace
+
+std::string host_veth_name(const std::string& container_id) {
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  for (const unsigned char c : container_id) {
+    h = (h ^ c) * 0x100000001b3ULL;
+  }
+  return fmt::format("gv{:012x}", h & 0xffffffffffffULL);
+}
+
+nlohmann::json to_json(const Attachment& a) {
+  auto ports = nlohmann::json::array();
+  for (const auto& p : a.ports) {
+    ports.push_back(port_json(p));
+  }
+  return {{"Network", a.network},
+          {"ContainerId", a.container_id},
+          {"ContainerName", a.container_name},
+          {"IPAddress", to_string(a.ip)},
+          {"IPPrefixLen", a.prefix},
+          {"Gateway", to_string(a.gateway)},
+          {"MacAddress", to_string(a.mac)},
+          {"Bridge", a.bridge},
+          {"HostVeth", a.host_veth},
+          {"Ports", ports}};
+}
+
+Attachment attachment_from_json(const nlohmann::json& j) {
+  Attachment a;
+  a.network = j.at("Network").get<std::string>();
+  a.container_id = j.at("ContainerId").get<std::string>();
+  a.container_name = j.value("ContainerName", "");
+  a.ip = parse_ipv4(j.at("IPAddress").get<std::string>());
+  a.prefix = j.at("IPPrefixLen").get<int>();
+  a.gateway = parse_ipv4(j.at("Gateway").get<std::string>());
+  a.mac = parse_mac(j.at("MacAddress").get<std::string>());
+  a.bridge = j.at("Bridge").get<std::string>();
+  a.host_veth = j.at("HostVeth").get<std::string>();
+  for (const auto& p : j.value("Ports", nlohmann::json::array())) {
+    a.ports.push_back(port_from_json(p));
+  }
+  return a;
+}
+
+std::optional<Attachment> find_attachment(const std::filesystem::path& root,
+                                          const std::string& container_id) {
+  const auto file = endpoint_file(root, container_id);
+  const auto j = try_load_json(file);
+  if (!j) {
+    return std::nullopt;
+  }
+  try {
+    return attachment_from_json(*j);
+  } catch (const std::exception& e) {
+    throw_invalid("corrupt endpoint file {}: {}", file, e.what());
+  }
+}
+
+std::vector<Attachment> list_attachments(const std::filesystem::path& root) {
+  std::vector<Attachment> out;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(endpoints_dir(root), ec)) {
+    const auto name = entry.path().filename().string();
+    if (entry.path().extension() == ".json" && !name.starts_with('.')) {
+      if (auto a = find_attachment(root, entry.path().stem().string())) {
+        out.push_back(std::move(*a));
+      }
+    }
+  }
+  return out;
+}
+
+void validate_publish(const std::filesystem::path& root, const std::vector<PortMapping>& ports) {
+  const auto attachments = list_attachments(root);
+  for (std::size_t i = 0; i < ports.size(); ++i) {
+    const auto& p = ports[i];
+    if (p.container_port == 0) {
+      throw_invalid("publish {}: container port 0", to_string(p));
+    }
+    if (p.host_port == 0) {
+      continue;
+    }
+    for (std::size_t j = 0; j < i; ++j) {
+      if (conflicts(p, ports[j])) {
+        throw_invalid("port {} is published twice", port_label(p));
+      }
+    }
+    for (const auto& a : attachments) {
+      for (const auto& q : a.ports) {
+        if (conflicts(p, q)) {
+          throw_invalid("port {} is already published by container {}{}", port_label(p),
+                        short_id(a.container_id),
+                        a.container_name.empty() ? "" : " (" + a.container_name + ")");
+        }
+      }
+    }
+    if (!host_port_bindable(p)) {
+      throw_invalid("port {} is already in use on the host", port_label(p));
+    }
+  }
+}
+
+Attachment attach(const std::filesystem::path& root, const std::string& network_name,
+                  const std::string& container_id, const std::string& container_name,
+                  BorrowedFd netns, const AttachOptions& options) {
+  const auto file = endpoint_file(root, container_id);
+  const auto lock = lock_networks(root);
+  if (const auto existing = find_attachment(root, container_id)) {
+    throw_invalid("container {} is already attached to network {}", container_id,
+                  existing->network);
+  }
+  const Network network = network_name == kDefaultNetwork ? ensure_default_network_locked(root)
+                                                          : find_network(root, network_name);
+  ensure_bridge(network);
+
+  Attachment a;
+  a.network = network.name;
+  a.container_id = container_id;
+  a.container_name = container_name;
+  a.prefix = network.subnet.prefix;
+  a.gateway = network.gateway;
+  a.bridge = network.bridge;
+  a.host_veth = host_veth_name(container_id);
+  a.ports = resolve_ports(root, options.publish);
+
+  IpamStore ipam(root, network.name, network.subnet, network.gateway);
+  a.ip = ipam.allocate(container_id, options.ip);
+  ScopeExit undo_ip([&]() noexcept { best_effort([&] { ipam.release(container_id); }); });
+  a.mac = options.mac ? *options.mac : mac_for(a.ip);
+
+  Netlink nl;
+  // A veth left by a crash of an earlier attempt with the same id is stale.
+  try_delete_link(nl, a.host_veth);
+  const std::string peer = "gp" + a.host_veth.substr(2);
+  create_veth(nl, a.host_veth, peer);
+  ScopeExit undo_veth([&]() noexcept {
+    best_effort([&] {
+      Netlink cleanup;
+      try_delete_link(cleanup, a.host_veth);
+    });
+  });
+  set_link_master(nl, a.host_veth, network.bridge);
+  set_link_up(nl, a.host_veth);
+  set_link_mac(nl, peer, a.mac);
+  move_link_to_netns(nl, peer, netns);
+  {
+    auto inside = Netlink::in_netns(netns);
+    rename_link(inside, peer, "eth0");
+    add_address(inside, "eth0", a.ip, a.prefix);
+    set_link_up(inside, "eth0");
+    set_link_up(inside, "lo");
+    add_default_route(inside, a.gateway);
+  }
+  ScopeExit undo_rules(
+      [&]() noexcept { best_effort([&] { remove_container_rules(container_id); }); });
+  install_port_rules(container_id, a.ip, a.ports);
+  std::filesystem::create_directories(file.parent_path());
+  save_json(file, to_json(a));
+  undo_rules.release();
+  undo_veth.release();
+  undo_ip.release();
+  return a;
+}
+
+Attachment attach(const std::filesystem::path& root, const std::string& network_name,
+                  const std::string& container_id, const std::string& container_name,
+                  pid_t container_pid, const AttachOptions& options) {
+  const auto netns = open_netns(container_pid);
+  return attach(root, network_name, container_id, container_name, netns.borrow(), options);
+}
+
+bool detach_locked(const std::filesystem::path& root, const std::string& container_id) {
+  const auto file = endpoint_file(root, container_id);
+  const auto attachment = find_attachment(root, container_id);
+  bool changed = remove_container_rules(container_id);
+  {
+    Netlink nl;
+    changed = try_delete_link(nl, host_veth_name(container_id)) || changed;
+  }
+  for (const auto& n : list_networks(root)) {
+    if (!attachment || attachment->network == n.name) {
+      changed =
+          IpamStore(root, n.name, n.subnet, n.gateway).release(container_id).has_value() || changed;
+    }
+  }
+  if (attachment) {
+    std::filesystem::remove(file);
+    changed = true;
+  }
+  return changed;
+}
+
+bool detach(const std::filesystem::path& root, const std::string& container_id) {
+  const auto lock = lock_networks(root);
+  return detach_locked(root, container_id);
+}
+
+std::size_t reconcile(const std::filesystem::path& root, const std::set<std::string>& live_ids) {
+  const auto lock = lock_networks(root);
+  std::size_t released = 0;
+  for (const auto& a : list_attachments(root)) {
+    if (!live_ids.contains(a.container_id)) {
+      detach_locked(root, a.container_id);
+      ++released;
+    }
+  }
+  for (const auto& n : list_networks(root)) {
+    released += IpamStore(root, n.name, n.subnet, n.gateway).reconcile(live_ids);
+  }
+  return released;
+}
+
+}  // namespace gctool::net

@@ -1,0 +1,169 @@
+#include "gctool/net/firewall.hpp"
+
+#include <fmt/format.h>
+
+#include "gctool/core/error.hpp"
+#include "gctool/core/file_lock.hpp"
+#include "gctool/core/file_util.hpp"
+#include "gctool/net/link.hpp"
+#include "gctool/net/nftables.hpp"
+
+namespace gctool::net {
+namespace {
+
+// The table is host-wide (per network namespace), not per --root: one lock for all of gctool.
+FileLock firewall_lock() {
+  return FileLock::exclusive("/run/gctool-firewall.lock");
+}
+
+std::string net_tag(const std::string& bridge) {
+  return "gctool-net:" + bridge;
+}
+
+std::string ctr_tag(const std::string& container_id) {
+  return "gctool-ctr:" + container_id;
+}
+
+// Creating a table and chains is idempotent in nft (`add`), so this is safe to repeat.
+std::string table_setup() {
+  return fmt::format(
+      "add table ip {0}\n"
+      "add chain ip {0} prerouting {{ type nat hook prerouting priority dstnat; policy accept; }}\n"
+      "add chain ip {0} output {{ type nat hook output priority -100; policy accept; }}\n"
+      "add chain ip {0} postrouting {{ type nat hook postrouting priority srcnat; policy accept; "
+      "}}\n"
+      "add chain ip {0} forward {{ type filter hook forward priority filter; policy accept; }}\n",
+      kFirewallTable);
+}
+
+std::vector<FirewallRule> list_rules(Nftables& nft) {
+  std::vector<FirewallRule> rules;
+  nlohmann::json json;
+  try {
+    json = nft.list_json(fmt::format("list table ip {}", kFirewallTable), "list gctool rules");
+  } catch (const Error&) {
+    // No such table: no rules. (nft reports it as a failed command.)
+    return rules;
+  }
+  for (const auto& item : json.value("nftables", nlohmann::json::array())) {
+    if (!item.contains("rule")) {
+      continue;
+    }
+    const auto& r = item["rule"];
+    rules.push_back(
+        {r.value("chain", ""), r.value("handle", std::uint64_t{0}), r.value("comment", "")});
+  }
+  return rules;
+}
+
+bool table_exists(Nftables& nft) {
+  try {
+    nft.run(fmt::format("list table ip {}", kFirewallTable), "list gctool table");
+    return true;
+  } catch (const Error&) {
+    return false;
+  }
+}
+
+// Deletes the rules whose comment is tag; returns how many.
+std::size_t delete_tagged(Nftables& nft, const std::string& tag, std::string_view what) {
+  std::string commands;
+  std::size_t n = 0;
+  for (const auto& rule : list_rules(nft)) {
+    if (rule.comment == tag) {
+      commands +=
+          fmt::format("delete rule ip {} {} handle {}\n", kFirewallTable, rule.chain, rule.handle);
+      ++n;
+    }
+  }
+  if (n > 0) {
+    nft.run(commands, what);
+  }
+  return n;
+}
+
+}  // namespace
+
+void set_net_sysctl(const std::string& key, const std::string& value) {
+  write_existing_file("/proc/sys/net/" + key, value);
+}
+
+std::vector<FirewallRule> list_firewall_rules() {
+  Nftables nft;
+  return list_rules(nft);
+}
+
+bool firewall_table_exists() {
+  Nftables nft;
+  return table_exists(nft);
+}
+
+void install_network_rules(const std::string& bridge, const Ipv4Network& subnet) {
+  check_link_name(bridge);
+  set_net_sysctl("ipv4/ip_forward", "1");
+  set_net_sysctl(fmt::format("ipv4/conf/{}/route_localnet", bridge), "1");
+  const auto lock = firewall_lock();
+  Nftables nft;
+  const auto tag = net_tag(bridge);
+  for (const auto& rule : list_rules(nft)) {
+    if (rule.comment == tag) {
+      return;
+    }
+  }
+  const auto t = kFirewallTable;
+  const auto s = to_string(subnet);
+  nft.run(
+      table_setup() +
+          fmt::format("add rule ip {0} postrouting ip saddr {1} oifname != \"{2}\" masquerade "
+                      "comment \"{3}\"\n"
+                      "add rule ip {0} postrouting ip saddr 127.0.0.0/8 oifname \"{2}\" masquerade "
+                      "comment \"{3}\"\n"
+                      "add rule ip {0} forward iifname \"{2}\" accept comment \"{3}\"\n"
+                      "add rule ip {0} forward oifname \"{2}\" accept comment \"{3}\"\n",
+                      t, s, bridge, tag),
+      fmt::format("add firewall rules for bridge \"{}\" ({})", bridge, s));
+}
+
+void remove_network_rules(const std::string& bridge) {
+  const auto lock = firewall_lock();
+  Nftables nft;
+  delete_tagged(nft, net_tag(bridge),
+                fmt::format("remove firewall rules of bridge \"{}\"", bridge));
+  if (table_exists(nft) && list_rules(nft).empty()) {
+    nft.run(fmt::format("delete table ip {}", kFirewallTable), "delete the gctool table");
+  }
+}
+
+void install_port_rules(const std::string& container_id, Ipv4Address container_ip,
+                        const std::vector<PortMapping>& ports) {
+  if (ports.empty()) {
+    return;
+  }
+  const auto lock = firewall_lock();
+  Nftables nft;
+  const auto tag = ctr_tag(container_id);
+  std::string commands = table_setup();
+  for (const auto& p : ports) {
+    if (p.host_port == 0) {
+      throw_invalid("publish {}: host port not chosen", to_string(p));
+    }
+    // A given host address is matched as is; "all addresses" means any local address.
+    const std::string match =
+        p.host_ip ? fmt::format("ip daddr {}", to_string(*p.host_ip)) : "fib daddr type local";
+    for (const char* chain : {"prerouting", "output"}) {
+      commands += fmt::format("add rule ip {} {} {} {} dport {} dnat to {}:{} comment \"{}\"\n",
+                              kFirewallTable, chain, match, to_string(p.protocol), p.host_port,
+                              to_string(container_ip), p.container_port, tag);
+    }
+  }
+  nft.run(commands, fmt::format("publish ports of container {}", container_id));
+}
+
+bool remove_container_rules(const std::string& container_id) {
+  const auto lock = firewall_lock();
+  Nftables nft;
+  return delete_tagged(nft, ctr_tag(container_id),
+                       fmt::format("remove firewall rules of container {}", container_id)) > 0;
+}
+
+}  // namespace gctool::net

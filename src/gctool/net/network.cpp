@@ -1,0 +1,347 @@
+#include "gctool/net/network.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+#include <fmt/format.h>
+#include <fmt/std.h>
+
+#include "gctool/core/error.hpp"
+#include "gctool/core/file_lock.hpp"
+#include "gctool/core/ids.hpp"
+#include "gctool/core/json_file.hpp"
+#include "gctool/core/scope_exit.hpp"
+#include "gctool/core/time.hpp"
+#include "gctool/net/attach.hpp"
+#include "gctool/net/firewall.hpp"
+#include "gctool/net/ipam_store.hpp"
+#include "gctool/net/link.hpp"
+#include "network_internal.hpp"
+
+namespace gctool::net {
+namespace {
+
+std::filesystem::path network_file(const std::filesystem::path& root, std::string_view name) {
+  return networks_dir(root) / (std::string(name) + ".json");
+}
+
+// Adds the bridge's address; an address already there (another process won the race) is fine.
+void add_bridge_address(Netlink& nl, const Network& n) {
+  try {
+    add_address(nl, n.bridge, n.gateway, n.subnet.prefix);
+  } catch (const Error& e) {
+    if (e.errno_value() != EEXIST) {
+      throw;
+    }
+  }
+}
+
+std::string describe_route(const RouteInfo& route, const std::vector<LinkInfo>& links) {
+  for (const auto& link : links) {
+    if (link.index == route.oif) {
+      return fmt::format("{} dev {}", to_string(route.destination), link.name);
+    }
+  }
+  return to_string(route.destination);
+}
+
+// The first subnet among the candidates that overlaps no network and no host route.
+std::optional<Ipv4Network> free_default_subnet(const std::filesystem::path& root) {
+  std::vector<Ipv4Network> candidates;
+  for (std::uint32_t b = 17; b <= 31; ++b) {
+    candidates.push_back({{(172u << 24) | (b << 16)}, 16});
+  }
+  for (std::uint32_t c = 0; c <= 255; ++c) {
+    candidates.push_back({{(192u << 24) | (168u << 16) | (c << 8)}, 24});
+  }
+  const auto networks = list_networks(root);
+  Netlink nl;
+  const auto routes = list_routes(nl);
+  for (const auto& candidate : candidates) {
+    const bool used = std::any_of(networks.begin(), networks.end(),
+                                  [&](const Network& n) { return n.subnet.overlaps(candidate); }) ||
+                      std::any_of(routes.begin(), routes.end(), [&](const RouteInfo& r) {
+                        return r.destination.prefix > 0 && r.destination.overlaps(candidate);
+                      });
+    if (!used) {
+      return candidate;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::filesystem::path networks_dir(const std::filesystem::path& root) {
+  return root / "networks";
+}
+
+FileLock lock_networks(const std::filesystem::path& root) {
+  std::filesystem::create_directories(networks_dir(root));
+  return FileLock::exclusive(networks_dir(root) / ".lock");
+}
+
+void check_network_name(std::string_view name) {
+  const auto allowed = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '.' || c == '-';
+  };
+  if (name.empty() || name.size() > 64 || std::isalnum(static_cast<unsigned char>(name[0])) == 0 ||
+      !std::all_of(name.begin(), name.end(), allowed)) {
+    throw_invalid(
+        "invalid network name \"{}\": use letters, digits, '_', '.' and '-', starting with a "
+        "letter or digit, at most 64 characters",
+        name);
+  }
+}
+
+nlohmann::json to_json(const Network& n) {
+  return {{"Name", n.name},
+          {"Id", n.id},
+          {"Created", n.created},
+          {"Scope", "local"},
+          {"Driver", n.driver},
+          {"IPAM",
+           {{"Driver", "default"},
+            {"Config", nlohmann::json::array({{{"Subnet", to_string(n.subnet)},
+                                               {"Gateway", to_string(n.gateway)}}})}}},
+          {"Options", {{"com.docker.network.bridge.name", n.bridge}}}};
+}
+
+Network network_from_json(const nlohmann::json& j) {
+  Network n;
+  n.name = j.at("Name").get<std::string>();
+  n.id = j.at("Id").get<std::string>();
+  n.created = j.value("Created", "");
+  n.driver = j.value("Driver", "bridge");
+  const auto& config = j.at("IPAM").at("Config").at(0);
+  n.subnet = parse_cidr(config.at("Subnet").get<std::string>());
+  n.gateway = parse_ipv4(config.at("Gateway").get<std::string>());
+  n.bridge = j.at("Options").at("com.docker.network.bridge.name").get<std::string>();
+  return n;
+}
+
+std::vector<Network> list_networks(const std::filesystem::path& root) {
+  std::vector<Network> networks;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(networks_dir(root), ec)) {
+    const auto& p = entry.path();
+    if (p.extension() != ".json" || p.filename().string().starts_with('.')) {
+      continue;
+    }
+    if (auto j = try_load_json(p)) {
+      try {
+        networks.push_back(network_from_json(*j));
+      } catch (const std::exception& e) {
+        throw_invalid("corrupt network file {}: {}", p, e.what());
+      }
+    }
+  }
+  std::sort(networks.begin(), networks.end(),
+            [](const Network& a, const Network& b) { return a.name < b.name; });
+  return networks;
+}
+
+std::optional<Network> try_find_network(const std::filesystem::path& root,
+                                        std::string_view name_or_id) {
+  const auto networks = list_networks(root);
+  for (const auto& n : networks) {
+    if (n.name == name_or_id || n.id == name_or_id) {
+      return n;
+    }
+  }
+  std::optional<Network> found;
+  if (name_or_id.empty()) {
+    return found;
+  }
+  for (const auto& n : networks) {
+    if (n.id.starts_with(name_or_id)) {
+      if (found) {
+        throw_invalid("network id prefix \"{}\" is ambiguous", name_or_id);
+      }
+      found = n;
+    }
+  }
+  return found;
+}
+
+Network find_network(const std::filesystem::path& root, std::string_view name_or_id) {
+  if (auto n = try_find_network(root, name_or_id)) {
+    return *n;
+  }
+  throw Error(ENOENT, fmt::format("network {} not found", name_or_id));
+}
+
+std::pair<Ipv4Network, Ipv4Address> validate_new_network(const std::filesystem::path& root,
+                                                         const CreateNetworkOptions& options) {
+  check_network_name(options.name);
+  if (options.driver != "bridge") {
+    throw_invalid("network driver \"{}\" is not supported (only bridge)", options.driver);
+  }
+  if (options.subnet.empty()) {
+    throw_invalid("a subnet is required: --subnet CIDR, e.g. 10.1.0.0/24");
+  }
+  const Ipv4Network subnet = parse_cidr(options.subnet);
+  if (subnet.prefix > 30) {
+    throw_invalid("subnet {} is too small: a network needs at least a /30", to_string(subnet));
+  }
+  if (subnet.prefix < 8) {
+    throw_invalid("subnet {} is too large: at most a /8", to_string(subnet));
+  }
+  Ipv4Address gateway{subnet.address.value + 1};
+  if (options.gateway) {
+    gateway = parse_ipv4(*options.gateway);
+    if (!subnet.contains(gateway)) {
+      throw_invalid("gateway {} is outside subnet {}", to_string(gateway), to_string(subnet));
+    }
+    if (gateway == subnet.network() || gateway == subnet.broadcast()) {
+      throw_invalid("gateway {} is the {} address of subnet {}", to_string(gateway),
+                    gateway == subnet.network() ? "network" : "broadcast", to_string(subnet));
+    }
+  }
+  for (const auto& n : list_networks(root)) {
+    if (n.name == options.name) {
+      throw_invalid("network with name {} already exists", options.name);
+    }
+    if (n.subnet.overlaps(subnet)) {
+      throw_invalid("subnet {} overlaps network {} ({})", to_string(subnet), n.name,
+                    to_string(n.subnet));
+    }
+  }
+  Netlink nl;
+  const auto links = list_links(nl);
+  for (const auto& route : list_routes(nl)) {
+    if (route.destination.prefix > 0 && route.destination.overlaps(subnet)) {
+      throw_invalid("subnet {} overlaps host route {}", to_string(subnet),
+                    describe_route(route, links));
+    }
+  }
+  return {subnet, gateway};
+}
+
+void ensure_bridge(const Network& n) {
+  Netlink nl;
+  if (!find_link(nl, n.bridge)) {
+    try {
+      create_bridge(nl, n.bridge);
+    } catch (const Error& e) {
+      if (e.errno_value() != EEXIST) {
+        throw;
+      }
+    }
+  }
+  add_bridge_address(nl, n);
+  set_link_up(nl, n.bridge);
+  install_network_rules(n.bridge, n.subnet);
+}
+
+Network create_network_locked(const std::filesystem::path& root,
+                              const CreateNetworkOptions& options) {
+  const auto [subnet, gateway] = validate_new_network(root, options);
+  Network n;
+  n.name = options.name;
+  n.id = random_id();
+  n.driver = options.driver;
+  n.created = format_rfc3339_nano(std::chrono::system_clock::now());
+  n.subnet = subnet;
+  n.gateway = gateway;
+  n.bridge = "gct-" + n.id.substr(0, 10);
+
+  Netlink nl;
+  create_bridge(nl, n.bridge);
+  ScopeExit undo([&]() noexcept {
+    try {
+      remove_network_rules(n.bridge);
+    } catch (...) {
+    }
+    try {
+      Netlink cleanup;
+      try_delete_link(cleanup, n.bridge);
+    } catch (...) {
+    }
+  });
+  add_bridge_address(nl, n);
+  set_link_up(nl, n.bridge);
+  install_network_rules(n.bridge, n.subnet);
+  // A pool left by an earlier network of the same name belongs to another subnet.
+  IpamStore(root, n.name, n.subnet, n.gateway).purge();
+  save_json(network_file(root, n.name), to_json(n));
+  undo.release();
+  return n;
+}
+
+Network create_network(const std::filesystem::path& root, const CreateNetworkOptions& options) {
+  const auto lock = lock_networks(root);
+  return create_network_locked(root, options);
+}
+
+Network ensure_default_network_locked(const std::filesystem::path& root) {
+  if (auto n = try_find_network(root, kDefaultNetwork)) {
+    return *n;
+  }
+  const auto subnet = free_default_subnet(root);
+  if (!subnet) {
+    throw Error(EADDRNOTAVAIL,
+                "create the default network: every candidate subnet (172.17-31.0.0/16, "
+                "192.168.0-255.0/24) overlaps a host route or another network");
+  }
+  CreateNetworkOptions options;
+  options.name = std::string(kDefaultNetwork);
+  options.subnet = to_string(*subnet);
+  return create_network_locked(root, options);
+}
+
+Network ensure_default_network(const std::filesystem::path& root) {
+  const auto lock = lock_networks(root);
+  return ensure_default_network_locked(root);
+}
+
+void remove_network(const std::filesystem::path& root, std::string_view name_or_id, bool force) {
+  const auto lock = lock_networks(root);
+  const Network n = find_network(root, name_or_id);
+  std::vector<Attachment> users;
+  for (auto& a : list_attachments(root)) {
+    if (a.network == n.name) {
+      users.push_back(std::move(a));
+    }
+  }
+  if (!users.empty() && !force) {
+    std::string names;
+    for (const auto& a : users) {
+      names += (names.empty() ? "" : ", ") +
+               (a.container_name.empty() ? short_id(a.container_id) : a.container_name);
+    }
+    throw_invalid("network {} has active containers: {}", n.name, names);
+  }
+  for (const auto& a : users) {
+    detach_locked(root, a.container_id);
+  }
+  {
+    Netlink nl;
+    try_delete_link(nl, n.bridge);
+  }
+  remove_network_rules(n.bridge);
+  IpamStore(root, n.name, n.subnet, n.gateway).purge();
+  std::filesystem::remove(network_file(root, n.name));
+}
+
+nlohmann::json inspect_network(const std::filesystem::path& root, const Network& n) {
+  auto j = to_json(n);
+  j["EnableIPv6"] = false;
+  j["Internal"] = false;
+  j["Attachable"] = false;
+  j["Labels"] = nlohmann::json::object();
+  auto containers = nlohmann::json::object();
+  for (const auto& a : list_attachments(root)) {
+    if (a.network == n.name) {
+      containers[a.container_id] = {
+          {"Name", a.container_name},
+          {"MacAddress", to_string(a.mac)},
+          {"IPv4Address", fmt::format("{}/{}", to_string(a.ip), a.prefix)},
+          {"IPv6Address", ""}};
+    }
+  }
+  j["Containers"] = containers;
+  return j;
+}
+
+}  // namespace gctool::net
