@@ -15,7 +15,9 @@
 //   5. execve. A non-root user ends up with empty effective/permitted sets there (the kernel's
 //      rule for exec without file or ambient capabilities), as under Docker.
 // Each apply step returns {step, path, errno} for the init's error pipe and never allocates or
-// throws.
+// throws. `exec` into a running container repeats steps 2-5 in its forked child (after setns), with
+// options prepared from the container's stored cap_add/cap_drop/privileged/security_opts; the
+// paths of step 1 are already in place. The CLI passes `<root>/cache/seccomp` as the cache.
 #pragma once
 
 #include <array>
