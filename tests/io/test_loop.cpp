@@ -222,3 +222,18 @@ TEST_CASE("sync_wait reports a task that waits for nothing the loop runs", "[io]
   auto stuck = []() -> io::Task<void> { co_await Never{}; };
   CHECK_THROWS_AS(io::sync_wait(loop, stuck()), gctool::Error);
 }
+
+TEST_CASE("relay copies one descriptor into another until end of file", "[io][loop]") {
+  io::Loop loop;
+  Pipe in = make_pipe();
+  Pipe out = make_pipe();
+  const std::string text(200'000, 'r');
+  loop.spawn([](io::Loop& l, UniqueFd w, const std::string& data) -> io::Task<void> {
+    co_await io::write_all(l, w, data);
+  }(loop, std::move(in.write), text));
+  loop.spawn([](io::Loop& l, BorrowedFd from, UniqueFd to, std::size_t expected) -> io::Task<void> {
+    const std::uint64_t copied = co_await io::relay(l, from, to);
+    CHECK(copied == expected);
+  }(loop, in.read, std::move(out.write), text.size()));
+  CHECK(io::sync_wait(loop, read_to_end(loop, out.read)) == text);
+}

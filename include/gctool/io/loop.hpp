@@ -1,7 +1,8 @@
 // Loop: the single-threaded io_uring event loop that runs coroutines. It owns the ring, the records
 // that completions point to (so a coroutine that goes away early never leaves the kernel pointing
 // into freed memory), and the tasks given to spawn(). Drive it with run(), run_once(),
-// run_until() or sync_wait(). A Loop must outlive every task and operation that uses it.
+// run_until() or sync_wait(). A Loop must outlive every task and operation that uses it, and it
+// belongs to one thread and one process: after fork() the child makes its own Loop.
 #pragma once
 
 #include <liburing.h>

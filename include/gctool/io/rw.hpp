@@ -2,8 +2,10 @@
 // byte count (0 from read() is end of file), write_all() repeats short writes until every byte is
 // written. The buffer must stay valid until the operation completes (it does while the awaiting
 // coroutine exists; destroying that coroutine cancels the operation and waits for the kernel).
+// Tasks are lazy: data passed to write_all() must live until the task has finished.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -86,6 +88,21 @@ inline Task<void> write_all(Loop& loop, BorrowedFd fd, std::span<const std::byte
 }
 inline Task<void> write_all(Loop& loop, BorrowedFd fd, std::string_view data) {
   return write_all(loop, fd, std::as_bytes(std::span(data.data(), data.size())));
+}
+
+// Copies from `from` to `to` until end of file on `from`; returns the number of bytes copied. For
+// relaying a container's stdio or streaming its output.
+inline Task<std::uint64_t> relay(Loop& loop, BorrowedFd from, BorrowedFd to) {
+  std::array<std::byte, 64 * 1024> buffer;
+  std::uint64_t total = 0;
+  for (;;) {
+    const std::size_t n = co_await read(loop, from, buffer);
+    if (n == 0) {
+      co_return total;
+    }
+    co_await write_all(loop, to, std::span<const std::byte>(buffer.data(), n));
+    total += n;
+  }
 }
 
 }  // namespace gctool::io
