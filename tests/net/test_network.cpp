@@ -1,0 +1,220 @@
+// `gctool network ...` end to end, run inside a network namespace the test creates (the CLI
+// inherits it), so the host's links, routes and firewall are never touched.
+#include <filesystem>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "gctool/core/file_util.hpp"
+#include "gctool/net/attach.hpp"
+#include "gctool/net/firewall.hpp"
+#include "gctool/net/ipam_store.hpp"
+#include "gctool/net/link.hpp"
+#include "gctool/net/network.hpp"
+#include "net_support.hpp"
+#include "test_support.hpp"
+
+namespace net = gctool::net;
+using gctool::test::HostNetns;
+using gctool::test::TempDir;
+
+namespace {
+
+std::vector<std::string> files_under(const std::filesystem::path& dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir, ec)) {
+    if (e.is_regular_file() && e.path().filename().string()[0] != '.') {
+      out.push_back(std::filesystem::relative(e.path(), dir).string());
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+gctool::test::RunResult cli(const std::vector<std::string>& args) {
+  return gctool::test::gctool(args);
+}
+
+std::string nft_table() {
+  return gctool::test::run_program({"nft", "list", "table", "ip", "gctool"}).out;
+}
+
+}  // namespace
+
+TEST_CASE("network create, ls, inspect and rm", "[root]") {
+  if (!gctool::test::is_root()) {
+    return;
+  }
+  HostNetns host;
+  TempDir root;
+  const auto r = root.str();
+  auto created = cli({"--root", r, "network", "create", "--subnet", "10.231.20.0/24", "net1"});
+  INFO(created.err);
+  REQUIRE(created.exit_code == 0);
+  const auto id = created.out.substr(0, created.out.size() - 1);
+  CHECK(id.size() == 64);
+
+  const auto ls = cli({"--root", r, "network", "ls"});
+  CHECK(ls.exit_code == 0);
+  CHECK_THAT(ls.out, Catch::StartsWith("NETWORK ID     NAME   DRIVER   SCOPE\n"));
+  CHECK_THAT(ls.out, Catch::Contains(id.substr(0, 12) + "   net1   bridge   local\n"));
+  CHECK(cli({"--root", r, "network", "ls", "-q"}).out == id.substr(0, 12) + "\n");
+  CHECK(cli({"--root", r, "network", "list"}).out == ls.out);
+
+  const auto inspect = cli({"--root", r, "network", "inspect", "net1"});
+  REQUIRE(inspect.exit_code == 0);
+  const auto j = nlohmann::json::parse(inspect.out).at(0);
+  CHECK(j["Name"] == "net1");
+  CHECK(j["Id"] == id);
+  CHECK(j["Driver"] == "bridge");
+  CHECK(j["IPAM"]["Config"][0]["Subnet"] == "10.231.20.0/24");
+  CHECK(j["IPAM"]["Config"][0]["Gateway"] == "10.231.20.1");
+  CHECK(j["Containers"].empty());
+
+  // The bridge exists, is up, and the firewall masquerades the subnet.
+  const std::string bridge = "gct-" + id.substr(0, 10);
+  net::Netlink nl;
+  const auto link = net::find_link(nl, bridge);
+  REQUIRE(link);
+  CHECK(link->up);
+  CHECK(
+      gctool::test::run_program({"ip", "-4", "addr", "show", bridge}).out.find("10.231.20.1/24") !=
+      std::string::npos);
+  const auto table = nft_table();
+  CHECK_THAT(table,
+             Catch::Contains("ip saddr 10.231.20.0/24 oifname != \"" + bridge + "\" masquerade"));
+  CHECK_THAT(table, Catch::Contains("comment \"gctool-net:" + bridge + "\""));
+  CHECK(gctool::read_file("/proc/sys/net/ipv4/ip_forward") == "1\n");
+
+  const auto rm = cli({"--root", r, "network", "rm", "net1"});
+  CHECK(rm.exit_code == 0);
+  CHECK(rm.out == "net1\n");
+  CHECK(gctool::test::gctool_links().empty());
+  CHECK_FALSE(net::firewall_table_exists());
+  CHECK(files_under(root.path()).empty());
+  CHECK(cli({"--root", r, "network", "ls", "-q"}).out.empty());
+  const auto again = cli({"--root", r, "network", "remove", "net1"});
+  CHECK(again.exit_code == 125);
+  CHECK(again.err == "gctool: network net1 not found: No such file or directory\n");
+}
+
+TEST_CASE("invalid networks are refused with one line and change nothing", "[root]") {
+  if (!gctool::test::is_root()) {
+    return;
+  }
+  HostNetns host;
+  TempDir root;
+  const auto r = root.str();
+  // A host route the test owns: 10.231.40.0/24 on a bridge outside gctool.
+  {
+    net::Netlink nl;
+    net::create_bridge(nl, "gctroute");
+    net::add_address(nl, "gctroute", net::parse_ipv4("10.231.40.1"), 24);
+    net::set_link_up(nl, "gctroute");
+  }
+  REQUIRE(cli({"--root", r, "network", "create", "--subnet", "10.231.21.0/24", "n1"}).exit_code ==
+          0);
+  const auto files_before = files_under(root.path());
+  const auto table_before = nft_table();
+
+  struct Case {
+    std::vector<std::string> args;
+    std::string error;
+  };
+  const std::vector<Case> cases = {
+      {{"--subnet", "10.0.0.0/33", "x"}, "invalid subnet \"10.0.0.0/33\": prefix must be 0..32"},
+      {{"--subnet", "300.1.1.0/24", "x"}, "\"300.1.1.0\" is not an IPv4 address"},
+      {{"--subnet", "10.231.22.1/24", "x"}, "host bits set (did you mean 10.231.22.0/24?)"},
+      {{"--subnet", "10.231.22.0/24", "--gateway", "10.231.23.1", "x"},
+       "gateway 10.231.23.1 is outside subnet 10.231.22.0/24"},
+      {{"--subnet", "10.231.22.0/24", "--gateway", "10.231.22.0", "x"},
+       "gateway 10.231.22.0 is the network address"},
+      {{"--subnet", "10.231.22.0/24", "--gateway", "10.231.22.255", "x"},
+       "gateway 10.231.22.255 is the broadcast address"},
+      {{"--subnet", "10.231.22.0/31", "x"}, "subnet 10.231.22.0/31 is too small"},
+      {{"--subnet", "10.231.22.1/32", "x"}, "subnet 10.231.22.1/32 is too small"},
+      {{"--subnet", "10.231.22.0/24", "n1"}, "network with name n1 already exists"},
+      {{"--subnet", "10.231.21.128/25", "x"}, "subnet 10.231.21.128/25 overlaps network n1"},
+      {{"--subnet", "10.231.0.0/16", "x"}, "subnet 10.231.0.0/16 overlaps network n1"},
+      {{"--subnet", "10.231.40.0/24", "x"},
+       "subnet 10.231.40.0/24 overlaps host route 10.231.40.0/24 dev gctroute"},
+      {{"--subnet", "10.231.22.0/24", "bad/name"}, "invalid network name"},
+      {{"-d", "overlay", "--subnet", "10.231.22.0/24", "x"}, "driver \"overlay\" is not supported"},
+  };
+  for (const auto& c : cases) {
+    std::vector<std::string> args{"--root", r, "network", "create"};
+    args.insert(args.end(), c.args.begin(), c.args.end());
+    const auto res = cli(args);
+    INFO(fmt::format("{} -> {}", fmt::join(c.args, " "), res.err));
+    CHECK(res.exit_code == 125);
+    CHECK_THAT(res.err, Catch::StartsWith("gctool: ") && Catch::Contains(c.error));
+    CHECK(std::count(res.err.begin(), res.err.end(), '\n') == 1);
+  }
+  CHECK(files_under(root.path()) == files_before);
+  CHECK(nft_table() == table_before);
+  CHECK(gctool::test::gctool_links().size() == 2);  // gctroute and n1's bridge
+  CHECK(cli({"--root", r, "network", "rm", "n1"}).exit_code == 0);
+  net::Netlink nl;
+  net::delete_link(nl, "gctroute");
+  CHECK(gctool::test::gctool_links().empty());
+  CHECK_FALSE(net::firewall_table_exists());
+}
+
+TEST_CASE("the default network avoids subnets the host routes", "[root]") {
+  if (!gctool::test::is_root()) {
+    return;
+  }
+  HostNetns host;
+  TempDir root;
+  {
+    const auto n = net::ensure_default_network(root.path());
+    CHECK(n.name == "bridge");
+    CHECK(net::to_string(n.subnet) == "172.17.0.0/16");
+    CHECK(net::to_string(n.gateway) == "172.17.0.1");
+    CHECK(net::ensure_default_network(root.path()).id == n.id);  // created once
+    net::remove_network(root.path(), "bridge", false);
+  }
+  {
+    net::Netlink nl;
+    net::create_bridge(nl, "gctdocker0");
+    net::add_address(nl, "gctdocker0", net::parse_ipv4("172.17.0.1"), 16);
+    net::set_link_up(nl, "gctdocker0");
+  }
+  const auto n = net::ensure_default_network(root.path());
+  CHECK(net::to_string(n.subnet) == "172.18.0.0/16");
+  net::remove_network(root.path(), "bridge", false);
+  net::Netlink nl;
+  net::delete_link(nl, "gctdocker0");
+  CHECK(gctool::test::gctool_links().empty());
+  CHECK_FALSE(net::firewall_table_exists());
+}
+
+TEST_CASE("network rm is refused while a container is attached, unless -f", "[root]") {
+  if (!gctool::test::is_root()) {
+    return;
+  }
+  HostNetns host;
+  gctool::test::TestNetns container;
+  TempDir root;
+  const auto r = root.str();
+  REQUIRE(cli({"--root", r, "network", "create", "--subnet", "10.231.24.0/24", "n1"}).exit_code ==
+          0);
+  const auto a = net::attach(root.path(), "n1", "c0ffee01", "web", container.fd());
+  const auto inspect = nlohmann::json::parse(cli({"--root", r, "network", "inspect", "n1"}).out);
+  const auto& c = inspect[0]["Containers"]["c0ffee01"];
+  CHECK(c["Name"] == "web");
+  CHECK(c["IPv4Address"] == "10.231.24.2/24");
+  CHECK(c["MacAddress"] == "02:42:0a:e7:18:02");
+
+  const auto refused = cli({"--root", r, "network", "rm", "n1"});
+  CHECK(refused.exit_code == 125);
+  CHECK(refused.err == "gctool: network n1 has active containers: web\n");
+  CHECK(net::find_attachment(root.path(), "c0ffee01"));
+
+  CHECK(cli({"--root", r, "network", "rm", "-f", "n1"}).exit_code == 0);
+  CHECK_FALSE(net::find_attachment(root.path(), "c0ffee01"));
+  CHECK(gctool::test::gctool_links().empty());
+  CHECK_FALSE(net::firewall_table_exists());
+  CHECK(files_under(root.path()).empty());
+}
