@@ -169,6 +169,13 @@ TEST_CASE("the init sequence gives Docker's default container", "[security][root
     CHECK(status.at("Seccomp") == "2");
     CHECK(status.at("CapBnd") == "00000000a80425fb");
   }
+  SECTION("--cap-add SYS_ADMIN lifts the filter's mount rules too") {
+    request.cap_add = {"SYS_ADMIN"};
+    const auto status = status_after_init(parse_security(request), 0);
+    CHECK(status.at("mount") == "0");  // in the child's private mount namespace
+    CHECK(status.at("Seccomp") == "2");
+    CHECK(status.at("CapEff") == fmt::format("{:016x}", kDefaultCapabilities | cap_bit(21)));
+  }
   SECTION("privileged") {
     request.privileged = true;
     const auto status = status_after_init(parse_security(request), 0);
