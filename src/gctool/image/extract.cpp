@@ -568,7 +568,16 @@ ExtractedLayer extract_layer(const ByteSource& source, BorrowedFd layer_dir,
     if (rc < ARCHIVE_WARN) {
       archive_failed(p, tar.get(), "read layer");
     }
-    extractor.entry(tar.get(), entry);
+    try {
+      extractor.entry(tar.get(), entry);
+    } catch (const Error&) {
+      // A limit or read failure inside our callback surfaces as libarchive's generic data error;
+      // report the cause instead.
+      if (p.failure) {
+        std::rethrow_exception(p.failure);
+      }
+      throw;
+    }
   }
   extractor.finish();
   // The tar reader stops at the end-of-archive marker; the diff_id covers the whole stream, and

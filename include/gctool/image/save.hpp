@@ -1,0 +1,18 @@
+// `image save`: images as a docker-archive tar that `image load` (and `docker load`) read back.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "gctool/core/fd.hpp"
+#include "gctool/image/store.hpp"
+
+namespace gctool::image {
+
+// Writes the images named by refs to out. Layers are packed again from their directories
+// (overlay whiteouts become ".wh." entries again); where the new tar differs from the imported one
+// the configuration gets the new diff_ids, so a loaded copy may have another id with the same
+// content. A tag reference saves that tag, an id every tag of the image.
+void save_images(const ImageStore& store, const std::vector<std::string>& refs, BorrowedFd out);
+
+}  // namespace gctool::image

@@ -1,0 +1,62 @@
+// `gctool image load [-i FILE|DIR]` (alias `load`): docker-archive or OCI layout, from a tar file,
+// a directory or stdin.
+#include <filesystem>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "command.hpp"
+#include "gctool/core/error.hpp"
+#include "gctool/core/fd.hpp"
+#include "gctool/image/load.hpp"
+#include "image_group.hpp"
+
+namespace gctool::tool {
+namespace {
+
+struct LoadOptions {
+  std::string input = "-";
+  bool quiet = false;
+};
+
+void run_load(const Globals& globals, const LoadOptions& opts) {
+  image::ImageStore store(globals.root);
+  std::vector<image::LoadedImage> loaded;
+  if (opts.input != "-" && std::filesystem::is_directory(opts.input)) {
+    loaded = image::load_directory(store, opts.input);
+  } else {
+    const UniqueFd input = open_input(opts.input);
+    loaded = image::load_archive(store, image::fd_source(input));
+  }
+  if (opts.quiet) {
+    return;
+  }
+  for (const auto& image : loaded) {
+    if (image.tags.empty()) {
+      fmt::print("Loaded image ID: {}\n", image.id);
+    }
+    for (const auto& tag : image.tags) {
+      fmt::print("Loaded image: {}\n", tag);
+    }
+  }
+}
+
+void add_load_options(CLI::App* cmd, Globals& globals) {
+  auto opts = std::make_shared<LoadOptions>();
+  cmd->add_option("-i,--input", opts->input,
+                  "Tar archive (plain or compressed) or directory to read, - for stdin");
+  cmd->add_flag("-q,--quiet", opts->quiet, "Suppress the load output");
+  cmd->callback([&globals, opts] { run_load(globals, *opts); });
+}
+
+void setup_image_load(CLI::App& app, Globals& globals) {
+  add_load_options(
+      image_group(app)->add_subcommand("load", "Load images from a docker-archive or OCI layout"),
+      globals);
+  add_load_options(app.add_subcommand("load", "Load images (image load)"), globals);
+}
+
+GCTOOL_REGISTER_COMMAND(setup_image_load);
+
+}  // namespace
+}  // namespace gctool::tool
