@@ -9,6 +9,7 @@
 #include <utility>
 
 #include <fmt/format.h>
+#include <fmt/std.h>  // paths in error contexts print quoted
 
 namespace gctool {
 
