@@ -54,8 +54,15 @@ class [[nodiscard]] Operation final : private CancelTarget {
     if (slot_ != nullptr && slot_->cancelled()) {
       return false;  // await_resume throws Cancelled
     }
-    io_uring_sqe* sqe = loop_->get_sqe();
+    // The record first: an SQE taken from the ring must be filled, or it would be submitted stale.
     record_ = loop_->allocate_record();
+    io_uring_sqe* sqe = nullptr;
+    try {
+      sqe = loop_->get_sqe();
+    } catch (...) {
+      loop_->release(std::exchange(record_, nullptr));
+      throw;
+    }
     policy_.prepare(sqe, *record_);
     loop_->arm(sqe, record_, awaiting);
     if (slot_ != nullptr) {

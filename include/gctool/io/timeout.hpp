@@ -43,8 +43,14 @@ class SlotTimer {
  public:
   SlotTimer(Loop& loop, CancelSlot& slot, std::chrono::nanoseconds duration)
       : loop_(&loop), slot_(&slot) {
-    io_uring_sqe* sqe = loop.get_sqe();
     record_ = loop.allocate_record();
+    io_uring_sqe* sqe = nullptr;
+    try {
+      sqe = loop.get_sqe();
+    } catch (...) {
+      loop.release(record_);
+      throw;
+    }
     record_->storage.timeout = to_timespec(duration);
     io_uring_prep_timeout(sqe, &record_->storage.timeout, 0, 0);
     loop.arm_callback(sqe, record_, &SlotTimer::on_completion, this);

@@ -122,8 +122,8 @@ Loop::~Loop() {
 SpawnId Loop::spawn(Task<void> task) {
   const std::uint64_t id = next_spawn_id_++;
   auto root = detail::SpawnAccess::run(*this, id, std::move(task));
-  spawned_.emplace(id, Spawned{root.handle, &root.handle.promise().slot});
   try {
+    spawned_.emplace(id, Spawned{root.handle, &root.handle.promise().slot});
     post(root.handle);
   } catch (...) {
     spawned_.erase(id);
