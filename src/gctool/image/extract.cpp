@@ -421,7 +421,8 @@ class Extractor {
         break;
       }
       if (rc < ARCHIVE_WARN) {
-        throw_invalid("read \"{}\" from archive: {}", path_, archive_error_string(a));
+        const char* msg = archive_error_string(a);
+        throw_invalid("read \"{}\" from archive: {}", path_, msg != nullptr ? msg : "error");
       }
       write_all(file, static_cast<const char*>(block), length, offset);
     }
@@ -570,7 +571,7 @@ ExtractedLayer extract_layer(const ByteSource& source, BorrowedFd layer_dir,
     }
     try {
       extractor.entry(tar.get(), entry);
-    } catch (const Error&) {
+    } catch (...) {
       // A limit or read failure inside our callback surfaces as libarchive's generic data error;
       // report the cause instead.
       if (p.failure) {
