@@ -1,0 +1,35 @@
+// Building a container's root filesystem: the overlay of the image layers, the kernel filesystems
+// and /dev every program expects, and the switch into it with pivot_root.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "gctool/core/fd.hpp"
+
+namespace gctool::fs {
+
+// The overlay mount data for layers given bottom-to-top: lowerdir lists the top layer first.
+std::string overlay_options(const std::vector<std::filesystem::path>& layers_bottom_to_top,
+                            const std::filesystem::path& upper, const std::filesystem::path& work);
+
+// Mounts the overlay of the layers on target (a single layer with no upper would be read-only).
+void mount_overlay(const std::vector<std::filesystem::path>& layers_bottom_to_top,
+                   const std::filesystem::path& upper, const std::filesystem::path& work,
+                   const std::filesystem::path& target);
+
+// Mounts /proc (nosuid,nodev,noexec) and /sys (read-only; a read-only bind of the host's /sys
+// when sysfs cannot be mounted) in the root opened as `root`. Call in the container's new mount
+// and pid namespaces, before pivot_root.
+void mount_proc_and_sys(BorrowedFd root);
+
+// Populates /dev as a tmpfs: null zero full random urandom tty (mknod), devpts at /dev/pts with its
+// own instance and /dev/ptmx -> pts/ptmx, /dev/shm, /dev/mqueue-less, fd/stdin/stdout/stderr links.
+void setup_dev(BorrowedFd root);
+
+// Makes new_root (a mount point) the root of the calling process's mount namespace and detaches
+// the old root so that no host path remains reachable. Ends with cwd "/".
+void pivot_root_into(const std::filesystem::path& new_root);
+
+}  // namespace gctool::fs

@@ -1,0 +1,29 @@
+// Paths inside a container root resolved with openat2(RESOLVE_IN_ROOT): a symlink in an image
+// (/etc -> /host/etc, ../../..) can never lead a mount or a write outside the root.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <string_view>
+
+#include "gctool/core/fd.hpp"
+
+namespace gctool::fs {
+
+// Opens path (absolute or relative, taken as inside root) with openat2 RESOLVE_IN_ROOT; flags get
+// O_CLOEXEC added.
+UniqueFd open_in_root(BorrowedFd root, std::string_view path, int flags, mode_t mode = 0);
+
+// Creates the directory path and its missing parents inside root (like mkdir -p, following
+// symlinks only within root) and returns an O_PATH fd to it.
+UniqueFd mkdir_all_in_root(BorrowedFd root, std::string_view path, mode_t mode = 0755);
+
+// Creates an empty regular file at path inside root when it does not exist (parents too) and
+// returns an O_PATH fd to whatever is there: a mount point for a file bind mount.
+UniqueFd touch_in_root(BorrowedFd root, std::string_view path, mode_t mode = 0644);
+
+// "/proc/self/fd/N": a path naming what fd refers to, for mount(2) and friends.
+std::string fd_path(BorrowedFd fd);
+
+}  // namespace gctool::fs

@@ -1,0 +1,107 @@
+#include "gctool/fs/rootfs.hpp"
+
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <fmt/std.h>
+
+#include "gctool/core/error.hpp"
+#include "gctool/fs/mount.hpp"
+#include "gctool/fs/safe_path.hpp"
+
+namespace gctool::fs {
+
+std::string overlay_options(const std::vector<std::filesystem::path>& layers_bottom_to_top,
+                            const std::filesystem::path& upper, const std::filesystem::path& work) {
+  if (layers_bottom_to_top.empty()) {
+    throw_invalid("overlay: the image has no layers");
+  }
+  std::string lower;
+  for (auto it = layers_bottom_to_top.rbegin(); it != layers_bottom_to_top.rend(); ++it) {
+    const std::string dir = it->string();
+    // ':' and ',' separate options; the kernel would misread such paths.
+    if (dir.find_first_of(":,") != std::string::npos) {
+      throw_invalid("overlay: layer path \"{}\" contains ':' or ','", dir);
+    }
+    if (!lower.empty()) {
+      lower += ':';
+    }
+    lower += dir;
+  }
+  return fmt::format("lowerdir={},upperdir={},workdir={}", lower, upper.string(), work.string());
+}
+
+void mount_overlay(const std::vector<std::filesystem::path>& layers_bottom_to_top,
+                   const std::filesystem::path& upper, const std::filesystem::path& work,
+                   const std::filesystem::path& target) {
+  mount("overlay", target, "overlay", 0, overlay_options(layers_bottom_to_top, upper, work));
+}
+
+void mount_proc_and_sys(BorrowedFd root) {
+  const UniqueFd proc = mkdir_all_in_root(root, "/proc", 0555);
+  mount("proc", fd_path(proc), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC);
+  const UniqueFd sys = mkdir_all_in_root(root, "/sys", 0555);
+  try {
+    mount("sysfs", fd_path(sys), "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY);
+  } catch (const Error&) {
+    // sysfs refuses a mount from a netns that does not own it in some setups.
+    bind_mount("/sys", fd_path(sys), true);
+  }
+}
+
+void setup_dev(BorrowedFd root) {
+  const UniqueFd dev_fd = mkdir_all_in_root(root, "/dev", 0755);
+  mount("tmpfs", fd_path(dev_fd), "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k");
+  // Reopen: the fd above names the directory under the new tmpfs.
+  const UniqueFd dev = open_in_root(root, "/dev", O_PATH | O_DIRECTORY);
+  struct Node {
+    const char* name;
+    unsigned major;
+    unsigned minor;
+  };
+  static constexpr Node nodes[] = {{"null", 1, 3},   {"zero", 1, 5},    {"full", 1, 7},
+                                   {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
+  const UniqueFd dev_dir(
+      check(::openat(dev.get(), ".", O_DIRECTORY | O_RDONLY | O_CLOEXEC), "open /dev"));
+  for (const auto& node : nodes) {
+    if (::mknodat(dev_dir.get(), node.name, S_IFCHR | 0666, makedev(node.major, node.minor)) != 0) {
+      throw_errno("mknod /dev/{}", node.name);
+    }
+    // mknod is subject to the umask.
+    check(::fchmodat(dev_dir.get(), node.name, 0666, 0), "chmod /dev/{}", node.name);
+  }
+  check(::mkdirat(dev_dir.get(), "pts", 0755), "mkdir /dev/pts");
+  check(::mkdirat(dev_dir.get(), "shm", 01777), "mkdir /dev/shm");
+  const UniqueFd pts = open_in_root(root, "/dev/pts", O_PATH | O_DIRECTORY);
+  mount("devpts", fd_path(pts), "devpts", MS_NOSUID | MS_NOEXEC,
+        "newinstance,ptmxmode=0666,mode=0620");
+  const UniqueFd shm = open_in_root(root, "/dev/shm", O_PATH | O_DIRECTORY);
+  mount("shm", fd_path(shm), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k");
+  const std::pair<const char*, const char*> links[] = {{"pts/ptmx", "ptmx"},
+                                                       {"/proc/self/fd", "fd"},
+                                                       {"/proc/self/fd/0", "stdin"},
+                                                       {"/proc/self/fd/1", "stdout"},
+                                                       {"/proc/self/fd/2", "stderr"}};
+  for (const auto& [target, name] : links) {
+    check(::symlinkat(target, dev_dir.get(), name), "symlink /dev/{} -> {}", name, target);
+  }
+}
+
+void pivot_root_into(const std::filesystem::path& new_root) {
+  // pivot_root(".", ".") stacks the old root on top of the new one; unmounting "." then removes
+  // the old root without needing a directory for it inside the container.
+  check(::chdir(new_root.c_str()), "chdir {}", new_root);
+  check(static_cast<int>(::syscall(SYS_pivot_root, ".", ".")), "pivot_root");
+  // The old root may have shared mounts: do not let the unmount propagate back to the host.
+  check(::mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr), "make the old root slave");
+  check(::umount2(".", MNT_DETACH), "detach the old root");
+  check(::chdir("/"), "chdir /");
+}
+
+}  // namespace gctool::fs

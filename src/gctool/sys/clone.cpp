@@ -1,0 +1,32 @@
+#include "gctool/sys/clone.hpp"
+
+#include <linux/sched.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "gctool/core/error.hpp"
+
+namespace gctool::sys {
+
+std::optional<ClonedChild> clone_with_pidfd(std::uint64_t namespace_flags, BorrowedFd cgroup) {
+  int pidfd = -1;
+  clone_args args{};
+  args.flags = namespace_flags | CLONE_PIDFD;
+  args.pidfd = reinterpret_cast<std::uintptr_t>(&pidfd);
+  args.exit_signal = SIGCHLD;
+  if (cgroup.valid()) {
+    args.flags |= CLONE_INTO_CGROUP;
+    args.cgroup = static_cast<std::uint64_t>(cgroup.get());
+  }
+  const long rc = ::syscall(SYS_clone3, &args, sizeof args);
+  if (rc < 0) {
+    throw_errno("clone3 (flags {:#x})", static_cast<std::uint64_t>(args.flags));
+  }
+  if (rc == 0) {
+    return std::nullopt;
+  }
+  return ClonedChild{static_cast<pid_t>(rc), UniqueFd(pidfd)};
+}
+
+}  // namespace gctool::sys
