@@ -1,0 +1,103 @@
+// The container runtime: create (state, directories, cgroup), start (clone3 into new namespaces,
+// place the child, release it, wait for its exec), wait, kill and delete. A foreground `run`
+// drives all steps itself; a supervisor process can drive them the same way.
+#pragma once
+
+#include <signal.h>
+#include <sys/types.h>
+
+#include <chrono>
+#include <optional>
+#include <string_view>
+
+#include "gctool/cgroup/handle.hpp"
+#include "gctool/container/spec.hpp"
+#include "gctool/container/state.hpp"
+#include "gctool/container/store.hpp"
+#include "gctool/core/atomic_file.hpp"
+#include "gctool/core/fd.hpp"
+
+namespace gctool::container {
+
+// One container owned by this process from create to exit. Destroying it before finish()
+// kills its process and releases everything (cgroup, directory, state), so an error on any path
+// leaves nothing behind.
+class Container {
+ public:
+  // Validates the spec (resources, binds, name, network) before creating anything, then writes
+  // the record (status created) under the store lock, prepares the directory (upper, work,
+  // merged, hostname, hosts, resolv.conf) and creates the cgroup with its limits.
+  static Container create(const ContainerStore& store, Spec spec, Durability durability);
+
+  Container(Container&&) noexcept;
+  Container& operator=(Container&&) = delete;
+  Container(const Container&) = delete;
+  Container& operator=(const Container&) = delete;
+  ~Container();
+
+  const Record& record() const noexcept { return record_; }
+  const std::string& id() const noexcept { return record_.id; }
+
+  // Spawns the init, places it in its cgroup and network, releases it and returns once the
+  // command has been exec'd (status running). Without a tty the container gets stdin_fd as fd 0
+  // (/dev/null when invalid) and this process's fds 1 and 2. Throws InitError when the init
+  // failed (see InitError::exit_code).
+  void start(BorrowedFd stdin_fd = BorrowedFd());
+
+  BorrowedFd pidfd() const noexcept { return pidfd_.borrow(); }
+  pid_t pid() const noexcept { return record_.state.process.pid; }
+  // With a tty: the pty master (valid after start).
+  BorrowedFd console() const noexcept { return console_.borrow(); }
+
+  // Sends sig to the container's pid 1; false when it has exited.
+  bool kill(int sig) const;
+
+  // Blocks until pid 1 exits and records it (see record_exit).
+  int wait();
+  // Records the exit of pid 1 (as reaped from the pidfd): status exited, exit code, OOMKilled,
+  // FinishedAt. Returns Docker's exit code (the status, 128+N for signal N).
+  int record_exit(const siginfo_t& info);
+
+  // After the exit: kills what is left in the cgroup and removes it; with AutoRemove also the
+  // directory and state, otherwise the exited container stays for ps/inspect/rm.
+  void finish();
+
+ private:
+  Container(const ContainerStore& store, Record record, Durability durability,
+            std::optional<cgroup::CgroupHandle> cgroup);
+  void save();
+  void destroy() noexcept;
+
+  const ContainerStore* store_;
+  Record record_;
+  Durability durability_;
+  std::optional<cgroup::CgroupHandle> cgroup_;
+  UniqueFd pidfd_;
+  UniqueFd console_;
+  bool reaped_ = false;
+  bool finished_ = false;
+};
+
+// Brings a stored record in line with reality, with the store lock held: a container whose pid 1
+// is gone (pid and start time) and whose owner is gone too becomes exited and its cgroup is
+// released; an AutoRemove container is then removed (nullopt). Records owned by a live process
+// are left to it.
+std::optional<Record> reconcile(const ContainerStore& store, Record record);
+
+// Every container after reconciling, oldest first.
+std::vector<Record> list_containers(const ContainerStore& store);
+
+// The reconciled record of the container ref names (id, name or unique prefix).
+Record inspect_container(const ContainerStore& store, std::string_view ref);
+
+// Docker's rm: refuses a running container unless force, which kills every process of its
+// cgroup and waits for them; then releases the cgroup and removes the directory. Returns the id.
+std::string remove_container(const ContainerStore& store, std::string_view ref, bool force);
+
+// Sends sig to the running container's pid 1 (checked by start time). Throws when not running.
+void signal_container(const ContainerStore& store, std::string_view ref, int sig);
+
+// Blocks until the container has exited and returns its exit code; works from any process.
+int wait_container(const ContainerStore& store, std::string_view ref);
+
+}  // namespace gctool::container

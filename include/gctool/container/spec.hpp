@@ -1,0 +1,78 @@
+// What to run: everything `gctool run` decided from the image and the command line, in the form
+// the runtime takes. The pure rules Docker applies to combine the two live here too.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gctool/cgroup/resources.hpp"
+
+namespace gctool::container {
+
+struct BindMount {
+  std::string source;       // absolute host path; must exist
+  std::string destination;  // absolute path in the container
+  bool read_only = false;
+  bool operator==(const BindMount&) const = default;
+};
+
+struct Spec {
+  std::string name;                               // empty: a random name
+  std::string image_ref;                          // as the user gave it
+  std::string image_id;                           // "sha256:<hex>"
+  std::vector<std::filesystem::path> layer_dirs;  // bottom to top
+
+  std::vector<std::string> entrypoint;  // the effective Entrypoint
+  std::vector<std::string> cmd;         // the effective Cmd
+  std::vector<std::string> env;         // image Env then -e, merged by key ("K=V")
+  std::string working_dir;              // empty: "/"
+  std::string user;                     // "", "name", "uid[:gid]", ...
+  std::string hostname;                 // empty: the short id
+  bool tty = false;
+  bool open_stdin = false;
+
+  cgroup::Resources resources;
+  bool read_only_rootfs = false;
+  bool auto_remove = false;
+  std::vector<BindMount> binds;
+  std::string network_mode = "none";
+  std::string stop_signal;
+};
+
+// "HOST:CTR[:ro|rw]" as `-v`. The host path must be absolute (Docker would take a bare name for a
+// named volume, which gctool does not have) and both paths are normalised.
+BindMount parse_volume(std::string_view text);
+
+// Docker's command: an explicit --entrypoint replaces the image's Entrypoint and drops its Cmd;
+// a command on the command line replaces Cmd. Returns {entrypoint, cmd}.
+std::pair<std::vector<std::string>, std::vector<std::string>> resolve_command(
+    const std::vector<std::string>& image_entrypoint, const std::vector<std::string>& image_cmd,
+    const std::optional<std::string>& cli_entrypoint, const std::vector<std::string>& cli_cmd);
+
+// Appends "K=V" entries to env, a later value for a key replacing the earlier one in place.
+void merge_env(std::vector<std::string>& env, const std::vector<std::string>& more);
+
+// Docker's `-e` entries: "K=V" as is, "K" takes K from `lookup` (the caller's environment) and is
+// dropped when unset there.
+std::vector<std::string> expand_env_args(
+    const std::vector<std::string>& args,
+    const std::function<std::optional<std::string>(const std::string&)>& lookup);
+
+// The lines of an --env-file: blank lines and '#' comments skipped, other lines as `-e`.
+std::vector<std::string> parse_env_file(std::string_view text);
+
+// The value of key in a "K=V" list, if any.
+std::optional<std::string> env_value(const std::vector<std::string>& env, std::string_view key);
+
+// The container's environment before its user is known: PATH (the image's, else the standard
+// one), HOSTNAME, TERM=xterm with a tty, then spec.env. HOME is added by init from /etc/passwd.
+std::vector<std::string> base_environment(const Spec& spec, const std::string& hostname);
+
+inline constexpr std::string_view kDefaultPath =
+    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+}  // namespace gctool::container

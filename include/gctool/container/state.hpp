@@ -1,0 +1,62 @@
+// What a container is and was: the record kept in <root>/containers/<id>/config.json, in Docker's
+// inspect shape (Id, Name, State, Config, HostConfig, Mounts) plus gctool's own fields.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "gctool/container/spec.hpp"
+
+namespace gctool::container {
+
+enum class Status { created, running, exited };
+
+std::string_view to_string(Status status) noexcept;
+Status status_from_string(std::string_view text);
+
+// A process identified beyond pid reuse: pid plus its start time (field 22 of /proc/PID/stat).
+struct ProcessId {
+  pid_t pid = 0;
+  std::uint64_t start_time = 0;
+  bool operator==(const ProcessId&) const = default;
+};
+
+struct State {
+  Status status = Status::created;
+  ProcessId process;  // the container's pid 1 (host pid); 0 when not running
+  int exit_code = 0;
+  bool oom_killed = false;
+  std::string started_at;   // RFC 3339 nano; empty: never
+  std::string finished_at;  // RFC 3339 nano; empty: never
+  std::string error;
+};
+
+struct Record {
+  std::string id;  // 64 hex
+  std::string name;
+  std::string created;  // RFC 3339 nano
+  Spec spec;
+  std::string hostname;  // as set in the container
+  State state;
+  // gctool's own: the process that waits for the container and records its exit (the foreground
+  // `run`, later the supervisor); while it lives, nobody else reconciles the container.
+  ProcessId owner;
+  std::string cgroup_path;  // relative, "gctool/<id>"
+
+  // Entrypoint + Cmd: what runs.
+  std::vector<std::string> args() const;
+  bool running() const noexcept { return state.status == Status::running; }
+};
+
+// Docker's field names; Spec fields go into Config and HostConfig, gctool's into "Gctool".
+nlohmann::json to_json(const Record& record);
+// Throws an invalid-input Error when a required field is missing or has the wrong type.
+Record record_from_json(const nlohmann::json& json);
+
+}  // namespace gctool::container

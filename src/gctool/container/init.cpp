@@ -1,0 +1,247 @@
+#include "gctool/container/init.hpp"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <net/if.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/std.h>
+
+#include "gctool/core/file_util.hpp"
+#include "gctool/fs/mount.hpp"
+#include "gctool/fs/rootfs.hpp"
+#include "gctool/fs/safe_path.hpp"
+#include "gctool/sys/pty.hpp"
+#include "gctool/sys/users.hpp"
+
+namespace gctool::container {
+namespace {
+
+enum class ReportKind : std::int32_t { error = 1, invalid = 2, exec = 3 };
+
+// One message per failure; smaller than PIPE_BUF so that the write is atomic.
+struct Report {
+  ReportKind kind = ReportKind::error;
+  std::int32_t err = 0;
+  char context[2048] = {};
+};
+static_assert(sizeof(Report) <= PIPE_BUF);
+
+[[noreturn]] void fail(BorrowedFd report, ReportKind kind, int err, std::string_view context) {
+  Report message;
+  message.kind = kind;
+  message.err = err;
+  const auto n = std::min(context.size(), sizeof message.context - 1);
+  std::memcpy(message.context, context.data(), n);
+  [[maybe_unused]] const auto written = ::write(report.get(), &message, sizeof message);
+  ::_exit(125);
+}
+
+void reset_signals() {
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig != SIGKILL && sig != SIGSTOP) {
+      ::signal(sig, SIG_DFL);
+    }
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+}
+
+void wait_for_parent(BorrowedFd sync) {
+  char go = 0;
+  ssize_t n = 0;
+  while ((n = ::read(sync.get(), &go, 1)) < 0 && errno == EINTR) {
+  }
+  if (n != 1) {
+    // The parent died or gave up before releasing us: nothing to report to.
+    ::_exit(125);
+  }
+}
+
+void loopback_up() {
+  const UniqueFd sock(check(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), "socket"));
+  ifreq req{};
+  std::strncpy(req.ifr_name, "lo", IFNAMSIZ - 1);
+  check(::ioctl(sock.get(), SIOCGIFFLAGS, &req), "get flags of lo");
+  req.ifr_flags = static_cast<short>(req.ifr_flags | IFF_UP);
+  check(::ioctl(sock.get(), SIOCSIFFLAGS, &req), "set lo up");
+}
+
+// Mounts of the container below its root, before pivot_root while host paths are reachable.
+void build_rootfs(const InitConfig& c) {
+  // Nothing done in this mount namespace may propagate back to the host.
+  fs::mount("", "/", "", MS_PRIVATE | MS_REC);
+  fs::mount_overlay(c.layer_dirs, c.upper, c.work, c.rootfs);
+  const UniqueFd root(
+      check(::open(c.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), "open {}", c.rootfs));
+  fs::mount_proc_and_sys(root);
+  fs::setup_dev(root);
+  // Parents before children: "/data" must be mounted before "/data/sub".
+  std::vector<BindMount> binds = c.binds;
+  std::stable_sort(binds.begin(), binds.end(), [](const BindMount& a, const BindMount& b) {
+    return std::count(a.destination.begin(), a.destination.end(), '/') <
+           std::count(b.destination.begin(), b.destination.end(), '/');
+  });
+  for (const auto& bind : binds) {
+    struct stat st {};
+    check(::stat(bind.source.c_str(), &st), "stat volume source \"{}\"", bind.source);
+    const UniqueFd target = S_ISDIR(st.st_mode) ? fs::mkdir_all_in_root(root, bind.destination)
+                                                : fs::touch_in_root(root, bind.destination);
+    fs::bind_mount(bind.source, fs::fd_path(target), bind.read_only);
+  }
+  for (const auto& [host_file, container_path] : c.etc_files) {
+    const UniqueFd target = fs::touch_in_root(root, container_path);
+    fs::bind_mount(host_file, fs::fd_path(target), false, false);
+  }
+}
+
+// A pty from the container's own devpts: the slave becomes the console and stdio, the master
+// goes to the parent.
+void setup_console(const InitConfig& c) {
+  auto pty = sys::open_pty("/dev/ptmx");
+  const UniqueFd console(
+      check(::open("/dev/console", O_CREAT | O_WRONLY | O_CLOEXEC, 0600), "create /dev/console"));
+  fs::mount(fs::fd_path(pty.slave), "/dev/console", "bind", MS_BIND);
+  sys::send_fd(c.console_socket, pty.master);
+  sys::make_controlling_tty(pty.slave);
+}
+
+sys::ExecUser switch_user(const InitConfig& c) {
+  const auto passwd = try_read_file("/etc/passwd").value_or("");
+  const auto group = try_read_file("/etc/group").value_or("");
+  const auto user = sys::resolve_exec_user(c.user, passwd, group);
+  check(::setgroups(user.supplementary_gids.size(), user.supplementary_gids.data()), "setgroups");
+  check(::setresgid(user.gid, user.gid, user.gid), "setgid {}", user.gid);
+  check(::setresuid(user.uid, user.uid, user.uid), "setuid {}", user.uid);
+  return user;
+}
+
+void enter_workdir(const std::string& dir) {
+  const std::string path = dir.empty() ? "/" : dir;
+  if (path.front() != '/') {
+    throw_invalid("the working directory \"{}\" is not absolute", path);
+  }
+  const UniqueFd root(check(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC), "open /"));
+  fs::mkdir_all_in_root(root, path);
+  check(::chdir(path.c_str()), "chdir to the working directory \"{}\"", path);
+}
+
+// execvpe with the container's PATH rather than gctool's. Returns the errno to report.
+int exec_command(const std::vector<std::string>& args, const std::vector<std::string>& env) {
+  std::vector<char*> argv;
+  for (const auto& a : args) {
+    argv.push_back(const_cast<char*>(a.c_str()));
+  }
+  argv.push_back(nullptr);
+  std::vector<char*> envp;
+  for (const auto& e : env) {
+    envp.push_back(const_cast<char*>(e.c_str()));
+  }
+  envp.push_back(nullptr);
+  const std::string& file = args.front();
+  if (file.find('/') != std::string::npos) {
+    ::execve(file.c_str(), argv.data(), envp.data());
+    return errno;
+  }
+  const std::string path = env_value(env, "PATH").value_or(std::string(kDefaultPath));
+  int result = ENOENT;
+  std::size_t start = 0;
+  while (start <= path.size()) {
+    const auto colon = path.find(':', start);
+    std::string dir = path.substr(start, colon == std::string::npos ? colon : colon - start);
+    start = colon == std::string::npos ? path.size() + 1 : colon + 1;
+    const std::string candidate = (dir.empty() ? "." : dir) + "/" + file;
+    ::execve(candidate.c_str(), argv.data(), envp.data());
+    // As execvp: remember that something was found but not executable, go on otherwise.
+    if (errno == EACCES || errno == ENOEXEC) {
+      result = errno;
+    } else if (errno != ENOENT && errno != ENOTDIR) {
+      return errno;
+    }
+  }
+  return result;
+}
+
+}  // namespace
+
+void run_init(const InitConfig& c) noexcept {
+  try {
+    reset_signals();
+    // The container dies with whoever spawned it, so a killed `gctool run` leaves no orphan.
+    check(::prctl(PR_SET_PDEATHSIG, SIGKILL), "prctl PR_SET_PDEATHSIG");
+    wait_for_parent(c.sync);
+    check(::setsid(), "setsid");
+    build_rootfs(c);
+    check(::sethostname(c.hostname.data(), c.hostname.size()), "sethostname \"{}\"", c.hostname);
+    loopback_up();
+    fs::pivot_root_into(c.rootfs);
+    if (c.tty) {
+      setup_console(c);
+    } else if (c.stdin_fd.valid()) {
+      check(::dup2(c.stdin_fd.get(), 0), "dup2 stdin");
+    }
+    if (c.read_only_rootfs) {
+      fs::remount_read_only("/");
+    }
+    // Security settings go here, once available, in this order: masked and read-only paths,
+    // capabilities (bounding, ambient...) with PR_SET_KEEPCAPS around the uid switch,
+    // no_new_privs, and last the seccomp filter (it may forbid what came before).
+    enter_workdir(c.working_dir);
+    const auto user = switch_user(c);
+    std::vector<std::string> env = c.env;
+    if (!env_value(env, "HOME")) {
+      env.push_back("HOME=" + user.home);
+    }
+    // Nothing of gctool may reach the command; the report pipe closes on a successful exec.
+    check(::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC), "close_range");
+    const int err = exec_command(c.args, env);
+    fail(c.report, ReportKind::exec, err, fmt::format("exec \"{}\"", c.args.front()));
+  } catch (const Error& e) {
+    const bool invalid = e.errno_value() == EINVAL && e.context() == e.what();
+    fail(c.report, invalid ? ReportKind::invalid : ReportKind::error, e.errno_value(), e.context());
+  } catch (const std::exception& e) {
+    fail(c.report, ReportKind::invalid, EINVAL, e.what());
+  }
+  ::_exit(125);
+}
+
+int InitError::exit_code() const noexcept {
+  if (!exec_failed_) {
+    return 125;
+  }
+  return errno_value() == ENOENT ? 127 : 126;
+}
+
+void read_init_report(BorrowedFd report) {
+  Report message;
+  ssize_t n = 0;
+  while ((n = ::read(report.get(), &message, sizeof message)) < 0 && errno == EINTR) {
+  }
+  if (n < 0) {
+    throw_errno("read the container init's report");
+  }
+  if (n == 0) {
+    return;
+  }
+  if (static_cast<std::size_t>(n) != sizeof message) {
+    throw Error(EPROTO, "container init: truncated report");
+  }
+  message.context[sizeof message.context - 1] = '\0';
+  if (message.kind == ReportKind::invalid) {
+    throw Error::invalid(fmt::format("container init: {}", message.context));
+  }
+  throw InitError(message.err, message.context, message.kind == ReportKind::exec);
+}
+
+}  // namespace gctool::container

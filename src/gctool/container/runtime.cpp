@@ -1,0 +1,426 @@
+#include "gctool/container/runtime.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include <fmt/std.h>
+#include "gctool/cgroup/driver.hpp"
+#include "gctool/container/init.hpp"
+#include "gctool/container/network.hpp"
+
+#include "gctool/core/error.hpp"
+#include "gctool/core/file_util.hpp"
+#include "gctool/core/ids.hpp"
+#include "gctool/core/proc.hpp"
+#include "gctool/core/scope_exit.hpp"
+#include "gctool/core/time.hpp"
+#include "gctool/net/dns_files.hpp"
+#include "gctool/sys/clone.hpp"
+#include "gctool/sys/pidfd.hpp"
+#include "gctool/sys/pty.hpp"
+
+namespace gctool::container {
+
+namespace fsys = std::filesystem;
+
+namespace {
+
+std::string now_rfc3339() {
+  return format_rfc3339_nano(std::chrono::system_clock::now());
+}
+
+ProcessId self_process() {
+  const pid_t pid = ::getpid();
+  return ProcessId{pid, process_start_time(pid).value_or(0)};
+}
+
+bool alive(const ProcessId& p) {
+  return p.pid > 0 && process_matches(p.pid, p.start_time);
+}
+
+void validate(const Spec& spec) {
+  if (!spec.name.empty() && !valid_name(spec.name)) {
+    throw_invalid("invalid container name \"{}\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
+                  spec.name);
+  }
+  cgroup::validate(spec.resources);
+  validate_network_mode(spec.network_mode);
+  for (const auto& bind : spec.binds) {
+    struct stat st {};
+    if (::stat(bind.source.c_str(), &st) != 0) {
+      throw_invalid("invalid mount config for type \"bind\": bind source path does not exist: {}",
+                    bind.source);
+    }
+  }
+  if (spec.entrypoint.empty() && spec.cmd.empty()) {
+    throw_invalid("no command specified");
+  }
+  if (spec.layer_dirs.empty()) {
+    throw_invalid("image \"{}\" has no layers", spec.image_ref);
+  }
+}
+
+bool host_has_cgroup_ns() {
+  static const bool has = ::access("/proc/self/ns/cgroup", F_OK) == 0;
+  return has;
+}
+
+// Kills what is left in the container's cgroup and removes it; nothing when it is gone already.
+void release_cgroup(const std::string& path) {
+  if (path.empty()) {
+    return;
+  }
+  const auto driver = cgroup::host_driver();
+  if (!driver->exists(path)) {
+    return;
+  }
+  auto handle = cgroup::CgroupHandle::open(driver, path);
+  handle.kill_all();
+  handle.remove();
+}
+
+// Waits until the process (not our child) has exited, via a pidfd; false on timeout.
+bool wait_gone(const ProcessId& process, std::chrono::milliseconds timeout) {
+  if (!alive(process)) {
+    return true;
+  }
+  auto pidfd = sys::try_pidfd_open(process.pid);
+  if (!pidfd || !alive(process)) {
+    return true;
+  }
+  pollfd pfd{pidfd->get(), POLLIN, 0};
+  return ::poll(&pfd, 1, static_cast<int>(timeout.count())) > 0;
+}
+
+}  // namespace
+
+Container::Container(const ContainerStore& store, Record record, Durability durability,
+                     std::optional<cgroup::CgroupHandle> cgroup)
+    : store_(&store),
+      record_(std::move(record)),
+      durability_(durability),
+      cgroup_(std::move(cgroup)) {}
+
+Container::Container(Container&& other) noexcept
+    : store_(other.store_),
+      record_(std::move(other.record_)),
+      durability_(other.durability_),
+      cgroup_(std::move(other.cgroup_)),
+      pidfd_(std::move(other.pidfd_)),
+      console_(std::move(other.console_)),
+      reaped_(other.reaped_),
+      finished_(std::exchange(other.finished_, true)) {}
+
+Container::~Container() {
+  if (!finished_) {
+    destroy();
+  }
+}
+
+Container Container::create(const ContainerStore& store, Spec spec, Durability durability) {
+  validate(spec);
+  Record record;
+  record.id = random_id();
+  record.name = spec.name.empty() ? random_name() : spec.name;
+  spec.name = record.name;
+  record.created = now_rfc3339();
+  record.hostname = spec.hostname.empty() ? short_id(record.id) : spec.hostname;
+  record.owner = self_process();
+  record.cgroup_path = cgroup::container_cgroup_path(record.id);
+  record.spec = std::move(spec);
+  {
+    const auto lock = store.lock();
+    store.create(record, durability);
+  }
+  Container container(store, std::move(record), durability, std::nullopt);
+  const fsys::path dir = store.dir(container.id());
+  for (const char* sub : {"upper", "work", "merged"}) {
+    check(::mkdir((dir / sub).c_str(), 0755), "create {}", dir / sub);
+  }
+  write_file(dir / "hostname", container.record_.hostname + "\n");
+  write_file(dir / "hosts", net::hosts_file_content(container.record_.hostname, std::nullopt));
+  write_file(dir / "resolv.conf",
+             net::resolv_conf_content(try_read_file("/etc/resolv.conf").value_or(""), {}));
+  container.cgroup_ = cgroup::CgroupHandle::create(
+      cgroup::host_driver(), container.record_.cgroup_path, container.record_.spec.resources);
+  return container;
+}
+
+void Container::start(BorrowedFd stdin_fd) {
+  const Spec& spec = record_.spec;
+  const fsys::path dir = store_->dir(id());
+  int sync[2];
+  int report[2];
+  check(::pipe2(sync, O_CLOEXEC), "pipe");
+  UniqueFd sync_read(sync[0]);
+  UniqueFd sync_write(sync[1]);
+  check(::pipe2(report, O_CLOEXEC), "pipe");
+  UniqueFd report_read(report[0]);
+  UniqueFd report_write(report[1]);
+  UniqueFd console_parent;
+  UniqueFd console_child;
+  if (spec.tty) {
+    int pair[2];
+    check(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair), "socketpair");
+    console_parent.reset(pair[0]);
+    console_child.reset(pair[1]);
+  }
+  UniqueFd dev_null;
+  if (!spec.tty && !stdin_fd.valid()) {
+    dev_null.reset(check(::open("/dev/null", O_RDONLY | O_CLOEXEC), "open /dev/null"));
+    stdin_fd = dev_null.borrow();
+  }
+
+  InitConfig init;
+  init.rootfs = dir / "merged";
+  init.upper = dir / "upper";
+  init.work = dir / "work";
+  init.layer_dirs = spec.layer_dirs;
+  init.binds = spec.binds;
+  init.etc_files = {{dir / "hostname", "/etc/hostname"},
+                    {dir / "hosts", "/etc/hosts"},
+                    {dir / "resolv.conf", "/etc/resolv.conf"}};
+  init.read_only_rootfs = spec.read_only_rootfs;
+  init.tty = spec.tty;
+  init.hostname = record_.hostname;
+  init.user = spec.user;
+  init.working_dir = spec.working_dir;
+  init.args = record_.args();
+  init.env = base_environment(spec, record_.hostname);
+  init.sync = sync_read.borrow();
+  init.report = report_write.borrow();
+  init.console_socket = console_child.borrow();
+  init.stdin_fd = stdin_fd;
+
+  std::uint64_t flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET;
+  if (host_has_cgroup_ns()) {
+    flags |= CLONE_NEWCGROUP;
+  }
+  const UniqueFd cgroup_dir = cgroup_->open_dir();
+  auto child = sys::clone_with_pidfd(flags, cgroup_dir.borrow());
+  if (!child) {
+    run_init(init);
+  }
+  pidfd_ = std::move(child->pidfd);
+  record_.state.process = ProcessId{child->pid, process_start_time(child->pid).value_or(0)};
+  sync_read.reset();
+  report_write.reset();
+  console_child.reset();
+
+  if (cgroup_->version() == 1) {
+    cgroup_->add_process(child->pid);
+  }
+  setup_network(record_, child->pid);
+  const char go = 'G';
+  check(static_cast<int>(::write(sync_write.get(), &go, 1)), "release the container init");
+  sync_write.reset();
+  if (spec.tty) {
+    if (auto master = sys::receive_fd(console_parent)) {
+      console_ = std::move(*master);
+    }
+  }
+  try {
+    read_init_report(report_read);
+  } catch (...) {
+    sys::pidfd_wait(pidfd_);
+    reaped_ = true;
+    throw;
+  }
+  if (spec.tty && !console_.valid()) {
+    throw Error(EPROTO, "container init: no console received");
+  }
+  record_.state.status = Status::running;
+  record_.state.started_at = now_rfc3339();
+  save();
+}
+
+bool Container::kill(int sig) const {
+  if (!pidfd_.valid() || reaped_) {
+    return false;
+  }
+  return sys::pidfd_signal(pidfd_, sig);
+}
+
+int Container::wait() {
+  return record_exit(sys::pidfd_wait(pidfd_));
+}
+
+int Container::record_exit(const siginfo_t& info) {
+  reaped_ = true;
+  const int code = sys::exit_code_of(info);
+  record_.state.status = Status::exited;
+  record_.state.exit_code = code;
+  record_.state.finished_at = now_rfc3339();
+  if (cgroup_) {
+    try {
+      record_.state.oom_killed = cgroup_->oom_killed();
+    } catch (const Error&) {
+      // Stats are best effort: the exit itself is what matters.
+    }
+  }
+  save();
+  return code;
+}
+
+void Container::finish() {
+  if (cgroup_) {
+    cgroup_->kill_all();
+    cgroup_->remove();
+    cgroup_.reset();
+  }
+  teardown_network(record_);
+  if (record_.spec.auto_remove) {
+    const auto lock = store_->lock();
+    store_->remove(id());
+  }
+  finished_ = true;
+}
+
+void Container::save() {
+  const auto lock = store_->lock();
+  store_->save(record_, durability_);
+}
+
+void Container::destroy() noexcept {
+  if (pidfd_.valid() && !reaped_) {
+    sys::pidfd_signal(pidfd_, SIGKILL);
+    try {
+      sys::pidfd_wait(pidfd_);
+    } catch (const Error&) {
+    }
+    reaped_ = true;
+  }
+  cgroup_.reset();  // the handle's destructor kills and removes the cgroup
+  try {
+    teardown_network(record_);
+    const auto lock = store_->lock();
+    store_->remove(id());
+  } catch (const std::exception&) {
+    // Best effort on an error path; the next reconcile or rm -f finishes the job.
+  }
+}
+
+std::optional<Record> reconcile(const ContainerStore& store, Record record) {
+  const bool owner_alive = alive(record.owner);
+  if (record.state.status == Status::running && !alive(record.state.process) && !owner_alive) {
+    // Nobody reaped it for us: the owner died first (and took the container with it through
+    // PDEATHSIG), so the exit status is lost; SIGKILL is what ended it.
+    record.state.status = Status::exited;
+    record.state.exit_code = 128 + SIGKILL;
+    record.state.finished_at = now_rfc3339();
+    record.state.error = "gctool exited before the container";
+    record.state.process = {};
+  } else if (record.state.status != Status::created || owner_alive || record.owner.pid == 0) {
+    return record;
+  }
+  release_cgroup(record.cgroup_path);
+  teardown_network(record);
+  if (record.spec.auto_remove) {
+    store.remove(record.id);
+    return std::nullopt;
+  }
+  record.owner = {};
+  store.save(record, Durability::durable);
+  return record;
+}
+
+std::vector<Record> list_containers(const ContainerStore& store) {
+  std::vector<Record> records;
+  const auto lock = store.lock();
+  for (auto& record : store.list()) {
+    if (auto current = reconcile(store, std::move(record))) {
+      records.push_back(std::move(*current));
+    }
+  }
+  return records;
+}
+
+Record inspect_container(const ContainerStore& store, std::string_view ref) {
+  const auto lock = store.lock();
+  const auto id = store.resolve(ref);
+  auto record = store.load(id);
+  if (record) {
+    record = reconcile(store, std::move(*record));
+  }
+  if (!record) {
+    throw_invalid("no such container: {}", ref);
+  }
+  return *record;
+}
+
+std::string remove_container(const ContainerStore& store, std::string_view ref, bool force) {
+  const auto lock = store.lock();
+  const auto id = store.resolve(ref);
+  auto record = store.load(id);
+  if (record) {
+    record = reconcile(store, std::move(*record));
+  }
+  if (!record) {
+    return id;
+  }
+  if (record->running() && alive(record->state.process)) {
+    if (!force) {
+      throw_invalid("cannot remove running container {}: stop it first or use -f",
+                    short_id(record->id));
+    }
+    release_cgroup(record->cgroup_path);
+    if (auto pidfd = sys::try_pidfd_open(record->state.process.pid);
+        pidfd && alive(record->state.process)) {
+      sys::pidfd_signal(*pidfd, SIGKILL);
+    }
+    if (!wait_gone(record->state.process, std::chrono::seconds(10))) {
+      throw Error(EBUSY, fmt::format("container {} did not exit", short_id(record->id)));
+    }
+  }
+  release_cgroup(record->cgroup_path);
+  teardown_network(*record);
+  store.remove(record->id);
+  return record->id;
+}
+
+void signal_container(const ContainerStore& store, std::string_view ref, int sig) {
+  const auto record = inspect_container(store, ref);
+  if (!record.running() || !alive(record.state.process)) {
+    throw_invalid("container {} is not running", short_id(record.id));
+  }
+  auto pidfd = sys::try_pidfd_open(record.state.process.pid);
+  if (!pidfd || !alive(record.state.process) || !sys::pidfd_signal(*pidfd, sig)) {
+    throw_invalid("container {} is not running", short_id(record.id));
+  }
+}
+
+int wait_container(const ContainerStore& store, std::string_view ref) {
+  const std::string id = [&] {
+    const auto lock = store.lock();
+    return store.resolve(ref);
+  }();
+  while (true) {
+    std::optional<Record> record;
+    {
+      const auto lock = store.lock();
+      record = store.load(id);
+      if (record) {
+        record = reconcile(store, std::move(*record));
+      }
+    }
+    if (!record) {
+      throw_invalid("no such container: {}", ref);
+    }
+    if (record->state.status == Status::exited) {
+      return record->state.exit_code;
+    }
+    if (record->running()) {
+      wait_gone(record->state.process, std::chrono::milliseconds(-1));
+    }
+    // The owner records the exit right after reaping; poll for it.
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+}  // namespace gctool::container

@@ -1,0 +1,146 @@
+#include "gctool/container/spec.hpp"
+
+#include <functional>
+
+#include "gctool/core/error.hpp"
+
+namespace gctool::container {
+namespace {
+
+std::string_view env_key(std::string_view entry) {
+  return entry.substr(0, entry.find('='));
+}
+
+std::string normalize_absolute(std::string_view path, std::string_view what) {
+  if (path.empty() || path.front() != '/') {
+    throw_invalid("invalid volume {} path \"{}\": must be absolute", what, path);
+  }
+  std::string normal = std::filesystem::path(path).lexically_normal().string();
+  if (normal.size() > 1 && normal.back() == '/') {
+    normal.pop_back();
+  }
+  return normal;
+}
+
+}  // namespace
+
+BindMount parse_volume(std::string_view text) {
+  std::vector<std::string_view> parts;
+  std::size_t start = 0;
+  while (true) {
+    const auto colon = text.find(':', start);
+    parts.push_back(text.substr(start, colon == std::string_view::npos ? colon : colon - start));
+    if (colon == std::string_view::npos) {
+      break;
+    }
+    start = colon + 1;
+  }
+  if (parts.size() < 2 || parts.size() > 3 || parts[0].empty() || parts[1].empty()) {
+    throw_invalid("invalid volume specification \"{}\": expected HOST:CONTAINER[:ro]", text);
+  }
+  BindMount bind;
+  bind.source = normalize_absolute(parts[0], "source");
+  bind.destination = normalize_absolute(parts[1], "destination");
+  if (bind.destination == "/") {
+    throw_invalid("invalid volume specification \"{}\": destination can't be '/'", text);
+  }
+  if (parts.size() == 3) {
+    if (parts[2] == "ro") {
+      bind.read_only = true;
+    } else if (parts[2] != "rw") {
+      throw_invalid("invalid volume specification \"{}\": unknown mode \"{}\"", text, parts[2]);
+    }
+  }
+  return bind;
+}
+
+std::pair<std::vector<std::string>, std::vector<std::string>> resolve_command(
+    const std::vector<std::string>& image_entrypoint, const std::vector<std::string>& image_cmd,
+    const std::optional<std::string>& cli_entrypoint, const std::vector<std::string>& cli_cmd) {
+  std::vector<std::string> entrypoint = image_entrypoint;
+  std::vector<std::string> cmd = image_cmd;
+  if (cli_entrypoint) {
+    entrypoint.clear();
+    if (!cli_entrypoint->empty()) {
+      entrypoint.push_back(*cli_entrypoint);
+    }
+    cmd.clear();
+  }
+  if (!cli_cmd.empty()) {
+    cmd = cli_cmd;
+  }
+  if (entrypoint.empty() && cmd.empty()) {
+    throw_invalid("no command specified");
+  }
+  return {std::move(entrypoint), std::move(cmd)};
+}
+
+void merge_env(std::vector<std::string>& env, const std::vector<std::string>& more) {
+  for (const auto& entry : more) {
+    const auto key = env_key(entry);
+    auto it = std::find_if(env.begin(), env.end(),
+                           [&](const std::string& e) { return env_key(e) == key; });
+    if (it != env.end()) {
+      *it = entry;
+    } else {
+      env.push_back(entry);
+    }
+  }
+}
+
+std::vector<std::string> expand_env_args(
+    const std::vector<std::string>& args,
+    const std::function<std::optional<std::string>(const std::string&)>& lookup) {
+  std::vector<std::string> env;
+  for (const auto& arg : args) {
+    if (arg.empty() || arg.front() == '=') {
+      throw_invalid("invalid environment variable \"{}\"", arg);
+    }
+    if (arg.find('=') != std::string::npos) {
+      env.push_back(arg);
+    } else if (auto value = lookup(arg)) {
+      env.push_back(arg + "=" + *value);
+    }
+  }
+  return env;
+}
+
+std::vector<std::string> parse_env_file(std::string_view text) {
+  std::vector<std::string> lines;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const auto nl = text.find('\n', start);
+    std::string_view line = text.substr(start, nl == std::string_view::npos ? nl : nl - start);
+    start = nl == std::string_view::npos ? text.size() + 1 : nl + 1;
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) {
+      line.remove_suffix(1);
+    }
+    while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) {
+      line.remove_prefix(1);
+    }
+    if (!line.empty() && line.front() != '#') {
+      lines.emplace_back(line);
+    }
+  }
+  return lines;
+}
+
+std::optional<std::string> env_value(const std::vector<std::string>& env, std::string_view key) {
+  for (const auto& entry : env) {
+    if (env_key(entry) == key && entry.size() > key.size()) {
+      return entry.substr(key.size() + 1);
+    }
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string> base_environment(const Spec& spec, const std::string& hostname) {
+  std::vector<std::string> env{"PATH=" + std::string(kDefaultPath), "HOSTNAME=" + hostname};
+  if (spec.tty) {
+    env.emplace_back("TERM=xterm");
+  }
+  merge_env(env, spec.env);
+  return env;
+}
+
+}  // namespace gctool::container

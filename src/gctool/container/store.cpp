@@ -1,0 +1,128 @@
+#include "gctool/container/store.hpp"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+
+#include <fmt/std.h>
+
+#include "gctool/core/error.hpp"
+#include "gctool/core/ids.hpp"
+#include "gctool/core/json_file.hpp"
+
+namespace gctool::container {
+
+namespace fs = std::filesystem;
+
+ContainerStore::ContainerStore(fs::path root) : root_(std::move(root)) {}
+
+fs::path ContainerStore::dir(std::string_view id) const {
+  return containers_dir() / id;
+}
+
+fs::path ContainerStore::config_path(std::string_view id) const {
+  return dir(id) / "config.json";
+}
+
+FileLock ContainerStore::lock() const {
+  std::error_code ec;
+  fs::create_directories(containers_dir(), ec);
+  if (ec) {
+    throw Error(ec.value(), fmt::format("create {}", containers_dir()));
+  }
+  return FileLock::exclusive(root_ / "containers.lock");
+}
+
+void ContainerStore::create(const Record& record, Durability durability) const {
+  for (const auto& other : list()) {
+    if (other.name == record.name) {
+      throw_invalid(
+          "the container name \"/{}\" is already in use by container \"{}\": remove (or "
+          "rename) that container to be able to reuse that name",
+          record.name, other.id);
+    }
+  }
+  const fs::path path = dir(record.id);
+  check(::mkdir(path.c_str(), 0700), "create container directory {}", path);
+  try {
+    save_json(config_path(record.id), to_json(record), durability);
+  } catch (...) {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+    throw;
+  }
+}
+
+bool ContainerStore::save(const Record& record, Durability durability) const {
+  std::error_code ec;
+  if (!fs::is_directory(dir(record.id), ec)) {
+    return false;
+  }
+  save_json(config_path(record.id), to_json(record), durability);
+  return true;
+}
+
+std::optional<Record> ContainerStore::load(std::string_view id) const {
+  auto json = try_load_json(config_path(id));
+  if (!json) {
+    return std::nullopt;
+  }
+  return record_from_json(*json);
+}
+
+std::vector<Record> ContainerStore::list() const {
+  std::vector<Record> records;
+  std::error_code ec;
+  for (fs::directory_iterator it(containers_dir(), ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string id = it->path().filename().string();
+    if (!valid_id(id)) {
+      continue;
+    }
+    if (auto record = load(id)) {
+      records.push_back(std::move(*record));
+    }
+  }
+  std::sort(records.begin(), records.end(),
+            [](const Record& a, const Record& b) { return a.created < b.created; });
+  return records;
+}
+
+std::string ContainerStore::resolve(std::string_view ref) const {
+  if (ref.empty()) {
+    throw_invalid("empty container name or id");
+  }
+  std::error_code ec;
+  if (valid_id(ref) && fs::exists(config_path(ref), ec)) {
+    return std::string(ref);
+  }
+  const auto records = list();
+  const std::string_view name = ref.starts_with('/') ? ref.substr(1) : ref;
+  for (const auto& r : records) {
+    if (r.name == name) {
+      return r.id;
+    }
+  }
+  std::vector<std::string> matches;
+  for (const auto& r : records) {
+    if (r.id.starts_with(ref)) {
+      matches.push_back(r.id);
+    }
+  }
+  if (matches.size() > 1) {
+    throw_invalid("multiple containers match the id prefix \"{}\"", ref);
+  }
+  if (matches.empty()) {
+    throw_invalid("no such container: {}", ref);
+  }
+  return matches.front();
+}
+
+void ContainerStore::remove(std::string_view id) const {
+  std::error_code ec;
+  fs::remove_all(dir(id), ec);
+  if (ec) {
+    throw Error(ec.value(), fmt::format("remove {}", dir(id)));
+  }
+}
+
+}  // namespace gctool::container
