@@ -1,0 +1,145 @@
+// `gctool ps [-a] [-q] [--no-trunc] [--format json]`: the containers, as `docker ps` lists them.
+#include <chrono>
+#include <memory>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "command.hpp"
+#include "gctool/container/runtime.hpp"
+#include "gctool/core/error.hpp"
+#include "gctool/core/ids.hpp"
+#include "gctool/core/time.hpp"
+#include "gctool/core/units.hpp"
+
+namespace gctool::tool {
+namespace {
+
+using Clock = std::chrono::system_clock;
+
+struct PsOptions {
+  bool all = false;
+  bool quiet = false;
+  bool no_trunc = false;
+  std::string format;
+};
+
+std::string ago(const std::string& when, Clock::time_point now) {
+  if (when.empty()) {
+    return "";
+  }
+  const auto elapsed = std::chrono::duration_cast<std::chrono::seconds>(now - parse_rfc3339(when));
+  return format_duration_ago(std::max(elapsed, std::chrono::seconds(0)));
+}
+
+std::string status_text(const container::Record& r, Clock::time_point now) {
+  switch (r.state.status) {
+    case container::Status::running:
+      return "Up " + ago(r.state.started_at, now);
+    case container::Status::exited:
+      return fmt::format("Exited ({}) {} ago", r.state.exit_code, ago(r.state.finished_at, now));
+    case container::Status::created:
+      return "Created";
+  }
+  return "";
+}
+
+// Docker's COMMAND column: the command line cut to 20 characters with "…", then quoted.
+std::string command_text(const container::Record& r, bool no_trunc) {
+  std::string command = fmt::format("{}", fmt::join(r.args(), " "));
+  if (!no_trunc && command.size() > 20) {
+    command = command.substr(0, 19) + "…";
+  }
+  std::string quoted = "\"";
+  for (const char c : command) {
+    if (c == '"' || c == '\\') {
+      quoted += '\\';
+    }
+    quoted += c;
+  }
+  return quoted + "\"";
+}
+
+// Display width of UTF-8 text: code points, so that "…" counts once.
+std::size_t width(const std::string& text) {
+  std::size_t n = 0;
+  for (const unsigned char c : text) {
+    n += (c & 0xC0) != 0x80 ? 1 : 0;
+  }
+  return n;
+}
+
+void print_table(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<std::size_t> widths(rows.front().size(), 0);
+  for (const auto& row : rows) {
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      widths[i] = std::max(widths[i], width(row[i]));
+    }
+  }
+  for (const auto& row : rows) {
+    std::string line;
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) {
+        line.append(widths[i] - width(row[i]) + 3, ' ');
+      }
+    }
+    fmt::print("{}\n", line);
+  }
+}
+
+void ps(const Globals& globals, const PsOptions& o) {
+  if (!o.format.empty() && o.format != "json" && o.format != "table") {
+    throw_invalid("unsupported --format \"{}\" (use json or table)", o.format);
+  }
+  const container::ContainerStore store(globals.root);
+  auto records = container::list_containers(store);
+  // Newest first, as Docker.
+  std::reverse(records.begin(), records.end());
+  const auto now = Clock::now();
+  std::vector<std::vector<std::string>> rows{
+      {"CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES"}};
+  for (const auto& r : records) {
+    if (!o.all && !r.running()) {
+      continue;
+    }
+    const std::string id = o.no_trunc ? r.id : short_id(r.id);
+    if (o.quiet) {
+      fmt::print("{}\n", id);
+      continue;
+    }
+    const std::string created = ago(r.created, now) + " ago";
+    if (o.format == "json") {
+      const nlohmann::json line = {{"ID", id},
+                                   {"Image", r.spec.image_ref},
+                                   {"Command", command_text(r, o.no_trunc)},
+                                   {"CreatedAt", r.created},
+                                   {"RunningFor", created},
+                                   {"State", to_string(r.state.status)},
+                                   {"Status", status_text(r, now)},
+                                   {"Names", r.name}};
+      fmt::print("{}\n", line.dump());
+      continue;
+    }
+    rows.push_back(
+        {id, r.spec.image_ref, command_text(r, o.no_trunc), created, status_text(r, now), r.name});
+  }
+  if (!o.quiet && o.format != "json") {
+    print_table(rows);
+  }
+}
+
+void setup_ps(CLI::App& app, Globals& globals) {
+  auto* cmd = app.add_subcommand("ps", "List containers");
+  auto o = std::make_shared<PsOptions>();
+  cmd->add_flag("-a,--all", o->all, "Show all containers (default shows just running)");
+  cmd->add_flag("-q,--quiet", o->quiet, "Only display container IDs");
+  cmd->add_flag("--no-trunc", o->no_trunc, "Don't truncate output");
+  cmd->add_option("--format", o->format, "Output format: table or json");
+  cmd->callback([o, &globals] { ps(globals, *o); });
+}
+
+GCTOOL_REGISTER_COMMAND(setup_ps);
+
+}  // namespace
+}  // namespace gctool::tool

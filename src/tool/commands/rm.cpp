@@ -1,0 +1,43 @@
+// `gctool rm [-f] NAME|ID...`: remove containers, killing running ones with -f.
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "command.hpp"
+#include "gctool/container/runtime.hpp"
+#include "gctool/core/error.hpp"
+
+namespace gctool::tool {
+namespace {
+
+struct RmOptions {
+  bool force = false;
+  std::vector<std::string> refs;
+};
+
+void rm(Globals& globals, const RmOptions& o) {
+  const container::ContainerStore store(globals.root);
+  for (const auto& ref : o.refs) {
+    try {
+      container::remove_container(store, ref, o.force);
+      fmt::print("{}\n", ref);
+    } catch (const Error& e) {
+      std::fflush(stdout);
+      fmt::print(stderr, "gctool: {}\n", e.what());
+      globals.exit_code = 1;
+    }
+  }
+}
+
+void setup_rm(CLI::App& app, Globals& globals) {
+  auto* cmd = app.add_subcommand("rm", "Remove one or more containers");
+  auto o = std::make_shared<RmOptions>();
+  cmd->add_flag("-f,--force", o->force, "Force the removal of a running container (SIGKILL)");
+  cmd->add_option("containers", o->refs, "Container names or IDs")->required();
+  cmd->callback([o, &globals] { rm(globals, *o); });
+}
+
+GCTOOL_REGISTER_COMMAND(setup_rm);
+
+}  // namespace
+}  // namespace gctool::tool

@@ -1,0 +1,158 @@
+// `gctool run [options] IMAGE [CMD [ARG...]]`: create a container from an image and run it in the
+// foreground, as `docker run` does; the exit code is the container's.
+#include <unistd.h>
+
+#include <cstdlib>
+#include <memory>
+#include <optional>
+#include <tuple>
+
+#include <fmt/format.h>
+
+#include "command.hpp"
+#include "gctool/container/foreground.hpp"
+#include "gctool/container/init.hpp"
+#include "gctool/container/runtime.hpp"
+#include "gctool/core/file_util.hpp"
+#include "gctool/core/units.hpp"
+#include "gctool/image/store.hpp"
+#include "gctool/io/signals.hpp"
+
+namespace gctool::tool {
+namespace {
+
+struct RunOptions {
+  bool rm = false;
+  bool interactive = false;
+  bool tty = false;
+  bool read_only = false;
+  std::string name;
+  std::vector<std::string> env;
+  std::vector<std::string> env_files;
+  std::optional<std::string> workdir;
+  std::optional<std::string> user;
+  std::string hostname;
+  std::vector<std::string> volumes;
+  std::string memory;
+  std::string cpus;
+  std::optional<std::int64_t> cpu_shares;
+  std::string cpuset_cpus;
+  std::optional<std::int64_t> pids_limit;
+  std::optional<std::string> entrypoint;
+  std::string network = "default";
+};
+
+std::optional<std::string> caller_env(const std::string& key) {
+  const char* value = std::getenv(key.c_str());
+  return value != nullptr ? std::optional<std::string>(value) : std::nullopt;
+}
+
+container::Spec build_spec(const std::string& root, const RunOptions& o,
+                           const std::vector<std::string>& words) {
+  if (words.empty()) {
+    throw_invalid("\"run\" requires at least 1 argument: IMAGE [COMMAND] [ARG...]");
+  }
+  container::Spec spec;
+  // Flags are checked before the image is looked at: a bad value fails the same either way.
+  if (!o.memory.empty()) {
+    spec.resources.memory_bytes = parse_memory_size(o.memory);
+  }
+  if (!o.cpus.empty()) {
+    spec.resources.nano_cpus = parse_cpus(o.cpus);
+  }
+  spec.resources.cpu_shares = o.cpu_shares;
+  if (!o.cpuset_cpus.empty()) {
+    spec.resources.cpuset_cpus = o.cpuset_cpus;
+  }
+  // Docker: 0 or -1 mean unlimited.
+  if (o.pids_limit && *o.pids_limit > 0) {
+    spec.resources.pids_limit = o.pids_limit;
+  }
+  for (const auto& volume : o.volumes) {
+    spec.binds.push_back(container::parse_volume(volume));
+  }
+  std::vector<std::string> cli_env;
+  for (const auto& file : o.env_files) {
+    const auto lines = container::parse_env_file(read_file(file));
+    cli_env.insert(cli_env.end(), lines.begin(), lines.end());
+  }
+  cli_env.insert(cli_env.end(), o.env.begin(), o.env.end());
+  const auto env = container::expand_env_args(cli_env, caller_env);
+
+  const image::ImageStore images(root);
+  const auto image = images.resolve(words.front());
+  spec.image_ref = words.front();
+  spec.image_id = image.id;
+  spec.layer_dirs = image.layer_dirs;
+  const std::vector<std::string> cli_cmd(words.begin() + 1, words.end());
+  std::tie(spec.entrypoint, spec.cmd) =
+      container::resolve_command(image.config.entrypoint, image.config.cmd, o.entrypoint, cli_cmd);
+  spec.env = image.config.env;
+  container::merge_env(spec.env, env);
+  spec.working_dir = o.workdir.value_or(image.config.working_dir);
+  spec.user = o.user.value_or(image.config.user);
+  spec.stop_signal = image.config.stop_signal;
+  spec.name = o.name;
+  spec.hostname = o.hostname;
+  spec.tty = o.tty;
+  spec.open_stdin = o.interactive;
+  spec.read_only_rootfs = o.read_only;
+  spec.auto_remove = o.rm;
+  spec.network_mode = o.network;
+  return spec;
+}
+
+int run(const Globals& globals, const RunOptions& o, const std::vector<std::string>& words) {
+  auto spec = build_spec(globals.root, o, words);
+  // Blocked from here on, so a signal sent while the container starts is forwarded, not fatal.
+  io::SignalSet signals(container::kForwardedSignals);
+  const container::ContainerStore store(globals.root);
+  auto container = container::Container::create(store, std::move(spec),
+                                                o.rm ? Durability::fast : Durability::durable);
+  try {
+    container.start(o.interactive ? BorrowedFd(0) : BorrowedFd());
+  } catch (const container::InitError& e) {
+    std::fflush(stdout);
+    fmt::print(stderr, "gctool: {}\n", e.what());
+    return e.exit_code();
+  }
+  const int code = container::run_foreground(container, signals.fd(), o.interactive);
+  container.finish();
+  return code;
+}
+
+void setup_run(CLI::App& app, Globals& globals) {
+  auto* cmd = app.add_subcommand("run", "Create and run a new container from an image");
+  // -h is --hostname, as in Docker.
+  cmd->set_help_flag("--help", "Print this help message and exit");
+  auto o = std::make_shared<RunOptions>();
+  cmd->add_flag("--rm", o->rm, "Remove the container when it exits");
+  cmd->add_flag("-i,--interactive", o->interactive, "Keep STDIN open");
+  cmd->add_flag("-t,--tty", o->tty, "Allocate a pseudo-TTY");
+  cmd->add_flag("--read-only", o->read_only, "Mount the container's root filesystem read-only");
+  cmd->add_option("--name", o->name, "Assign a name to the container");
+  cmd->add_option("-e,--env", o->env, "Set environment variables (K=V, or K from this env)")
+      ->allow_extra_args(false);
+  cmd->add_option("--env-file", o->env_files, "Read environment variables from a file")
+      ->allow_extra_args(false);
+  cmd->add_option("-w,--workdir", o->workdir, "Working directory inside the container");
+  cmd->add_option("-u,--user", o->user, "Username or UID (format: <name|uid>[:<group|gid>])");
+  cmd->add_option("-h,--hostname", o->hostname, "Container host name");
+  cmd->add_option("-v,--volume", o->volumes, "Bind mount a volume (HOST:CONTAINER[:ro])")
+      ->allow_extra_args(false);
+  cmd->add_option("-m,--memory", o->memory, "Memory limit");
+  cmd->add_option("--cpus", o->cpus, "Number of CPUs");
+  cmd->add_option("--cpu-shares", o->cpu_shares, "CPU shares (relative weight)");
+  cmd->add_option("--cpuset-cpus", o->cpuset_cpus, "CPUs in which to allow execution (0-3, 0,1)");
+  cmd->add_option("--pids-limit", o->pids_limit, "Tune container pids limit (-1 for unlimited)");
+  cmd->add_option("--entrypoint", o->entrypoint, "Overwrite the default ENTRYPOINT of the image");
+  cmd->add_option("--network,--net", o->network, "Connect a container to a network (none)");
+  // IMAGE and everything after it belong to the container: `run busybox ls -l` must not parse -l.
+  cmd->prefix_command();
+  cmd->callback([cmd, o, &globals] { globals.exit_code = run(globals, *o, cmd->remaining()); });
+}
+
+GCTOOL_REGISTER_COMMAND(setup_run);
+
+}  // namespace
+}  // namespace gctool::tool

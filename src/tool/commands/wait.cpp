@@ -1,0 +1,37 @@
+// `gctool wait NAME|ID...`: block until the containers stop, then print their exit codes.
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "command.hpp"
+#include "gctool/container/runtime.hpp"
+#include "gctool/core/error.hpp"
+
+namespace gctool::tool {
+namespace {
+
+void wait(Globals& globals, const std::vector<std::string>& refs) {
+  const container::ContainerStore store(globals.root);
+  for (const auto& ref : refs) {
+    try {
+      fmt::print("{}\n", container::wait_container(store, ref));
+      std::fflush(stdout);
+    } catch (const Error& e) {
+      fmt::print(stderr, "gctool: {}\n", e.what());
+      globals.exit_code = 1;
+    }
+  }
+}
+
+void setup_wait(CLI::App& app, Globals& globals) {
+  auto* cmd =
+      app.add_subcommand("wait", "Block until containers stop, then print their exit codes");
+  auto refs = std::make_shared<std::vector<std::string>>();
+  cmd->add_option("containers", *refs, "Container names or IDs")->required();
+  cmd->callback([refs, &globals] { wait(globals, *refs); });
+}
+
+GCTOOL_REGISTER_COMMAND(setup_wait);
+
+}  // namespace
+}  // namespace gctool::tool

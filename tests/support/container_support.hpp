@@ -1,0 +1,158 @@
+// Helpers for container tests: a data root with the busybox image, gctool processes running in
+// the background, and the check that nothing of a container outlives it.
+#pragma once
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "image_support.hpp"
+#include "test_support.hpp"
+
+namespace gctool::test {
+
+// Directories named like container ids under the gctool parent cgroup of every v1 controller
+// (or of the v2 root), with their processes.
+inline std::set<std::filesystem::path> gctool_cgroups() {
+  std::set<std::filesystem::path> found;
+  std::error_code ec;
+  for (const auto& hierarchy : std::filesystem::directory_iterator("/sys/fs/cgroup", ec)) {
+    const auto parent = hierarchy.path() / "gctool";
+    for (std::filesystem::directory_iterator it(parent, ec), end; !ec && it != end;
+         it.increment(ec)) {
+      if (it->is_directory() && it->path().filename().string().size() == 64) {
+        found.insert(it->path());
+      }
+    }
+    ec.clear();
+  }
+  return found;
+}
+
+// A data root in a temp dir with busybox imported. On destruction it checks (with Catch's CHECK,
+// so call leaks() from a test) that no mount under it and no new empty container cgroup remain.
+class TestRoot {
+ public:
+  TestRoot() : cgroups_before_(gctool_cgroups()) { image_id_ = import_busybox(dir_.path()); }
+
+  std::string root() const { return dir_.str(); }
+  const std::string& image_id() const { return image_id_; }
+
+  RunResult run(std::vector<std::string> args, const std::string& input = "") const {
+    args.insert(args.begin(), {"--root", root()});
+    return gctool(args, input);
+  }
+
+  nlohmann::json inspect(const std::string& ref) const {
+    const auto result = run({"inspect", ref});
+    if (result.exit_code != 0) {
+      return nullptr;
+    }
+    return nlohmann::json::parse(result.out).at(0);
+  }
+
+  // Problems left behind: mounts under the root, container cgroups created since the root was
+  // made that are still there, container directories.
+  std::vector<std::string> leaks() const {
+    std::vector<std::string> problems;
+    for (const auto& mount : mounts_under(root())) {
+      problems.push_back("mount " + mount);
+    }
+    // Cgroups of other tests' live containers have processes; a leaked one is empty. Removal
+    // may still be draining, so look again for a while.
+    std::vector<std::string> cgroups;
+    for (int attempt = 0; attempt < 50; ++attempt) {
+      cgroups.clear();
+      for (const auto& cg : gctool_cgroups()) {
+        if (cgroups_before_.count(cg) == 0 && empty_cgroup(cg)) {
+          cgroups.push_back("cgroup " + cg.string());
+        }
+      }
+      if (cgroups.empty()) {
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    problems.insert(problems.end(), cgroups.begin(), cgroups.end());
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(dir_.path() / "containers", ec)) {
+      problems.push_back("container dir " + entry.path().string());
+    }
+    return problems;
+  }
+
+ private:
+  static bool empty_cgroup(const std::filesystem::path& cg) {
+    std::ifstream procs(cg / "cgroup.procs");
+    std::string line;
+    return !std::getline(procs, line);
+  }
+
+  TempDir dir_{"gct-container"};
+  std::set<std::filesystem::path> cgroups_before_;
+  std::string image_id_;
+};
+
+// A gctool process in the background, its output discarded into files.
+class Background {
+ public:
+  Background(const TestRoot& root, std::vector<std::string> args) {
+    args.insert(args.begin(), {GCTOOL_BINARY, "--root", root.root()});
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      const int null = ::open("/dev/null", O_RDWR);
+      ::dup2(null, 0);
+      ::dup2(null, 1);
+      ::dup2(null, 2);
+      std::vector<char*> argv;
+      for (auto& a : args) {
+        argv.push_back(a.data());
+      }
+      argv.push_back(nullptr);
+      ::execv(argv[0], argv.data());
+      ::_exit(127);
+    }
+  }
+  Background(const Background&) = delete;
+  Background& operator=(const Background&) = delete;
+  ~Background() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      wait();
+    }
+  }
+  pid_t pid() const { return pid_; }
+  // The exit code as a shell reports it (128+N for a signal).
+  int wait() {
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+// Waits until the container `name` is running and returns its inspect JSON (null on timeout).
+inline nlohmann::json wait_running(const TestRoot& root, const std::string& name) {
+  for (int i = 0; i < 300; ++i) {
+    auto info = root.inspect(name);
+    if (!info.is_null() && info["State"]["Running"].get<bool>()) {
+      return info;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return nullptr;
+}
+
+}  // namespace gctool::test
