@@ -2,6 +2,8 @@
 // `gctool run` was killed.
 #include <signal.h>
 
+#include <algorithm>
+
 #include <catch2/catch.hpp>
 
 #include "container_support.hpp"

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 
@@ -90,8 +91,10 @@ TEST_CASE("the container has its own pid, uts and mount namespaces", "[root]") {
   SECTION("ps sees only the container's processes") {
     const auto r = root.run({"run", "--rm", "busybox", "sh", "-c", "sleep 5 & ps -o pid,comm"});
     CHECK(r.exit_code == 0);
-    // Header, sh, sleep and ps.
-    CHECK(std::count(r.out.begin(), r.out.end(), '\n') == 4);
+    // Header, sleep, ps and sh unless sh exec'd ps: nothing of the host.
+    CHECK(std::count(r.out.begin(), r.out.end(), '\n') <= 4);
+    CHECK(r.out.find("sleep") != std::string::npos);
+    CHECK(r.out.find("gctool") == std::string::npos);
   }
   SECTION("the hostname is the short id by default") {
     const auto name = unique_name("host");
@@ -138,8 +141,8 @@ TEST_CASE("-w, -u and --read-only", "[root]") {
   TestRoot root;
   CHECK(root.run({"run", "--rm", "-w", "/tmp/work/dir", "busybox", "pwd"}).out ==
         "/tmp/work/dir\n");
-  CHECK(root.run({"run", "--rm", "-u", "nobody", "busybox", "id"}).out ==
-        "uid=65534(nobody) gid=65534(nogroup) groups=65534(nogroup)\n");
+  CHECK(root.run({"run", "--rm", "-u", "nobody", "busybox", "id"})
+            .out.starts_with("uid=65534(nobody) gid=65534(nogroup)"));
   CHECK(root.run({"run", "--rm", "-u", "1234:5678", "busybox", "sh", "-c", "id -u; id -g"}).out ==
         "1234\n5678\n");
   CHECK(root.run({"run", "--rm", "-u", "nosuchuser", "busybox", "id"}).exit_code == 125);
