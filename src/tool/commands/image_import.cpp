@@ -44,7 +44,8 @@ void setup_image_import(CLI::App& app, Globals& globals) {
   cmd->add_option("reference", opts->reference, "REPOSITORY[:TAG] to give the image");
   cmd->add_option("-c,--change", opts->changes,
                   "Apply a Dockerfile instruction (CMD, ENTRYPOINT, ENV, WORKDIR, USER, "
-                  "LABEL, EXPOSE, STOPSIGNAL)");
+                  "LABEL, EXPOSE, STOPSIGNAL)")
+      ->allow_extra_args(false);  // one instruction per -c: FILE and REFERENCE follow
   cmd->callback([&globals, opts] { run_import(globals, *opts); });
 }
 
