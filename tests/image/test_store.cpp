@@ -49,7 +49,8 @@ TEST_CASE("an imported busybox rootfs resolves by name, tag, id and id prefix", 
   CHECK((st.st_mode & 07777) == 0755);
   CHECK(image.size > 500'000);
 
-  for (const std::string ref : {"busybox", "busybox:latest", image.id, image.id.substr(7),
+  for (const auto& ref :
+       std::vector<std::string>{"busybox", "busybox:latest", image.id, image.id.substr(7),
                                 image.short_id(), image.id.substr(7, 4)}) {
     INFO(ref);
     CHECK(store.resolve(ref).id == image.id);
