@@ -2,12 +2,14 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <fstream>
 #include <string>
+
+#include <nlohmann/json.hpp>
 
 #include "image_support.hpp"
 
 namespace fs = std::filesystem;
-using gctool::test::gctool;
 using gctool::test::RunResult;
 using gctool::test::TarBuilder;
 using gctool::test::TempDir;
@@ -18,7 +20,7 @@ struct Cli {
   TempDir root{"gct-image"};
   RunResult operator()(std::vector<std::string> args, const std::string& input = "") const {
     args.insert(args.begin(), {"--root", root.str()});
-    return gctool(args, input);
+    return gctool::test::gctool(args, input);
   }
 };
 
