@@ -3,6 +3,8 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,6 +19,58 @@
 #include <fmt/format.h>
 
 namespace gctool::test {
+
+// Removes path recursively without ever leaving its file system: a mount left below it (a bind
+// of a host directory, say) is detached first, and a directory on another device is never
+// entered, so cleaning up after a failed test can never delete host files.
+inline void remove_tree_safely(const std::filesystem::path& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const auto canonical = fs::weakly_canonical(path, ec).string();
+  std::vector<std::string> mounts;
+  {
+    std::ifstream in("/proc/self/mountinfo");
+    std::string line;
+    while (std::getline(in, line)) {
+      std::istringstream fields(line);
+      std::string id, parent, devno, root, mount_point;
+      fields >> id >> parent >> devno >> root >> mount_point;
+      if (mount_point == canonical || mount_point.rfind(canonical + "/", 0) == 0) {
+        mounts.push_back(mount_point);
+      }
+    }
+  }
+  for (auto it = mounts.rbegin(); it != mounts.rend(); ++it) {
+    ::umount2(it->c_str(), MNT_DETACH);
+  }
+  struct stat top {};
+  if (::lstat(path.c_str(), &top) != 0) {
+    return;
+  }
+  std::vector<fs::path> dirs{path};
+  std::vector<fs::path> order;
+  while (!dirs.empty()) {
+    const fs::path dir = dirs.back();
+    dirs.pop_back();
+    order.push_back(dir);
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+      struct stat st {};
+      if (::lstat(entry.path().c_str(), &st) != 0) {
+        continue;
+      }
+      if (S_ISDIR(st.st_mode)) {
+        if (st.st_dev == top.st_dev) {
+          dirs.push_back(entry.path());
+        }
+      } else {
+        ::unlink(entry.path().c_str());
+      }
+    }
+  }
+  for (auto it = order.rbegin(); it != order.rend(); ++it) {
+    ::rmdir(it->c_str());
+  }
+}
 
 // A directory under the build tree (or /tmp) removed with everything in it at scope end.
 class TempDir {
@@ -33,10 +87,7 @@ class TempDir {
   }
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
+  ~TempDir() { remove_tree_safely(path_); }
   const std::filesystem::path& path() const { return path_; }
   std::string str() const { return path_.string(); }
 
