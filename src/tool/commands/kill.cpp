@@ -1,0 +1,46 @@
+// `gctool kill [-s SIGNAL] CONTAINER...`: signal the containers' main processes, SIGKILL by
+// default, printing each name or ID as given.
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "command.hpp"
+#include "gctool/container/supervisor.hpp"
+#include "gctool/core/error.hpp"
+#include "gctool/core/units.hpp"
+
+namespace gctool::tool {
+namespace {
+
+struct KillArgs {
+  std::string signal = "KILL";
+  std::vector<std::string> refs;
+};
+
+void kill(Globals& globals, const KillArgs& args) {
+  const int sig = parse_signal(args.signal);
+  const container::ContainerStore store(globals.root);
+  for (const auto& ref : args.refs) {
+    try {
+      container::kill_container(store, ref, sig);
+      fmt::print("{}\n", ref);
+      std::fflush(stdout);
+    } catch (const Error& e) {
+      fmt::print(stderr, "gctool: {}\n", e.what());
+      globals.exit_code = 1;
+    }
+  }
+}
+
+void setup_kill(CLI::App& app, Globals& globals) {
+  auto* cmd = app.add_subcommand("kill", "Kill one or more running containers");
+  auto args = std::make_shared<KillArgs>();
+  cmd->add_option("-s,--signal", args->signal, "Signal to send to the container");
+  cmd->add_option("containers", args->refs, "Container names or IDs")->required();
+  cmd->callback([args, &globals] { kill(globals, *args); });
+}
+
+GCTOOL_REGISTER_COMMAND(setup_kill);
+
+}  // namespace
+}  // namespace gctool::tool

@@ -1,0 +1,48 @@
+// `gctool stop [-t SECONDS] CONTAINER...`: stop running containers as `docker stop` does, printing
+// each name or ID as given once it has stopped.
+#include <chrono>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "command.hpp"
+#include "gctool/container/supervisor.hpp"
+#include "gctool/core/error.hpp"
+
+namespace gctool::tool {
+namespace {
+
+struct StopArgs {
+  int timeout = 10;
+  std::vector<std::string> refs;
+};
+
+void stop(Globals& globals, const StopArgs& args) {
+  if (args.timeout < 0) {
+    throw_invalid("invalid timeout {}: must be at least 0", args.timeout);
+  }
+  const container::ContainerStore store(globals.root);
+  for (const auto& ref : args.refs) {
+    try {
+      container::stop_container(store, ref, std::chrono::seconds(args.timeout));
+      fmt::print("{}\n", ref);
+      std::fflush(stdout);
+    } catch (const Error& e) {
+      fmt::print(stderr, "gctool: {}\n", e.what());
+      globals.exit_code = 1;
+    }
+  }
+}
+
+void setup_stop(CLI::App& app, Globals& globals) {
+  auto* cmd = app.add_subcommand("stop", "Stop one or more running containers");
+  auto args = std::make_shared<StopArgs>();
+  cmd->add_option("-t,--time", args->timeout, "Seconds to wait before killing the container");
+  cmd->add_option("containers", args->refs, "Container names or IDs")->required();
+  cmd->callback([args, &globals] { stop(globals, *args); });
+}
+
+GCTOOL_REGISTER_COMMAND(setup_stop);
+
+}  // namespace
+}  // namespace gctool::tool
