@@ -46,7 +46,22 @@ std::string status_text(const container::Record& r, Clock::time_point now) {
 
 // Docker's COMMAND column: the command line cut to 20 characters with "…", then quoted.
 std::string command_text(const container::Record& r, bool no_trunc) {
-  std::string command = fmt::format("{}", fmt::join(r.args(), " "));
+  // An argument with spaces or quotes is shown single-quoted, as Docker shows `sh -c 'exit 3'`.
+  std::string command;
+  for (const auto& arg : r.args()) {
+    if (!command.empty()) {
+      command += ' ';
+    }
+    if (arg.find_first_of(" \t'\"$") == std::string::npos && !arg.empty()) {
+      command += arg;
+    } else {
+      command += '\'';
+      for (const char c : arg) {
+        command += c == '\'' ? std::string("'\\''") : std::string(1, c);
+      }
+      command += '\'';
+    }
+  }
   if (!no_trunc && command.size() > 20) {
     command = command.substr(0, 19) + "…";
   }
