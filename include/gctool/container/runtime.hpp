@@ -29,6 +29,12 @@ class Container {
   // merged, hostname, hosts, resolv.conf) and creates the cgroup with its limits.
   static Container create(const ContainerStore& store, Spec spec, Durability durability);
 
+  // Takes over the exited (or created) container ref names to start it again with the same
+  // filesystem (`gctool start`): this process becomes its owner and its cgroup is made again.
+  // Throws an invalid-input Error when it is running or owned by a live process.
+  static Container restart(const ContainerStore& store, std::string_view ref,
+                           Durability durability);
+
   Container(Container&&) noexcept;
   Container& operator=(Container&&) = delete;
   Container(const Container&) = delete;
@@ -43,6 +49,9 @@ class Container {
   // (/dev/null when invalid) and this process's fds 1 and 2. Throws InitError when the init
   // failed (see InitError::exit_code).
   void start(BorrowedFd stdin_fd = BorrowedFd());
+
+  // Counts one more restart by the restart policy; saved by the next start().
+  void count_restart() noexcept { ++record_.restart_count; }
 
   BorrowedFd pidfd() const noexcept { return pidfd_.borrow(); }
   pid_t pid() const noexcept { return record_.state.process.pid; }

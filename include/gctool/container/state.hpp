@@ -47,6 +47,9 @@ struct Record {
   // gctool's own: the process that waits for the container and records its exit (the foreground
   // `run`, later the supervisor); while it lives, nobody else reconciles the container.
   ProcessId owner;
+  // How often the supervisor's restart policy has started the container again (Docker's
+  // RestartCount).
+  int restart_count = 0;
   std::string cgroup_path;  // relative, "gctool/<id>"
 
   // Entrypoint + Cmd: what runs.

@@ -76,6 +76,11 @@ class StartError : public Error {
 // StartError says why. The caller must be single-threaded (it forks).
 std::string run_detached(const ContainerStore& store, Spec spec, const SupervisorOptions& options);
 
+// Docker's start: starts the exited container ref names again, with the same filesystem and
+// supervisor options, under a new supervisor. Throws StartError like run_detached, except that
+// the container stays. Returns the id.
+std::string start_detached(const ContainerStore& store, std::string_view ref);
+
 // Docker's stop: sends the container's StopSignal (default SIGTERM), waits up to `timeout` for
 // pid 1 to exit, then kills every process of its cgroup. Returns once the exit is recorded in
 // state (by the supervisor when it is alive, otherwise here) and the restart policy will not

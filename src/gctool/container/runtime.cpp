@@ -152,8 +152,37 @@ Container Container::create(const ContainerStore& store, Spec spec, Durability d
   return container;
 }
 
+Container Container::restart(const ContainerStore& store, std::string_view ref,
+                             Durability durability) {
+  Record record;
+  {
+    const auto lock = store.lock();
+    const auto id = store.resolve(ref);
+    auto loaded = store.load(id);
+    if (loaded) {
+      loaded = reconcile(store, std::move(*loaded));
+    }
+    if (!loaded) {
+      throw_invalid("no such container: {}", ref);
+    }
+    record = std::move(*loaded);
+    if (record.running() || alive(record.owner)) {
+      throw_invalid("container {} is already running", short_id(record.id));
+    }
+    record.owner = self_process();
+    record.state.process = {};
+    record.state.error.clear();
+    store.save(record, durability);
+  }
+  // Made before the Container exists: on failure its destructor would delete the container.
+  auto cgroup = cgroup::CgroupHandle::create(cgroup::host_driver(), record.cgroup_path,
+                                             record.spec.resources);
+  return Container(store, std::move(record), durability, std::move(cgroup));
+}
+
 void Container::start(BorrowedFd stdin_fd) {
   const Spec& spec = record_.spec;
+  reaped_ = false;
   const fsys::path dir = store_->dir(id());
   int sync[2];
   int report[2];

@@ -85,6 +85,7 @@ json to_json(const Record& r) {
        args.empty() ? json::array() : json(std::vector<std::string>(args.begin() + 1, args.end()))},
       {"ImageId", s.image_id},
       {"Image", s.image_ref},
+      {"RestartCount", r.restart_count},
       {"State",
        {{"Status", to_string(r.state.status)},
         {"Running", r.state.status == Status::running},
@@ -135,6 +136,7 @@ Record record_from_json(const json& j) {
       r.name.erase(0, 1);
     }
     r.created = j.value("Created", "");
+    r.restart_count = j.value("RestartCount", 0);
     Spec& s = r.spec;
     s.name = r.name;
     s.image_id = j.value("ImageId", "");

@@ -128,7 +128,7 @@ class Supervisor {
         co_return;
       }
       ++options_.restart_count;
-      save_supervisor_options(dir_, options_);
+      container_.count_restart();
       start();
     }
   }
@@ -202,7 +202,7 @@ class Supervisor {
 // The daemon's life: make the container, start it, report, supervise, clean up. Never returns.
 [[noreturn]] void supervisor_main(const ContainerStore& store,
                                   const std::function<Container()>& make, SupervisorOptions options,
-                                  UniqueFd report) {
+                                  bool keep_on_failure, UniqueFd report) {
   ::prctl(PR_SET_NAME, "gctool-sup", 0, 0, 0);
   int status = 0;
   try {
@@ -214,7 +214,15 @@ class Supervisor {
     std::filesystem::remove(stop_request_path(dir), ignored);
     save_supervisor_options(dir, options);
     Supervisor supervisor(container, dir, options, signals);
-    supervisor.start();
+    try {
+      supervisor.start();
+    } catch (...) {
+      if (keep_on_failure) {
+        // An existing container stays as it was instead of being destroyed with its files.
+        container.finish();
+      }
+      throw;
+    }
     send_report(report, 0, container.id());
     try {
       io::Loop loop;
@@ -235,11 +243,11 @@ class Supervisor {
 
 // Forks the supervisor and returns the id it reports, or throws StartError.
 std::string detach(const ContainerStore& store, const std::function<Container()>& make,
-                   const SupervisorOptions& options) {
+                   const SupervisorOptions& options, bool keep_on_failure) {
   Pipe report = make_pipe();
   if (sys::fork_daemon()) {
     report.read.reset();
-    supervisor_main(store, make, options, std::move(report.write));
+    supervisor_main(store, make, options, keep_on_failure, std::move(report.write));
   }
   report.write.reset();
   const std::string text = read_all(report.read.borrow(), "the supervisor report");
@@ -264,7 +272,19 @@ std::string run_detached(const ContainerStore& store, Spec spec, const Superviso
   return detach(
       store,
       [&store, &spec, durability] { return Container::create(store, std::move(spec), durability); },
-      options);
+      options, false);
+}
+
+std::string start_detached(const ContainerStore& store, std::string_view ref) {
+  const std::string id = [&] {
+    const auto lock = store.lock();
+    return store.resolve(ref);
+  }();
+  SupervisorOptions options = load_supervisor_options(store.dir(id));
+  options.restart_count = 0;
+  return detach(
+      store, [&store, &id] { return Container::restart(store, id, Durability::durable); }, options,
+      true);
 }
 
 }  // namespace gctool::container

@@ -13,6 +13,7 @@
 #include "gctool/container/foreground.hpp"
 #include "gctool/container/init.hpp"
 #include "gctool/container/runtime.hpp"
+#include "gctool/container/supervisor.hpp"
 #include "gctool/core/file_util.hpp"
 #include "gctool/core/units.hpp"
 #include "gctool/image/store.hpp"
@@ -23,6 +24,9 @@ namespace {
 
 struct RunOptions {
   bool rm = false;
+  bool detach = false;
+  std::string restart = "no";
+  std::vector<std::string> log_opts;
   bool interactive = false;
   bool tty = false;
   bool read_only = false;
@@ -102,8 +106,30 @@ container::Spec build_spec(const std::string& root, const RunOptions& o,
   return spec;
 }
 
+// -d: the container runs under a supervisor; print its id once its command has started.
+int run_detached(const Globals& globals, const RunOptions& o, container::Spec spec) {
+  container::SupervisorOptions options;
+  options.restart = container::parse_restart_policy(o.restart);
+  options.log = container::parse_log_opts(o.log_opts);
+  const container::ContainerStore store(globals.root);
+  try {
+    fmt::print("{}\n", container::run_detached(store, std::move(spec), options));
+  } catch (const container::StartError& e) {
+    std::fflush(stdout);
+    fmt::print(stderr, "gctool: {}\n", e.what());
+    return e.exit_code();
+  }
+  return 0;
+}
+
 int run(const Globals& globals, const RunOptions& o, const std::vector<std::string>& words) {
   auto spec = build_spec(globals.root, o, words);
+  if (o.detach) {
+    return run_detached(globals, o, std::move(spec));
+  }
+  if (o.restart != "no") {
+    throw_invalid("--restart needs -d: a foreground container is not restarted");
+  }
   // Blocked from here on, so a signal sent while the container starts is forwarded, not fatal.
   io::SignalSet signals(container::kForwardedSignals);
   const container::ContainerStore store(globals.root);
@@ -127,6 +153,11 @@ void setup_run(CLI::App& app, Globals& globals) {
   cmd->set_help_flag("--help", "Print this help message and exit");
   auto o = std::make_shared<RunOptions>();
   cmd->add_flag("--rm", o->rm, "Remove the container when it exits");
+  cmd->add_flag("-d,--detach", o->detach, "Run the container in the background, print its ID");
+  cmd->add_option("--restart", o->restart,
+                  "Restart policy: no, on-failure[:N], always, unless-stopped (with -d)");
+  cmd->add_option("--log-opt", o->log_opts, "Log rotation: max-size=SIZE, max-file=N")
+      ->allow_extra_args(false);
   cmd->add_flag("-i,--interactive", o->interactive, "Keep STDIN open");
   cmd->add_flag("-t,--tty", o->tty, "Allocate a pseudo-TTY");
   cmd->add_flag("--read-only", o->read_only, "Mount the container's root filesystem read-only");

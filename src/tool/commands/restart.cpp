@@ -1,0 +1,50 @@
+// `gctool restart [-t SECONDS] CONTAINER...`: stop, then start under a new supervisor; prints each
+// name or ID as given.
+#include <chrono>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "command.hpp"
+#include "gctool/container/supervisor.hpp"
+#include "gctool/core/error.hpp"
+
+namespace gctool::tool {
+namespace {
+
+struct RestartArgs {
+  int timeout = 10;
+  std::vector<std::string> refs;
+};
+
+void restart(Globals& globals, const RestartArgs& args) {
+  if (args.timeout < 0) {
+    throw_invalid("invalid timeout {}: must be at least 0", args.timeout);
+  }
+  const container::ContainerStore store(globals.root);
+  for (const auto& ref : args.refs) {
+    try {
+      container::stop_container(store, ref, std::chrono::seconds(args.timeout));
+      container::start_detached(store, ref);
+      fmt::print("{}\n", ref);
+      std::fflush(stdout);
+    } catch (const Error& e) {
+      std::fflush(stdout);
+      fmt::print(stderr, "gctool: {}\n", e.what());
+      globals.exit_code = 1;
+    }
+  }
+}
+
+void setup_restart(CLI::App& app, Globals& globals) {
+  auto* cmd = app.add_subcommand("restart", "Restart one or more containers");
+  auto args = std::make_shared<RestartArgs>();
+  cmd->add_option("-t,--time", args->timeout, "Seconds to wait before killing the container");
+  cmd->add_option("containers", args->refs, "Container names or IDs")->required();
+  cmd->callback([args, &globals] { restart(globals, *args); });
+}
+
+GCTOOL_REGISTER_COMMAND(setup_restart);
+
+}  // namespace
+}  // namespace gctool::tool
