@@ -12,6 +12,7 @@
 #include "gctool/container/spec.hpp"
 #include "gctool/core/error.hpp"
 #include "gctool/core/fd.hpp"
+#include "gctool/sys/security.hpp"
 
 namespace gctool::container {
 
@@ -35,6 +36,9 @@ struct InitConfig {
   BorrowedFd report;          // write end, close-on-exec: failure messages; EOF means exec'd
   BorrowedFd console_socket;  // with tty: the pty master goes to the parent through it
   BorrowedFd stdin_fd;        // without tty: becomes fd 0 (invalid: keep the inherited fd 0)
+  // Capabilities, no_new_privs, seccomp, masked and read-only paths, prepared by the parent
+  // (sys::parse_security); null: none applied (the process keeps every capability).
+  const sys::SecurityOptions* security = nullptr;
 };
 
 // Runs in the child after clone3; never returns (execve or _exit).

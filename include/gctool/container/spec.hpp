@@ -41,6 +41,13 @@ struct Spec {
   std::vector<BindMount> binds;
   std::string network_mode = "none";
   std::string stop_signal;
+
+  // Security flags as given (--cap-add, --cap-drop, --privileged, --security-opt); the runtime
+  // prepares them with sys::parse_security when it starts the container.
+  std::vector<std::string> cap_add;
+  std::vector<std::string> cap_drop;
+  bool privileged = false;
+  std::vector<std::string> security_opts;
 };
 
 // "HOST:CTR[:ro|rw]" as `-v`. The host path must be absolute (Docker would take a bare name for a

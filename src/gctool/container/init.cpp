@@ -98,11 +98,11 @@ void build_rootfs(const InitConfig& c) {
     check(::stat(bind.source.c_str(), &st), "stat volume source \"{}\"", bind.source);
     const UniqueFd target = S_ISDIR(st.st_mode) ? fs::mkdir_all_in_root(root, bind.destination)
                                                 : fs::touch_in_root(root, bind.destination);
-    fs::bind_mount(bind.source, fs::fd_path(target), bind.read_only);
+    fs::bind_mount(bind.source, target, bind.read_only);
   }
   for (const auto& [host_file, container_path] : c.etc_files) {
     const UniqueFd target = fs::touch_in_root(root, container_path);
-    fs::bind_mount(host_file, fs::fd_path(target), false, false);
+    fs::bind_mount(host_file, target, false, false);
   }
 }
 
@@ -133,8 +133,21 @@ void enter_workdir(const std::string& dir) {
     throw_invalid("the working directory \"{}\" is not absolute", path);
   }
   const UniqueFd root(check(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC), "open /"));
-  fs::mkdir_all_in_root(root, path);
-  check(::chdir(path.c_str()), "chdir to the working directory \"{}\"", path);
+  // Through the fd resolved in the root, never the path again: a path like /proc/self/fd/N must
+  // not lead to a directory of the host.
+  const UniqueFd target = fs::mkdir_all_in_root(root, path);
+  check(::fchdir(target.get()), "chdir to the working directory \"{}\"", path);
+}
+
+// A failed security step becomes the init's report: `apply seccomp: Invalid argument`, or with
+// the path for the path steps.
+void check_security(BorrowedFd report, const sys::SecurityStatus& status) {
+  if (status.ok()) {
+    return;
+  }
+  const char* step = status.step != nullptr ? status.step : "security";
+  fail(report, ReportKind::error, status.error,
+       status.path != nullptr ? fmt::format("{} \"{}\"", step, status.path) : std::string(step));
 }
 
 // execvpe with the container's PATH rather than gctool's. Returns the errno to report.
@@ -194,14 +207,23 @@ void run_init(const InitConfig& c) noexcept {
     if (c.read_only_rootfs) {
       fs::remount_read_only("/");
     }
-    // Security settings go here, once available, in this order: masked and read-only paths,
-    // capabilities (bounding, ambient...) with PR_SET_KEEPCAPS around the uid switch,
-    // no_new_privs, and last the seccomp filter (it may forbid what came before).
+    // Security, in the order of gctool/sys/security.hpp: masked and read-only paths, the
+    // bounding set and PR_SET_KEEPCAPS while still root, the user, then capsets, ambient,
+    // no_new_privs and last the seccomp filter (it may forbid what came before).
+    if (c.security != nullptr) {
+      const UniqueFd root(check(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC), "open /"));
+      check_security(c.report, sys::apply_path_restrictions(root, c.security->masked_paths,
+                                                            c.security->readonly_paths));
+      check_security(c.report, sys::apply_security_before_user(*c.security));
+    }
     enter_workdir(c.working_dir);
     const auto user = switch_user(c);
     std::vector<std::string> env = c.env;
     if (!env_value(env, "HOME")) {
       env.push_back("HOME=" + user.home);
+    }
+    if (c.security != nullptr) {
+      check_security(c.report, sys::apply_security_after_user(*c.security));
     }
     // Nothing of gctool may reach the command; the report pipe closes on a successful exec.
     check(::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC), "close_range");

@@ -184,6 +184,14 @@ void Container::start(BorrowedFd stdin_fd) {
   const Spec& spec = record_.spec;
   reaped_ = false;
   const fsys::path dir = store_->dir(id());
+  // Prepared before anything is opened: a bad flag fails here. The notices are the CLI's to print.
+  sys::SecurityRequest security_request;
+  security_request.cap_add = spec.cap_add;
+  security_request.cap_drop = spec.cap_drop;
+  security_request.privileged = spec.privileged;
+  security_request.security_opts = spec.security_opts;
+  security_request.seccomp_cache_dir = store_->root() / "cache" / "seccomp";
+  const sys::SecurityOptions security = sys::parse_security(security_request);
   int sync[2];
   int report[2];
   check(::pipe2(sync, O_CLOEXEC), "pipe");
@@ -226,6 +234,7 @@ void Container::start(BorrowedFd stdin_fd) {
   init.report = report_write.borrow();
   init.console_socket = console_child.borrow();
   init.stdin_fd = stdin_fd;
+  init.security = &security;
 
   std::uint64_t flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET;
   if (host_has_cgroup_ns()) {

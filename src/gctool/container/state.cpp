@@ -117,7 +117,11 @@ json to_json(const Record& r) {
         {"ReadonlyRootfs", s.read_only_rootfs},
         {"AutoRemove", s.auto_remove},
         {"Binds", binds},
-        {"NetworkMode", s.network_mode}}},
+        {"NetworkMode", s.network_mode},
+        {"CapAdd", s.cap_add},
+        {"CapDrop", s.cap_drop},
+        {"Privileged", s.privileged},
+        {"SecurityOpt", s.security_opts}}},
       {"Mounts", mounts},
       {"Gctool",
        {{"Owner", process_json(r.owner)},
@@ -178,6 +182,10 @@ Record record_from_json(const json& j) {
     s.read_only_rootfs = h.value("ReadonlyRootfs", false);
     s.auto_remove = h.value("AutoRemove", false);
     s.network_mode = h.value("NetworkMode", "none");
+    s.cap_add = h.value("CapAdd", std::vector<std::string>{});
+    s.cap_drop = h.value("CapDrop", std::vector<std::string>{});
+    s.privileged = h.value("Privileged", false);
+    s.security_opts = h.value("SecurityOpt", std::vector<std::string>{});
     for (const auto& m : j.value("Mounts", json::array())) {
       s.binds.push_back(BindMount{m.at("Source").get<std::string>(),
                                   m.at("Destination").get<std::string>(), !m.value("RW", true)});

@@ -18,6 +18,7 @@
 #include "gctool/core/units.hpp"
 #include "gctool/image/store.hpp"
 #include "gctool/io/signals.hpp"
+#include "gctool/sys/security.hpp"
 
 namespace gctool::tool {
 namespace {
@@ -44,6 +45,10 @@ struct RunOptions {
   std::optional<std::int64_t> pids_limit;
   std::optional<std::string> entrypoint;
   std::string network = "default";
+  std::vector<std::string> cap_add;
+  std::vector<std::string> cap_drop;
+  bool privileged = false;
+  std::vector<std::string> security_opts;
 };
 
 std::optional<std::string> caller_env(const std::string& key) {
@@ -75,6 +80,20 @@ container::Spec build_spec(const std::string& root, const RunOptions& o,
   for (const auto& volume : o.volumes) {
     spec.binds.push_back(container::parse_volume(volume));
   }
+  // Checked here, before anything exists; the runtime prepares them again when it starts.
+  sys::SecurityRequest security;
+  security.cap_add = o.cap_add;
+  security.cap_drop = o.cap_drop;
+  security.privileged = o.privileged;
+  security.security_opts = o.security_opts;
+  security.seccomp_cache_dir = std::filesystem::path(root) / "cache" / "seccomp";
+  for (const auto& notice : sys::parse_security(security).notices) {
+    fmt::print(stderr, "gctool: {}\n", notice);
+  }
+  spec.cap_add = o.cap_add;
+  spec.cap_drop = o.cap_drop;
+  spec.privileged = o.privileged;
+  spec.security_opts = o.security_opts;
   std::vector<std::string> cli_env;
   for (const auto& file : o.env_files) {
     const auto lines = container::parse_env_file(read_file(file));
@@ -178,6 +197,13 @@ void setup_run(CLI::App& app, Globals& globals) {
   cmd->add_option("--pids-limit", o->pids_limit, "Tune container pids limit (-1 for unlimited)");
   cmd->add_option("--entrypoint", o->entrypoint, "Overwrite the default ENTRYPOINT of the image");
   cmd->add_option("--network,--net", o->network, "Connect a container to a network (none)");
+  cmd->add_option("--cap-add", o->cap_add, "Add Linux capabilities")->allow_extra_args(false);
+  cmd->add_option("--cap-drop", o->cap_drop, "Drop Linux capabilities")->allow_extra_args(false);
+  cmd->add_flag("--privileged", o->privileged, "Give extended privileges to this container");
+  cmd->add_option("--security-opt", o->security_opts,
+                  "Security options: no-new-privileges[=bool], seccomp=unconfined|FILE, "
+                  "systempaths=unconfined")
+      ->allow_extra_args(false);
   // IMAGE and everything after it belong to the container: `run busybox ls -l` must not parse -l.
   cmd->prefix_command();
   cmd->callback([cmd, o, &globals] { globals.exit_code = run(globals, *o, cmd->remaining()); });
