@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <string>
 
+#include "gctool/core/fd.hpp"
+
 namespace gctool::fs {
 
 // Mounts and throws Error like `mount "overlay" on "/x/merged" (type overlay, flags 0x0, data
@@ -12,10 +14,10 @@ namespace gctool::fs {
 void mount(const std::string& source, const std::filesystem::path& target,
            const std::string& fstype, unsigned long flags, const std::string& data = {});
 
-// Bind-mounts source on target (recursively); read_only remounts the bind read-only, keeping the
-// nosuid/nodev/noexec flags the source mount has (the kernel refuses to drop them otherwise).
-void bind_mount(const std::filesystem::path& source, const std::filesystem::path& target,
-                bool read_only, bool recursive = true);
+// Bind-mounts source on the directory or file target (an fd opened inside the root), recursively
+// unless told otherwise; a read_only bind is made read-only before it is attached.
+void bind_mount(const std::filesystem::path& source, BorrowedFd target, bool read_only,
+                bool recursive = true);
 
 // Remounts the mount at target read-only, keeping its other per-mount flags.
 void remount_read_only(const std::filesystem::path& target);

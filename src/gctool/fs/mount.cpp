@@ -1,11 +1,14 @@
 #include "gctool/fs/mount.hpp"
 
+#include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/statvfs.h>
 
 #include <fmt/std.h>
 
 #include "gctool/core/error.hpp"
+#include "gctool/core/fd.hpp"
+#include "gctool/fs/safe_path.hpp"
 
 namespace gctool::fs {
 namespace {
@@ -38,13 +41,26 @@ void mount(const std::string& source, const std::filesystem::path& target,
   }
 }
 
-void bind_mount(const std::filesystem::path& source, const std::filesystem::path& target,
-                bool read_only, bool recursive) {
-  const unsigned long rec = recursive ? MS_REC : 0;
-  mount(source.string(), target, "bind", MS_BIND | rec);
-  if (read_only) {
-    mount("", target, "", MS_BIND | MS_REMOUNT | MS_RDONLY | locked_flags(target));
+void bind_mount(const std::filesystem::path& source, BorrowedFd target, bool read_only,
+                bool recursive) {
+  if (!read_only) {
+    mount(source.string(), fd_path(target), "bind", MS_BIND | (recursive ? MS_REC : 0));
+    return;
   }
+  // A read-only bind is made read-only while still detached, then attached through the target
+  // fd: there is no window in which it is writable, and no remount through a /proc/self/fd/N
+  // path (which names the directory under the new mount, so the kernel answers EINVAL).
+  const unsigned int rec = recursive ? AT_RECURSIVE : 0;
+  UniqueFd tree(
+      check(::open_tree(AT_FDCWD, source.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | rec),
+            "open_tree {}", source));
+  mount_attr attr{};
+  attr.attr_set = MOUNT_ATTR_RDONLY;
+  check(::mount_setattr(tree.get(), "", AT_EMPTY_PATH | rec, &attr, sizeof attr),
+        "make the bind of {} read-only", source);
+  check(::move_mount(tree.get(), "", target.get(), "",
+                     MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH),
+        "move_mount {} on {}", source, fd_path(target));
 }
 
 void remount_read_only(const std::filesystem::path& target) {

@@ -51,7 +51,7 @@ void mount_proc_and_sys(BorrowedFd root) {
     mount("sysfs", fd_path(sys), "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY);
   } catch (const Error&) {
     // sysfs refuses a mount from a netns that does not own it in some setups.
-    bind_mount("/sys", fd_path(sys), true);
+    bind_mount("/sys", sys, true);
   }
 }
 
