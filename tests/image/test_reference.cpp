@@ -25,7 +25,7 @@ TEST_CASE("malformed references are refused") {
   }
 }
 
-TEST_CASE("--change instructions update the image configuration") {
+TEST_CASE("flag --change instructions update the image configuration") {
   ImageConfig c;
   c = apply_change(c, R"(CMD ["/bin/echo", "hi"])");
   CHECK(c.cmd == std::vector<std::string>{"/bin/echo", "hi"});

@@ -50,7 +50,7 @@ TEST_CASE("network arithmetic carries across octets") {
   CHECK_FALSE(n.overlaps(net::parse_cidr("10.1.2.0/24")));
 }
 
-TEST_CASE("-p values") {
+TEST_CASE("flag -p values") {
   auto p = net::parse_publish("8080:80");
   CHECK(p.host_port == 8080);
   CHECK(p.container_port == 80);

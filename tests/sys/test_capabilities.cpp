@@ -70,7 +70,7 @@ TEST_CASE("the default set is Docker's", "[capabilities]") {
               "CAP_MKNOD", "CAP_AUDIT_WRITE", "CAP_SETFCAP"});
 }
 
-TEST_CASE("--cap-add and --cap-drop", "[capabilities]") {
+TEST_CASE("flag --cap-add and --cap-drop", "[capabilities]") {
   const CapMask net_admin = cap_bit(12);
   const CapMask chown = cap_bit(0);
 

@@ -78,7 +78,7 @@ TEST_CASE("defaults: Docker's capabilities, no_new_privs, seccomp, masked paths"
   CHECK(options.last_cap == kernel_last_cap());
 }
 
-TEST_CASE("--security-opt values", "[security]") {
+TEST_CASE("flag --security-opt values", "[security]") {
   CHECK_FALSE(parse({"no-new-privileges=false"}).no_new_privs);
   CHECK_FALSE(parse({"no-new-privileges:false"}).no_new_privs);
   CHECK(parse({"no-new-privileges"}).no_new_privs);
@@ -116,7 +116,8 @@ TEST_CASE("seccomp=PROFILE reads the file, through the cache", "[security]") {
                                                          profile.string()));
 }
 
-TEST_CASE("--privileged: every available capability, no seccomp, no masked paths", "[security]") {
+TEST_CASE("flag --privileged: every available capability, no seccomp, no masked paths",
+          "[security]") {
   SecurityRequest request;
   request.privileged = true;
   request.available_caps = kEverything & ~cap_bit(24);
