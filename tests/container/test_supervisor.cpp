@@ -188,7 +188,7 @@ TEST_CASE("kill signals the container through its pidfd", "[root][supervisor]") 
   CHECK(root.leaks().empty());
 }
 
-TEST_CASE("--rm -d leaves nothing once the container exits", "[root][supervisor]") {
+TEST_CASE("flag --rm -d leaves nothing once the container exits", "[root][supervisor]") {
   TestRoot root;
   const auto name = run_detached(root, {"sh", "-c", "sleep 0.3"}, {"--rm"});
   CHECK(wait_until([&] { return root.inspect(name).is_null(); }));
@@ -204,7 +204,7 @@ TEST_CASE("a failure before the command starts is reported by run -d", "[root][s
   CHECK(root.leaks().empty());
 }
 
-TEST_CASE("--restart on-failure:2 restarts twice, then stays exited", "[root][supervisor]") {
+TEST_CASE("flag --restart on-failure:2 restarts twice, then stays exited", "[root][supervisor]") {
   TestRoot root;
   const auto name =
       run_detached(root, {"sh", "-c", "echo run; exit 1"}, {"--restart", "on-failure:2"});
