@@ -1,0 +1,223 @@
+// `gctool run` security acceptance tests: Docker's default capabilities, no_new_privs, the
+// default seccomp filter, masked and read-only paths, --privileged, --cap-add/--cap-drop, and
+// that nothing of the caller (fds, host directories through /proc/self/fd) reaches a container.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <map>
+#include <sstream>
+#include <string>
+
+#include <catch2/catch.hpp>
+
+#include "container_support.hpp"
+
+using gctool::test::RunResult;
+using gctool::test::TestRoot;
+
+namespace {
+
+// "Key:\tvalue" lines of /proc/self/status in the container -> {Key: value}.
+std::map<std::string, std::string> status_fields(const std::string& text) {
+  std::map<std::string, std::string> fields;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto colon = line.find(':');
+    if (colon == std::string::npos) {
+      continue;
+    }
+    auto value = line.substr(colon + 1);
+    value.erase(0, value.find_first_not_of(" \t"));
+    fields[line.substr(0, colon)] = value;
+  }
+  return fields;
+}
+
+std::map<std::string, std::string> container_status(const TestRoot& root,
+                                                    std::vector<std::string> flags) {
+  std::vector<std::string> args{"run", "--rm"};
+  args.insert(args.end(), flags.begin(), flags.end());
+  args.insert(args.end(), {"busybox", "cat", "/proc/self/status"});
+  const auto r = root.run(args);
+  REQUIRE(r.exit_code == 0);
+  return status_fields(r.out);
+}
+
+constexpr const char* kDockerDefaultCaps = "00000000a80425fb";
+
+// Lines of stderr that are not gctool's notices about the host (e.g. a capability missing
+// from its bounding set).
+std::string errors_without_notices(const std::string& err) {
+  std::istringstream in(err);
+  std::string line;
+  std::string kept;
+  while (std::getline(in, line)) {
+    if (line.find("bounding set") == std::string::npos) {
+      kept += line + "\n";
+    }
+  }
+  return kept;
+}
+
+}  // namespace
+
+TEST_CASE("run applies Docker's default security settings", "[root]") {
+  TestRoot root;
+  const auto status = container_status(root, {});
+  CHECK(status.at("CapEff") == kDockerDefaultCaps);
+  CHECK(status.at("CapPrm") == kDockerDefaultCaps);
+  CHECK(status.at("CapBnd") == kDockerDefaultCaps);
+  CHECK(status.at("CapInh") == "0000000000000000");
+  CHECK(status.at("CapAmb") == "0000000000000000");
+  CHECK(status.at("NoNewPrivs") == "1");
+  CHECK(status.at("Seccomp") == "2");
+  CHECK(root.leaks().empty());
+}
+
+TEST_CASE("a default container cannot mount, unshare or write protected /proc files", "[root]") {
+  TestRoot root;
+  const auto sh = [&](const std::string& script) {
+    return root.run({"run", "--rm", "busybox", "sh", "-c", script});
+  };
+  SECTION("mount") {
+    CHECK(sh("mount -t tmpfs x /mnt").exit_code != 0);
+  }
+  SECTION("unshare") {
+    CHECK(sh("unshare -m true").exit_code != 0);
+  }
+  SECTION("umount of a masked path") {
+    CHECK(sh("umount /proc/kcore || umount /proc/timer_list").exit_code != 0);
+  }
+  SECTION("masked files read empty") {
+    const auto r =
+        sh("for f in /proc/kcore /proc/timer_list /proc/keys; do "
+           "[ -e $f ] && cat $f; done; true");
+    CHECK(r.exit_code == 0);
+    CHECK(r.out == "");
+  }
+  SECTION("sysrq-trigger is read-only") {
+    CHECK(sh("echo h > /proc/sysrq-trigger").exit_code != 0);
+  }
+  SECTION("/proc/sys is read-only") {
+    CHECK(sh("echo 1 > /proc/sys/kernel/domainname").exit_code != 0);
+  }
+  CHECK(root.leaks().empty());
+}
+
+TEST_CASE("flag --privileged gives every capability and no seccomp filter", "[root]") {
+  TestRoot root;
+  const auto status = container_status(root, {"--privileged"});
+  const auto host = status_fields(gctool::test::run_program({"cat", "/proc/self/status"}).out);
+  CHECK(status.at("CapEff") == host.at("CapBnd"));
+  CHECK(status.at("CapBnd") == host.at("CapBnd"));
+  CHECK(status.at("Seccomp") == "0");
+  const auto r = root.run({"run", "--rm", "--privileged", "busybox", "sh", "-c",
+                           "mount -t tmpfs x /mnt && umount /mnt"});
+  CHECK(r.exit_code == 0);
+  CHECK(root.leaks().empty());
+}
+
+TEST_CASE("flag --cap-drop and --cap-add change the capability sets", "[root]") {
+  TestRoot root;
+  SECTION("--cap-drop ALL") {
+    const auto status = container_status(root, {"--cap-drop", "ALL"});
+    CHECK(status.at("CapEff") == "0000000000000000");
+    CHECK(status.at("CapBnd") == "0000000000000000");
+    CHECK(status.at("NoNewPrivs") == "1");
+  }
+  SECTION("--cap-drop CHOWN") {
+    const auto status = container_status(root, {"--cap-drop", "CHOWN"});
+    CHECK(status.at("CapEff") == "00000000a80425fa");
+  }
+  SECTION("--cap-add SYS_ADMIN lets the container mount") {
+    const auto r =
+        root.run({"run", "--rm", "--cap-add", "SYS_ADMIN", "--security-opt", "seccomp=unconfined",
+                  "busybox", "sh", "-c", "mount -t tmpfs x /mnt && umount /mnt"});
+    CHECK(r.exit_code == 0);
+  }
+  SECTION("an unknown capability is one line and exit 125, nothing created") {
+    const auto r = root.run({"run", "--rm", "--cap-add", "FOO", "busybox", "true"});
+    CHECK(r.exit_code == 125);
+    CHECK(r.out == "");
+    const auto err = errors_without_notices(r.err);
+    CHECK(std::count(err.begin(), err.end(), '\n') == 1);
+    CHECK(err.find("FOO") != std::string::npos);
+  }
+  SECTION("an unknown --security-opt is exit 125") {
+    const auto r = root.run({"run", "--rm", "--security-opt", "bogus", "busybox", "true"});
+    CHECK(r.exit_code == 125);
+    const auto err = errors_without_notices(r.err);
+    CHECK(std::count(err.begin(), err.end(), '\n') == 1);
+  }
+  CHECK(root.leaks().empty());
+}
+
+TEST_CASE("flag --security-opt no-new-privileges=false and seccomp=unconfined", "[root]") {
+  TestRoot root;
+  const auto status = container_status(
+      root, {"--security-opt", "no-new-privileges=false", "--security-opt", "seccomp=unconfined"});
+  CHECK(status.at("NoNewPrivs") == "0");
+  CHECK(status.at("Seccomp") == "0");
+  CHECK(status.at("CapEff") == kDockerDefaultCaps);
+  CHECK(root.leaks().empty());
+}
+
+TEST_CASE("a non-root user runs with no effective capabilities", "[root]") {
+  TestRoot root;
+  const auto r = root.run(
+      {"run", "--rm", "-u", "65534", "busybox", "sh", "-c", "id -u; cat /proc/self/status"});
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.substr(0, 6) == "65534\n");
+  const auto status = status_fields(r.out);
+  CHECK(status.at("CapEff") == "0000000000000000");
+  CHECK(status.at("CapBnd") == kDockerDefaultCaps);
+  CHECK(status.at("NoNewPrivs") == "1");
+  CHECK(status.at("Seccomp") == "2");
+  CHECK(root.leaks().empty());
+}
+
+TEST_CASE("security flags are stored in HostConfig", "[root]") {
+  TestRoot root;
+  const auto r = root.run({"run", "--name", "sec", "--cap-add", "NET_ADMIN", "--cap-drop", "CHOWN",
+                           "--security-opt", "no-new-privileges", "busybox", "true"});
+  REQUIRE(r.exit_code == 0);
+  const auto info = root.inspect("sec");
+  REQUIRE(!info.is_null());
+  const auto& host = info["HostConfig"];
+  CHECK(host["CapAdd"] == nlohmann::json::array({"NET_ADMIN"}));
+  CHECK(host["CapDrop"] == nlohmann::json::array({"CHOWN"}));
+  CHECK(host["Privileged"] == false);
+  CHECK(host["SecurityOpt"] == nlohmann::json::array({"no-new-privileges"}));
+  CHECK(root.run({"rm", "sec"}).exit_code == 0);
+  CHECK(root.leaks().empty());
+}
+
+TEST_CASE("an fd of the caller of gctool run is not visible in the container", "[root]") {
+  TestRoot root;
+  // Not close-on-exec: gctool inherits it.
+  const int fd = ::open("/", O_RDONLY | O_DIRECTORY);
+  REQUIRE(fd >= 0);
+  const auto r = root.run({"run", "--rm", "busybox", "ls", "/proc/self/fd"});
+  ::close(fd);
+  CHECK(r.exit_code == 0);
+  // 0, 1, 2 and the directory ls reads.
+  CHECK(r.out == "0\n1\n2\n3\n");
+  CHECK(root.leaks().empty());
+}
+
+TEST_CASE("flag -w /proc/self/fd/N never starts a container", "[root]") {
+  TestRoot root;
+  // A host directory open in the caller, so an fd of the init could lead out of the root.
+  const int fd = ::open("/", O_RDONLY | O_DIRECTORY);
+  REQUIRE(fd >= 0);
+  for (int n = 3; n <= 20; ++n) {
+    CAPTURE(n);
+    const auto path = "/proc/self/fd/" + std::to_string(n);
+    const auto r = root.run({"run", "--rm", "-w", path, "busybox", "sh", "-c", "pwd; ls .."});
+    CHECK(r.exit_code != 0);
+    CHECK(r.out == "");
+  }
+  ::close(fd);
+  CHECK(root.leaks().empty());
+}
