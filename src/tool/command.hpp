@@ -2,10 +2,14 @@
 // function at start-up, so adding a verb touches no shared file.
 #pragma once
 
+#include <cstdio>
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
 #include <CLI/CLI.hpp>
+
+#include "gctool/core/error.hpp"
 
 namespace gctool::tool {
 
@@ -26,6 +30,23 @@ inline bool register_command(CommandSetup setup) {
 
 // Exit codes shared with Docker: 125 is gctool's own failure.
 inline constexpr int kExitToolError = 125;
+
+// Docker's multi-container verbs (stop, kill, rm, start, restart): act on each ref in turn and
+// print it; a failure is reported as `gctool: <error>`, the rest still run, and the exit code is 1.
+template <typename Action>
+void for_each_container(Globals& globals, const std::vector<std::string>& refs, Action action) {
+  for (const auto& ref : refs) {
+    try {
+      action(ref);
+      fmt::print("{}\n", ref);
+      std::fflush(stdout);
+    } catch (const Error& e) {
+      std::fflush(stdout);
+      fmt::print(stderr, "gctool: {}\n", e.what());
+      globals.exit_code = 1;
+    }
+  }
+}
 
 }  // namespace gctool::tool
 

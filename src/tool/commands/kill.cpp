@@ -20,16 +20,8 @@ struct KillArgs {
 void kill(Globals& globals, const KillArgs& args) {
   const int sig = parse_signal(args.signal);
   const container::ContainerStore store(globals.root);
-  for (const auto& ref : args.refs) {
-    try {
-      container::kill_container(store, ref, sig);
-      fmt::print("{}\n", ref);
-      std::fflush(stdout);
-    } catch (const Error& e) {
-      fmt::print(stderr, "gctool: {}\n", e.what());
-      globals.exit_code = 1;
-    }
-  }
+  for_each_container(globals, args.refs,
+                     [&](const std::string& ref) { container::kill_container(store, ref, sig); });
 }
 
 void setup_kill(CLI::App& app, Globals& globals) {

@@ -22,18 +22,10 @@ void restart(Globals& globals, const RestartArgs& args) {
     throw_invalid("invalid timeout {}: must be at least 0", args.timeout);
   }
   const container::ContainerStore store(globals.root);
-  for (const auto& ref : args.refs) {
-    try {
-      container::stop_container(store, ref, std::chrono::seconds(args.timeout));
-      container::start_detached(store, ref);
-      fmt::print("{}\n", ref);
-      std::fflush(stdout);
-    } catch (const Error& e) {
-      std::fflush(stdout);
-      fmt::print(stderr, "gctool: {}\n", e.what());
-      globals.exit_code = 1;
-    }
-  }
+  for_each_container(globals, args.refs, [&](const std::string& ref) {
+    container::stop_container(store, ref, std::chrono::seconds(args.timeout));
+    container::start_detached(store, ref);
+  });
 }
 
 void setup_restart(CLI::App& app, Globals& globals) {

@@ -17,16 +17,9 @@ struct RmOptions {
 
 void rm(Globals& globals, const RmOptions& o) {
   const container::ContainerStore store(globals.root);
-  for (const auto& ref : o.refs) {
-    try {
-      container::remove_container(store, ref, o.force);
-      fmt::print("{}\n", ref);
-    } catch (const Error& e) {
-      std::fflush(stdout);
-      fmt::print(stderr, "gctool: {}\n", e.what());
-      globals.exit_code = 1;
-    }
-  }
+  for_each_container(globals, o.refs, [&](const std::string& ref) {
+    container::remove_container(store, ref, o.force);
+  });
 }
 
 void setup_rm(CLI::App& app, Globals& globals) {

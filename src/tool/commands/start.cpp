@@ -13,17 +13,8 @@ namespace {
 
 void start(Globals& globals, const std::vector<std::string>& refs) {
   const container::ContainerStore store(globals.root);
-  for (const auto& ref : refs) {
-    try {
-      container::start_detached(store, ref);
-      fmt::print("{}\n", ref);
-      std::fflush(stdout);
-    } catch (const Error& e) {
-      std::fflush(stdout);
-      fmt::print(stderr, "gctool: {}\n", e.what());
-      globals.exit_code = 1;
-    }
-  }
+  for_each_container(globals, refs,
+                     [&](const std::string& ref) { container::start_detached(store, ref); });
 }
 
 void setup_start(CLI::App& app, Globals& globals) {

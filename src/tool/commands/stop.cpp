@@ -22,16 +22,9 @@ void stop(Globals& globals, const StopArgs& args) {
     throw_invalid("invalid timeout {}: must be at least 0", args.timeout);
   }
   const container::ContainerStore store(globals.root);
-  for (const auto& ref : args.refs) {
-    try {
-      container::stop_container(store, ref, std::chrono::seconds(args.timeout));
-      fmt::print("{}\n", ref);
-      std::fflush(stdout);
-    } catch (const Error& e) {
-      fmt::print(stderr, "gctool: {}\n", e.what());
-      globals.exit_code = 1;
-    }
-  }
+  for_each_container(globals, args.refs, [&](const std::string& ref) {
+    container::stop_container(store, ref, std::chrono::seconds(args.timeout));
+  });
 }
 
 void setup_stop(CLI::App& app, Globals& globals) {
