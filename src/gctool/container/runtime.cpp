@@ -98,6 +98,16 @@ bool wait_gone(const ProcessId& process, std::chrono::milliseconds timeout) {
   return ::poll(&pfd, 1, static_cast<int>(timeout.count())) > 0;
 }
 
+// The stored record of id brought in line with reality; nullopt when it is gone. The caller
+// holds the store lock.
+std::optional<Record> load_reconciled(const ContainerStore& store, std::string_view id) {
+  auto record = store.load(id);
+  if (!record) {
+    return std::nullopt;
+  }
+  return reconcile(store, std::move(*record));
+}
+
 }  // namespace
 
 Container::Container(const ContainerStore& store, Record record, Durability durability,
@@ -158,10 +168,7 @@ Container Container::restart(const ContainerStore& store, std::string_view ref,
   {
     const auto lock = store.lock();
     const auto id = store.resolve(ref);
-    auto loaded = store.load(id);
-    if (loaded) {
-      loaded = reconcile(store, std::move(*loaded));
-    }
+    auto loaded = load_reconciled(store, id);
     if (!loaded) {
       throw_invalid("no such container: {}", ref);
     }
@@ -382,10 +389,7 @@ std::vector<Record> list_containers(const ContainerStore& store) {
 Record inspect_container(const ContainerStore& store, std::string_view ref) {
   const auto lock = store.lock();
   const auto id = store.resolve(ref);
-  auto record = store.load(id);
-  if (record) {
-    record = reconcile(store, std::move(*record));
-  }
+  auto record = load_reconciled(store, id);
   if (!record) {
     throw_invalid("no such container: {}", ref);
   }
@@ -395,10 +399,7 @@ Record inspect_container(const ContainerStore& store, std::string_view ref) {
 std::string remove_container(const ContainerStore& store, std::string_view ref, bool force) {
   const auto lock = store.lock();
   const auto id = store.resolve(ref);
-  auto record = store.load(id);
-  if (record) {
-    record = reconcile(store, std::move(*record));
-  }
+  auto record = load_reconciled(store, id);
   if (!record) {
     return id;
   }
@@ -442,10 +443,7 @@ int wait_container(const ContainerStore& store, std::string_view ref) {
     std::optional<Record> record;
     {
       const auto lock = store.lock();
-      record = store.load(id);
-      if (record) {
-        record = reconcile(store, std::move(*record));
-      }
+      record = load_reconciled(store, id);
     }
     if (!record) {
       throw_invalid("no such container: {}", ref);
