@@ -19,7 +19,4 @@ bool pidfd_signal(BorrowedFd pidfd, int sig);
 // Blocks until the child exits and reaps it (waitid P_PIDFD, WEXITED), retrying on EINTR.
 siginfo_t pidfd_wait(BorrowedFd pidfd);
 
-// Docker's exit code for a reaped child: its status, or 128+N when killed by signal N.
-int exit_code_of(const siginfo_t& info) noexcept;
-
 }  // namespace gctool::sys

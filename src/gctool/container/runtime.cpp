@@ -20,6 +20,7 @@
 #include "gctool/core/proc.hpp"
 #include "gctool/core/scope_exit.hpp"
 #include "gctool/core/time.hpp"
+#include "gctool/io/process.hpp"
 #include "gctool/net/dns_files.hpp"
 #include "gctool/sys/clone.hpp"
 #include "gctool/sys/pidfd.hpp"
@@ -298,7 +299,7 @@ int Container::wait() {
 
 int Container::record_exit(const siginfo_t& info) {
   reaped_ = true;
-  const int code = sys::exit_code_of(info);
+  const int code = io::exit_code(info);
   record_.state.status = Status::exited;
   record_.state.exit_code = code;
   record_.state.finished_at = now_rfc3339();

@@ -41,11 +41,4 @@ siginfo_t pidfd_wait(BorrowedFd pidfd) {
   return info;
 }
 
-int exit_code_of(const siginfo_t& info) noexcept {
-  if (info.si_code == CLD_EXITED) {
-    return info.si_status;
-  }
-  return 128 + info.si_status;
-}
-
 }  // namespace gctool::sys
