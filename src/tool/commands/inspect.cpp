@@ -1,40 +1,81 @@
-// `gctool inspect NAME|ID...`: the containers' records as a JSON array, as `docker inspect`.
+// `gctool inspect [-f FORMAT] [--type T] NAME|ID...`: containers, images or networks as a JSON
+// array, as `docker inspect` (looked up in that order unless --type says which).
 #include <memory>
-
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
 
 #include "command.hpp"
 #include "gctool/container/runtime.hpp"
 #include "gctool/core/error.hpp"
+#include "gctool/image/inspect.hpp"
+#include "gctool/net/network.hpp"
+#include "inspect_output.hpp"
 
 namespace gctool::tool {
 namespace {
 
-void inspect(const Globals& globals, const std::vector<std::string>& refs, Globals& out) {
-  const container::ContainerStore store(globals.root);
-  auto result = nlohmann::json::array();
-  std::string errors;
-  for (const auto& ref : refs) {
+struct InspectArgs {
+  std::vector<std::string> refs;
+  std::optional<std::string> format;
+  std::string type;
+};
+
+std::optional<nlohmann::json> find_object(const Globals& globals, const std::string& ref,
+                                          const std::string& type) {
+  const auto wanted = [&](const char* kind) { return type.empty() || type == kind; };
+  if (wanted("container")) {
+    const container::ContainerStore store(globals.root);
     try {
-      result.push_back(container::to_json(container::inspect_container(store, ref)));
-    } catch (const Error& e) {
-      errors += fmt::format("gctool: {}\n", e.what());
+      return container::to_json(container::inspect_container(store, ref));
+    } catch (const Error&) {
+      if (!type.empty()) {
+        throw;
+      }
     }
   }
-  fmt::print("{}\n", result.dump(4));
-  if (!errors.empty()) {
-    std::fflush(stdout);
-    fmt::print(stderr, "{}", errors);
-    out.exit_code = 1;
+  if (wanted("image")) {
+    const image::ImageStore store(globals.root);
+    if (auto img = store.try_resolve(ref)) {
+      return image::inspect_image(store, *img);
+    }
   }
+  if (wanted("network")) {
+    if (auto network = net::try_find_network(globals.root, ref)) {
+      return net::inspect_network(globals.root, *network);
+    }
+  }
+  return std::nullopt;
+}
+
+void inspect(const InspectArgs& args, Globals& globals) {
+  if (!args.type.empty() && args.type != "container" && args.type != "image" &&
+      args.type != "network") {
+    throw_invalid("unknown type \"{}\" (container, image or network)", args.type);
+  }
+  InspectOutput result;
+  for (const auto& ref : args.refs) {
+    try {
+      if (auto object = find_object(globals, ref, args.type)) {
+        result.found.push_back(std::move(*object));
+      } else {
+        result.errors.push_back(fmt::format("no such object: {}", ref));
+      }
+    } catch (const Error& e) {
+      result.errors.push_back(e.what());
+    }
+  }
+  print_inspect(result, args.format, globals);
 }
 
 void setup_inspect(CLI::App& app, Globals& globals) {
-  auto* cmd = app.add_subcommand("inspect", "Display detailed information on containers");
-  auto refs = std::make_shared<std::vector<std::string>>();
-  cmd->add_option("containers", *refs, "Container names or IDs")->required();
-  cmd->callback([refs, &globals] { inspect(globals, *refs, globals); });
+  auto* cmd = app.add_subcommand("inspect",
+                                 "Display detailed information on containers, images "
+                                 "and networks");
+  auto args = std::make_shared<InspectArgs>();
+  cmd->add_option("-f,--format", args->format, "Format the output using a Go template");
+  cmd->add_option("--type", args->type, "Only look for this type: container, image, network");
+  cmd->add_option("NAME", args->refs, "Container, image or network names or IDs")->required();
+  cmd->callback([args, &globals] { inspect(*args, globals); });
 }
 
 GCTOOL_REGISTER_COMMAND(setup_inspect);
