@@ -15,6 +15,19 @@ void check_subnet(const Ipv4Network& subnet) {
   }
 }
 
+// Most words of a pool are empty or full: those are counted without std::popcount, which is a
+// library call unless the compiler may assume the POPCNT instruction. A persisted pool is rebuilt
+// from its words on every change, so this is on the allocation path.
+std::size_t count_ones(std::uint64_t word) noexcept {
+  if (word == 0) {
+    return 0;
+  }
+  if (word == kAllOnes) {
+    return 64;
+  }
+  return static_cast<std::size_t>(std::popcount(word));
+}
+
 }  // namespace
 
 Ipam::Ipam(Ipv4Network subnet, std::optional<Ipv4Address> gateway)
@@ -46,11 +59,11 @@ Ipam Ipam::from_words(Ipv4Network subnet, std::optional<Ipv4Address> gateway,
   }
   std::size_t ones = 0;
   for (const auto w : words) {
-    ones += static_cast<std::size_t>(std::popcount(w));
+    ones += count_ones(w);
   }
   std::size_t reserved = 0;
   for (const auto w : ipam.words_) {
-    reserved += static_cast<std::size_t>(std::popcount(w));
+    reserved += count_ones(w);
   }
   ipam.words_ = std::move(words);
   ipam.count_ = ones - reserved;
