@@ -1,18 +1,30 @@
-// IPAM persisted per network in <root>/ipam/<network>.bin, changed only under an flock of
-// <root>/ipam/<network>.lock and replaced by an atomic rename: the rename is the commit point,
-// so concurrent gctool processes never hand out one address twice and a crash at any moment
-// leaves either the allocation before or the one after, never a lost or duplicated address.
+// IPAM persisted per network in <root>/ipam/, changed only under an flock of <network>.lock:
 //
-// The file holds the non-zero bitmap words and the owners (container id -> address): its size
-// and the cost of a change grow with the allocations, not with the size of the subnet.
+// - <network>.snapshot: the pool as of a sequence number, replaced only by an atomic rename. It
+//   holds the whole bitmap and the owners as fixed-size records sorted by container id, so a
+//   process maps it and finds one owner by binary search without reading the others.
+// - <network>.journal: the changes since the snapshot, one fixed-size record each (alloc or
+//   release, address, container id, sequence number, checksum), appended with O_APPEND and, when
+//   durable, fdatasync'd. A complete record is the commit point of a change. Records never
+//   straddle a page, and a torn or partial record at the end (a crash during the append) is
+//   ignored and cut off by the next writer; records already in the snapshot are skipped.
+// - When the journal holds kCompactAfter records, the writer folds it into a new snapshot
+//   (atomic rename) and then empties it; a crash between the two leaves records the new snapshot
+//   already has, which replay skips by sequence number.
+//
+// So an allocation costs a map, a binary search and one appended record whatever the number of
+// owners, concurrent gctool processes never hand out one address twice, and a crash at any moment
+// neither loses a committed allocation nor duplicates one.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 
 #include "gctool/core/atomic_file.hpp"
 #include "gctool/net/ipam.hpp"
@@ -26,16 +38,22 @@ struct IpamState {
   std::map<std::string, Ipv4Address> owners;  // container id -> its address
 };
 
-// Serialization (exposed for tests): a versioned binary with a checksum. decode throws an
-// invalid-input Error naming `what` for a corrupt or truncated file, or when the bitmap and the
-// owners disagree.
-std::string encode_ipam_state(const IpamState& state);
+// Snapshot serialization (exposed for tests): a versioned binary with checksums. decode throws an
+// invalid-input Error naming `what` for a corrupt or truncated snapshot, or when the bitmap and
+// the owners disagree.
+std::string encode_ipam_state(const IpamState& state, std::uint64_t sequence = 0);
 IpamState decode_ipam_state(std::string_view data, const std::string& what);
 
 class IpamStore {
  public:
-  // network_name names the file; subnet and gateway describe the pool (a file written for another
-  // subnet is an error, so a re-created network with the same name must be purge()d first).
+  // Container ids longer than this are refused (gctool's own are 64 characters).
+  static constexpr std::size_t kMaxIdLength = 96;
+  // Journal records after which a writer compacts the journal into a new snapshot.
+  static constexpr std::size_t kCompactAfter = 128;
+
+  // network_name names the files; subnet and gateway describe the pool (a snapshot written for
+  // another subnet is an error, so a re-created network with the same name must be purge()d
+  // first).
   IpamStore(std::filesystem::path root, std::string network_name, Ipv4Network subnet,
             std::optional<Ipv4Address> gateway, Durability durability = Durability::durable);
 
@@ -51,21 +69,25 @@ class IpamStore {
   // Frees the address of every owner not in live_ids; returns how many were freed.
   std::size_t reconcile(const std::set<std::string>& live_ids);
 
-  // A consistent snapshot (taken under the lock).
+  // A consistent snapshot (taken under the lock), with every owner: O(owners).
   IpamState load() const;
-  std::size_t count() const { return load().ipam.count(); }
+  // Addresses allocated, without reading the owners.
+  std::size_t count() const;
+
+  // Folds the journal into a new snapshot now (writers do it on their own every kCompactAfter
+  // records).
+  void compact();
 
   // Deletes the pool's files (network rm).
   void purge();
 
   const std::filesystem::path& file() const noexcept { return file_; }
+  const std::filesystem::path& journal_file() const noexcept { return journal_; }
 
  private:
-  IpamState read_unlocked() const;
-  void write_unlocked(const IpamState& state) const;
-
   std::filesystem::path dir_;
   std::filesystem::path file_;
+  std::filesystem::path journal_;
   std::filesystem::path lock_file_;
   std::string network_name_;
   Ipv4Network subnet_;
