@@ -8,9 +8,10 @@
 //   durable, fdatasync'd. A complete record is the commit point of a change. Records never
 //   straddle a page, and a torn or partial record at the end (a crash during the append) is
 //   ignored and cut off by the next writer; records already in the snapshot are skipped.
-// - When the journal holds kCompactAfter records, the writer folds it into a new snapshot
-//   (atomic rename) and then empties it; a crash between the two leaves records the new snapshot
-//   already has, which replay skips by sequence number.
+// - When the journal holds kCompactAfter records (more for large pools, balancing the cost of
+//   replaying the journal against that of rewriting the snapshot), the writer folds it into a new
+//   snapshot (atomic rename) and then empties it; a crash between the two leaves records the new
+//   snapshot already has, which replay skips by sequence number.
 //
 // So an allocation costs a map, a binary search and one appended record whatever the number of
 // owners, concurrent gctool processes never hand out one address twice, and a crash at any moment
@@ -48,7 +49,8 @@ class IpamStore {
  public:
   // Container ids longer than this are refused (gctool's own are 64 characters).
   static constexpr std::size_t kMaxIdLength = 96;
-  // Journal records after which a writer compacts the journal into a new snapshot.
+  // Journal records after which a writer compacts the journal into a new snapshot, for pools of
+  // up to about 10,000 owners (larger ones compact less often).
   static constexpr std::size_t kCompactAfter = 128;
 
   // network_name names the files; subnet and gateway describe the pool (a snapshot written for
@@ -74,8 +76,7 @@ class IpamStore {
   // Addresses allocated, without reading the owners.
   std::size_t count() const;
 
-  // Folds the journal into a new snapshot now (writers do it on their own every kCompactAfter
-  // records).
+  // Folds the journal into a new snapshot now (writers do it on their own).
   void compact();
 
   // Deletes the pool's files (network rm).
