@@ -12,7 +12,7 @@
 namespace gctool::container {
 
 io::Task<void> stream_to_log(io::Loop& loop, BorrowedFd pipe, LogStream stream, LogWriter& writer) {
-  const auto buffer = std::make_unique<char[]>(LogWriter::kReadBufferSize);
+  const auto buffer = std::make_unique_for_overwrite<char[]>(LogWriter::kReadBufferSize);
   const std::span<char> space(buffer.get(), LogWriter::kReadBufferSize);
   std::exception_ptr failure;
   while (true) {

@@ -41,7 +41,8 @@ LogWriter::LogWriter(std::filesystem::path path, LogOptions options, std::size_t
   if (capacity_ < kLogHeaderSize + 2) {
     throw_invalid("log buffer of {} bytes is too small for a record", capacity_);
   }
-  buffer_ = std::make_unique<char[]>(capacity_);
+  // Not zeroed: pages the container never fills with output are never touched.
+  buffer_ = std::make_unique_for_overwrite<char[]>(capacity_);
   open_file();
 }
 
