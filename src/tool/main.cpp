@@ -1,11 +1,15 @@
 // gctool: the CLI. Parses global flags, lets every registered verb add its subcommand, runs the
 // chosen one, and turns any failure into one line `gctool: <message>` with exit code 125.
+#include <unistd.h>
+
 #include <cstdio>
 #include <exception>
+#include <filesystem>
 
 #include <fmt/format.h>
 
 #include "command.hpp"
+#include "gctool/container/supervisor.hpp"
 #include "gctool/core/error.hpp"
 
 namespace gctool::tool {
@@ -60,9 +64,31 @@ std::string describe_parse_error(CLI::App& app, int argc, char** argv, const CLI
   return first_line(e.what());
 }
 
+// The small program detached containers' supervisors exec (see use_supervisor_helper), next to
+// this executable in a build tree, or in ../libexec/gctool once installed.
+void find_supervisor_helper() {
+  std::error_code ec;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) {
+    return;
+  }
+  const auto dir = self.parent_path();
+  for (const auto& helper : {dir / "gctool-supervisor",
+                             dir.parent_path() / "libexec" / "gctool" / "gctool-supervisor"}) {
+    if (::access(helper.c_str(), X_OK) == 0) {
+      container::use_supervisor_helper(helper);
+      return;
+    }
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  find_supervisor_helper();
+  if (argc > 1 && argv[1] == container::kSuperviseExitedVerb) {
+    container::resume_supervisor(argc, argv);
+  }
   CLI::App app{"gctool: a small, fast, safe container runtime", "gctool"};
   Globals globals;
   app.set_version_flag("-v,--version", fmt::format("gctool version {}", GCTOOL_VERSION));

@@ -35,6 +35,11 @@ class Container {
   static Container restart(const ContainerStore& store, std::string_view ref,
                            Durability durability);
 
+  // Takes over the container id again after this process exec'd itself (the owner's pid and
+  // start time survive exec), its pid 1 already reaped: for the supervisor that records the exit
+  // gctool-supervisor saw. Throws an invalid-input Error when this process is not its owner.
+  static Container adopt(const ContainerStore& store, std::string_view id);
+
   Container(Container&&) noexcept;
   Container& operator=(Container&&) = delete;
   Container(const Container&) = delete;

@@ -81,6 +81,22 @@ std::string run_detached(const ContainerStore& store, Spec spec, const Superviso
 // the container stays. Returns the id.
 std::string start_detached(const ContainerStore& store, std::string_view ref);
 
+// Memory per container: a supervisor forked off gctool holds gctool's libraries and heap. After
+// this call, supervisors started by this process exec `helper` (gctool-supervisor) once the
+// container has started; that small program streams the logs and waits for the exit, then execs
+// this program's executable as `<exe> __supervise-exited ...`, whose main() must hand those
+// arguments to resume_supervisor(). Without it (or when the exec fails) the supervisor does all
+// of its work in process.
+void use_supervisor_helper(std::filesystem::path helper);
+
+// The first word of the exit command: main() calls resume_supervisor() when argv[1] is this.
+inline constexpr std::string_view kSuperviseExitedVerb = "__supervise-exited";
+
+// Continues a supervisor after gctool-supervisor saw the container exit: records the exit,
+// applies the restart policy (starting the container again and exec'ing the helper once more)
+// or cleans up. Never returns.
+[[noreturn]] void resume_supervisor(int argc, const char* const* argv);
+
 // Docker's stop: sends the container's StopSignal (default SIGTERM), waits up to `timeout` for
 // pid 1 to exit, then kills every process of its cgroup. Returns once the exit is recorded in
 // state (by the supervisor when it is alive, otherwise here) and the restart policy will not

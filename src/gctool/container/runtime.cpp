@@ -188,6 +188,27 @@ Container Container::restart(const ContainerStore& store, std::string_view ref,
   return Container(store, std::move(record), durability, std::move(cgroup));
 }
 
+Container Container::adopt(const ContainerStore& store, std::string_view id) {
+  std::optional<Record> record;
+  {
+    const auto lock = store.lock();
+    record = store.load(id);
+  }
+  if (!record || record->owner != self_process()) {
+    throw_invalid("container {} is not owned by this process", id);
+  }
+  std::optional<cgroup::CgroupHandle> cgroup;
+  try {
+    cgroup = cgroup::CgroupHandle::open(cgroup::host_driver(), record->cgroup_path);
+  } catch (const Error&) {
+    // Gone already: finish() has nothing to remove.
+  }
+  const Durability durability = record->spec.auto_remove ? Durability::fast : Durability::durable;
+  Container container(store, std::move(*record), durability, std::move(cgroup));
+  container.reaped_ = true;
+  return container;
+}
+
 void Container::start(BorrowedFd stdin_fd) {
   const Spec& spec = record_.spec;
   reaped_ = false;

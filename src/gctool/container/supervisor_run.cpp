@@ -8,18 +8,18 @@
 
 #include <filesystem>
 #include <functional>
-#include <initializer_list>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "gctool/container/init.hpp"
-#include "gctool/container/log_stream.hpp"
 #include "gctool/container/log_writer.hpp"
+#include "gctool/container/monitor.hpp"
 #include "gctool/container/runtime.hpp"
 #include "gctool/container/supervisor.hpp"
 #include "gctool/core/file_util.hpp"
 #include "gctool/core/units.hpp"
 #include "gctool/io/loop.hpp"
-#include "gctool/io/process.hpp"
 #include "gctool/io/signals.hpp"
 #include "gctool/io/sleep.hpp"
 #include "gctool/io/sync_wait.hpp"
@@ -32,14 +32,11 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// SIGTERM, SIGINT and SIGHUP stop the container; SIGPIPE is only blocked so that writing the
-// report to a CLI that has gone away fails with EPIPE instead of killing the supervisor.
-constexpr std::initializer_list<int> kSupervisorSignals = {SIGTERM, SIGINT, SIGHUP, SIGPIPE};
-
-// How long the supervisor waits after SIGTERM before it kills the container, as `docker stop`.
-constexpr auto kStopTimeout = 10s;
-// How long the log streams may take to reach end of file once pid 1 has exited.
-constexpr auto kDrainTimeout = 2s;
+// gctool-supervisor, when use_supervisor_helper() named it.
+std::filesystem::path& supervisor_helper() {
+  static std::filesystem::path helper;
+  return helper;
+}
 
 struct Pipe {
   UniqueFd read;
@@ -76,15 +73,21 @@ void send_report(UniqueFd& report, int code, std::string_view text) {
   report.reset();
 }
 
+int stop_signal_of(const Container& container) {
+  const auto& name = container.record().spec.stop_signal;
+  return name.empty() ? SIGTERM : parse_signal(name);
+}
+
 class Supervisor {
  public:
   Supervisor(Container& container, std::filesystem::path dir, SupervisorOptions options,
-             io::SignalSet& signals)
+             io::SignalSet& signals, bool stopping = false)
       : container_(container),
         options_(options),
-        signals_(signals),
         dir_(std::move(dir)),
-        writer_(container_log_path(dir_), options.log) {}
+        writer_(container_log_path(dir_), options.log),
+        monitor_(writer_, signals, stop_signal_of(container)),
+        stopping_(stopping) {}
 
   // Starts the container with its output on fresh pipes (Container::start hands the container
   // this process's fds 1 and 2). Stream tasks are spawned later, on the loop.
@@ -105,98 +108,99 @@ class Supervisor {
     err_.write.reset();
   }
 
+  // Supervises the started container in this process until it has ended for good. Call
+  // watch_signals() first.
   io::Task<void> run(io::Loop& loop) {
-    loop.spawn(watch_signals(loop));
-    for (;;) {
-      spawn_streams(loop);
-      running_ = true;
-      const siginfo_t info = co_await io::wait_exit(loop, container_.pidfd());
-      running_ = false;
-      // Let the streams write what the container printed last before the exit is visible.
-      for (auto waited = 0ms; streams_open_ > 0 && waited < kDrainTimeout; waited += 10ms) {
-        co_await io::sleep(loop, 10ms);
+    do {
+      UniqueFd console;
+      if (container_.console().valid()) {
+        // With -t both streams arrive on the pty: log them as stdout, as Docker does.
+        console =
+            UniqueFd(check(::fcntl(container_.console().get(), F_DUPFD_CLOEXEC, 3), "dup console"));
       }
-      const int code = container_.record_exit(info);
-      if (!should_restart(options_.restart, code, options_.restart_count, stop_requested())) {
+      const siginfo_t info = co_await monitor_.run(loop, container_.pidfd(), std::move(out_.read),
+                                                   std::move(err_.read), std::move(console));
+      if (!co_await after_exit(loop, info)) {
         co_return;
       }
-      const auto delay = restart_delay(options_.restart_count);
-      for (auto waited = 0ms; waited < delay && !stop_requested(); waited += 50ms) {
-        co_await io::sleep(loop, std::min<std::chrono::milliseconds>(50ms, delay - waited));
+    } while (true);
+  }
+
+  // Records the exit; when the restart policy says so, waits for the back-off and starts the
+  // container again (true).
+  io::Task<bool> after_exit(io::Loop& loop, const siginfo_t& info) {
+    const int code = container_.record_exit(info);
+    if (!should_restart(options_.restart, code, options_.restart_count, stop_requested())) {
+      co_return false;
+    }
+    const auto delay = restart_delay(options_.restart_count);
+    for (auto waited = 0ms; waited < delay && !stop_requested(); waited += 50ms) {
+      co_await io::sleep(loop, std::min<std::chrono::milliseconds>(50ms, delay - waited));
+    }
+    if (stop_requested()) {
+      co_return false;
+    }
+    ++options_.restart_count;
+    container_.count_restart();
+    start();
+    co_return true;
+  }
+
+  // Signals to this process stop the container, and a stopped container does not restart.
+  void watch_signals(io::Loop& loop) { monitor_.watch_signals(loop); }
+
+  // Hands the started container to gctool-supervisor, whose exit command brings it back to
+  // resume_supervisor() in the executable of this process. Returns only when that is not
+  // possible; the caller then supervises in process.
+  void exec_helper(const ContainerStore& store) {
+    const auto& helper = supervisor_helper();
+    std::error_code ec;
+    const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+    if (helper.empty() || ec) {
+      return;
+    }
+    MonitorArgs args;
+    args.pidfd = container_.pidfd().get();
+    args.out = out_.read.get();
+    args.err = err_.read.get();
+    args.console = container_.console().get();
+    args.log_path = writer_.path().string();
+    args.log = options_.log;
+    args.stop_signal = stop_signal_of(container_);
+    args.exit_command = {self.string(), std::string(kSuperviseExitedVerb), store.root().string(),
+                         container_.id(), std::to_string(options_.restart_count)};
+    for (const int fd : {args.pidfd, args.out, args.err, args.console}) {
+      if (fd >= 0) {
+        ::fcntl(fd, F_SETFD, 0);
       }
-      if (stop_requested()) {
-        co_return;
+    }
+    auto words = args.to_argv(helper.string());
+    std::vector<char*> argv;
+    for (auto& word : words) {
+      argv.push_back(word.data());
+    }
+    argv.push_back(nullptr);
+    ::execv(helper.c_str(), argv.data());
+    for (const int fd : {args.pidfd, args.out, args.err, args.console}) {
+      if (fd >= 0) {
+        ::fcntl(fd, F_SETFD, FD_CLOEXEC);
       }
-      ++options_.restart_count;
-      container_.count_restart();
-      start();
     }
   }
 
  private:
   bool stop_requested() const {
-    return stopping_ || std::filesystem::exists(stop_request_path(dir_));
-  }
-
-  void spawn_streams(io::Loop& loop) {
-    if (container_.console().valid()) {
-      // With -t both streams arrive on the pty: log them as stdout, as Docker does.
-      loop.spawn(stream(
-          loop,
-          UniqueFd(check(::fcntl(container_.console().get(), F_DUPFD_CLOEXEC, 3), "dup console")),
-          LogStream::Stdout));
-    }
-    if (out_.read) {
-      loop.spawn(stream(loop, std::move(out_.read), LogStream::Stdout));
-    }
-    if (err_.read) {
-      loop.spawn(stream(loop, std::move(err_.read), LogStream::Stderr));
-    }
-  }
-
-  io::Task<void> stream(io::Loop& loop, UniqueFd pipe, LogStream which) {
-    ++streams_open_;
-    try {
-      co_await stream_to_log(loop, pipe.borrow(), which, writer_);
-    } catch (const Error&) {
-      // A full disk or a pty closing with EIO: the container runs on, the log misses output.
-    }
-    --streams_open_;
-  }
-
-  io::Task<void> watch_signals(io::Loop& loop) {
-    for (;;) {
-      const auto info = co_await signals_.next(loop);
-      if (info.ssi_signo == SIGPIPE || stopping_) {
-        continue;
-      }
-      stopping_ = true;
-      if (running_) {
-        const auto& name = container_.record().spec.stop_signal;
-        sys::pidfd_signal(container_.pidfd(), name.empty() ? SIGTERM : parse_signal(name));
-        loop.spawn(kill_after(loop, kStopTimeout));
-      }
-    }
-  }
-
-  io::Task<void> kill_after(io::Loop& loop, std::chrono::milliseconds timeout) {
-    co_await io::sleep(loop, timeout);
-    if (running_) {
-      // pid 1 of a pid namespace takes every other process of the container with it.
-      sys::pidfd_signal(container_.pidfd(), SIGKILL);
-    }
+    return stopping_ || monitor_.stopping() || std::filesystem::exists(stop_request_path(dir_));
   }
 
   Container& container_;
   SupervisorOptions options_;
-  io::SignalSet& signals_;
   std::filesystem::path dir_;
   LogWriter writer_;
+  Monitor monitor_;
   Pipe out_;
   Pipe err_;
-  int streams_open_ = 0;
-  bool running_ = false;
-  bool stopping_ = false;
+  bool stopping_;
 };
 
 // The daemon's life: make the container, start it, report, supervise, clean up. Never returns.
@@ -224,8 +228,10 @@ class Supervisor {
       throw;
     }
     send_report(report, 0, container.id());
+    supervisor.exec_helper(store);
     try {
       io::Loop loop;
+      supervisor.watch_signals(loop);
       io::sync_wait(loop, supervisor.run(loop));
     } catch (const std::exception&) {
       status = 1;
@@ -285,6 +291,46 @@ std::string start_detached(const ContainerStore& store, std::string_view ref) {
   return detach(
       store, [&store, &id] { return Container::restart(store, id, Durability::durable); }, options,
       true);
+}
+
+void use_supervisor_helper(std::filesystem::path helper) {
+  supervisor_helper() = std::move(helper);
+}
+
+void resume_supervisor(int argc, const char* const* argv) {
+  // <exe> __supervise-exited ROOT ID RESTART_COUNT SI_CODE SI_STATUS STOPPING
+  if (argc != 8 || argv[1] != kSuperviseExitedVerb) {
+    ::_exit(125);
+  }
+  ::prctl(PR_SET_NAME, "gctool-sup", 0, 0, 0);
+  int status = 0;
+  try {
+    io::SignalSet signals(kSupervisorSignals);
+    const ContainerStore store(argv[2]);
+    const std::string id = argv[3];
+    Container container = Container::adopt(store, id);
+    const auto dir = store.dir(id);
+    SupervisorOptions options = load_supervisor_options(dir);
+    options.restart_count = std::stoi(argv[4]);
+    siginfo_t info{};
+    info.si_code = std::stoi(argv[5]);
+    info.si_status = std::stoi(argv[6]);
+    Supervisor supervisor(container, dir, options, signals, std::string_view(argv[7]) == "1");
+    try {
+      io::Loop loop;
+      supervisor.watch_signals(loop);
+      if (io::sync_wait(loop, supervisor.after_exit(loop, info))) {
+        supervisor.exec_helper(store);
+        io::sync_wait(loop, supervisor.run(loop));
+      }
+    } catch (const std::exception&) {
+      status = 1;
+    }
+    container.finish();
+  } catch (const std::exception&) {
+    status = 1;
+  }
+  ::_exit(status);
 }
 
 }  // namespace gctool::container
