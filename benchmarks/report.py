@@ -1,0 +1,249 @@
+#!/usr/bin/python3
+"""Assembles benchmarks/results/latest.json and latest.md from one benchmarks/run, prints the md.
+
+Inputs in --out-dir: start.json (start_latency.py), hyperfine.json, bench_*.json (Google
+Benchmark), logs_memory.json (optional). Figures other helpers keep by hand in
+--results/ipam.md and --results/logs_memory.md are included as they are.
+"""
+import argparse
+import datetime
+import glob
+import json
+import os
+import platform
+import re
+
+# The issue's targets for the start latency.
+TARGET_VS_CRUN = 1.0
+TARGET_VS_FLOOR = 1.5
+
+
+def machine():
+    cpu = "unknown"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    with open("/proc/meminfo") as f:
+        mem_kb = int(f.readline().split()[1])
+    os_name = "unknown"
+    if os.path.exists("/etc/os-release"):
+        with open("/etc/os-release") as f:
+            for line in f:
+                if line.startswith("PRETTY_NAME="):
+                    os_name = line.split("=", 1)[1].strip().strip('"')
+    cgroup = "v2" if os.path.exists("/sys/fs/cgroup/cgroup.controllers") else (
+        "v1 hybrid" if os.path.isdir("/sys/fs/cgroup/unified") else "v1")
+    return {"cpu": cpu, "cpus": os.cpu_count(), "memory_gib": round(mem_kb / 1048576, 1),
+            "kernel": platform.release(), "os": os_name, "cgroup": cgroup,
+            "loadavg_at_end": os.getloadavg()[0]}
+
+
+def ms(x):
+    return f"{x:.2f}"
+
+
+def ratio(a, b):
+    return a / b if b else float("nan")
+
+
+def start_tables(start):
+    by = {(s["group"], s["name"]): s for s in start["series"]}
+    seq = [s for s in start["series"] if s["group"] == "sequential"]
+    lines = [f"### Start latency: one container at a time ({start['runs']} interleaved rounds "
+             f"after {start['warmup']} warm-up rounds)", "",
+             "| runtime | wall median ms | wall p90 ms | CPU median ms | CPU p90 ms |",
+             "|---|---:|---:|---:|---:|"]
+    for s in seq:
+        lines.append(f"| {s['name']} | {ms(s['wall_ms']['median'])} | {ms(s['wall_ms']['p90'])} | "
+                     f"{ms(s['cpu_ms']['median'])} | {ms(s['cpu_ms']['p90'])} |")
+    g = by[("sequential", "gctool")]
+    ratios = {}
+    for peer in ("crun", "runc", "floor"):
+        if ("sequential", peer) in by:
+            p = by[("sequential", peer)]
+            ratios[f"gctool/{peer}"] = {
+                "wall": ratio(g["wall_ms"]["median"], p["wall_ms"]["median"]),
+                "cpu": ratio(g["cpu_ms"]["median"], p["cpu_ms"]["median"])}
+    wrapper = by.get(("sequential", "wrapper"))
+    lines += ["", "Ratios of medians (every runtime inside the same `unshare` wrapper):", "",
+              "| ratio | wall | CPU | wall without the wrapper's own time |", "|---|---:|---:|---:|"]
+    for name, r in ratios.items():
+        peer = by[("sequential", name.split("/")[1])]
+        net = "n/a"
+        if wrapper:
+            w = wrapper["wall_ms"]["median"]
+            net = f"{ratio(g['wall_ms']['median'] - w, peer['wall_ms']['median'] - w):.2f}"
+        lines.append(f"| {name} | {r['wall']:.2f} | {r['cpu']:.2f} | {net} |")
+
+    conc = [s for s in start["series"] if s["group"] != "sequential"]
+    if conc:
+        copies = conc[0]["copies"]
+        lines += ["", f"### Start latency: {copies} starts at once "
+                  f"({len(conc[0]['samples']['wall_ms'])} interleaved rounds)", "",
+                  f"| runtime | batch wall median ms | batch wall p90 ms | wall per start ms | "
+                  f"CPU of the batch median ms |", "|---|---:|---:|---:|---:|"]
+        for s in conc:
+            lines.append(f"| {s['name']} | {ms(s['wall_ms']['median'])} | "
+                         f"{ms(s['wall_ms']['p90'])} | {ms(s['wall_ms']['median'] / copies)} | "
+                         f"{ms(s['cpu_ms']['median'])} |")
+        cg = [s for s in conc if s["name"] == "gctool"]
+        cc = [s for s in conc if s["name"] == "crun"]
+        if cg and cc:
+            r = ratio(cg[0]["wall_ms"]["median"], cc[0]["wall_ms"]["median"])
+            ratios[f"gctool/crun x{copies}"] = {
+                "wall": r, "cpu": ratio(cg[0]["cpu_ms"]["median"], cc[0]["cpu_ms"]["median"])}
+            lines += ["", f"gctool/crun at {copies} at once: wall {r:.2f}, CPU "
+                      f"{ratios[f'gctool/crun x{copies}']['cpu']:.2f}."]
+    targets = {
+        "gctool/crun wall <= 1.0": ratios.get("gctool/crun", {}).get("wall", 99) <= TARGET_VS_CRUN,
+        "gctool/floor wall <= 1.5":
+            ratios.get("gctool/floor", {}).get("wall", 99) <= TARGET_VS_FLOOR,
+    }
+    lines += ["", "Targets: " + "; ".join(f"{k}: {'met' if v else 'NOT met'}"
+                                          for k, v in targets.items()) + "."]
+    return lines, ratios, targets
+
+
+def hyperfine_table(hf):
+    lines = ["### Cross-check with hyperfine (each command on its own, not interleaved)", "",
+             "| command | mean ms | ± sd ms | median ms | runs |", "|---|---:|---:|---:|---:|"]
+    for r in hf["results"]:
+        lines.append(f"| {r['command']} | "
+                     f"{ms(r['mean'] * 1000)} | {ms((r['stddev'] or 0) * 1000)} | "
+                     f"{ms(r['median'] * 1000)} | {len(r['times'])} |")
+    return lines
+
+
+def fmt_time(value, unit):
+    return f"{value:.3g} {unit}"
+
+
+def micro_tables(out_dir):
+    lines = []
+    results = {}
+    for path in sorted(glob.glob(os.path.join(out_dir, "bench_*.json"))):
+        name = os.path.basename(path)[:-5]
+        with open(path) as f:
+            data = json.load(f)
+        rows = []
+        lines += [f"### {name} (Google Benchmark)", "",
+                  "| benchmark | real time | CPU time | counters |", "|---|---:|---:|---|"]
+        for b in data.get("benchmarks", []):
+            if b.get("run_type") == "aggregate":
+                continue
+            known = {"name", "family_index", "per_family_instance_index", "run_name", "run_type",
+                     "repetitions", "repetition_index", "threads", "iterations", "real_time",
+                     "cpu_time", "time_unit", "aggregate_name", "aggregate_unit", "label"}
+            counters = {k: v for k, v in b.items() if k not in known}
+            shown = []
+            for k, v in counters.items():
+                if k == "bytes_per_second":
+                    shown.append(f"{v / 1e6:.0f} MB/s")
+                elif k == "items_per_second":
+                    shown.append(f"{v:.3g} items/s")
+                elif isinstance(v, (int, float)):
+                    shown.append(f"{k}={v:.4g}")
+            unit = b.get("time_unit", "ns")
+            lines.append(f"| {b['name']} | {fmt_time(b['real_time'], unit)} | "
+                         f"{fmt_time(b['cpu_time'], unit)} | {', '.join(shown)} |")
+            rows.append({"name": b["name"], "real_time": b["real_time"],
+                         "cpu_time": b["cpu_time"], "unit": unit, "counters": counters})
+        lines.append("")
+        results[name] = {"context": data.get("context", {}), "benchmarks": rows}
+    return lines, results
+
+
+def included(results_dir, file_name, title):
+    path = os.path.join(results_dir, file_name)
+    if not os.path.exists(path):
+        return [], None
+    with open(path) as f:
+        text = f.read().strip()
+    # Their headings go one level below ours.
+    text = re.sub(r"^(#+) ", lambda m: "#" * min(len(m.group(1)) + 2, 6) + " ", text, flags=re.M)
+    return [f"### {title} (from benchmarks/results/{file_name}, as committed)", "", text, ""], path
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out-dir", required=True)
+    ap.add_argument("--results", required=True)
+    ap.add_argument("--quick", default="0")
+    ap.add_argument("--versions", default="{}")
+    ap.add_argument("--git", default="unknown")
+    a = ap.parse_args()
+
+    with open(os.path.join(a.out_dir, "start.json")) as f:
+        start = json.load(f)
+    hf = None
+    if os.path.exists(os.path.join(a.out_dir, "hyperfine.json")):
+        with open(os.path.join(a.out_dir, "hyperfine.json")) as f:
+            hf = json.load(f)
+    logs = None
+    if os.path.exists(os.path.join(a.out_dir, "logs_memory.json")):
+        with open(os.path.join(a.out_dir, "logs_memory.json")) as f:
+            logs = json.load(f)
+
+    info = machine()
+    versions = json.loads(a.versions)
+    when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    quick = a.quick == "1"
+
+    start_lines, ratios, targets = start_tables(start)
+    micro_lines, micro = micro_tables(a.out_dir)
+    md = ["# gctool benchmarks: latest run", "",
+          f"{when}, gctool {a.git}{', QUICK smoke run: not for comparison' if quick else ''}. "
+          "Reproduce with `benchmarks/run` (as root).", "",
+          f"Machine: {info['cpu']}, {info['cpus']} CPUs, {info['memory_gib']} GiB, "
+          f"{info['os']}, kernel {info['kernel']}, cgroup {info['cgroup']}, "
+          f"load average {info['loadavg_at_end']:.2f} at the end.", "",
+          "Versions: " + ", ".join(f"{k} `{v}`" for k, v in versions.items()) + ".", "",
+          "## Start latency", "",
+          "Same busybox rootfs, namespaces mount, pid, uts, ipc, net (loopback only) and cgroup, "
+          "a 64 MiB memory limit, the same capabilities, masked paths and seccomp deny list, "
+          "`/bin/true`. Each sample is a whole process from spawn to reap; CPU is user + sys of "
+          "the process and everything it reaped (rusage).", "",
+          *start_lines, ""]
+    if hf:
+        md += hyperfine_table(hf) + [""]
+    md += ["Commands (each inside `unshare -m --propagation private sh -c 'umount "
+           "/sys/fs/cgroup/unified; exec \"$@\"' sh`, which crun needs on this hybrid-cgroup host):",
+           ""]
+    for s in start["series"]:
+        if s["group"] == "sequential":
+            cmd = re.sub(r"/var/tmp/gctool-bench\.\w+", "$WORK", s["command"])
+            marker = 'exec "$@" sh '
+            cmd = cmd.split(marker, 1)[1] if marker in cmd else cmd
+            md.append(f"- {s['name']}: `{cmd}`")
+    md += ["", "The floor (`benchmarks/floor.cpp`) does only the overlay mount, clone3 with the "
+           "same namespaces, private propagation, pivot_root, a /proc mount, exec, wait and "
+           "removal of the upper and work dirs. `wrapper` is the `unshare` wrapper around "
+           "`/bin/true` alone.", ""]
+    if micro_lines:
+        md += ["## Micro-benchmarks (run now)", ""] + micro_lines
+    if logs:
+        md += ["## Logs and memory (run now by benchmarks/logs_memory)", "", "```",
+               json.dumps(logs, indent=1), "```", ""]
+    sections = []
+    for file_name, title in (("ipam.md", "IPAM"), ("logs_memory.md", "Logs and memory")):
+        lines, path = included(a.results, file_name, title)
+        if lines:
+            sections.append(path)
+            md += lines
+
+    out = {"when": when, "git": a.git, "quick": quick, "machine": info, "versions": versions,
+           "start_latency": start, "ratios": ratios, "targets": targets,
+           "hyperfine": hf, "micro_benchmarks": micro, "logs_memory": logs,
+           "included": sections}
+    os.makedirs(a.results, exist_ok=True)
+    with open(os.path.join(a.results, "latest.json"), "w") as f:
+        json.dump(out, f, indent=1)
+    with open(os.path.join(a.results, "latest.md"), "w") as f:
+        f.write("\n".join(md) + "\n")
+    print("\n".join(md))
+
+
+if __name__ == "__main__":
+    main()

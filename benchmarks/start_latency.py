@@ -1,0 +1,202 @@
+#!/usr/bin/python3
+"""Start-latency driver for benchmarks/run (Debian's python3, standard library only).
+
+  start_latency.py oci-config BUNDLE          write BUNDLE/config.json (same container as gctool's)
+  start_latency.py measure PLAN.json OUT.json  run the plan, write the samples and statistics
+
+Every sample is one whole process: spawned, waited for with wait4, wall time from spawn to reap,
+CPU time (user + sys) from the rusage of the process and of every descendant it reaped. The
+runtimes are interleaved: each round runs each of them once, in an order that rotates from round
+to round, so a noisy neighbour hits all of them alike. Concurrency rounds start N copies of one
+command at once and measure until the last one is reaped.
+"""
+import json
+import math
+import os
+import statistics
+import sys
+import time
+
+# Docker's default capabilities, which gctool gives a container too.
+DEFAULT_CAPS = [
+    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
+    "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
+    "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
+]
+
+# The syscalls gctool's default seccomp profile denies to a container without extra capabilities
+# (src/gctool/sys/seccomp_profile.cpp), as an OCI deny list: crun and runc load a filter of the
+# same size and kind.
+DENIED_EPERM = [
+    "mount", "umount", "umount2", "pivot_root", "mount_setattr", "move_mount", "open_tree",
+    "fsopen", "fsconfig", "fsmount", "fspick", "unshare", "setns", "name_to_handle_at",
+    "lookup_dcookie", "quotactl", "quotactl_fd", "fanotify_init", "sethostname", "setdomainname",
+    "swapon", "swapoff", "bpf", "perf_event_open", "syslog", "keyctl", "add_key", "request_key",
+    "io_uring_setup", "io_uring_enter", "io_uring_register", "userfaultfd", "open_by_handle_at",
+    "kexec_load", "kexec_file_load", "reboot", "init_module", "finit_module", "delete_module",
+    "create_module", "get_kernel_syms", "query_module", "acct", "settimeofday", "stime",
+    "clock_settime", "clock_settime64", "adjtimex", "clock_adjtime", "clock_adjtime64", "iopl",
+    "ioperm", "vhangup", "kcmp", "pidfd_getfd", "process_madvise", "get_mempolicy",
+    "set_mempolicy", "mbind", "set_mempolicy_home_node", "move_pages", "nfsservctl", "vm86",
+    "vm86old", "uselib", "ustat", "sysfs", "_sysctl",
+]
+
+MASKED_PATHS = [
+    "/proc/acpi", "/proc/asound", "/proc/interrupts", "/proc/kcore", "/proc/keys",
+    "/proc/latency_stats", "/proc/sched_debug", "/proc/scsi", "/proc/timer_list",
+    "/proc/timer_stats", "/sys/firmware", "/sys/devices/virtual/powercap",
+]
+READONLY_PATHS = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
+
+
+def oci_config(bundle):
+    """The container gctool runs for `run --rm --network none -m 64m busybox /bin/true`."""
+    for name, text in (("hostname", "bench\n"),
+                       ("hosts", "127.0.0.1\tlocalhost\n127.0.0.1\tbench\n"),
+                       ("resolv.conf", "nameserver 127.0.0.1\n")):
+        with open(os.path.join(bundle, name), "w") as f:
+            f.write(text)
+    etc_binds = [{"destination": "/etc/" + name, "type": "bind",
+                  "source": os.path.join(bundle, name), "options": ["rbind", "rprivate"]}
+                 for name in ("hostname", "hosts", "resolv.conf")]
+    caps = list(DEFAULT_CAPS)
+    config = {
+        "ociVersion": "1.0.2",
+        "process": {
+            "terminal": False,
+            "user": {"uid": 0, "gid": 0},
+            "args": ["/bin/true"],
+            "env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                    "HOSTNAME=bench", "HOME=/root"],
+            "cwd": "/",
+            "capabilities": {"bounding": caps, "effective": caps, "permitted": caps},
+            "noNewPrivileges": True,
+        },
+        "root": {"path": "rootfs", "readonly": False},
+        "hostname": "bench",
+        "mounts": [
+            {"destination": "/proc", "type": "proc", "source": "proc",
+             "options": ["nosuid", "noexec", "nodev"]},
+            {"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
+             "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
+            {"destination": "/dev/pts", "type": "devpts", "source": "devpts",
+             "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"]},
+            {"destination": "/dev/shm", "type": "tmpfs", "source": "shm",
+             "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]},
+            {"destination": "/sys", "type": "sysfs", "source": "sysfs",
+             "options": ["nosuid", "noexec", "nodev", "ro"]},
+        ] + etc_binds,
+        "linux": {
+            "resources": {"memory": {"limit": 64 * 1024 * 1024}},
+            "namespaces": [{"type": t} for t in ("pid", "network", "ipc", "uts", "mount")] +
+                          ([{"type": "cgroup"}] if os.path.exists("/proc/self/ns/cgroup") else []),
+            "maskedPaths": MASKED_PATHS,
+            "readonlyPaths": READONLY_PATHS,
+            "seccomp": {
+                "defaultAction": "SCMP_ACT_ALLOW",
+                "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+                "syscalls": [{"names": DENIED_EPERM, "action": "SCMP_ACT_ERRNO", "errnoRet": 1}],
+            },
+        },
+    }
+    with open(os.path.join(bundle, "config.json"), "w") as f:
+        json.dump(config, f, indent=2)
+
+
+class Failure(Exception):
+    pass
+
+
+def spawn(argv, counter, log):
+    argv = [a.replace("{n}", str(counter)) for a in argv]
+    devnull = os.open(os.devnull, os.O_RDWR)
+    try:
+        return os.posix_spawnp(argv[0], argv, os.environ,
+                              file_actions=[(os.POSIX_SPAWN_DUP2, devnull, 0),
+                                            (os.POSIX_SPAWN_DUP2, devnull, 1),
+                                            (os.POSIX_SPAWN_DUP2, log, 2)])
+    finally:
+        os.close(devnull)
+
+
+def reap(pid, name, log_path):
+    _, status, usage = os.wait4(pid, 0)
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        with open(log_path, errors="replace") as f:
+            tail = f.read()[-2000:]
+        raise Failure(f"{name} exited with {code}:\n{tail}")
+    return (usage.ru_utime + usage.ru_stime) * 1000.0
+
+
+def run_batch(argv, copies, counter, name, log_path):
+    """Starts copies of argv at once; returns (wall ms until the last is reaped, total CPU ms)."""
+    log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        start = time.perf_counter_ns()
+        pids = [spawn(argv, counter + i, log) for i in range(copies)]
+        cpu = sum(reap(pid, name, log_path) for pid in pids)
+        wall = (time.perf_counter_ns() - start) / 1e6
+    finally:
+        os.close(log)
+    return wall, cpu
+
+
+def percentile(samples, p):
+    ordered = sorted(samples)
+    return ordered[max(0, math.ceil(p / 100.0 * len(ordered)) - 1)]
+
+
+def summary(samples):
+    return {"median": statistics.median(samples), "p90": percentile(samples, 90),
+            "mean": statistics.fmean(samples), "min": min(samples), "max": max(samples)}
+
+
+def measure(plan_path, out_path):
+    with open(plan_path) as f:
+        plan = json.load(f)
+    log_path = plan["log"]
+    results = {"runs": plan["runs"], "warmup": plan["warmup"], "series": []}
+    counter = 0
+    for group in plan["groups"]:
+        commands = group["commands"]
+        copies = group.get("copies", 1)
+        samples = {c["name"]: {"wall": [], "cpu": []} for c in commands}
+        for round_no in range(plan["warmup"] + group.get("runs", plan["runs"])):
+            shift = round_no % len(commands)
+            for command in commands[shift:] + commands[:shift]:
+                wall, cpu = run_batch(command["argv"], copies, counter, command["name"], log_path)
+                counter += copies
+                if round_no >= plan["warmup"]:
+                    samples[command["name"]]["wall"].append(wall)
+                    samples[command["name"]]["cpu"].append(cpu)
+        for command in commands:
+            s = samples[command["name"]]
+            results["series"].append({
+                "group": group["name"], "name": command["name"], "copies": copies,
+                "command": " ".join(command["argv"]),
+                "wall_ms": summary(s["wall"]), "cpu_ms": summary(s["cpu"]),
+                "samples": {"wall_ms": [round(x, 3) for x in s["wall"]],
+                            "cpu_ms": [round(x, 3) for x in s["cpu"]]},
+            })
+        print(f"start_latency: {group['name']} done", file=sys.stderr)
+    with open(out_path, "w") as f:
+        json.dump(results, f, indent=1)
+
+
+def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "oci-config":
+        oci_config(sys.argv[2])
+    elif len(sys.argv) == 4 and sys.argv[1] == "measure":
+        try:
+            measure(sys.argv[2], sys.argv[3])
+        except Failure as e:
+            print(f"start_latency: {e}", file=sys.stderr)
+            sys.exit(1)
+    else:
+        print(__doc__, file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()
