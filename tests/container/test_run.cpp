@@ -167,6 +167,25 @@ TEST_CASE("the container's writes stay in the container", "[root]") {
   CHECK(root.leaks().empty());
 }
 
+TEST_CASE("a --rm container's root is never synced to disk but a kept container's is", "[root]") {
+  TestRoot root;
+  const std::vector<std::string> root_mount = {"busybox", "grep", " / ", "/proc/mounts"};
+  std::vector<std::string> removed = {"run", "--rm"};
+  removed.insert(removed.end(), root_mount.begin(), root_mount.end());
+  const auto scratch = root.run(removed);
+  REQUIRE(scratch.exit_code == 0);
+  CHECK(scratch.out.find("volatile") != std::string::npos);
+  const auto name = unique_name("kept");
+  std::vector<std::string> kept = {"run", "--name", name};
+  kept.insert(kept.end(), root_mount.begin(), root_mount.end());
+  const auto synced = root.run(kept);
+  REQUIRE(synced.exit_code == 0);
+  CHECK(synced.out.find("overlay") != std::string::npos);
+  CHECK(synced.out.find("volatile") == std::string::npos);
+  CHECK(root.run({"rm", name}).exit_code == 0);
+  CHECK(root.leaks().empty());
+}
+
 TEST_CASE("flag -v binds host directories, :ro read-only", "[root]") {
   TestRoot root;
   gctool::test::TempDir host("gct-volume");

@@ -1,6 +1,7 @@
 // The container's init: the code that runs in the child between clone3 and execve, inside the
-// new namespaces. It waits for the parent's go, builds the root filesystem, switches to it, takes
-// the container's identity and executes the command. Any failure goes back to the parent as one
+// new namespaces. It builds the root filesystem and switches to it while the parent places it in
+// its cgroup and network, waits for the parent's go, takes the container's identity and executes
+// the command. Any failure goes back to the parent as one
 // {kind, errno, context} message and becomes an InitError there.
 #pragma once
 
@@ -12,6 +13,7 @@
 #include "gctool/container/spec.hpp"
 #include "gctool/core/error.hpp"
 #include "gctool/core/fd.hpp"
+#include "gctool/fs/rootfs.hpp"
 #include "gctool/sys/security.hpp"
 
 namespace gctool::container {
@@ -25,6 +27,8 @@ struct InitConfig {
   // Files the runtime wrote (hostname, hosts, resolv.conf) -> where they appear in the container.
   std::vector<std::pair<std::filesystem::path, std::string>> etc_files;
   bool read_only_rootfs = false;
+  // kept, or scratch for a container removed when it exits: its upper layer is never synced.
+  fs::UpperLayer upper_layer = fs::UpperLayer::kept;
   bool tty = false;
   std::string hostname;
   std::string user;
@@ -32,7 +36,8 @@ struct InitConfig {
   std::vector<std::string> args;
   std::vector<std::string> env;  // without HOME, which comes from the container's /etc/passwd
 
-  BorrowedFd sync;            // read end: one byte from the parent means "go"
+  BorrowedFd sync;            // read end: one byte from the parent means "go" (in the cgroup
+                              // and the network); read after the mounts, before security and exec
   BorrowedFd report;          // write end, close-on-exec: failure messages; EOF means exec'd
   BorrowedFd console_socket;  // with tty: the pty master goes to the parent through it
   BorrowedFd stdin_fd;        // without tty: becomes fd 0 (invalid: keep the inherited fd 0)

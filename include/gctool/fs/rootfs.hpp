@@ -10,14 +10,21 @@
 
 namespace gctool::fs {
 
+// What the upper layer of an overlay must survive. `scratch`: it is deleted when the container
+// exits (--rm), so it is never synced: overlayfs' "volatile" (Linux 5.10) spares the syncfs of
+// the whole host filesystem that unmounting an overlay does otherwise.
+enum class UpperLayer { kept, scratch };
+
 // The overlay mount data for layers given bottom-to-top: lowerdir lists the top layer first.
 std::string overlay_options(const std::vector<std::filesystem::path>& layers_bottom_to_top,
-                            const std::filesystem::path& upper, const std::filesystem::path& work);
+                            const std::filesystem::path& upper, const std::filesystem::path& work,
+                            UpperLayer upper_layer = UpperLayer::kept);
 
 // Mounts the overlay of the layers on target (a single layer with no upper would be read-only).
+// A scratch upper layer falls back to a synced one on kernels without "volatile".
 void mount_overlay(const std::vector<std::filesystem::path>& layers_bottom_to_top,
                    const std::filesystem::path& upper, const std::filesystem::path& work,
-                   const std::filesystem::path& target);
+                   const std::filesystem::path& target, UpperLayer upper_layer = UpperLayer::kept);
 
 // Mounts /proc (nosuid,nodev,noexec) and /sys (read-only; a read-only bind of the host's /sys
 // when sysfs cannot be mounted) in the root opened as `root`. Call in the container's new mount

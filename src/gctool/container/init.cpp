@@ -82,7 +82,7 @@ void loopback_up() {
 void build_rootfs(const InitConfig& c) {
   // Nothing done in this mount namespace may propagate back to the host.
   fs::mount("", "/", "", MS_PRIVATE | MS_REC);
-  fs::mount_overlay(c.layer_dirs, c.upper, c.work, c.rootfs);
+  fs::mount_overlay(c.layer_dirs, c.upper, c.work, c.rootfs, c.upper_layer);
   const UniqueFd root(
       check(::open(c.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), "open {}", c.rootfs));
   fs::mount_proc_and_sys(root);
@@ -100,6 +100,8 @@ void build_rootfs(const InitConfig& c) {
                                                 : fs::touch_in_root(root, bind.destination);
     fs::bind_mount(bind.source, target, bind.read_only);
   }
+  // Bound before the parent's go: the parent may still rewrite them (the address in hosts), in
+  // place, so the container sees the final content.
   for (const auto& [host_file, container_path] : c.etc_files) {
     const UniqueFd target = fs::touch_in_root(root, container_path);
     fs::bind_mount(host_file, target, false, false);
@@ -193,7 +195,6 @@ void run_init(const InitConfig& c) noexcept {
     reset_signals();
     // The container dies with whoever spawned it, so a killed `gctool run` leaves no orphan.
     check(::prctl(PR_SET_PDEATHSIG, SIGKILL), "prctl PR_SET_PDEATHSIG");
-    wait_for_parent(c.sync);
     check(::setsid(), "setsid");
     build_rootfs(c);
     check(::sethostname(c.hostname.data(), c.hostname.size()), "sethostname \"{}\"", c.hostname);
@@ -214,6 +215,11 @@ void run_init(const InitConfig& c) noexcept {
       const UniqueFd root(check(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC), "open /"));
       check_security(c.report, sys::apply_path_restrictions(root, c.security->masked_paths,
                                                             c.security->readonly_paths));
+    }
+    // The mounts above ran while the parent placed us in the cgroup and the network (a cgroup v1
+    // move waits for an RCU grace period); nothing from here on may run before that.
+    wait_for_parent(c.sync);
+    if (c.security != nullptr) {
       check_security(c.report, sys::apply_security_before_user(*c.security));
     }
     enter_workdir(c.working_dir);

@@ -253,6 +253,7 @@ void Container::start(BorrowedFd stdin_fd) {
                     {dir / "hosts", "/etc/hosts"},
                     {dir / "resolv.conf", "/etc/resolv.conf"}};
   init.read_only_rootfs = spec.read_only_rootfs;
+  init.upper_layer = spec.auto_remove ? fs::UpperLayer::scratch : fs::UpperLayer::kept;
   init.tty = spec.tty;
   init.hostname = record_.hostname;
   init.user = spec.user;
@@ -276,17 +277,31 @@ void Container::start(BorrowedFd stdin_fd) {
   }
   pidfd_ = std::move(child->pidfd);
   record_.state.process = ProcessId{child->pid, process_start_time(child->pid).value_or(0)};
-  sync_read.reset();
   report_write.reset();
   console_child.reset();
 
-  if (cgroup_->version() == 1) {
-    cgroup_->add_process(child->pid);
+  // The init builds its root filesystem meanwhile and waits for the go before its security
+  // settings and exec.
+  try {
+    if (cgroup_->version() == 1) {
+      cgroup_->add_process(child->pid);
+    }
+    setup_network(record_, child->pid);
+  } catch (const Error&) {
+    // The init may have failed on its own meanwhile: its report says why better than a cgroup
+    // write to a process that is gone.
+    sys::pidfd_signal(pidfd_, SIGKILL);
+    sys::pidfd_wait(pidfd_);
+    reaped_ = true;
+    read_init_report(report_read);
+    throw;
   }
-  setup_network(record_, child->pid);
+  // Our own read end stays open until the go is written: an init that has already failed must
+  // not turn the write into SIGPIPE.
   const char go = 'G';
   check(static_cast<int>(::write(sync_write.get(), &go, 1)), "release the container init");
   sync_write.reset();
+  sync_read.reset();
   if (spec.tty) {
     if (auto master = sys::receive_fd(console_parent)) {
       console_ = std::move(*master);

@@ -18,7 +18,8 @@
 namespace gctool::fs {
 
 std::string overlay_options(const std::vector<std::filesystem::path>& layers_bottom_to_top,
-                            const std::filesystem::path& upper, const std::filesystem::path& work) {
+                            const std::filesystem::path& upper, const std::filesystem::path& work,
+                            UpperLayer upper_layer) {
   if (layers_bottom_to_top.empty()) {
     throw_invalid("overlay: the image has no layers");
   }
@@ -34,12 +35,25 @@ std::string overlay_options(const std::vector<std::filesystem::path>& layers_bot
     }
     lower += dir;
   }
-  return fmt::format("lowerdir={},upperdir={},workdir={}", lower, upper.string(), work.string());
+  return fmt::format("lowerdir={},upperdir={},workdir={}{}", lower, upper.string(), work.string(),
+                     upper_layer == UpperLayer::scratch ? ",volatile" : "");
 }
 
 void mount_overlay(const std::vector<std::filesystem::path>& layers_bottom_to_top,
                    const std::filesystem::path& upper, const std::filesystem::path& work,
-                   const std::filesystem::path& target) {
+                   const std::filesystem::path& target, UpperLayer upper_layer) {
+  if (upper_layer == UpperLayer::scratch) {
+    try {
+      mount("overlay", target, "overlay", 0,
+            overlay_options(layers_bottom_to_top, upper, work, upper_layer));
+      return;
+    } catch (const Error& e) {
+      // Before Linux 5.10 there is no "volatile"; the mount below reports any other problem.
+      if (e.errno_value() != EINVAL) {
+        throw;
+      }
+    }
+  }
   mount("overlay", target, "overlay", 0, overlay_options(layers_bottom_to_top, upper, work));
 }
 
