@@ -2,7 +2,7 @@
 """Assembles benchmarks/results/latest.json and latest.md from one benchmarks/run, prints the md.
 
 Inputs in --out-dir: start.json (start_latency.py), hyperfine.json, bench_*.json (Google
-Benchmark), logs_memory.json (optional). Figures other helpers keep by hand in
+Benchmark), script-NAME.md (markdown printed by benchmarks/NAME, optional). Figures other helpers keep by hand in
 --results/ipam.md and --results/logs_memory.md are included as they are.
 """
 import argparse
@@ -106,6 +106,35 @@ def start_tables(start):
     return lines, ratios, targets
 
 
+def summary_table(start, ratios, targets, micro, when, info):
+    """The short table README shows: the headline figures of this run."""
+    by = {(s["group"], s["name"]): s for s in start["series"]}
+    names = [n for n in ("gctool", "crun", "runc", "floor") if ("sequential", n) in by]
+    head = "| start of `/bin/true` | " + " | ".join(names) + " |"
+    lines = [f"Run of {when} on {info['cpu']} ({info['cpus']} CPUs), kernel {info['kernel']}, "
+             f"cgroup {info['cgroup']}, load average {info['loadavg_at_end']:.1f}:", "",
+             head, "|---|" + "---:|" * len(names)]
+
+    def row(label, cell):
+        return f"| {label} | " + " | ".join(cell(n) for n in names) + " |"
+
+    lines.append(row("wall median (p90), ms", lambda n: f"{by[('sequential', n)]['wall_ms']['median']:.1f} "
+                     f"({by[('sequential', n)]['wall_ms']['p90']:.1f})"))
+    lines.append(row("CPU median, ms", lambda n: f"{by[('sequential', n)]['cpu_ms']['median']:.1f}"))
+    conc = {s["name"]: s for s in start["series"] if s["group"] != "sequential"}
+    if conc:
+        copies = next(iter(conc.values()))["copies"]
+        lines.append(row(f"{copies} at once, wall median ms",
+                         lambda n: f"{conc[n]['wall_ms']['median']:.1f}" if n in conc else "-"))
+    lines.append(row("gctool / this, wall median",
+                     lambda n: "-" if n == "gctool" else f"{ratios[f'gctool/{n}']['wall']:.2f}"))
+    lines.append(row("gctool / this, CPU median",
+                     lambda n: "-" if n == "gctool" else f"{ratios[f'gctool/{n}']['cpu']:.2f}"))
+    lines += ["", "Targets: " + "; ".join(f"{k}: {'met' if v else 'not met'}"
+                                          for k, v in targets.items()) + "."]
+    return lines
+
+
 def hyperfine_table(hf):
     lines = ["### Cross-check with hyperfine (each command on its own, not interleaved)", "",
              "| command | mean ms | ± sd ms | median ms | runs |", "|---|---:|---:|---:|---:|"]
@@ -166,13 +195,30 @@ def included(results_dir, file_name, title):
     return [f"### {title} (from benchmarks/results/{file_name}, as committed)", "", text, ""], path
 
 
+BEGIN = "<!-- benchmarks/run: summary begin -->"
+END = "<!-- benchmarks/run: summary end -->"
+
+
+def update_readme(path, lines):
+    with open(path) as f:
+        text = f.read()
+    if BEGIN not in text or END not in text:
+        return
+    head, rest = text.split(BEGIN, 1)
+    tail = rest.split(END, 1)[1]
+    with open(path, "w") as f:
+        f.write(head + BEGIN + "\n" + "\n".join(lines) + "\n" + END + tail)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out-dir", required=True)
     ap.add_argument("--results", required=True)
     ap.add_argument("--quick", default="0")
+    ap.add_argument("--name", default="latest", help="results/NAME.json and NAME.md")
     ap.add_argument("--versions", default="{}")
     ap.add_argument("--git", default="unknown")
+    ap.add_argument("--readme", help="README.md whose marked table to replace with this run's")
     a = ap.parse_args()
 
     with open(os.path.join(a.out_dir, "start.json")) as f:
@@ -181,10 +227,11 @@ def main():
     if os.path.exists(os.path.join(a.out_dir, "hyperfine.json")):
         with open(os.path.join(a.out_dir, "hyperfine.json")) as f:
             hf = json.load(f)
-    logs = None
-    if os.path.exists(os.path.join(a.out_dir, "logs_memory.json")):
-        with open(os.path.join(a.out_dir, "logs_memory.json")) as f:
-            logs = json.load(f)
+    # Markdown that other benchmark scripts printed (benchmarks/run saves it as script-NAME.md).
+    scripts = {}
+    for path in sorted(glob.glob(os.path.join(a.out_dir, "script-*.md"))):
+        with open(path) as f:
+            scripts[os.path.basename(path)[len("script-"):-3]] = f.read().strip()
 
     info = machine()
     versions = json.loads(a.versions)
@@ -200,6 +247,7 @@ def main():
           f"{info['os']}, kernel {info['kernel']}, cgroup {info['cgroup']}, "
           f"load average {info['loadavg_at_end']:.2f} at the end.", "",
           "Versions: " + ", ".join(f"{k} `{v}`" for k, v in versions.items()) + ".", "",
+          "## Summary", "", *summary_table(start, ratios, targets, micro, when, info), "",
           "## Start latency", "",
           "Same busybox rootfs, namespaces mount, pid, uts, ipc, net (loopback only) and cgroup, "
           "a 64 MiB memory limit, the same capabilities, masked paths and seccomp deny list, "
@@ -223,9 +271,10 @@ def main():
            "`/bin/true` alone.", ""]
     if micro_lines:
         md += ["## Micro-benchmarks (run now)", ""] + micro_lines
-    if logs:
-        md += ["## Logs and memory (run now by benchmarks/logs_memory)", "", "```",
-               json.dumps(logs, indent=1), "```", ""]
+    for name, text in scripts.items():
+        text = re.sub(r"^(#+) ", lambda m: "#" * min(len(m.group(1)) + 2, 6) + " ", text,
+                      flags=re.M)
+        md += [f"## benchmarks/{name} (run now)", "", text, ""]
     sections = []
     for file_name, title in (("ipam.md", "IPAM"), ("logs_memory.md", "Logs and memory")):
         lines, path = included(a.results, file_name, title)
@@ -235,13 +284,15 @@ def main():
 
     out = {"when": when, "git": a.git, "quick": quick, "machine": info, "versions": versions,
            "start_latency": start, "ratios": ratios, "targets": targets,
-           "hyperfine": hf, "micro_benchmarks": micro, "logs_memory": logs,
+           "hyperfine": hf, "micro_benchmarks": micro, "scripts": scripts,
            "included": sections}
     os.makedirs(a.results, exist_ok=True)
-    with open(os.path.join(a.results, "latest.json"), "w") as f:
+    with open(os.path.join(a.results, a.name + ".json"), "w") as f:
         json.dump(out, f, indent=1)
-    with open(os.path.join(a.results, "latest.md"), "w") as f:
+    with open(os.path.join(a.results, a.name + ".md"), "w") as f:
         f.write("\n".join(md) + "\n")
+    if a.readme:
+        update_readme(a.readme, summary_table(start, ratios, targets, micro, when, info))
     print("\n".join(md))
 
 
