@@ -118,7 +118,8 @@ class ImageStore {
   // every image must be in pending or already in the store. Returns the images as stored.
   std::vector<Image> commit(std::vector<PendingLayer> pending, const std::vector<NewImage>& images);
 
-  // A rootfs tarball as a one-layer image ("gctool image import").
+  // A rootfs tarball as a one-layer image ("gctool image import"). The layer's diff_id is that of
+  // the tar pack_layer makes of it (not of the tarball as given), so save and load keep the id.
   Image import_rootfs(const ByteSource& source, const std::optional<Reference>& tag,
                       const ImageConfig& config = {}, const ExtractLimits& limits = {});
 
@@ -144,6 +145,8 @@ class ImageStore {
   std::optional<Image> load_record(std::string_view id, const std::vector<std::string>& tags) const;
   std::vector<std::string> containers_using(std::string_view id) const;
   void remove_unused_layers(const std::vector<std::string>& candidates) const;
+  // The size of a layer the store has, as recorded by an image that uses it (0 if none does).
+  std::uint64_t stored_layer_size(std::string_view diff_id) const;
 
   std::filesystem::path root_;
 };

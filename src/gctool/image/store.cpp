@@ -16,6 +16,7 @@
 #include "gctool/core/ids.hpp"
 #include "gctool/core/json_file.hpp"
 #include "gctool/core/time.hpp"
+#include "gctool/image/pack.hpp"
 #include "gctool/image/platform.hpp"
 #include "gctool/image/sha256.hpp"
 
@@ -306,8 +307,10 @@ std::vector<Image> ImageStore::commit(std::vector<PendingLayer> pending,
       if (!fs::is_directory(layer_dir(diff_id))) {
         throw_invalid("layer {} of image {} is missing from the store", diff_id, id);
       }
-      const auto it = layer_sizes.find(diff_id);
-      const std::uint64_t layer_size = it != layer_sizes.end() ? it->second : 0;
+      if (!layer_sizes.contains(diff_id)) {
+        layer_sizes[diff_id] = stored_layer_size(diff_id);
+      }
+      const std::uint64_t layer_size = layer_sizes[diff_id];
       layers.push_back({{"DiffId", diff_id}, {"Size", layer_size}});
       size += layer_size;
     }
@@ -331,9 +334,32 @@ std::vector<Image> ImageStore::commit(std::vector<PendingLayer> pending,
   return out;
 }
 
+std::uint64_t ImageStore::stored_layer_size(std::string_view diff_id) const {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(images_dir(), ec)) {
+    const std::string name = entry.path().filename();
+    if (name.size() != 64 + 5 || !name.ends_with(".json")) {
+      continue;
+    }
+    const auto record = try_load_json(entry.path());
+    if (!record || !record->is_object() || !record->contains("Layers")) {
+      continue;
+    }
+    for (const auto& layer : (*record)["Layers"]) {
+      if (layer.is_object() && layer.value("DiffId", "") == diff_id) {
+        return layer.value("Size", std::uint64_t{0});
+      }
+    }
+  }
+  return 0;
+}
+
 Image ImageStore::import_rootfs(const ByteSource& source, const std::optional<Reference>& tag,
                                 const ImageConfig& config, const ExtractLimits& limits) {
   PendingLayer layer = extract(source, limits);
+  // The layer is known by the tar gctool packs of it rather than the tar it came in, so that the
+  // image keeps its id through `image save` and `image load`.
+  layer.info_.diff_id = layer_diff_id(layer.path());
   const std::string created = format_rfc3339_nano(std::chrono::system_clock::now());
   const json image_config = {
       {"architecture", host_architecture()},
