@@ -1,12 +1,9 @@
 // `gctool image save [-o FILE] IMAGE...` (alias `save`): a docker-archive on stdout or in FILE.
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <string>
 #include <vector>
 
+#include "archive_output.hpp"
 #include "command.hpp"
-#include "gctool/core/error.hpp"
 #include "gctool/core/fd.hpp"
 #include "gctool/image/save.hpp"
 #include "image_group.hpp"
@@ -21,27 +18,8 @@ struct SaveOptions {
 
 void run_save(const Globals& globals, const SaveOptions& opts) {
   const image::ImageStore store(globals.root);
-  if (opts.output.empty() || opts.output == "-") {
-    if (::isatty(1)) {
-      throw_invalid("refusing to write an archive to a terminal; use -o FILE or redirect stdout");
-    }
-    image::save_images(store, opts.images, BorrowedFd(1));
-    return;
-  }
-  // Written beside the target and renamed, so a failed save leaves no half archive behind.
-  const std::string tmp = opts.output + ".tmp";
-  UniqueFd file(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-  if (!file) {
-    throw_errno("create \"{}\"", tmp);
-  }
-  try {
-    image::save_images(store, opts.images, file);
-    check(::fsync(file.get()), "fsync \"{}\"", tmp);
-    check(::rename(tmp.c_str(), opts.output.c_str()), "rename \"{}\"", tmp);
-  } catch (...) {
-    ::unlink(tmp.c_str());
-    throw;
-  }
+  write_archive_output(opts.output,
+                       [&](BorrowedFd out) { image::save_images(store, opts.images, out); });
 }
 
 void add_save_options(CLI::App* cmd, Globals& globals) {
