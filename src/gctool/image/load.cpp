@@ -5,9 +5,11 @@
 
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <set>
@@ -95,10 +97,26 @@ std::string blob_path(const std::string& digest) {
   return "blobs/sha256/" + digest.substr(prefix.size());
 }
 
+// source, reporting the bytes read through report (if any): once at the start, as data arrives,
+// and at the end.
+ByteSource with_progress(ByteSource source, LoadProgress progress,
+                         const std::function<void(const LoadProgress&)>& report) {
+  if (!report) {
+    return source;
+  }
+  report(progress);
+  return [source = std::move(source), progress, &report](std::span<std::byte> buf) mutable {
+    const std::size_t n = source(buf);
+    progress.bytes += n;
+    report(progress);
+    return n;
+  };
+}
+
 class Loader {
  public:
-  Loader(ImageStore& store, BorrowedFd dir, const ExtractLimits& limits)
-      : store_(store), dir_(dir), limits_(limits) {}
+  Loader(ImageStore& store, BorrowedFd dir, const LoadOptions& options)
+      : store_(store), dir_(dir), options_(options) {}
 
   std::vector<LoadedImage> run() {
     if (exists_in(dir_, "manifest.json")) {
@@ -109,9 +127,10 @@ class Loader {
       throw_invalid(
           "not a docker-archive or OCI image layout (no manifest.json or index.json found)");
     }
-    if (images_.empty()) {
+    if (planned_.empty()) {
       throw_invalid("the archive holds no image for linux/{}", host_architecture());
     }
+    extract_layers();
     const auto committed = store_.commit(std::move(pending_), images_);
     std::vector<LoadedImage> out;
     for (std::size_t i = 0; i < committed.size(); ++i) {
@@ -138,7 +157,7 @@ class Loader {
         if (config_path.starts_with("blobs/sha256/")) {
           verify(config, "sha256:" + config_path.substr(13), config_path);
         }
-        std::vector<std::pair<std::string, std::optional<std::string>>> layers;
+        LayerList layers;
         for (const auto& layer : entry.at("Layers")) {
           const std::string path = layer.get<std::string>();
           std::optional<std::string> digest;
@@ -153,7 +172,7 @@ class Loader {
             tags.push_back(parse_reference(tag.get<std::string>()));
           }
         }
-        add_image(config, layers, std::move(tags));
+        add_image(config, std::move(layers), std::move(tags));
       }
     } catch (const json::exception& e) {
       throw_invalid("malformed manifest.json in image archive: {}", e.what());
@@ -201,7 +220,7 @@ class Loader {
         return;  // not an image (an artifact): nothing to run
       }
       const std::string config = read_blob(body.at("config").at("digest").get<std::string>());
-      std::vector<std::pair<std::string, std::optional<std::string>>> layers;
+      LayerList layers;
       for (const auto& layer : body.at("layers")) {
         const std::string layer_digest = layer.at("digest").get<std::string>();
         layers.emplace_back(blob_path(layer_digest), layer_digest);
@@ -210,7 +229,7 @@ class Loader {
       if (name) {
         tags.push_back(parse_reference(*name));
       }
-      add_image(config, layers, std::move(tags));
+      add_image(config, std::move(layers), std::move(tags));
     } catch (const json::exception& e) {
       throw_invalid("malformed OCI descriptor in image archive: {}", e.what());
     }
@@ -230,13 +249,46 @@ class Loader {
     }
   }
 
-  // Extracts each layer file once (images of one archive often share layers) and checks it.
-  std::string layer(const std::string& path, const std::optional<std::string>& digest) {
+  using LayerList = std::vector<std::pair<std::string, std::optional<std::string>>>;
+
+  // Every image's layers, each file extracted once (images of one archive often share layers)
+  // and checked against its digest and the image's diff_id.
+  void extract_layers() {
+    std::vector<std::string> paths;
+    for (const auto& image : planned_) {
+      for (const auto& [path, digest] : image.layers) {
+        if (std::find(paths.begin(), paths.end(), path) == paths.end()) {
+          paths.push_back(path);
+        }
+      }
+    }
+    for (auto& image : planned_) {
+      for (std::size_t i = 0; i < image.layers.size(); ++i) {
+        const auto& [path, digest] = image.layers[i];
+        const std::size_t number =
+            static_cast<std::size_t>(std::find(paths.begin(), paths.end(), path) - paths.begin());
+        const std::string actual = layer(path, digest, number + 1, paths.size());
+        if (actual != image.image.diff_ids[i]) {
+          throw_invalid("layer \"{}\" does not match its diff_id: expected {}, got {}", path,
+                        image.image.diff_ids[i], actual);
+        }
+      }
+      images_.push_back(std::move(image.image));
+    }
+  }
+
+  std::string layer(const std::string& path, const std::optional<std::string>& digest,
+                    std::size_t number, std::size_t count) {
     if (auto it = extracted_.find(path); it != extracted_.end()) {
       return it->second;
     }
     const UniqueFd fd = open_in(dir_, path);
-    PendingLayer pending = store_.extract(fd_source(fd), limits_);
+    struct stat st {};
+    check(::fstat(fd.get(), &st), "stat \"{}\" in image archive", path);
+    LoadProgress progress{LoadProgress::Step::layer, 0, static_cast<std::uint64_t>(st.st_size),
+                          number, count};
+    PendingLayer pending =
+        store_.extract(with_progress(fd_source(fd), progress, options_.progress), options_.limits);
     if (digest && pending.info().digest != *digest) {
       throw_invalid("digest mismatch for layer \"{}\": expected {}, got {}", path, *digest,
                     pending.info().digest);
@@ -247,9 +299,7 @@ class Loader {
     return diff_id;
   }
 
-  void add_image(const std::string& config_text,
-                 const std::vector<std::pair<std::string, std::optional<std::string>>>& layers,
-                 std::vector<Reference> tags) {
+  void add_image(const std::string& config_text, LayerList layers, std::vector<Reference> tags) {
     const json config = parse(config_text, "image configuration");
     std::vector<std::string> diff_ids;
     try {
@@ -261,19 +311,19 @@ class Loader {
       throw_invalid("image has {} layers but its configuration lists {} diff_ids", layers.size(),
                     diff_ids.size());
     }
-    for (std::size_t i = 0; i < layers.size(); ++i) {
-      const std::string actual = layer(layers[i].first, layers[i].second);
-      if (actual != diff_ids[i]) {
-        throw_invalid("layer \"{}\" does not match its diff_id: expected {}, got {}",
-                      layers[i].first, diff_ids[i], actual);
-      }
-    }
-    images_.push_back(NewImage{config_text, std::move(diff_ids), std::move(tags)});
+    planned_.push_back(
+        {NewImage{config_text, std::move(diff_ids), std::move(tags)}, std::move(layers)});
   }
+
+  struct PlannedImage {
+    NewImage image;
+    LayerList layers;  // path in the archive, digest when the path names one
+  };
 
   ImageStore& store_;
   BorrowedFd dir_;
-  const ExtractLimits& limits_;
+  const LoadOptions& options_;
+  std::vector<PlannedImage> planned_;
   std::map<std::string, std::string> extracted_;  // layer path -> diff_id
   std::vector<PendingLayer> pending_;
   std::vector<NewImage> images_;
@@ -282,18 +332,20 @@ class Loader {
 }  // namespace
 
 std::vector<LoadedImage> load_archive(ImageStore& store, const ByteSource& source,
-                                      const ExtractLimits& limits) {
-  const PendingLayer unpacked = store.extract(source, limits);
-  return Loader(store, unpacked.dir_fd(), limits).run();
+                                      const LoadOptions& options) {
+  const LoadProgress progress{LoadProgress::Step::archive, 0, options.input_size, 0, 0};
+  const PendingLayer unpacked =
+      store.extract(with_progress(source, progress, options.progress), options.limits);
+  return Loader(store, unpacked.dir_fd(), options).run();
 }
 
 std::vector<LoadedImage> load_directory(ImageStore& store, const fs::path& dir,
-                                        const ExtractLimits& limits) {
+                                        const LoadOptions& options) {
   const UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!fd) {
     throw_errno("open image directory {}", dir);
   }
-  return Loader(store, fd, limits).run();
+  return Loader(store, fd, options).run();
 }
 
 }  // namespace gctool::image

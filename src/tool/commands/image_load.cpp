@@ -1,5 +1,8 @@
 // `gctool image load [-i FILE|DIR]` (alias `load`): docker-archive or OCI layout, from a tar file,
 // a directory or stdin.
+#include <sys/stat.h>
+
+#include <cstdint>
 #include <filesystem>
 #include <string>
 
@@ -10,24 +13,35 @@
 #include "gctool/core/fd.hpp"
 #include "gctool/image/load.hpp"
 #include "image_group.hpp"
+#include "progress_bar.hpp"
 
 namespace gctool::tool {
 namespace {
 
-struct LoadOptions {
+struct LoadCliOptions {
   std::string input = "-";
   bool quiet = false;
 };
 
-void run_load(const Globals& globals, const LoadOptions& opts) {
+void run_load(const Globals& globals, const LoadCliOptions& opts) {
   image::ImageStore store(globals.root);
+  LoadProgressBar bar(opts.quiet);
+  image::LoadOptions options;
+  if (bar.enabled()) {
+    options.progress = [&bar](const image::LoadProgress& p) { bar.update(p); };
+  }
   std::vector<image::LoadedImage> loaded;
   if (opts.input != "-" && std::filesystem::is_directory(opts.input)) {
-    loaded = image::load_directory(store, opts.input);
+    loaded = image::load_directory(store, opts.input, options);
   } else {
     const UniqueFd input = open_input(opts.input);
-    loaded = image::load_archive(store, image::fd_source(input));
+    struct stat st {};
+    if (::fstat(input.get(), &st) == 0 && S_ISREG(st.st_mode)) {
+      options.input_size = static_cast<std::uint64_t>(st.st_size);
+    }
+    loaded = image::load_archive(store, image::fd_source(input), options);
   }
+  bar.clear();
   if (opts.quiet) {
     return;
   }
@@ -42,7 +56,7 @@ void run_load(const Globals& globals, const LoadOptions& opts) {
 }
 
 void add_load_options(CLI::App* cmd, Globals& globals) {
-  auto opts = std::make_shared<LoadOptions>();
+  auto opts = std::make_shared<LoadCliOptions>();
   cmd->add_option("-i,--input", opts->input,
                   "Tar archive (plain or compressed) or directory to read, - for stdin");
   cmd->add_flag("-q,--quiet", opts->quiet, "Suppress the load output");
