@@ -10,124 +10,44 @@
 
 #include <nlohmann/json.hpp>
 
-#include "gctool/image/platform.hpp"
-#include "gctool/image/sha256.hpp"
 #include "gctool/image/store.hpp"
 #include "image_support.hpp"
 
 namespace fs = std::filesystem;
-using gctool::image::sha256_digest;
-using gctool::image::sha256_hex;
 using gctool::test::TarBuilder;
 using gctool::test::TempDir;
+using gctool::test::TestImage;
 using nlohmann::json;
 
 namespace {
 
 // Two layers: the second adds a file, deletes one of the first (whiteout) and makes a directory
 // opaque.
-struct Layers {
-  std::string bottom = TarBuilder()
-                           .dir("bin")
-                           .file("bin/a", "A", 0755)
-                           .dir("etc")
-                           .file("etc/keep", "k")
-                           .file("etc/gone", "g")
-                           .dir("var")
-                           .file("var/old", "o")
-                           .finish();
-  std::string top = TarBuilder()
-                        .dir("bin")
-                        .file("bin/b", "B", 0755)
-                        .dir("etc")
-                        .file("etc/.wh.gone", "")
-                        .dir("var")
-                        .file("var/.wh..wh..opq", "")
-                        .file("var/new", "n")
-                        .finish();
-};
-
-std::string config_json(const Layers& layers) {
-  return json{{"architecture", gctool::image::host_architecture()},
-              {"os", "linux"},
-              {"created", "2024-05-06T07:08:09Z"},
-              {"config",
-               {{"Cmd", {"/bin/a"}},
-                {"Entrypoint", {"/bin/b"}},
-                {"Env", {"PATH=/bin", "X=1"}},
-                {"WorkingDir", "/w"},
-                {"User", "1000:1000"},
-                {"StopSignal", "SIGINT"},
-                {"Labels", {{"l", "v"}}},
-                {"ExposedPorts", {{"80/tcp", json::object()}}}}},
-              {"rootfs",
-               {{"type", "layers"},
-                {"diff_ids", {sha256_digest(layers.bottom), sha256_digest(layers.top)}}}}}
-      .dump();
-}
-
-std::string docker_archive(const Layers& layers, const std::string& tag) {
-  const std::string config = config_json(layers);
-  const std::string config_name = sha256_hex(config) + ".json";
-  const json manifest = json::array({{{"Config", config_name},
-                                      {"RepoTags", {tag}},
-                                      {"Layers", {"l1/layer.tar", "l2/layer.tar"}}}});
-  return TarBuilder()
-      .dir("l1")
-      .file("l1/layer.tar", layers.bottom)
-      .dir("l2")
-      .file("l2/layer.tar", layers.top)
-      .file(config_name, config)
-      .file("manifest.json", manifest.dump())
-      .file("repositories", "{}")
-      .finish();
-}
-
-// An OCI layout with gzip layers behind a nested index; blobs maps path -> content.
-std::map<std::string, std::string> oci_layout(const Layers& layers, const std::string& ref_name) {
-  std::map<std::string, std::string> files;
-  const auto blob = [&](const std::string& data) {
-    files["blobs/sha256/" + sha256_hex(data)] = data;
-    return json{{"digest", sha256_digest(data)}, {"size", data.size()}};
-  };
-  auto gz = [](const std::string& tar) {
-    // Re-pack with gzip: the diff_id stays that of the plain tar only if the tar is identical,
-    // so compress the very same bytes through a raw gzip writer.
-    return gctool::test::gzip(tar);
-  };
-  json l1 = blob(gz(layers.bottom));
-  json l2 = blob(gz(layers.top));
-  l1["mediaType"] = l2["mediaType"] = "application/vnd.oci.image.layer.v1.tar+gzip";
-  json config = blob(config_json(layers));
-  config["mediaType"] = "application/vnd.oci.image.config.v1+json";
-  json manifest = blob(json{
-      {"schemaVersion", 2},
-      {"mediaType", "application/vnd.oci.image.manifest.v1+json"},
-      {"config", config},
-      {"layers", {l1, l2}}}.dump());
-  manifest["mediaType"] = "application/vnd.oci.image.manifest.v1+json";
-  manifest["platform"] = {{"os", "linux"}, {"architecture", gctool::image::host_architecture()}};
-  json attestation = blob(R"({"schemaVersion":2,"layers":[]})");
-  attestation["mediaType"] = "application/vnd.oci.image.manifest.v1+json";
-  attestation["platform"] = {{"os", "unknown"}, {"architecture", "unknown"}};
-  json nested = blob(json{{"schemaVersion", 2},
-                          {"mediaType", "application/vnd.oci.image.index.v1+json"},
-                          {"manifests", {manifest, attestation}}}
-                         .dump());
-  nested["mediaType"] = "application/vnd.oci.image.index.v1+json";
-  nested["annotations"] = {{"org.opencontainers.image.ref.name", ref_name}};
-  files["index.json"] = json{{"schemaVersion", 2}, {"manifests", {nested}}}.dump();
-  files["oci-layout"] = R"({"imageLayoutVersion":"1.0.0"})";
-  return files;
-}
-
-std::string tar_of(const std::map<std::string, std::string>& files) {
-  TarBuilder tar;
-  tar.dir("blobs").dir("blobs/sha256");
-  for (const auto& [path, data] : files) {
-    tar.file(path, data);
-  }
-  return tar.finish();
+TestImage two_layers() {
+  TestImage image;
+  image.layers = {TarBuilder()
+                      .dir("bin")
+                      .file("bin/a", "A", 0755)
+                      .dir("etc")
+                      .file("etc/keep", "k")
+                      .file("etc/gone", "g")
+                      .dir("var")
+                      .file("var/old", "o")
+                      .finish(),
+                  TarBuilder()
+                      .dir("bin")
+                      .file("bin/b", "B", 0755)
+                      .dir("etc")
+                      .file("etc/.wh.gone", "")
+                      .dir("var")
+                      .file("var/.wh..wh..opq", "")
+                      .file("var/new", "n")
+                      .finish()};
+  image.config = {{"Cmd", {"/bin/a"}},           {"Entrypoint", {"/bin/b"}},
+                  {"Env", {"PATH=/bin", "X=1"}}, {"WorkingDir", "/w"},
+                  {"User", "1000:1000"},         {"StopSignal", "SIGINT"},
+                  {"Labels", {{"l", "v"}}},      {"ExposedPorts", {{"80/tcp", json::object()}}}};
+  return image;
 }
 
 void check_two_layer_image(const fs::path& root, const std::string& ref) {
@@ -163,8 +83,7 @@ void check_two_layer_image(const fs::path& root, const std::string& ref) {
 TEST_CASE("a two-layer docker-archive loads from a file and from stdin", "[root]") {
   TempDir root;
   TempDir work;
-  const Layers layers;
-  const auto archive = docker_archive(layers, "two/layers:v1");
+  const auto archive = two_layers().docker_archive("two/layers:v1");
   gctool::test::write_bytes(work.path() / "image.tar", archive);
   auto r = gctool::test::gctool(
       {"--root", root.str(), "image", "load", "-i", (work.path() / "image.tar").string()});
@@ -178,11 +97,11 @@ TEST_CASE("a two-layer docker-archive loads from a file and from stdin", "[root]
 }
 
 TEST_CASE("a two-layer gzip OCI layout loads as a tar and as a directory", "[root]") {
-  const Layers layers;
-  const auto files = oci_layout(layers, "localhost/bb:latest");
+  const auto files = two_layers().oci_layout("localhost/bb:latest");
   SECTION("tar on stdin") {
     TempDir root;
-    const auto r = gctool::test::gctool({"--root", root.str(), "image", "load"}, tar_of(files));
+    const auto r =
+        gctool::test::gctool({"--root", root.str(), "image", "load"}, gctool::test::tar_of(files));
     REQUIRE(r.exit_code == 0);
     CHECK(r.out == "Loaded image: localhost/bb:latest\n");
     check_two_layer_image(root.path(), "localhost/bb");
@@ -202,8 +121,7 @@ TEST_CASE("a two-layer gzip OCI layout loads as a tar and as a directory", "[roo
 
 TEST_CASE("a blob that does not match its digest fails the load and leaves nothing", "[root]") {
   TempDir root;
-  const Layers layers;
-  auto files = oci_layout(layers, "localhost/bad:1");
+  auto files = two_layers().oci_layout("localhost/bad:1");
   for (auto& [path, data] : files) {
     if (path.starts_with("blobs/") && data.size() > 2 && data[0] == '\x1f') {
       // A gzip layer: swap it for another valid gzip of different content.
@@ -211,7 +129,8 @@ TEST_CASE("a blob that does not match its digest fails the load and leaves nothi
       break;
     }
   }
-  const auto r = gctool::test::gctool({"--root", root.str(), "image", "load"}, tar_of(files));
+  const auto r =
+      gctool::test::gctool({"--root", root.str(), "image", "load"}, gctool::test::tar_of(files));
   CHECK(r.exit_code == 125);
   CHECK_THAT(r.err, Catch::Contains("digest mismatch"));
   CHECK(gctool::image::ImageStore(root.path()).list().empty());
@@ -221,14 +140,14 @@ TEST_CASE("a blob that does not match its digest fails the load and leaves nothi
 
 TEST_CASE("a docker-archive whose layer does not match its diff_id is refused", "[root]") {
   TempDir root;
-  Layers layers;
-  const std::string config = config_json(layers);
-  layers.top = TarBuilder().file("other", "x").finish();
+  auto image = two_layers();
+  const std::string config = image.config_json();
+  image.layers[1] = TarBuilder().file("other", "x").finish();
   const json manifest = json::array(
       {{{"Config", "c.json"}, {"RepoTags", {"x:y"}}, {"Layers", {"l1.tar", "l2.tar"}}}});
   const auto archive = TarBuilder()
-                           .file("l1.tar", layers.bottom)
-                           .file("l2.tar", layers.top)
+                           .file("l1.tar", image.layers[0])
+                           .file("l2.tar", image.layers[1])
                            .file("c.json", config)
                            .file("manifest.json", manifest.dump())
                            .finish();
@@ -242,9 +161,8 @@ TEST_CASE("a docker-archive whose layer does not match its diff_id is refused", 
 TEST_CASE("image save writes a docker-archive that image load reads back", "[root]") {
   TempDir root;
   TempDir work;
-  const Layers layers;
   auto r = gctool::test::gctool({"--root", root.str(), "image", "load"},
-                                docker_archive(layers, "saved:v1"));
+                                two_layers().docker_archive("saved:v1"));
   REQUIRE(r.exit_code == 0);
   const auto saved = work.path() / "saved.tar";
   r = gctool::test::gctool(
@@ -271,4 +189,25 @@ TEST_CASE("image save of an unknown image fails without leaving a file", "[root]
   CHECK(r.exit_code == 125);
   CHECK(r.err == "gctool: no such image: nope\n");
   CHECK(fs::is_empty(work.path()));
+}
+
+TEST_CASE("image load shows its progress on a terminal only", "[root]") {
+  TempDir root;
+  TempDir work;
+  const auto archive = work.path() / "image.tar";
+  gctool::test::write_bytes(archive, two_layers().docker_archive("progress:v1"));
+  const auto terminal = gctool::test::run_on_terminal(
+      {GCTOOL_BINARY, "--root", root.str(), "image", "load", "-i", archive.string()});
+  CHECK(terminal.exit_code == 0);
+  const std::string& shown = terminal.out;
+  CHECK_THAT(shown, Catch::Contains("Reading archive [") && Catch::Contains("Loading layer 1/2") &&
+                        Catch::Contains("Loading layer 2/2") &&
+                        Catch::Contains("Loaded image: progress:v1"));
+  // The bar is erased before the result is printed.
+  CHECK_THAT(shown, Catch::Contains("\r\033[KLoaded image: progress:v1"));
+  const auto piped =
+      gctool::test::gctool({"--root", root.str(), "image", "load", "-i", archive.string()});
+  CHECK(piped.exit_code == 0);
+  CHECK(piped.out == "Loaded image: progress:v1\n");
+  CHECK(piped.err.empty());
 }

@@ -113,13 +113,7 @@ class Background {
       ::dup2(null, 0);
       ::dup2(null, 1);
       ::dup2(null, 2);
-      std::vector<char*> argv;
-      for (auto& a : args) {
-        argv.push_back(a.data());
-      }
-      argv.push_back(nullptr);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
+      exec_program(args);
     }
   }
   Background(const Background&) = delete;

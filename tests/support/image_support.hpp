@@ -5,19 +5,27 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
+#include <pty.h>
 #include <sys/file.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <map>
 #include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "gctool/image/extract.hpp"
+#include "gctool/image/platform.hpp"
+#include "gctool/image/sha256.hpp"
 #include "test_support.hpp"
 
 namespace gctool::test {
@@ -170,6 +178,192 @@ inline std::string gzip(const std::string& data) {
   archive_write_data(a.get(), data.data(), data.size());
   archive_write_close(a.get());
   return out;
+}
+
+// An image made by a test: plain layer tars (bottom to top) and the "config" object (Cmd, Env,
+// ...), written as a docker-archive or as an OCI layout with gzip layers.
+struct TestImage {
+  std::vector<std::string> layers;
+  nlohmann::json config = nlohmann::json::object();
+
+  std::string config_json() const {
+    std::vector<std::string> diff_ids;
+    for (const auto& layer : layers) {
+      diff_ids.push_back(gctool::image::sha256_digest(layer));
+    }
+    return nlohmann::json{{"architecture", gctool::image::host_architecture()},
+                          {"os", "linux"},
+                          {"created", "2024-05-06T07:08:09Z"},
+                          {"config", config},
+                          {"rootfs", {{"type", "layers"}, {"diff_ids", diff_ids}}}}
+        .dump();
+  }
+
+  // `docker save` layout: <dir>/layer.tar per layer, <id>.json, manifest.json, repositories.
+  std::string docker_archive(const std::string& tag) const {
+    const std::string config_text = config_json();
+    const std::string config_name = gctool::image::sha256_hex(config_text) + ".json";
+    TarBuilder tar;
+    nlohmann::json paths = nlohmann::json::array();
+    for (std::size_t i = 0; i < layers.size(); ++i) {
+      const std::string dir = "l" + std::to_string(i + 1);
+      tar.dir(dir).file(dir + "/layer.tar", layers[i]);
+      paths.push_back(dir + "/layer.tar");
+    }
+    const nlohmann::json manifest =
+        nlohmann::json::array({{{"Config", config_name}, {"RepoTags", {tag}}, {"Layers", paths}}});
+    return tar.file(config_name, config_text)
+        .file("manifest.json", manifest.dump())
+        .file("repositories", "{}")
+        .finish();
+  }
+
+  // An OCI layout (path -> content) with gzip layers behind a nested index that also lists an
+  // attestation of platform unknown/unknown, as BuildKit writes.
+  std::map<std::string, std::string> oci_layout(const std::string& ref_name) const {
+    using nlohmann::json;
+    std::map<std::string, std::string> files;
+    const auto blob = [&](const std::string& data, const std::string& media_type) {
+      files["blobs/sha256/" + gctool::image::sha256_hex(data)] = data;
+      return json{{"mediaType", media_type},
+                  {"digest", gctool::image::sha256_digest(data)},
+                  {"size", data.size()}};
+    };
+    json layer_descs = json::array();
+    for (const auto& layer : layers) {
+      // The diff_id stays that of the plain tar: compress the very same bytes.
+      layer_descs.push_back(blob(gzip(layer), "application/vnd.oci.image.layer.v1.tar+gzip"));
+    }
+    const std::string manifest_type = "application/vnd.oci.image.manifest.v1+json";
+    const json config_desc = blob(config_json(), "application/vnd.oci.image.config.v1+json");
+    json manifest = blob(json{{"schemaVersion", 2},
+                              {"mediaType", manifest_type},
+                              {"config", config_desc},
+                              {"layers", layer_descs}}
+                             .dump(),
+                         manifest_type);
+    manifest["platform"] = {{"os", "linux"}, {"architecture", gctool::image::host_architecture()}};
+    json attestation = blob(R"({"schemaVersion":2,"layers":[]})", manifest_type);
+    attestation["platform"] = {{"os", "unknown"}, {"architecture", "unknown"}};
+    const std::string index_type = "application/vnd.oci.image.index.v1+json";
+    json nested = blob(
+        json{
+            {"schemaVersion", 2}, {"mediaType", index_type}, {"manifests", {manifest, attestation}}}
+            .dump(),
+        index_type);
+    nested["annotations"] = {{"org.opencontainers.image.ref.name", ref_name}};
+    files["index.json"] = json{{"schemaVersion", 2}, {"manifests", {nested}}}.dump();
+    files["oci-layout"] = R"({"imageLayoutVersion":"1.0.0"})";
+    return files;
+  }
+};
+
+// The files of an OCI layout as one tar.
+inline std::string tar_of(const std::map<std::string, std::string>& files) {
+  TarBuilder tar;
+  tar.dir("blobs").dir("blobs/sha256");
+  for (const auto& [path, data] : files) {
+    tar.file(path, data);
+  }
+  return tar.finish();
+}
+
+// One entry of a tar read by read_tar.
+struct TarEntry {
+  unsigned type = 0;  // AE_IFREG, AE_IFDIR, AE_IFLNK, ...
+  std::string content;
+  std::string symlink;
+  std::string hardlink;
+  unsigned mode = 0;  // permission bits
+  std::int64_t uid = 0;
+  std::int64_t gid = 0;
+};
+
+// The entries of a tar (plain or compressed) by path, "./" and trailing '/' removed.
+inline std::map<std::string, TarEntry> read_tar(const std::string& data) {
+  std::unique_ptr<archive, int (*)(archive*)> a(archive_read_new(), archive_read_free);
+  archive_read_support_filter_all(a.get());
+  archive_read_support_format_tar(a.get());
+  if (archive_read_open_memory(a.get(), data.data(), data.size()) != ARCHIVE_OK) {
+    throw std::runtime_error(std::string("read tar: ") + archive_error_string(a.get()));
+  }
+  std::map<std::string, TarEntry> entries;
+  archive_entry* e = nullptr;
+  int rc = 0;
+  while ((rc = archive_read_next_header(a.get(), &e)) == ARCHIVE_OK) {
+    std::string path = archive_entry_pathname(e);
+    if (path.starts_with("./")) {
+      path.erase(0, 2);
+    }
+    while (!path.empty() && path.back() == '/') {
+      path.pop_back();
+    }
+    TarEntry entry;
+    entry.type = archive_entry_filetype(e);
+    entry.mode = archive_entry_perm(e);
+    entry.uid = archive_entry_uid(e);
+    entry.gid = archive_entry_gid(e);
+    if (const char* link = archive_entry_symlink(e)) {
+      entry.symlink = link;
+    }
+    if (const char* link = archive_entry_hardlink(e)) {
+      entry.hardlink = link;
+    }
+    char buf[65536];
+    la_ssize_t n = 0;
+    while ((n = archive_read_data(a.get(), buf, sizeof buf)) > 0) {
+      entry.content.append(buf, static_cast<std::size_t>(n));
+    }
+    entries[path] = std::move(entry);
+  }
+  if (rc != ARCHIVE_EOF) {
+    throw std::runtime_error(std::string("read tar: ") + archive_error_string(a.get()));
+  }
+  return entries;
+}
+
+// The bytes of a file (test fixtures).
+inline std::string read_bytes(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// Replaces the (forked) process with argv[0] (a path), or exits 127.
+[[noreturn]] inline void exec_program(std::vector<std::string> argv) {
+  std::vector<char*> args;
+  for (auto& a : argv) {
+    args.push_back(a.data());
+  }
+  args.push_back(nullptr);
+  ::execv(args[0], args.data());
+  ::_exit(127);
+}
+
+// Runs argv with its stdin, stdout and stderr on a new pty; out is what the terminal showed
+// (with the pty's "\r\n" line ends).
+inline RunResult run_on_terminal(const std::vector<std::string>& argv) {
+  int master = -1;
+  const pid_t pid = ::forkpty(&master, nullptr, nullptr, nullptr);
+  if (pid < 0) {
+    throw std::runtime_error("forkpty failed");
+  }
+  if (pid == 0) {
+    exec_program(argv);
+  }
+  RunResult result;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = ::read(master, buf, sizeof buf);
+    if (n <= 0) {
+      break;  // EIO once the child has closed the terminal
+    }
+    result.out.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(master);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return result;
 }
 
 // A ByteSource over a string, for the library's extraction and import entry points.
