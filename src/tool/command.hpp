@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstdio>
+#include <cstdlib>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,6 +32,12 @@ inline bool register_command(CommandSetup setup) {
 
 // Exit codes shared with Docker: 125 is gctool's own failure.
 inline constexpr int kExitToolError = 125;
+
+// A variable of gctool's own environment, for `-e K` without a value.
+inline std::optional<std::string> caller_env(const std::string& key) {
+  const char* value = std::getenv(key.c_str());
+  return value != nullptr ? std::optional<std::string>(value) : std::nullopt;
+}
 
 // Docker's multi-container verbs (stop, kill, rm, start, restart): act on each ref in turn and
 // print it; a failure is reported as `gctool: <error>`, the rest still run, and the exit code is 1.

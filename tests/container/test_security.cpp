@@ -13,26 +13,10 @@
 #include "container_support.hpp"
 
 using gctool::test::RunResult;
+using gctool::test::status_fields;
 using gctool::test::TestRoot;
 
 namespace {
-
-// "Key:\tvalue" lines of /proc/self/status in the container -> {Key: value}.
-std::map<std::string, std::string> status_fields(const std::string& text) {
-  std::map<std::string, std::string> fields;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    const auto colon = line.find(':');
-    if (colon == std::string::npos) {
-      continue;
-    }
-    auto value = line.substr(colon + 1);
-    value.erase(0, value.find_first_not_of(" \t"));
-    fields[line.substr(0, colon)] = value;
-  }
-  return fields;
-}
 
 std::map<std::string, std::string> container_status(const TestRoot& root,
                                                     std::vector<std::string> flags) {

@@ -27,55 +27,9 @@ std::string trimmed(std::string text) {
   return text;
 }
 
-// `run -d --network none` with a unique name; returns the name after checking the printed id.
-std::string run_detached(const TestRoot& root, std::vector<std::string> args,
-                         std::vector<std::string> flags = {}) {
-  const std::string name = unique_name("sup");
-  std::vector<std::string> all = {"run", "-d", "--network", "none", "--name", name};
-  all.insert(all.end(), flags.begin(), flags.end());
-  all.push_back("busybox");
-  all.insert(all.end(), args.begin(), args.end());
-  const auto result = root.run(all);
-  INFO(result.err);
-  REQUIRE(result.exit_code == 0);
-  const auto id = trimmed(result.out);
-  REQUIRE(id.size() == 64);
-  return name;
-}
-
-// ps -a's STATUS column of the container.
-std::string status_of(const TestRoot& root, const std::string& name) {
-  const auto result = root.run({"ps", "-a", "--format", "json"});
-  std::istringstream lines(result.out);
-  for (std::string line; std::getline(lines, line);) {
-    const auto row = nlohmann::json::parse(line);
-    if (row["Names"] == name) {
-      return row["Status"].get<std::string>();
-    }
-  }
-  return "";
-}
-
-bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds limit = 15s) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) {
-      return true;
-    }
-    std::this_thread::sleep_for(50ms);
-  }
-  return done();
-}
-
 bool exited(const TestRoot& root, const std::string& name) {
   const auto info = root.inspect(name);
   return !info.is_null() && info["State"]["Status"] == "exited";
-}
-
-void remove(const TestRoot& root, const std::string& name) {
-  const auto result = root.run({"rm", "-f", name});
-  INFO(result.err);
-  CHECK(result.exit_code == 0);
 }
 
 }  // namespace

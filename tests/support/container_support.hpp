@@ -8,11 +8,15 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
+#include <map>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
 #include "image_support.hpp"
@@ -147,6 +151,72 @@ inline nlohmann::json wait_running(const TestRoot& root, const std::string& name
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   return nullptr;
+}
+
+// `run -d --network none --name <unique> [flags] busybox args`; returns the name after checking
+// that the full id was printed.
+inline std::string run_detached(const TestRoot& root, std::vector<std::string> args,
+                                std::vector<std::string> flags = {}) {
+  const std::string name = unique_name("sup");
+  std::vector<std::string> all = {"run", "-d", "--network", "none", "--name", name};
+  all.insert(all.end(), flags.begin(), flags.end());
+  all.push_back("busybox");
+  all.insert(all.end(), args.begin(), args.end());
+  const auto result = root.run(all);
+  INFO(result.err);
+  REQUIRE(result.exit_code == 0);
+  REQUIRE(result.out.size() == 65);
+  return name;
+}
+
+// `rm -f`, checked.
+inline void remove(const TestRoot& root, const std::string& name) {
+  const auto result = root.run({"rm", "-f", name});
+  INFO(result.err);
+  CHECK(result.exit_code == 0);
+}
+
+// ps -a's STATUS column of the container.
+inline std::string status_of(const TestRoot& root, const std::string& name) {
+  const auto result = root.run({"ps", "-a", "--format", "json"});
+  std::istringstream lines(result.out);
+  for (std::string line; std::getline(lines, line);) {
+    const auto row = nlohmann::json::parse(line);
+    if (row["Names"] == name) {
+      return row["Status"].get<std::string>();
+    }
+  }
+  return "";
+}
+
+// Polls done() every 50ms until it holds or limit has passed.
+inline bool wait_until(const std::function<bool()>& done,
+                       std::chrono::milliseconds limit = std::chrono::seconds(15)) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (done()) {
+      return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return done();
+}
+
+// "Key:\tvalue" lines (/proc/PID/status) -> {Key: value}.
+inline std::map<std::string, std::string> status_fields(const std::string& text) {
+  std::map<std::string, std::string> fields;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto colon = line.find(':');
+    if (colon == std::string::npos) {
+      continue;
+    }
+    auto value = line.substr(colon + 1);
+    value.erase(0, value.find_first_not_of(" \t"));
+    fields[line.substr(0, colon)] = value;
+  }
+  return fields;
 }
 
 }  // namespace gctool::test

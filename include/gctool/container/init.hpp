@@ -6,7 +6,9 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -17,6 +19,20 @@
 #include "gctool/sys/security.hpp"
 
 namespace gctool::container {
+
+// The container's command as a process inside the container takes it on: the last steps of the
+// init, repeated by `exec` for each process it starts in a running container.
+struct CommandConfig {
+  std::string user;
+  std::string working_dir;
+  // run creates a missing WorkingDir, as Docker does; exec requires it to exist, as runc does.
+  bool create_working_dir = true;
+  std::vector<std::string> args;
+  std::vector<std::string> env;  // without HOME, which comes from the container's /etc/passwd
+  // Capabilities, no_new_privs, seccomp (and for the init masked and read-only paths), prepared by
+  // the parent (sys::parse_security); null: none applied (the process keeps every capability).
+  const sys::SecurityOptions* security = nullptr;
+};
 
 struct InitConfig {
   std::filesystem::path rootfs;  // where the overlay is mounted: containers/<id>/merged
@@ -31,31 +47,42 @@ struct InitConfig {
   fs::UpperLayer upper_layer = fs::UpperLayer::kept;
   bool tty = false;
   std::string hostname;
-  std::string user;
-  std::string working_dir;
-  std::vector<std::string> args;
-  std::vector<std::string> env;  // without HOME, which comes from the container's /etc/passwd
+  CommandConfig command;
 
   BorrowedFd sync;            // read end: one byte from the parent means "go" (in the cgroup
                               // and the network); read after the mounts, before security and exec
   BorrowedFd report;          // write end, close-on-exec: failure messages; EOF means exec'd
   BorrowedFd console_socket;  // with tty: the pty master goes to the parent through it
   BorrowedFd stdin_fd;        // without tty: becomes fd 0 (invalid: keep the inherited fd 0)
-  // Capabilities, no_new_privs, seccomp, masked and read-only paths, prepared by the parent
-  // (sys::parse_security); null: none applied (the process keeps every capability).
-  const sys::SecurityOptions* security = nullptr;
 };
 
 // Runs in the child after clone3; never returns (execve or _exit).
 [[noreturn]] void run_init(const InitConfig& config) noexcept;
+
+// The building blocks of run_init that exec's child processes share.
+
+// Default dispositions for every signal and an empty signal mask.
+void reset_signals() noexcept;
+
+// Runs body in a child process between fork and execve: an exception it throws is sent on
+// `report` as one message (see read_init_report) and the child exits with 125. Never returns.
+[[noreturn]] void run_child(BorrowedFd report, const std::function<void()>& body) noexcept;
+
+// The last steps of the init, in a process already in the container's namespaces and root: the
+// security settings around the switch to the user (see gctool/sys/security.hpp), the working
+// directory checked inside the root, HOME from /etc/passwd, every fd from 3 on closed, then execve
+// with the container's PATH. Throws on failure; a failed execve is reported as such and exits.
+[[noreturn]] void exec_container_command(BorrowedFd report, const CommandConfig& command);
 
 // A failure of the container's init, reported by the child. what() is
 // `container init: pivot_root: Invalid argument` or `container init: exec "x": No such file or
 // directory`.
 class InitError : public Error {
  public:
-  InitError(int err, const std::string& context, bool exec_failed)
-      : Error(err, "container init: " + context), exec_failed_(exec_failed) {}
+  // `who` prefixes the message: "container init", or "exec" for a process exec starts.
+  InitError(int err, const std::string& context, bool exec_failed,
+            std::string_view who = "container init")
+      : Error(err, std::string(who) + ": " + context), exec_failed_(exec_failed) {}
   bool exec_failed() const noexcept { return exec_failed_; }
   // Docker's exit code: 127 for a command not found, 126 for one that cannot be executed, 125
   // for anything else.
@@ -65,8 +92,9 @@ class InitError : public Error {
   bool exec_failed_;
 };
 
-// Reads the init's report pipe until EOF. Throws InitError when the child reported a failure;
-// returns normally once the child has exec'd (the close-on-exec write end closed).
-void read_init_report(BorrowedFd report);
+// Reads the init's report pipe until EOF. Throws InitError (prefixed with `who`) when the child
+// reported a failure; returns normally once the child has exec'd (the close-on-exec write end
+// closed).
+void read_init_report(BorrowedFd report, std::string_view who = "container init");
 
 }  // namespace gctool::container

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string_view>
 
@@ -16,8 +17,17 @@
 #include "gctool/container/store.hpp"
 #include "gctool/core/atomic_file.hpp"
 #include "gctool/core/fd.hpp"
+#include "gctool/sys/security.hpp"
 
 namespace gctool::container {
+
+// The namespaces every container gets (and exec joins): mount, pid, uts, ipc, net, and cgroup
+// when the host has cgroup namespaces.
+std::uint64_t container_namespace_flags();
+
+// The container's security settings (capabilities, no_new_privs, seccomp, masked paths) prepared
+// from the flags kept in its spec, with the store's seccomp cache. Throws on a bad flag.
+sys::SecurityOptions container_security(const ContainerStore& store, const Spec& spec);
 
 // One container owned by this process from create to exit. Destroying it before finish()
 // kills its process and releases everything (cgroup, directory, state), so an error on any path
@@ -68,9 +78,13 @@ class Container {
 
   // Blocks until pid 1 exits and records it (see record_exit).
   int wait();
-  // Records the exit of pid 1 (as reaped from the pidfd): status exited, exit code, OOMKilled,
-  // FinishedAt. Returns Docker's exit code (the status, 128+N for signal N).
-  int record_exit(const siginfo_t& info);
+  // Records the exit of pid 1 (as reaped from the pidfd): status exited (restarting when the
+  // restart policy will start it again), exit code, OOMKilled, FinishedAt. Returns Docker's exit
+  // code (the status, 128+N for signal N).
+  int record_exit(const siginfo_t& info, bool restarting = false);
+  // The restart announced by record_exit will not happen (stopped, or it failed with `error`):
+  // status exited. Nothing when the container is not restarting.
+  void cancel_restart(const std::string& error = "");
 
   // After the exit: kills what is left in the cgroup and removes it; with AutoRemove also the
   // directory and state, otherwise the exited container stays for ps/inspect/rm.
@@ -104,8 +118,9 @@ std::vector<Record> list_containers(const ContainerStore& store);
 // The reconciled record of the container ref names (id, name or unique prefix).
 Record inspect_container(const ContainerStore& store, std::string_view ref);
 
-// Docker's rm: refuses a running container unless force, which kills every process of its
-// cgroup and waits for them; then releases the cgroup and removes the directory. Returns the id.
+// Docker's rm: refuses a running or restarting container unless force, which kills every process
+// of its cgroup (and the supervisor of a restarting one) and waits for them; then releases the
+// cgroup and removes the directory. Returns the id.
 std::string remove_container(const ContainerStore& store, std::string_view ref, bool force);
 
 // Sends sig to the running container's pid 1 (checked by start time). Throws when not running.

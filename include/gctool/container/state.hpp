@@ -15,7 +15,9 @@
 
 namespace gctool::container {
 
-enum class Status { created, running, exited };
+// restarting: pid 1 has exited and the supervisor waits out its back-off before starting it again
+// (Docker's "Restarting"); no process runs meanwhile.
+enum class Status { created, running, restarting, exited };
 
 std::string_view to_string(Status status) noexcept;
 Status status_from_string(std::string_view text);
@@ -30,7 +32,7 @@ struct ProcessId {
 struct State {
   Status status = Status::created;
   ProcessId process;  // the container's pid 1 (host pid); 0 when not running
-  int exit_code = 0;
+  int exit_code = 0;  // of the last exit (also while restarting)
   bool oom_killed = false;
   std::string started_at;   // RFC 3339 nano; empty: never
   std::string finished_at;  // RFC 3339 nano; empty: never

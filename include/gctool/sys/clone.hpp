@@ -16,11 +16,11 @@ struct ClonedChild {
   UniqueFd pidfd;
 };
 
-// clone3 with CLONE_PIDFD and the given CLONE_NEW* flags; with a valid `cgroup` fd the child starts
-// inside that (v2) cgroup (CLONE_INTO_CGROUP). Like fork: returns nullopt in the child and the
-// child's pid and pidfd in the parent, with SIGCHLD as the exit signal. The caller must have no
-// other threads.
-std::optional<ClonedChild> clone_with_pidfd(std::uint64_t namespace_flags,
-                                            BorrowedFd cgroup = BorrowedFd());
+// clone3 with CLONE_PIDFD and the given flags (CLONE_NEW*, CLONE_PARENT); with a valid `cgroup`
+// fd the child starts inside that (v2) cgroup (CLONE_INTO_CGROUP). Like fork: returns nullopt in
+// the child and the child's pid and pidfd in the parent, with SIGCHLD as the exit signal. With
+// CLONE_PARENT the child is a sibling of the caller: its parent is the caller's parent, and the
+// kernel gives it the caller's own exit signal. The caller must have no other threads.
+std::optional<ClonedChild> clone_with_pidfd(std::uint64_t flags, BorrowedFd cgroup = BorrowedFd());
 
 }  // namespace gctool::sys

@@ -11,6 +11,7 @@
 #include "gctool/io/rw.hpp"
 #include "gctool/io/sync_wait.hpp"
 #include "gctool/io/task.hpp"
+#include "gctool/sys/pidfd.hpp"
 #include "gctool/sys/pty.hpp"
 
 namespace gctool::container {
@@ -19,18 +20,20 @@ namespace {
 constexpr int kStdin = 0;
 constexpr int kStdout = 1;
 
-io::Task<void> forward_signals(io::Loop& loop, BorrowedFd signal_fd, Container& container) {
+io::Task<void> forward_signals(io::Loop& loop, BorrowedFd signal_fd, BorrowedFd pidfd,
+                               BorrowedFd console) {
   for (;;) {
     co_await io::poll(loop, signal_fd, POLLIN);
     signalfd_siginfo info{};
     while (::read(signal_fd.get(), &info, sizeof info) == sizeof info) {
       const int signo = static_cast<int>(info.ssi_signo);
       if (signo == SIGWINCH) {
-        if (container.console().valid()) {
-          sys::copy_window_size(BorrowedFd(kStdin), container.console());
+        if (console.valid()) {
+          sys::copy_window_size(BorrowedFd(kStdin), console);
         }
       } else {
-        container.kill(signo);
+        // The process is reaped only once the loop has ended: the pidfd still names it.
+        sys::pidfd_signal(pidfd, signo);
       }
     }
   }
@@ -71,36 +74,38 @@ io::Task<void> relay_console(io::Loop& loop, BorrowedFd console) {
   }
 }
 
-io::Task<siginfo_t> session(io::Loop& loop, Container& container) {
-  if (container.console().valid()) {
-    co_await relay_console(loop, container.console());
+io::Task<siginfo_t> session(io::Loop& loop, BorrowedFd pidfd, BorrowedFd console) {
+  if (console.valid()) {
+    co_await relay_console(loop, console);
   }
-  co_return co_await io::wait_exit(loop, container.pidfd());
+  co_return co_await io::wait_exit(loop, pidfd);
 }
 
 }  // namespace
 
-int run_foreground(Container& container, BorrowedFd signal_fd, bool forward_stdin) {
+siginfo_t run_session(BorrowedFd pidfd, BorrowedFd console, BorrowedFd signal_fd,
+                      bool forward_stdin) {
   std::optional<sys::RawTerminal> raw;
-  const bool tty = container.console().valid();
+  const bool tty = console.valid();
   if (tty) {
-    sys::copy_window_size(BorrowedFd(kStdin), container.console());
+    sys::copy_window_size(BorrowedFd(kStdin), console);
     if (forward_stdin) {
       raw.emplace(BorrowedFd(kStdin));
     }
   }
-  siginfo_t info{};
-  {
-    io::Loop loop;
-    loop.spawn(forward_signals(loop, signal_fd, container));
-    if (tty && forward_stdin) {
-      loop.spawn(relay_stdin(loop, container.console()));
-    }
-    info = io::sync_wait(loop, session(loop, container));
-    loop.cancel_all();
+  io::Loop loop;
+  loop.spawn(forward_signals(loop, signal_fd, pidfd, console));
+  if (tty && forward_stdin) {
+    loop.spawn(relay_stdin(loop, console));
   }
-  raw.reset();
-  return container.record_exit(info);
+  const siginfo_t info = io::sync_wait(loop, session(loop, pidfd, console));
+  loop.cancel_all();
+  return info;
+}
+
+int run_foreground(Container& container, BorrowedFd signal_fd, bool forward_stdin) {
+  return container.record_exit(
+      run_session(container.pidfd(), container.console(), signal_fd, forward_stdin));
 }
 
 }  // namespace gctool::container

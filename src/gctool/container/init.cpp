@@ -47,17 +47,6 @@ static_assert(sizeof(Report) <= PIPE_BUF);
   ::_exit(125);
 }
 
-void reset_signals() {
-  for (int sig = 1; sig < NSIG; ++sig) {
-    if (sig != SIGKILL && sig != SIGSTOP) {
-      ::signal(sig, SIG_DFL);
-    }
-  }
-  sigset_t none;
-  sigemptyset(&none);
-  ::sigprocmask(SIG_SETMASK, &none, nullptr);
-}
-
 void wait_for_parent(BorrowedFd sync) {
   char go = 0;
   ssize_t n = 0;
@@ -119,17 +108,17 @@ void setup_console(const InitConfig& c) {
   sys::make_controlling_tty(pty.slave);
 }
 
-sys::ExecUser switch_user(const InitConfig& c) {
+sys::ExecUser switch_user(const std::string& spec) {
   const auto passwd = try_read_file("/etc/passwd").value_or("");
   const auto group = try_read_file("/etc/group").value_or("");
-  const auto user = sys::resolve_exec_user(c.user, passwd, group);
+  const auto user = sys::resolve_exec_user(spec, passwd, group);
   check(::setgroups(user.supplementary_gids.size(), user.supplementary_gids.data()), "setgroups");
   check(::setresgid(user.gid, user.gid, user.gid), "setgid {}", user.gid);
   check(::setresuid(user.uid, user.uid, user.uid), "setuid {}", user.uid);
   return user;
 }
 
-void enter_workdir(const std::string& dir) {
+void enter_workdir(const std::string& dir, bool create) {
   const std::string path = dir.empty() ? "/" : dir;
   if (path.front() != '/') {
     throw_invalid("the working directory \"{}\" is not absolute", path);
@@ -137,7 +126,8 @@ void enter_workdir(const std::string& dir) {
   const UniqueFd root(check(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC), "open /"));
   // Through the fd resolved in the root, never the path again: a path like /proc/self/fd/N must
   // not lead to a directory of the host.
-  const UniqueFd target = fs::mkdir_all_in_root(root, path);
+  const UniqueFd target = create ? fs::mkdir_all_in_root(root, path)
+                                 : fs::open_in_root(root, path, O_PATH | O_DIRECTORY);
   check(::fchdir(target.get()), "chdir to the working directory \"{}\"", path);
 }
 
@@ -190,8 +180,53 @@ int exec_command(const std::vector<std::string>& args, const std::vector<std::st
 
 }  // namespace
 
-void run_init(const InitConfig& c) noexcept {
+void reset_signals() noexcept {
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig != SIGKILL && sig != SIGSTOP) {
+      ::signal(sig, SIG_DFL);
+    }
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+}
+
+void run_child(BorrowedFd report, const std::function<void()>& body) noexcept {
   try {
+    body();
+  } catch (const Error& e) {
+    const bool invalid = e.errno_value() == EINVAL && e.context() == e.what();
+    fail(report, invalid ? ReportKind::invalid : ReportKind::error, e.errno_value(), e.context());
+  } catch (const std::exception& e) {
+    fail(report, ReportKind::invalid, EINVAL, e.what());
+  }
+  ::_exit(125);
+}
+
+void exec_container_command(BorrowedFd report, const CommandConfig& c) {
+  // In the order of gctool/sys/security.hpp: the bounding set and PR_SET_KEEPCAPS while still
+  // root, the user, then capsets, ambient, no_new_privs and last the seccomp filter (it may
+  // forbid what came before).
+  if (c.security != nullptr) {
+    check_security(report, sys::apply_security_before_user(*c.security));
+  }
+  enter_workdir(c.working_dir, c.create_working_dir);
+  const auto user = switch_user(c.user);
+  std::vector<std::string> env = c.env;
+  if (!env_value(env, "HOME")) {
+    env.push_back("HOME=" + user.home);
+  }
+  if (c.security != nullptr) {
+    check_security(report, sys::apply_security_after_user(*c.security));
+  }
+  // Nothing of gctool may reach the command; the report pipe closes on a successful exec.
+  check(::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC), "close_range");
+  const int err = exec_command(c.args, env);
+  fail(report, ReportKind::exec, err, fmt::format("exec \"{}\"", c.args.front()));
+}
+
+void run_init(const InitConfig& c) noexcept {
+  run_child(c.report, [&c] {
     reset_signals();
     // The container dies with whoever spawned it, so a killed `gctool run` leaves no orphan.
     check(::prctl(PR_SET_PDEATHSIG, SIGKILL), "prctl PR_SET_PDEATHSIG");
@@ -208,40 +243,17 @@ void run_init(const InitConfig& c) noexcept {
     if (c.read_only_rootfs) {
       fs::remount_read_only("/");
     }
-    // Security, in the order of gctool/sys/security.hpp: masked and read-only paths, the
-    // bounding set and PR_SET_KEEPCAPS while still root, the user, then capsets, ambient,
-    // no_new_privs and last the seccomp filter (it may forbid what came before).
-    if (c.security != nullptr) {
+    // Masked and read-only paths need mount(2): before the rest of the security settings.
+    if (const auto* security = c.command.security; security != nullptr) {
       const UniqueFd root(check(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC), "open /"));
-      check_security(c.report, sys::apply_path_restrictions(root, c.security->masked_paths,
-                                                            c.security->readonly_paths));
+      check_security(c.report, sys::apply_path_restrictions(root, security->masked_paths,
+                                                            security->readonly_paths));
     }
     // The mounts above ran while the parent placed us in the cgroup and the network (a cgroup v1
     // move waits for an RCU grace period); nothing from here on may run before that.
     wait_for_parent(c.sync);
-    if (c.security != nullptr) {
-      check_security(c.report, sys::apply_security_before_user(*c.security));
-    }
-    enter_workdir(c.working_dir);
-    const auto user = switch_user(c);
-    std::vector<std::string> env = c.env;
-    if (!env_value(env, "HOME")) {
-      env.push_back("HOME=" + user.home);
-    }
-    if (c.security != nullptr) {
-      check_security(c.report, sys::apply_security_after_user(*c.security));
-    }
-    // Nothing of gctool may reach the command; the report pipe closes on a successful exec.
-    check(::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC), "close_range");
-    const int err = exec_command(c.args, env);
-    fail(c.report, ReportKind::exec, err, fmt::format("exec \"{}\"", c.args.front()));
-  } catch (const Error& e) {
-    const bool invalid = e.errno_value() == EINVAL && e.context() == e.what();
-    fail(c.report, invalid ? ReportKind::invalid : ReportKind::error, e.errno_value(), e.context());
-  } catch (const std::exception& e) {
-    fail(c.report, ReportKind::invalid, EINVAL, e.what());
-  }
-  ::_exit(125);
+    exec_container_command(c.report, c.command);
+  });
 }
 
 int InitError::exit_code() const noexcept {
@@ -251,7 +263,7 @@ int InitError::exit_code() const noexcept {
   return errno_value() == ENOENT ? 127 : 126;
 }
 
-void read_init_report(BorrowedFd report) {
+void read_init_report(BorrowedFd report, std::string_view who) {
   Report message;
   ssize_t n = 0;
   while ((n = ::read(report.get(), &message, sizeof message)) < 0 && errno == EINTR) {
@@ -263,13 +275,13 @@ void read_init_report(BorrowedFd report) {
     return;
   }
   if (static_cast<std::size_t>(n) != sizeof message) {
-    throw Error(EPROTO, "container init: truncated report");
+    throw Error(EPROTO, fmt::format("{}: truncated report", who));
   }
   message.context[sizeof message.context - 1] = '\0';
   if (message.kind == ReportKind::invalid) {
-    throw Error::invalid(fmt::format("container init: {}", message.context));
+    throw Error::invalid(fmt::format("{}: {}", who, message.context));
   }
-  throw InitError(message.err, message.context, message.kind == ReportKind::exec);
+  throw InitError(message.err, message.context, message.kind == ReportKind::exec, who);
 }
 
 }  // namespace gctool::container

@@ -67,11 +67,6 @@ void validate(const Spec& spec) {
   }
 }
 
-bool host_has_cgroup_ns() {
-  static const bool has = ::access("/proc/self/ns/cgroup", F_OK) == 0;
-  return has;
-}
-
 // Kills what is left in the container's cgroup and removes it; nothing when it is gone already.
 void release_cgroup(const std::string& path) {
   if (path.empty()) {
@@ -110,6 +105,25 @@ std::optional<Record> load_reconciled(const ContainerStore& store, std::string_v
 }
 
 }  // namespace
+
+std::uint64_t container_namespace_flags() {
+  static const bool has_cgroup_ns = ::access("/proc/self/ns/cgroup", F_OK) == 0;
+  std::uint64_t flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET;
+  if (has_cgroup_ns) {
+    flags |= CLONE_NEWCGROUP;
+  }
+  return flags;
+}
+
+sys::SecurityOptions container_security(const ContainerStore& store, const Spec& spec) {
+  sys::SecurityRequest request;
+  request.cap_add = spec.cap_add;
+  request.cap_drop = spec.cap_drop;
+  request.privileged = spec.privileged;
+  request.security_opts = spec.security_opts;
+  request.seccomp_cache_dir = store.root() / "cache" / "seccomp";
+  return sys::parse_security(request);
+}
 
 Container::Container(const ContainerStore& store, Record record, Durability durability,
                      std::optional<cgroup::CgroupHandle> cgroup)
@@ -214,13 +228,7 @@ void Container::start(BorrowedFd stdin_fd) {
   reaped_ = false;
   const fsys::path dir = store_->dir(id());
   // Prepared before anything is opened: a bad flag fails here. The notices are the CLI's to print.
-  sys::SecurityRequest security_request;
-  security_request.cap_add = spec.cap_add;
-  security_request.cap_drop = spec.cap_drop;
-  security_request.privileged = spec.privileged;
-  security_request.security_opts = spec.security_opts;
-  security_request.seccomp_cache_dir = store_->root() / "cache" / "seccomp";
-  const sys::SecurityOptions security = sys::parse_security(security_request);
+  const sys::SecurityOptions security = container_security(*store_, spec);
   int sync[2];
   int report[2];
   check(::pipe2(sync, O_CLOEXEC), "pipe");
@@ -256,22 +264,18 @@ void Container::start(BorrowedFd stdin_fd) {
   init.upper_layer = spec.auto_remove ? fs::UpperLayer::scratch : fs::UpperLayer::kept;
   init.tty = spec.tty;
   init.hostname = record_.hostname;
-  init.user = spec.user;
-  init.working_dir = spec.working_dir;
-  init.args = record_.args();
-  init.env = base_environment(spec, record_.hostname);
+  init.command.user = spec.user;
+  init.command.working_dir = spec.working_dir;
+  init.command.args = record_.args();
+  init.command.env = base_environment(spec, record_.hostname);
+  init.command.security = &security;
   init.sync = sync_read.borrow();
   init.report = report_write.borrow();
   init.console_socket = console_child.borrow();
   init.stdin_fd = stdin_fd;
-  init.security = &security;
 
-  std::uint64_t flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET;
-  if (host_has_cgroup_ns()) {
-    flags |= CLONE_NEWCGROUP;
-  }
   const UniqueFd cgroup_dir = cgroup_->open_dir();
-  auto child = sys::clone_with_pidfd(flags, cgroup_dir.borrow());
+  auto child = sys::clone_with_pidfd(container_namespace_flags(), cgroup_dir.borrow());
   if (!child) {
     run_init(init);
   }
@@ -333,10 +337,13 @@ int Container::wait() {
   return record_exit(sys::pidfd_wait(pidfd_));
 }
 
-int Container::record_exit(const siginfo_t& info) {
+int Container::record_exit(const siginfo_t& info, bool restarting) {
   reaped_ = true;
   const int code = io::exit_code(info);
-  record_.state.status = Status::exited;
+  record_.state.status = restarting ? Status::restarting : Status::exited;
+  if (restarting) {
+    record_.state.process = {};
+  }
   record_.state.exit_code = code;
   record_.state.finished_at = now_rfc3339();
   if (cgroup_) {
@@ -348,6 +355,15 @@ int Container::record_exit(const siginfo_t& info) {
   }
   save();
   return code;
+}
+
+void Container::cancel_restart(const std::string& error) {
+  if (record_.state.status == Status::restarting) {
+    record_.state.status = Status::exited;
+    record_.state.process = {};
+    record_.state.error = error;
+    save();
+  }
 }
 
 void Container::finish() {
@@ -398,6 +414,11 @@ std::optional<Record> reconcile(const ContainerStore& store, Record record) {
     record.state.finished_at = now_rfc3339();
     record.state.error = "gctool exited before the container";
     record.state.process = {};
+  } else if (record.state.status == Status::restarting && !owner_alive) {
+    // The supervisor died during its back-off: nobody will start the container again, it stays
+    // exited with the code of its last run.
+    record.state.status = Status::exited;
+    record.state.process = {};
   } else if (record.state.status != Status::created || owner_alive || record.owner.pid == 0) {
     return record;
   }
@@ -439,6 +460,21 @@ std::string remove_container(const ContainerStore& store, std::string_view ref, 
   auto record = load_reconciled(store, id);
   if (!record) {
     return id;
+  }
+  if (record->state.status == Status::restarting) {
+    // reconcile left it restarting: its supervisor lives and would start it again.
+    if (!force) {
+      throw_invalid("cannot remove restarting container {}: stop it first or use -f",
+                    short_id(record->id));
+    }
+    // A container it is starting dies with it (the init's parent-death signal).
+    if (auto pidfd = sys::try_pidfd_open(record->owner.pid); pidfd && alive(record->owner)) {
+      sys::pidfd_signal(*pidfd, SIGKILL);
+    }
+    if (!wait_gone(record->owner, std::chrono::seconds(10))) {
+      throw Error(EBUSY,
+                  fmt::format("the supervisor of container {} did not exit", short_id(record->id)));
+    }
   }
   if (record->running() && alive(record->state.process)) {
     if (!force) {

@@ -12,6 +12,8 @@ std::string_view to_string(Status status) noexcept {
       return "created";
     case Status::running:
       return "running";
+    case Status::restarting:
+      return "restarting";
     case Status::exited:
       return "exited";
   }
@@ -19,7 +21,7 @@ std::string_view to_string(Status status) noexcept {
 }
 
 Status status_from_string(std::string_view text) {
-  for (const auto status : {Status::created, Status::running, Status::exited}) {
+  for (const auto status : {Status::created, Status::running, Status::restarting, Status::exited}) {
     if (to_string(status) == text) {
       return status;
     }
@@ -88,7 +90,9 @@ json to_json(const Record& r) {
       {"RestartCount", r.restart_count},
       {"State",
        {{"Status", to_string(r.state.status)},
-        {"Running", r.state.status == Status::running},
+        // As Docker: a restarting container counts as running.
+        {"Running", r.state.status == Status::running || r.state.status == Status::restarting},
+        {"Restarting", r.state.status == Status::restarting},
         {"Pid", r.state.process.pid},
         {"PidStartTime", r.state.process.start_time},
         {"ExitCode", r.state.exit_code},

@@ -18,8 +18,10 @@
 #include "gctool/container/runtime.hpp"
 #include "gctool/container/supervisor.hpp"
 #include "gctool/core/file_util.hpp"
+#include "gctool/core/pipe.hpp"
 #include "gctool/core/units.hpp"
 #include "gctool/io/loop.hpp"
+#include "gctool/io/process.hpp"
 #include "gctool/io/signals.hpp"
 #include "gctool/io/sleep.hpp"
 #include "gctool/io/sync_wait.hpp"
@@ -36,17 +38,6 @@ using namespace std::chrono_literals;
 std::filesystem::path& supervisor_helper() {
   static std::filesystem::path helper;
   return helper;
-}
-
-struct Pipe {
-  UniqueFd read;
-  UniqueFd write;
-};
-
-Pipe make_pipe() {
-  int fds[2];
-  check(::pipe2(fds, O_CLOEXEC), "pipe");
-  return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
 }
 
 void stdio_to(BorrowedFd out, BorrowedFd err) {
@@ -129,8 +120,11 @@ class Supervisor {
   // Records the exit; when the restart policy says so, waits for the back-off and starts the
   // container again (true).
   io::Task<bool> after_exit(io::Loop& loop, const siginfo_t& info) {
-    const int code = container_.record_exit(info);
-    if (!should_restart(options_.restart, code, options_.restart_count, stop_requested())) {
+    const bool restart = should_restart(options_.restart, io::exit_code(info),
+                                        options_.restart_count, stop_requested());
+    // While it waits, the record says "restarting" (ps: `Restarting (N) 1 second ago`).
+    container_.record_exit(info, restart);
+    if (!restart) {
       co_return false;
     }
     const auto delay = restart_delay(options_.restart_count);
@@ -138,11 +132,22 @@ class Supervisor {
       co_await io::sleep(loop, std::min<std::chrono::milliseconds>(50ms, delay - waited));
     }
     if (stop_requested()) {
+      container_.cancel_restart();
       co_return false;
     }
     ++options_.restart_count;
     container_.count_restart();
-    start();
+    try {
+      start();
+    } catch (const std::exception& e) {
+      container_.cancel_restart(e.what());
+      throw;
+    }
+    // A stop that came after the last look above found the container restarting and left it to
+    // us (one that comes from now on finds it running and stops it itself): end it at once.
+    if (stop_requested()) {
+      sys::pidfd_signal(container_.pidfd(), SIGKILL);
+    }
     co_return true;
   }
 

@@ -92,8 +92,16 @@ void wait_recorded(const ContainerStore& store, const std::string& id) {
 
 std::string stop_container(const ContainerStore& store, std::string_view ref,
                            std::chrono::seconds timeout) {
-  const Record record = inspect_container(store, ref);
+  Record record = inspect_container(store, ref);
   request_stop(store, record);
+  if (record.state.status == Status::restarting) {
+    // Read again after the request: a supervisor that was starting the container anew has either
+    // recorded it running by now, or sees the request once it runs and stops it itself.
+    const auto lock = store.lock();
+    if (auto again = store.load(record.id)) {
+      record = std::move(*again);
+    }
+  }
   if (record.running() && alive(record.state.process)) {
     auto pidfd = sys::try_pidfd_open(record.state.process.pid);
     if (pidfd && alive(record.state.process)) {

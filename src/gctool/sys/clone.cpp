@@ -9,12 +9,13 @@
 
 namespace gctool::sys {
 
-std::optional<ClonedChild> clone_with_pidfd(std::uint64_t namespace_flags, BorrowedFd cgroup) {
+std::optional<ClonedChild> clone_with_pidfd(std::uint64_t flags, BorrowedFd cgroup) {
   int pidfd = -1;
   clone_args args{};
-  args.flags = namespace_flags | CLONE_PIDFD;
+  args.flags = flags | CLONE_PIDFD;
   args.pidfd = reinterpret_cast<std::uintptr_t>(&pidfd);
-  args.exit_signal = SIGCHLD;
+  // clone3 refuses an exit signal with CLONE_PARENT: the child inherits the caller's.
+  args.exit_signal = (flags & CLONE_PARENT) != 0 ? 0 : SIGCHLD;
   if (cgroup.valid()) {
     args.flags |= CLONE_INTO_CGROUP;
     args.cgroup = static_cast<std::uint64_t>(cgroup.get());

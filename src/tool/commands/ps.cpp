@@ -36,6 +36,9 @@ std::string status_text(const container::Record& r, Clock::time_point now) {
   switch (r.state.status) {
     case container::Status::running:
       return "Up " + ago(r.state.started_at, now);
+    case container::Status::restarting:
+      return fmt::format("Restarting ({}) {} ago", r.state.exit_code,
+                         ago(r.state.finished_at, now));
     case container::Status::exited:
       return fmt::format("Exited ({}) {} ago", r.state.exit_code, ago(r.state.finished_at, now));
     case container::Status::created:
@@ -115,7 +118,8 @@ void ps(const Globals& globals, const PsOptions& o) {
   std::vector<std::vector<std::string>> rows{
       {"CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES"}};
   for (const auto& r : records) {
-    if (!o.all && !r.running()) {
+    // As Docker: a restarting container is listed with the running ones.
+    if (!o.all && !r.running() && r.state.status != container::Status::restarting) {
       continue;
     }
     const std::string id = o.no_trunc ? r.id : short_id(r.id);

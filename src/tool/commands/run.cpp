@@ -51,11 +51,6 @@ struct RunOptions {
   std::vector<std::string> security_opts;
 };
 
-std::optional<std::string> caller_env(const std::string& key) {
-  const char* value = std::getenv(key.c_str());
-  return value != nullptr ? std::optional<std::string>(value) : std::nullopt;
-}
-
 container::Spec build_spec(const std::string& root, const RunOptions& o,
                            const std::vector<std::string>& words) {
   if (words.empty()) {
