@@ -45,6 +45,7 @@ struct InitConfig {
   bool read_only_rootfs = false;
   // kept, or scratch for a container removed when it exits: its upper layer is never synced.
   fs::UpperLayer upper_layer = fs::UpperLayer::kept;
+  bool own_netns = true;  // a new network namespace, whose loopback the init brings up
   bool tty = false;
   std::string hostname;
   CommandConfig command;

@@ -10,6 +10,9 @@
 #include <vector>
 
 #include "gctool/cgroup/resources.hpp"
+#include "gctool/net/ipv4.hpp"
+#include "gctool/net/link.hpp"
+#include "gctool/net/ports.hpp"
 
 namespace gctool::container {
 
@@ -39,7 +42,13 @@ struct Spec {
   bool read_only_rootfs = false;
   bool auto_remove = false;
   std::vector<BindMount> binds;
-  std::string network_mode = "none";
+  // Docker's --network: "bridge" (the default network, created on first use; "default" is the
+  // same), "none" (loopback only), "host" (the host's network namespace) or a network's name.
+  std::string network_mode = "bridge";
+  std::vector<net::PortMapping> publish;  // -p; host port 0: chosen when the container starts
+  std::optional<net::Ipv4Address> ip;     // --ip
+  std::optional<net::MacAddress> mac;     // --mac-address
+  std::vector<std::string> dns;           // --dns: the nameservers of /etc/resolv.conf
   std::string stop_signal;
 
   // Security flags as given (--cap-add, --cap-drop, --privileged, --security-opt); the runtime

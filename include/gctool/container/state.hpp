@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -12,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "gctool/container/spec.hpp"
+#include "gctool/net/attach.hpp"
 
 namespace gctool::container {
 
@@ -53,15 +55,22 @@ struct Record {
   // RestartCount).
   int restart_count = 0;
   std::string cgroup_path;  // relative, "gctool/<id>"
+  // The container's place on its network while it runs (address, gateway, MAC, published ports
+  // with their host ports resolved); nullopt when it is not attached (none, host, not running).
+  std::optional<net::Attachment> network;
 
   // Entrypoint + Cmd: what runs.
   std::vector<std::string> args() const;
   bool running() const noexcept { return state.status == Status::running; }
 };
 
-// Docker's field names; Spec fields go into Config and HostConfig, gctool's into "Gctool".
+// Docker's field names; Spec fields go into Config and HostConfig, gctool's into "Gctool", the
+// attachment into Docker's NetworkSettings (and "Gctool" for reading it back).
 nlohmann::json to_json(const Record& record);
 // Throws an invalid-input Error when a required field is missing or has the wrong type.
 Record record_from_json(const nlohmann::json& json);
+
+// The network a --network value names: "default" (and "") is the default network "bridge".
+std::string network_name_of(std::string_view mode);
 
 }  // namespace gctool::container

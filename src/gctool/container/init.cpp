@@ -233,7 +233,9 @@ void run_init(const InitConfig& c) noexcept {
     check(::setsid(), "setsid");
     build_rootfs(c);
     check(::sethostname(c.hostname.data(), c.hostname.size()), "sethostname \"{}\"", c.hostname);
-    loopback_up();
+    if (c.own_netns) {
+      loopback_up();
+    }
     fs::pivot_root_into(c.rootfs);
     if (c.tty) {
       setup_console(c);

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <set>
 #include <thread>
 
 #include <fmt/std.h>
@@ -21,7 +22,8 @@
 #include "gctool/core/scope_exit.hpp"
 #include "gctool/core/time.hpp"
 #include "gctool/io/process.hpp"
-#include "gctool/net/dns_files.hpp"
+#include "gctool/net/attach.hpp"
+#include "gctool/net/network.hpp"
 #include "gctool/sys/clone.hpp"
 #include "gctool/sys/pidfd.hpp"
 #include "gctool/sys/pty.hpp"
@@ -45,13 +47,12 @@ bool alive(const ProcessId& p) {
   return p.pid > 0 && process_matches(p.pid, p.start_time);
 }
 
-void validate(const Spec& spec) {
+void validate(const fsys::path& root, const Spec& spec) {
   if (!spec.name.empty() && !valid_name(spec.name)) {
     throw_invalid("invalid container name \"{}\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
                   spec.name);
   }
   cgroup::validate(spec.resources);
-  validate_network_mode(spec.network_mode);
   for (const auto& bind : spec.binds) {
     struct stat st {};
     if (::stat(bind.source.c_str(), &st) != 0) {
@@ -65,6 +66,15 @@ void validate(const Spec& spec) {
   if (spec.layer_dirs.empty()) {
     throw_invalid("image \"{}\" has no layers", spec.image_ref);
   }
+  // Last: it looks at the networks and the host's ports, the other checks are cheaper.
+  validate_network(root, spec);
+}
+
+// The host's name, which a container sharing the host's network takes by default (as Docker).
+std::string host_hostname() {
+  char name[256] = {};
+  check(::gethostname(name, sizeof name - 1), "gethostname");
+  return name;
 }
 
 // Kills what is left in the container's cgroup and removes it; nothing when it is gone already.
@@ -149,13 +159,15 @@ Container::~Container() {
 }
 
 Container Container::create(const ContainerStore& store, Spec spec, Durability durability) {
-  validate(spec);
+  validate(store.root(), spec);
   Record record;
   record.id = random_id();
   record.name = spec.name.empty() ? random_name() : spec.name;
   spec.name = record.name;
   record.created = now_rfc3339();
-  record.hostname = spec.hostname.empty() ? short_id(record.id) : spec.hostname;
+  record.hostname = !spec.hostname.empty()        ? spec.hostname
+                    : own_network_namespace(spec) ? short_id(record.id)
+                                                  : host_hostname();
   record.owner = self_process();
   record.cgroup_path = cgroup::container_cgroup_path(record.id);
   record.spec = std::move(spec);
@@ -169,9 +181,7 @@ Container Container::create(const ContainerStore& store, Spec spec, Durability d
     check(::mkdir((dir / sub).c_str(), 0755), "create {}", dir / sub);
   }
   write_file(dir / "hostname", container.record_.hostname + "\n");
-  write_file(dir / "hosts", net::hosts_file_content(container.record_.hostname, std::nullopt));
-  write_file(dir / "resolv.conf",
-             net::resolv_conf_content(try_read_file("/etc/resolv.conf").value_or(""), {}));
+  write_network_files(dir, container.record_);
   container.cgroup_ = cgroup::CgroupHandle::create(
       cgroup::host_driver(), container.record_.cgroup_path, container.record_.spec.resources);
   return container;
@@ -262,6 +272,7 @@ void Container::start(BorrowedFd stdin_fd) {
                     {dir / "resolv.conf", "/etc/resolv.conf"}};
   init.read_only_rootfs = spec.read_only_rootfs;
   init.upper_layer = spec.auto_remove ? fs::UpperLayer::scratch : fs::UpperLayer::kept;
+  init.own_netns = own_network_namespace(spec);
   init.tty = spec.tty;
   init.hostname = record_.hostname;
   init.command.user = spec.user;
@@ -275,7 +286,11 @@ void Container::start(BorrowedFd stdin_fd) {
   init.stdin_fd = stdin_fd;
 
   const UniqueFd cgroup_dir = cgroup_->open_dir();
-  auto child = sys::clone_with_pidfd(container_namespace_flags(), cgroup_dir.borrow());
+  std::uint64_t flags = container_namespace_flags();
+  if (!init.own_netns) {
+    flags &= ~std::uint64_t{CLONE_NEWNET};
+  }
+  auto child = sys::clone_with_pidfd(flags, cgroup_dir.borrow());
   if (!child) {
     run_init(init);
   }
@@ -290,7 +305,7 @@ void Container::start(BorrowedFd stdin_fd) {
     if (cgroup_->version() == 1) {
       cgroup_->add_process(child->pid);
     }
-    setup_network(record_, child->pid);
+    setup_network(store_->root(), dir, record_, child->pid);
   } catch (const Error&) {
     // The init may have failed on its own meanwhile: its report says why better than a cgroup
     // write to a process that is gone.
@@ -346,6 +361,11 @@ int Container::record_exit(const siginfo_t& info, bool restarting) {
   }
   record_.state.exit_code = code;
   record_.state.finished_at = now_rfc3339();
+  // The namespace is gone with pid 1; its ports, address and host veth go now, not at finish:
+  // a restart attaches again.
+  if (record_.network) {
+    teardown_network(store_->root(), record_);
+  }
   if (cgroup_) {
     try {
       record_.state.oom_killed = cgroup_->oom_killed();
@@ -372,7 +392,9 @@ void Container::finish() {
     cgroup_->remove();
     cgroup_.reset();
   }
-  teardown_network(record_);
+  if (record_.network) {
+    teardown_network(store_->root(), record_);
+  }
   if (record_.spec.auto_remove) {
     const auto lock = store_->lock();
     store_->remove(id());
@@ -395,8 +417,8 @@ void Container::destroy() noexcept {
     reaped_ = true;
   }
   cgroup_.reset();  // the handle's destructor kills and removes the cgroup
+  teardown_network(store_->root(), record_);
   try {
-    teardown_network(record_);
     const auto lock = store_->lock();
     store_->remove(id());
   } catch (const std::exception&) {
@@ -423,7 +445,7 @@ std::optional<Record> reconcile(const ContainerStore& store, Record record) {
     return record;
   }
   release_cgroup(record.cgroup_path);
-  teardown_network(record);
+  teardown_network(store.root(), record);
   if (record.spec.auto_remove) {
     store.remove(record.id);
     return std::nullopt;
@@ -440,6 +462,18 @@ std::vector<Record> list_containers(const ContainerStore& store) {
     if (auto current = reconcile(store, std::move(record))) {
       records.push_back(std::move(*current));
     }
+  }
+  // Addresses and attachments of containers that no longer live (a crash between allocating and
+  // recording, say). With the store lock held no container can be created meanwhile, so every
+  // attachment in progress belongs to a listed record whose owner is alive.
+  if (!net::list_networks(store.root()).empty()) {
+    std::set<std::string> live;
+    for (const auto& r : records) {
+      if (r.running() || alive(r.owner)) {
+        live.insert(r.id);
+      }
+    }
+    net::reconcile(store.root(), live);
   }
   return records;
 }
@@ -491,7 +525,7 @@ std::string remove_container(const ContainerStore& store, std::string_view ref, 
     }
   }
   release_cgroup(record->cgroup_path);
-  teardown_network(*record);
+  teardown_network(store.root(), *record);
   store.remove(record->id);
   return record->id;
 }

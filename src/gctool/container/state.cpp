@@ -1,6 +1,9 @@
 #include "gctool/container/state.hpp"
 
+#include <fmt/format.h>
+
 #include "gctool/core/error.hpp"
+#include "gctool/net/network.hpp"
 
 namespace gctool::container {
 
@@ -59,7 +62,73 @@ ProcessId process_from(const json& j) {
   return ProcessId{j.value("Pid", 0), j.value("StartTime", std::uint64_t{0})};
 }
 
+// Docker's "80/tcp" key of a port.
+std::string port_key(const net::PortMapping& p) {
+  return fmt::format("{}/{}", p.container_port, net::to_string(p.protocol));
+}
+
+// Docker's PortBindings / NetworkSettings.Ports: {"80/tcp": [{"HostIp": "", "HostPort": "8080"}]}.
+// An unset host address is "" as requested and "0.0.0.0" once published; port 0 is "".
+json port_bindings_json(const std::vector<net::PortMapping>& ports, const char* any_address) {
+  json out = json::object();
+  for (const auto& p : ports) {
+    out[port_key(p)].push_back(
+        {{"HostIp", p.host_ip ? net::to_string(*p.host_ip) : std::string(any_address)},
+         {"HostPort", p.host_port == 0 ? std::string() : std::to_string(p.host_port)}});
+  }
+  return out;
+}
+
+std::vector<net::PortMapping> port_bindings_from(const json& j) {
+  std::vector<net::PortMapping> ports;
+  for (const auto& [key, bindings] : j.items()) {
+    const auto container = net::parse_publish(key);
+    for (const auto& b : bindings) {
+      net::PortMapping p = container;
+      const auto ip = b.value("HostIp", "");
+      if (!ip.empty() && ip != "0.0.0.0") {
+        p.host_ip = net::parse_ipv4(ip);
+      }
+      const auto port = b.value("HostPort", "");
+      p.host_port = port.empty() ? 0 : static_cast<std::uint16_t>(std::stoul(port));
+      ports.push_back(p);
+    }
+  }
+  return ports;
+}
+
+// Docker's NetworkSettings: one endpoint under Networks.<name>, its values repeated at the top
+// for the default network, empty while the container is not attached.
+json network_settings_json(const Record& r) {
+  const auto& a = r.network;
+  const std::string name = a ? a->network : network_name_of(r.spec.network_mode);
+  const std::string ip = a ? net::to_string(a->ip) : "";
+  const std::string gateway = a ? net::to_string(a->gateway) : "";
+  const std::string mac = a ? net::to_string(a->mac) : "";
+  const int prefix = a ? a->prefix : 0;
+  const json ipam_config =
+      r.spec.ip ? json{{"IPv4Address", net::to_string(*r.spec.ip)}} : json(nullptr);
+  const bool is_default = name == net::kDefaultNetwork;
+  return {{"Bridge", ""},
+          {"Ports", a ? port_bindings_json(a->ports, "0.0.0.0") : json::object()},
+          {"IPAddress", is_default ? ip : ""},
+          {"IPPrefixLen", is_default ? prefix : 0},
+          {"Gateway", is_default ? gateway : ""},
+          {"MacAddress", is_default ? mac : ""},
+          {"Networks",
+           {{name,
+             {{"IPAMConfig", ipam_config},
+              {"MacAddress", mac},
+              {"Gateway", gateway},
+              {"IPAddress", ip},
+              {"IPPrefixLen", prefix}}}}}};
+}
+
 }  // namespace
+
+std::string network_name_of(std::string_view mode) {
+  return mode == "default" || mode.empty() ? std::string(net::kDefaultNetwork) : std::string(mode);
+}
 
 json to_json(const Record& r) {
   const Spec& s = r.spec;
@@ -110,7 +179,8 @@ json to_json(const Record& r) {
         {"Entrypoint", s.entrypoint},
         {"WorkingDir", s.working_dir},
         {"Image", s.image_ref},
-        {"StopSignal", s.stop_signal}}},
+        {"StopSignal", s.stop_signal},
+        {"MacAddress", s.mac ? net::to_string(*s.mac) : ""}}},
       {"HostConfig",
        {{"Memory", res.memory_bytes.value_or(0)},
         {"NanoCpus", res.nano_cpus.value_or(0)},
@@ -122,16 +192,21 @@ json to_json(const Record& r) {
         {"AutoRemove", s.auto_remove},
         {"Binds", binds},
         {"NetworkMode", s.network_mode},
+        {"PortBindings", port_bindings_json(s.publish, "")},
+        {"Dns", s.dns},
         {"CapAdd", s.cap_add},
         {"CapDrop", s.cap_drop},
         {"Privileged", s.privileged},
         {"SecurityOpt", s.security_opts}}},
       {"Mounts", mounts},
+      {"NetworkSettings", network_settings_json(r)},
       {"Gctool",
        {{"Owner", process_json(r.owner)},
         {"CgroupPath", r.cgroup_path},
         {"LayerDirs", layers},
-        {"RequestedHostname", s.hostname}}},
+        {"RequestedHostname", s.hostname},
+        {"RequestedIp", s.ip ? json(net::to_string(*s.ip)) : json(nullptr)},
+        {"Network", r.network ? net::to_json(*r.network) : json(nullptr)}}},
   };
 }
 
@@ -167,6 +242,9 @@ Record record_from_json(const json& j) {
     s.entrypoint = c.value("Entrypoint", std::vector<std::string>{});
     s.working_dir = c.value("WorkingDir", "");
     s.stop_signal = c.value("StopSignal", "");
+    if (const auto mac = c.value("MacAddress", ""); !mac.empty()) {
+      s.mac = net::parse_mac(mac);
+    }
     const json& h = j.at("HostConfig");
     auto& res = s.resources;
     const auto positive = [&](const char* key) -> std::optional<std::int64_t> {
@@ -186,6 +264,8 @@ Record record_from_json(const json& j) {
     s.read_only_rootfs = h.value("ReadonlyRootfs", false);
     s.auto_remove = h.value("AutoRemove", false);
     s.network_mode = h.value("NetworkMode", "none");
+    s.publish = port_bindings_from(h.value("PortBindings", json::object()));
+    s.dns = h.value("Dns", std::vector<std::string>{});
     s.cap_add = h.value("CapAdd", std::vector<std::string>{});
     s.cap_drop = h.value("CapDrop", std::vector<std::string>{});
     s.privileged = h.value("Privileged", false);
@@ -201,6 +281,12 @@ Record record_from_json(const json& j) {
       s.layer_dirs.emplace_back(dir);
     }
     s.hostname = g.value("RequestedHostname", "");
+    if (const auto ip = optional_from<std::string>(g, "RequestedIp")) {
+      s.ip = net::parse_ipv4(*ip);
+    }
+    if (const auto it = g.find("Network"); it != g.end() && !it->is_null()) {
+      r.network = net::attachment_from_json(*it);
+    }
     return r;
   } catch (const json::exception& e) {
     throw_invalid("invalid container state: {}", e.what());
