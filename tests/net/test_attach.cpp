@@ -150,11 +150,6 @@ TEST_CASE("attach plugs a namespace into the network and publishes ports", "[roo
                       Catch::Contains("already in use"));
     CHECK_FALSE(net::find_attachment(root.path(), "other"));
   }
-  // gctool port
-  const auto port = gctool::test::gctool({"--root", root.str(), "port", "web"});
-  CHECK(port.exit_code == 0);
-  CHECK_THAT(port.out, Catch::Contains("8080/tcp -> 127.0.0.1:18080\n"));
-
   CHECK(net::detach(root.path(), id));
   CHECK_FALSE(net::detach(root.path(), id));  // idempotent
   CHECK(tagged_rules("gctool-ctr:" + id) == 0);

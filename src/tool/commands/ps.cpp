@@ -87,6 +87,17 @@ std::size_t width(const std::string& text) {
   return n;
 }
 
+// Docker's PORTS column: "0.0.0.0:18080->80/tcp, 0.0.0.0:5353->53/udp" while published.
+std::string ports_text(const container::Record& r) {
+  std::string text;
+  if (r.network) {
+    for (const auto& p : r.network->ports) {
+      text += (text.empty() ? "" : ", ") + net::to_string(p);
+    }
+  }
+  return text;
+}
+
 void print_table(const std::vector<std::vector<std::string>>& rows) {
   std::vector<std::size_t> widths(rows.front().size(), 0);
   for (const auto& row : rows) {
@@ -116,7 +127,7 @@ void ps(const Globals& globals, const PsOptions& o) {
   std::reverse(records.begin(), records.end());
   const auto now = Clock::now();
   std::vector<std::vector<std::string>> rows{
-      {"CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES"}};
+      {"CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"}};
   for (const auto& r : records) {
     // As Docker: a restarting container is listed with the running ones.
     if (!o.all && !r.running() && r.state.status != container::Status::restarting) {
@@ -136,12 +147,14 @@ void ps(const Globals& globals, const PsOptions& o) {
                                    {"RunningFor", created},
                                    {"State", to_string(r.state.status)},
                                    {"Status", status_text(r, now)},
+                                   {"Ports", ports_text(r)},
+                                   {"Networks", r.network ? r.network->network : ""},
                                    {"Names", r.name}};
       fmt::print("{}\n", line.dump());
       continue;
     }
-    rows.push_back(
-        {id, r.spec.image_ref, command_text(r, o.no_trunc), created, status_text(r, now), r.name});
+    rows.push_back({id, r.spec.image_ref, command_text(r, o.no_trunc), created, status_text(r, now),
+                    ports_text(r), r.name});
   }
   if (!o.quiet && o.format != "json") {
     print_table(rows);

@@ -18,6 +18,8 @@
 #include "gctool/core/units.hpp"
 #include "gctool/image/store.hpp"
 #include "gctool/io/signals.hpp"
+#include "gctool/net/link.hpp"
+#include "gctool/net/ports.hpp"
 #include "gctool/sys/security.hpp"
 
 namespace gctool::tool {
@@ -44,7 +46,11 @@ struct RunOptions {
   std::string cpuset_cpus;
   std::optional<std::int64_t> pids_limit;
   std::optional<std::string> entrypoint;
-  std::string network = "default";
+  std::string network = "bridge";
+  std::vector<std::string> publish;
+  std::string ip;
+  std::string mac;
+  std::vector<std::string> dns;
   std::vector<std::string> cap_add;
   std::vector<std::string> cap_drop;
   bool privileged = false;
@@ -75,6 +81,22 @@ container::Spec build_spec(const std::string& root, const RunOptions& o,
   for (const auto& volume : o.volumes) {
     spec.binds.push_back(container::parse_volume(volume));
   }
+  spec.network_mode = o.network == "default" ? "bridge" : o.network;
+  for (const auto& publish : o.publish) {
+    spec.publish.push_back(net::parse_publish(publish));
+  }
+  if (!o.ip.empty()) {
+    spec.ip = net::parse_ipv4(o.ip);
+  }
+  if (!o.mac.empty()) {
+    spec.mac = net::parse_mac(o.mac);
+  }
+  for (const auto& server : o.dns) {
+    if (!net::try_parse_ipv4(server)) {
+      throw_invalid("invalid --dns \"{}\": not an IPv4 address", server);
+    }
+  }
+  spec.dns = o.dns;
   // Checked here, before anything exists; the runtime prepares them again when it starts.
   sys::SecurityRequest security;
   security.cap_add = o.cap_add;
@@ -116,7 +138,6 @@ container::Spec build_spec(const std::string& root, const RunOptions& o,
   spec.open_stdin = o.interactive;
   spec.read_only_rootfs = o.read_only;
   spec.auto_remove = o.rm;
-  spec.network_mode = o.network;
   return spec;
 }
 
@@ -191,7 +212,15 @@ void setup_run(CLI::App& app, Globals& globals) {
   cmd->add_option("--cpuset-cpus", o->cpuset_cpus, "CPUs in which to allow execution (0-3, 0,1)");
   cmd->add_option("--pids-limit", o->pids_limit, "Tune container pids limit (-1 for unlimited)");
   cmd->add_option("--entrypoint", o->entrypoint, "Overwrite the default ENTRYPOINT of the image");
-  cmd->add_option("--network,--net", o->network, "Connect a container to a network (none)");
+  cmd->add_option("--network,--net", o->network,
+                  "Connect a container to a network: bridge (default), none, host or a name");
+  cmd->add_option("-p,--publish", o->publish,
+                  "Publish a container's port to the host: [HOSTIP:]HOSTPORT:CTRPORT[/tcp|/udp] "
+                  "or CTRPORT")
+      ->allow_extra_args(false);
+  cmd->add_option("--ip", o->ip, "IPv4 address on the network (e.g. 172.30.100.104)");
+  cmd->add_option("--mac-address", o->mac, "Container MAC address (e.g. 92:d0:c6:0a:29:33)");
+  cmd->add_option("--dns", o->dns, "Set custom DNS servers")->allow_extra_args(false);
   cmd->add_option("--cap-add", o->cap_add, "Add Linux capabilities")->allow_extra_args(false);
   cmd->add_option("--cap-drop", o->cap_drop, "Drop Linux capabilities")->allow_extra_args(false);
   cmd->add_flag("--privileged", o->privileged, "Give extended privileges to this container");
