@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "image_support.hpp"
+#include "net_support.hpp"
 #include "test_support.hpp"
 
 namespace gctool::test {
@@ -42,8 +43,13 @@ inline std::set<std::filesystem::path> gctool_cgroups() {
   return found;
 }
 
-// A data root in a temp dir with busybox imported. On destruction it checks (with Catch's CHECK,
-// so call leaks() from a test) that no mount under it and no new empty container cgroup remain.
+// A data root in a temp dir with busybox imported. leaks() lists mounts under it, new empty
+// container cgroups and container directories that remain.
+//
+// While it lives, the calling thread (and every gctool process the test starts) is in a network
+// namespace of its own that stands in for the host's: the default network `run` creates, its
+// bridge, gctool's nft table and sysctls stay in there and vanish with it, and tests never
+// change the real host's network.
 class TestRoot {
  public:
   TestRoot() : cgroups_before_(gctool_cgroups()) { image_id_ = import_busybox(dir_.path()); }
@@ -101,6 +107,7 @@ class TestRoot {
     return !std::getline(procs, line);
   }
 
+  HostNetns netns_;
   TempDir dir_{"gct-container"};
   std::set<std::filesystem::path> cgroups_before_;
   std::string image_id_;

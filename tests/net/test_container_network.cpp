@@ -1,0 +1,534 @@
+// Containers on networks, end to end through the CLI: two containers talking over a bridge, the
+// host reaching a container by address and through a published port on 127.0.0.1, ports refused
+// while taken, parallel runs getting distinct addresses, a full /29, invalid input that changes
+// nothing, none/host modes, and the attachment released on every path (stop, rm -f, --rm, a
+// failed start, a killed supervisor). Each test's "host" is the network namespace its TestRoot
+// enters, so bridges, nft tables and sysctls never touch the real host.
+#include <signal.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <memory>
+#include <random>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "container_support.hpp"
+#include "gctool/net/attach.hpp"
+#include "gctool/net/firewall.hpp"
+#include "gctool/net/ipam_store.hpp"
+#include "gctool/net/network.hpp"
+#include "net_support.hpp"
+
+using namespace gctool;
+using namespace gctool::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string read_text(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+std::string trimmed(std::string text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) {
+    text.pop_back();
+  }
+  return text;
+}
+
+// A /prefix subnet 10.A.B.0 with random A and B (the test's namespace has no other routes).
+std::string random_subnet(int prefix = 24) {
+  static std::mt19937 rng{std::random_device{}()};
+  return fmt::format("10.{}.{}.0/{}", 16 + rng() % 200, rng() % 250, prefix);
+}
+
+std::string create_network(const TestRoot& root, const std::string& subnet) {
+  const std::string name = unique_name("gn");
+  const auto result = root.run({"network", "create", "--subnet", subnet, name});
+  INFO(result.err);
+  REQUIRE(result.exit_code == 0);
+  return name;
+}
+
+// The page busybox httpd serves: "hello-<name>".
+std::vector<std::string> httpd_command(const std::string& name) {
+  return {"busybox", "sh", "-c",
+          fmt::format("mkdir -p /www && echo hello-{} > /www/index.html && exec httpd -f -p 80 "
+                      "-h /www",
+                      name)};
+}
+
+// A plain HTTP/1.0 GET of / from the calling thread's namespace; the whole response or "".
+std::string http_get(const std::string& ip, std::uint16_t port) {
+  const auto fd = tcp_connect(ip, port);
+  if (!fd.valid()) {
+    return "";
+  }
+  const std::string request = "GET / HTTP/1.0\r\n\r\n";
+  if (::write(fd.get(), request.data(), request.size()) != static_cast<ssize_t>(request.size())) {
+    return "";
+  }
+  std::string response;
+  char buf[4096];
+  ssize_t n = 0;
+  while ((n = ::read(fd.get(), buf, sizeof buf)) > 0) {
+    response.append(buf, static_cast<std::size_t>(n));
+  }
+  return response;
+}
+
+// Retries until the server answers 200 (it may still be starting); the response or "".
+std::string wait_http(const std::string& ip, std::uint16_t port) {
+  for (int i = 0; i < 100; ++i) {
+    auto response = http_get(ip, port);
+    if (response.find(" 200 ") != std::string::npos) {
+      return response;
+    }
+    std::this_thread::sleep_for(100ms);
+  }
+  return "";
+}
+
+std::uint16_t free_port() {
+  const auto probe = tcp_listen("0.0.0.0", 0);
+  return local_port(probe.borrow());
+}
+
+std::string run_detached(const TestRoot& root, const std::string& name,
+                         std::vector<std::string> flags, std::vector<std::string> command) {
+  std::vector<std::string> args = {"run", "-d", "--name", name};
+  args.insert(args.end(), flags.begin(), flags.end());
+  args.insert(args.end(), command.begin(), command.end());
+  const auto result = root.run(args);
+  INFO(result.err);
+  REQUIRE(result.exit_code == 0);
+  return trimmed(result.out);
+}
+
+nlohmann::json endpoint(const TestRoot& root, const std::string& container,
+                        const std::string& network) {
+  const auto info = root.inspect(container);
+  REQUIRE_FALSE(info.is_null());
+  return info["NetworkSettings"]["Networks"][network];
+}
+
+bool one_error_line(const RunResult& r) {
+  return r.exit_code == 125 && r.err.rfind("gctool: ", 0) == 0 &&
+         std::count(r.err.begin(), r.err.end(), '\n') == 1;
+}
+
+std::size_t container_rules() {
+  std::size_t n = 0;
+  for (const auto& rule : net::list_firewall_rules()) {
+    n += rule.comment.rfind("gctool-ctr:", 0) == 0 ? 1 : 0;
+  }
+  return n;
+}
+
+std::size_t allocations(const TestRoot& root) {
+  std::size_t n = 0;
+  for (const auto& network : net::list_networks(root.root())) {
+    n += net::IpamStore(root.root(), network.name, network.subnet, network.gateway).count();
+  }
+  return n;
+}
+
+std::vector<std::string> host_veths() {
+  std::vector<std::string> veths;
+  for (const auto& link : gctool_links()) {
+    if (link.rfind("gv", 0) == 0 || link.rfind("gp", 0) == 0) {
+      veths.push_back(link);
+    }
+  }
+  return veths;
+}
+
+// What containers leave on their networks: attachments, addresses, veths, port rules.
+void check_no_attachment_left(const TestRoot& root) {
+  CHECK(net::list_attachments(root.root()).empty());
+  CHECK(allocations(root) == 0);
+  CHECK(host_veths().empty());
+  CHECK(container_rules() == 0);
+}
+
+// Removes the containers (rm -f) and every network, checking that nothing of gctool is left in
+// the namespace or the root.
+void remove_networks_and_check(const TestRoot& root,
+                               const std::vector<std::string>& containers = {}) {
+  if (!containers.empty()) {
+    std::vector<std::string> rm = {"rm", "-f"};
+    rm.insert(rm.end(), containers.begin(), containers.end());
+    CHECK(root.run(rm).exit_code == 0);
+  }
+  check_no_attachment_left(root);
+  for (const auto& network : net::list_networks(root.root())) {
+    const auto result = root.run({"network", "rm", network.name});
+    INFO(result.err);
+    CHECK(result.exit_code == 0);
+  }
+  CHECK(gctool_links().empty());
+  CHECK_FALSE(net::firewall_table_exists());
+  CHECK(root.leaks().empty());
+}
+
+// Every file under the root with its contents (overlay mounts of running containers skipped).
+std::map<std::string, std::string> state_files(const std::string& root) {
+  std::map<std::string, std::string> files;
+  namespace fs = std::filesystem;
+  for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator();
+       ++it) {
+    if (it->is_directory() && it->path().filename() == "merged") {
+      it.disable_recursion_pending();
+    } else if (it->is_regular_file() && !it->is_symlink()) {
+      files[it->path().string()] = read_text(it->path());
+    }
+  }
+  return files;
+}
+
+std::string container_ip_from_logs(const TestRoot& root, const std::string& name) {
+  static const std::regex inet(R"(inet (\d+\.\d+\.\d+\.\d+)/)");
+  for (int i = 0; i < 200; ++i) {
+    const auto logs = root.run({"logs", name});
+    std::smatch m;
+    if (std::regex_search(logs.out, m, inet)) {
+      return m[1];
+    }
+    std::this_thread::sleep_for(50ms);
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("two containers on one network talk by address; the host reaches them", "[root]") {
+  if (!is_root()) {
+    return;
+  }
+  TestRoot root;
+  const std::string subnet = random_subnet();
+  const std::string network = create_network(root, subnet);
+  const std::string web = unique_name("web");
+  const auto id = run_detached(root, web, {"--network", network}, httpd_command(web));
+
+  const auto ep = endpoint(root, web, network);
+  const std::string ip = ep["IPAddress"];
+  const std::string prefix = subnet.substr(0, subnet.rfind(".0/"));
+  CHECK(ip == prefix + ".2");
+  CHECK(ep["Gateway"] == prefix + ".1");
+  CHECK(ep["IPPrefixLen"] == 24);
+  CHECK(ep["MacAddress"].get<std::string>().rfind("02:42:", 0) == 0);
+
+  // The host, by address through the bridge.
+  CHECK_THAT(wait_http(ip, 80), Catch::Contains("hello-" + web));
+
+  // Another container, by address; it has its own name and address in /etc/hosts and --dns in
+  // resolv.conf.
+  const std::string client = unique_name("cli");
+  const auto fetched = root.run({"run", "--rm", "--network", network, "--name", client, "--dns",
+                                 "10.9.9.9", "busybox", "sh", "-c",
+                                 "wget -qO- http://" + ip + "/ && grep -w " + client +
+                                     " /etc/hosts && cat /etc/resolv.conf"});
+  INFO(fetched.err);
+  CHECK(fetched.exit_code == 0);
+  CHECK_THAT(fetched.out, Catch::Contains("hello-" + web));
+  CHECK_THAT(fetched.out, Catch::Contains(prefix + ".3\t"));
+  CHECK_THAT(fetched.out, Catch::Contains("nameserver 10.9.9.9"));
+
+  // network inspect lists the server; rm is refused while it is attached.
+  const auto inspect = root.run({"network", "inspect", network});
+  REQUIRE(inspect.exit_code == 0);
+  const auto containers = nlohmann::json::parse(inspect.out).at(0)["Containers"];
+  CHECK(containers.size() == 1);
+  CHECK(containers[id]["Name"] == web);
+  CHECK(containers[id]["IPv4Address"] == ip + "/24");
+  const auto refused = root.run({"network", "rm", network});
+  CHECK(one_error_line(refused));
+  CHECK_THAT(refused.err, Catch::Contains(web));
+
+  CHECK(root.run({"rm", "-f", web}).exit_code == 0);
+  CHECK(http_get(ip, 80).empty());
+  remove_networks_and_check(root);
+}
+
+TEST_CASE("a published port answers on 127.0.0.1 and is refused to a second container", "[root]") {
+  if (!is_root()) {
+    return;
+  }
+  TestRoot root;
+  const auto port = free_port();
+  const std::string web = unique_name("web");
+  // No --network: the default network `bridge` is created on first use.
+  const auto id = run_detached(root, web, {"-p", fmt::format("{}:80", port), "-p", "80/udp"},
+                               httpd_command(web));
+  CHECK_THAT(wait_http("127.0.0.1", port), Catch::Contains("hello-" + web));
+
+  const auto info = root.inspect(web);
+  CHECK(info["HostConfig"]["NetworkMode"] == "bridge");
+  const auto& settings = info["NetworkSettings"];
+  CHECK(settings["Ports"]["80/tcp"] ==
+        nlohmann::json::parse(fmt::format(R"([{{"HostIp":"0.0.0.0","HostPort":"{}"}}])", port)));
+  const std::string udp_port = settings["Ports"]["80/udp"][0]["HostPort"];
+  CHECK(std::stoi(udp_port) > 0);
+  CHECK(settings["IPAddress"] == settings["Networks"]["bridge"]["IPAddress"]);
+  CHECK(settings["IPAddress"].get<std::string>().rfind("172.17.", 0) == 0);
+
+  const auto ps = root.run({"ps"});
+  CHECK_THAT(ps.out, Catch::Contains("PORTS"));
+  CHECK(ps.out.find("PORTS") < ps.out.find("NAMES"));
+  CHECK_THAT(ps.out, Catch::Contains(
+                         fmt::format("0.0.0.0:{}->80/tcp, 0.0.0.0:{}->80/udp", port, udp_port)));
+  const auto mappings = root.run({"port", web});
+  CHECK(mappings.out ==
+        fmt::format("80/tcp -> 0.0.0.0:{}\n80/udp -> 0.0.0.0:{}\n", port, udp_port));
+  CHECK(root.run({"port", web, "80/tcp"}).out == fmt::format("0.0.0.0:{}\n", port));
+
+  // The port is taken: refused before anything is created, and the first still answers.
+  const std::string second = unique_name("second");
+  const auto refused = root.run({"run", "-d", "--name", second, "-p", fmt::format("{}:8080", port),
+                                 "busybox", "sleep", "100"});
+  CHECK(one_error_line(refused));
+  CHECK_THAT(refused.err, Catch::Contains("already published by container"));
+  CHECK(root.inspect(second).is_null());
+  CHECK_THAT(http_get("127.0.0.1", port), Catch::Contains("hello-" + web));
+
+  CHECK(root.run({"rm", "-f", web}).exit_code == 0);
+  CHECK(http_get("127.0.0.1", port).empty());
+  for (const auto& rule : net::list_firewall_rules()) {
+    CHECK(rule.comment != "gctool-ctr:" + id);
+  }
+  // Free on the host again.
+  CHECK(tcp_listen("0.0.0.0", port).valid());
+  remove_networks_and_check(root);
+}
+
+TEST_CASE("20 containers started in parallel get 20 distinct addresses", "[root]") {
+  if (!is_root()) {
+    return;
+  }
+  TestRoot root;
+  const std::string network = create_network(root, random_subnet());
+  const std::string prefix = unique_name("par");
+  std::vector<std::string> names;
+  std::vector<std::unique_ptr<Background>> runs;
+  for (int i = 0; i < 20; ++i) {
+    names.push_back(fmt::format("{}-{}", prefix, i));
+    runs.push_back(std::make_unique<Background>(
+        root, std::vector<std::string>{"run", "-d", "--network", network, "--name", names.back(),
+                                       "busybox", "sh", "-c",
+                                       "ip -4 addr show dev eth0; exec sleep 1000"}));
+  }
+  for (auto& run : runs) {
+    CHECK(run->wait() == 0);
+  }
+  std::set<std::string> addresses;
+  for (const auto& name : names) {
+    const auto inside = container_ip_from_logs(root, name);
+    CHECK(inside == endpoint(root, name, network)["IPAddress"]);
+    addresses.insert(inside);
+  }
+  CHECK(addresses.size() == 20);
+  CHECK(allocations(root) == 20);
+  CHECK(net::list_attachments(root.root()).size() == 20);
+
+  remove_networks_and_check(root, names);
+}
+
+TEST_CASE("a /29 network hands out its 5 usable addresses, then refuses cleanly", "[root]") {
+  if (!is_root()) {
+    return;
+  }
+  TestRoot root;
+  const std::string subnet = random_subnet(29);
+  const std::string network = create_network(root, subnet);
+  const std::string prefix = subnet.substr(0, subnet.rfind(".0/"));
+  std::vector<std::string> names;
+  std::set<std::string> addresses;
+  for (int i = 0; i < 5; ++i) {
+    names.push_back(unique_name("full"));
+    run_detached(root, names.back(), {"--network", network}, {"busybox", "sleep", "1000"});
+    addresses.insert(endpoint(root, names.back(), network)["IPAddress"].get<std::string>());
+  }
+  CHECK(addresses == std::set<std::string>{prefix + ".2", prefix + ".3", prefix + ".4",
+                                           prefix + ".5", prefix + ".6"});
+  const auto links_before = gctool_links();
+  const auto rules_before = net::list_firewall_rules().size();
+  const std::string extra = unique_name("extra");
+  const auto full =
+      root.run({"run", "-d", "--network", network, "--name", extra, "busybox", "sleep", "1000"});
+  CHECK(one_error_line(full));
+  CHECK_THAT(full.err, Catch::Contains("no free address in network " + network));
+  CHECK(root.inspect(extra).is_null());
+  CHECK(gctool_links() == links_before);
+  CHECK(net::list_firewall_rules().size() == rules_before);
+  CHECK(allocations(root) == 5);
+  // Also in the foreground.
+  CHECK(one_error_line(root.run({"run", "--rm", "--network", network, "busybox", "true"})));
+  CHECK(allocations(root) == 5);
+
+  remove_networks_and_check(root, names);
+}
+
+TEST_CASE("invalid networks, ports and addresses are refused and change nothing", "[root]") {
+  if (!is_root()) {
+    return;
+  }
+  TestRoot root;
+  const std::string subnet = random_subnet();
+  const std::string prefix = subnet.substr(0, subnet.rfind(".0/"));
+  const std::string network = create_network(root, subnet);
+  const auto port = free_port();
+  const std::string holder = unique_name("holder");
+  run_detached(root, holder, {"--network", network, "-p", fmt::format("{}:80", port)},
+               {"busybox", "sleep", "1000"});
+  const auto bound = tcp_listen("0.0.0.0", 0);
+  const auto bound_port = local_port(bound.borrow());
+
+  const auto files_before = state_files(root.root());
+  const auto links_before = gctool_links();
+  const auto rules_before = net::list_firewall_rules().size();
+  const std::vector<std::vector<std::string>> invalid = {
+      {"network", "create", "--subnet", "10.0.0.0/33", "x1"},
+      {"network", "create", "--subnet", "300.1.1.0/24", "x2"},
+      {"network", "create", "--subnet", prefix + ".1/24", "x3"},
+      {"network", "create", "--subnet", "10.250.1.0/24", "--gateway", "10.250.2.1", "x4"},
+      {"network", "create", "--subnet", prefix + ".128/25", "x5"},
+      {"network", "create", "--subnet", "10.250.3.0/24", network},
+      {"network", "create", "--subnet", "10.250.4.0/31", "x6"},
+      {"run", "--network", "nosuch", "busybox", "true"},
+      {"run", "--network", "bad/name", "busybox", "true"},
+      {"run", "-p", "70000:80", "busybox", "true"},
+      {"run", "-p", "http", "busybox", "true"},
+      {"run", "-p", "80:0", "busybox", "true"},
+      {"run", "-p", "1.2.3:80:80", "busybox", "true"},
+      {"run", "--network", network, "-p", fmt::format("{}:80", port), "busybox", "true"},
+      {"run", "-d", "--network", network, "-p", fmt::format("{}:80", port), "busybox", "true"},
+      {"run", "--network", network, "-p", fmt::format("{}:80", bound_port), "busybox", "true"},
+      {"run", "--network", network, "-p", "9001:80", "-p", "9001:81", "busybox", "true"},
+      {"run", "--network", "none", "-p", "80", "busybox", "true"},
+      {"run", "--network", "host", "--ip", prefix + ".9", "busybox", "true"},
+      {"run", "--network", network, "--ip", "10.251.0.9", "busybox", "true"},
+      {"run", "--network", network, "--ip", prefix + ".1", "busybox", "true"},
+      {"run", "--network", network, "--ip", prefix + ".2", "busybox", "true"},
+      {"run", "--network", network, "--ip", "999.1.1.1", "busybox", "true"},
+      {"run", "--network", network, "--mac-address", "zz", "busybox", "true"},
+      {"run", "--network", network, "--dns", "resolver", "busybox", "true"},
+  };
+  for (const auto& args : invalid) {
+    const auto result = root.run(args);
+    INFO(fmt::format("{}: {}", fmt::join(args, " "), result.err));
+    CHECK(one_error_line(result));
+  }
+  CHECK(state_files(root.root()) == files_before);
+  CHECK(gctool_links() == links_before);
+  CHECK(net::list_firewall_rules().size() == rules_before);
+
+  CHECK(root.run({"rm", "-f", holder}).exit_code == 0);
+  remove_networks_and_check(root);
+}
+
+TEST_CASE("--network none has loopback only; --network host shares the host's namespace",
+          "[root]") {
+  if (!is_root()) {
+    return;
+  }
+  TestRoot root;
+  const std::string host_ns = std::filesystem::read_symlink("/proc/thread-self/ns/net");
+  const auto none = root.run({"run", "--rm", "--network", "none", "busybox", "sh", "-c",
+                              "ls /sys/class/net; readlink /proc/self/ns/net"});
+  CHECK(none.exit_code == 0);
+  CHECK_THAT(none.out, Catch::StartsWith("lo\n"));
+  CHECK_THAT(none.out, !Catch::Contains(host_ns));
+
+  char hostname[256] = {};
+  ::gethostname(hostname, sizeof hostname - 1);
+  const auto host = root.run({"run", "--rm", "--network", "host", "busybox", "sh", "-c",
+                              "readlink /proc/self/ns/net; hostname; cat /etc/resolv.conf"});
+  CHECK(host.exit_code == 0);
+  CHECK(host.out == host_ns + "\n" + hostname + "\n" + read_text("/etc/resolv.conf"));
+  // Neither made a network.
+  CHECK(net::list_networks(root.root()).empty());
+  CHECK(root.leaks().empty());
+}
+
+TEST_CASE(
+    "the attachment is released on stop, start, a failed start, --rm and a killed "
+    "supervisor",
+    "[root]") {
+  if (!is_root()) {
+    return;
+  }
+  TestRoot root;
+  const std::string network = create_network(root, random_subnet());
+  const std::string name = unique_name("life");
+  const auto port = free_port();
+  const auto id = run_detached(root, name, {"--network", network, "-p", fmt::format("{}:80", port)},
+                               httpd_command(name));
+  CHECK_THAT(wait_http("127.0.0.1", port), Catch::Contains("hello-" + name));
+
+  // stop: detached, and inspect shows no address.
+  CHECK(root.run({"stop", "-t", "1", name}).exit_code == 0);
+  check_no_attachment_left(root);
+  CHECK(endpoint(root, name, network)["IPAddress"] == "");
+  CHECK(root.inspect(name)["NetworkSettings"]["Ports"].empty());
+
+  // start: attached again with the same port.
+  CHECK(root.run({"start", name}).exit_code == 0);
+  CHECK_THAT(wait_http("127.0.0.1", port), Catch::Contains("hello-" + name));
+  CHECK(net::list_attachments(root.root()).size() == 1);
+  CHECK(endpoint(root, name, network)["IPAddress"] != "");
+
+  // The supervisor killed: the container dies with it; the next ps releases the attachment.
+  const int supervisor = root.inspect(name)["Gctool"]["Owner"]["Pid"];
+  REQUIRE(supervisor > 0);
+  ::kill(supervisor, SIGKILL);
+  for (int i = 0; i < 100 && ::kill(supervisor, 0) == 0; ++i) {
+    std::this_thread::sleep_for(50ms);
+  }
+  // (pid 1 may take a moment to die after its parent: ps leaves a live one alone.)
+  for (int i = 0; i < 100; ++i) {
+    CHECK(root.run({"ps", "-a"}).exit_code == 0);
+    if (net::list_attachments(root.root()).empty()) {
+      break;
+    }
+    std::this_thread::sleep_for(50ms);
+  }
+  check_no_attachment_left(root);
+  CHECK(http_get("127.0.0.1", port).empty());
+  CHECK(root.run({"rm", name}).exit_code == 0);
+
+  // A command that cannot be executed: the start fails after the attach, which is undone.
+  const auto missing = root.run({"run", "--network", network, "busybox", "/no/such/command"});
+  CHECK(missing.exit_code == 127);
+  check_no_attachment_left(root);
+  const auto failed = root.run({"ps", "-aq"});
+  std::vector<std::string> rm = {"rm", "-f"};
+  std::istringstream lines(failed.out);
+  for (std::string line; std::getline(lines, line);) {
+    rm.push_back(line);
+  }
+  if (rm.size() > 2) {
+    CHECK(root.run(rm).exit_code == 0);
+  }
+
+  // Foreground --rm, and -d --rm.
+  CHECK(root.run({"run", "--rm", "--network", network, "busybox", "true"}).exit_code == 0);
+  check_no_attachment_left(root);
+  const std::string brief = unique_name("brief");
+  run_detached(root, brief, {"--rm", "--network", network}, {"busybox", "true"});
+  for (int i = 0; i < 100 && !root.inspect(brief).is_null(); ++i) {
+    std::this_thread::sleep_for(50ms);
+  }
+  CHECK(root.inspect(brief).is_null());
+  check_no_attachment_left(root);
+  remove_networks_and_check(root);
+}
