@@ -436,8 +436,7 @@ TEST_CASE("invalid networks, ports and addresses are refused and change nothing"
   remove_networks_and_check(root);
 }
 
-TEST_CASE("--network none has loopback only; --network host shares the host's namespace",
-          "[root]") {
+TEST_CASE("network none has loopback only; network host shares the host's namespace", "[root]") {
   if (!is_root()) {
     return;
   }
