@@ -103,6 +103,33 @@ class TarBuilder {
     return add(path, AE_IFCHR, 0600, "", "", "", 0, 0, major, minor);
   }
 
+  // Copies every entry of the tar archive at path whose name keep(name) accepts (names as stored,
+  // e.g. "./bin/sh"): a variant of an existing image.
+  template <typename Keep>
+  TarBuilder& copy_entries(const std::filesystem::path& path, Keep keep) {
+    std::unique_ptr<archive, int (*)(archive*)> in(archive_read_new(), archive_read_free);
+    archive_read_support_format_tar(in.get());
+    if (archive_read_open_filename(in.get(), path.c_str(), 65536) != ARCHIVE_OK) {
+      throw std::runtime_error("open " + path.string());
+    }
+    archive_entry* e = nullptr;
+    std::vector<char> buf(65536);
+    while (archive_read_next_header(in.get(), &e) == ARCHIVE_OK) {
+      if (!keep(std::string(archive_entry_pathname(e)))) {
+        continue;
+      }
+      if (archive_write_header(archive_.get(), e) != ARCHIVE_OK) {
+        throw std::runtime_error(std::string("tar header: ") +
+                                 archive_error_string(archive_.get()));
+      }
+      la_ssize_t n = 0;
+      while ((n = archive_read_data(in.get(), buf.data(), buf.size())) > 0) {
+        archive_write_data(archive_.get(), buf.data(), static_cast<std::size_t>(n));
+      }
+    }
+    return *this;
+  }
+
   // The archive bytes; the builder is finished afterwards.
   std::string finish() {
     archive_write_close(archive_.get());

@@ -28,11 +28,13 @@ void mount_overlay(const std::vector<std::filesystem::path>& layers_bottom_to_to
 
 // Mounts /proc (nosuid,nodev,noexec) and /sys (read-only; a read-only bind of the host's /sys
 // when sysfs cannot be mounted) in the root opened as `root`. Call in the container's new mount
-// and pid namespaces, before pivot_root.
+// and pid namespaces, before pivot_root. An image whose /proc or /sys is a symlink or not a
+// directory is refused (invalid input).
 void mount_proc_and_sys(BorrowedFd root);
 
 // Populates /dev as a tmpfs: null zero full random urandom tty (mknod), devpts at /dev/pts with its
 // own instance and /dev/ptmx -> pts/ptmx, /dev/shm, /dev/mqueue-less, fd/stdin/stdout/stderr links.
+// An image whose /dev is a symlink or not a directory is refused (invalid input).
 void setup_dev(BorrowedFd root);
 
 // Makes new_root (a mount point) the root of the calling process's mount namespace and detaches

@@ -85,8 +85,17 @@ void build_rootfs(const InitConfig& c) {
   for (const auto& bind : binds) {
     struct stat st {};
     check(::stat(bind.source.c_str(), &st), "stat volume source \"{}\"", bind.source);
-    const UniqueFd target = S_ISDIR(st.st_mode) ? fs::mkdir_all_in_root(root, bind.destination)
-                                                : fs::touch_in_root(root, bind.destination);
+    // A symlink in the image may lead the destination elsewhere in the root, never out of it;
+    // /proc and /sys stay off limits whatever the path to them.
+    const std::string resolved = fs::resolve_in_root(root, bind.destination);
+    for (const std::string_view kernel_fs : {"proc", "sys"}) {
+      if (resolved == kernel_fs || resolved.starts_with(std::string(kernel_fs) + "/")) {
+        throw_invalid("volume destination \"{}\" leads to \"/{}\", inside the container's /{}",
+                      bind.destination, resolved, kernel_fs);
+      }
+    }
+    const UniqueFd target = S_ISDIR(st.st_mode) ? fs::mkdir_all_in_root(root, resolved)
+                                                : fs::touch_in_root(root, resolved);
     fs::bind_mount(bind.source, target, bind.read_only);
   }
   // Bound before the parent's go: the parent may still rewrite them (the address in hosts), in

@@ -7,8 +7,9 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include <fmt/format.h>
+#include <climits>
 
+#include <fmt/format.h>
 #include <fmt/std.h>
 
 #include "gctool/core/error.hpp"
@@ -57,10 +58,34 @@ void mount_overlay(const std::vector<std::filesystem::path>& layers_bottom_to_to
   mount("overlay", target, "overlay", 0, overlay_options(layers_bottom_to_top, upper, work));
 }
 
+namespace {
+
+// The image's /proc, /sys or /dev, created when missing. An image that made it a symlink (to a
+// host path, or anywhere) is refused, as runc does: the kernel file systems mounted there must
+// be where the container and gctool's masked paths expect them, never somewhere else.
+UniqueFd system_mount_point(BorrowedFd root, const std::string& name, const char* fstype,
+                            mode_t mode) {
+  struct stat st {};
+  if (::fstatat(root.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(st.st_mode)) {
+    std::string what = "not a directory";
+    if (S_ISLNK(st.st_mode)) {
+      std::string target(PATH_MAX, '\0');
+      const ssize_t n = ::readlinkat(root.get(), name.c_str(), target.data(), target.size());
+      target.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+      what = fmt::format("a symlink to \"{}\"", target);
+    }
+    throw_invalid("the image's /{} is {}: {} must be mounted on an ordinary directory", name, what,
+                  fstype);
+  }
+  return mkdir_all_in_root(root, name, mode);
+}
+
+}  // namespace
+
 void mount_proc_and_sys(BorrowedFd root) {
-  const UniqueFd proc = mkdir_all_in_root(root, "/proc", 0555);
+  const UniqueFd proc = system_mount_point(root, "proc", "proc", 0555);
   mount("proc", fd_path(proc), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC);
-  const UniqueFd sys = mkdir_all_in_root(root, "/sys", 0555);
+  const UniqueFd sys = system_mount_point(root, "sys", "sysfs", 0555);
   try {
     mount("sysfs", fd_path(sys), "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY);
   } catch (const Error&) {
@@ -70,7 +95,7 @@ void mount_proc_and_sys(BorrowedFd root) {
 }
 
 void setup_dev(BorrowedFd root) {
-  const UniqueFd dev_fd = mkdir_all_in_root(root, "/dev", 0755);
+  const UniqueFd dev_fd = system_mount_point(root, "dev", "tmpfs", 0755);
   mount("tmpfs", fd_path(dev_fd), "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k");
   // Reopen: the fd above names the directory under the new tmpfs.
   const UniqueFd dev = open_in_root(root, "/dev", O_PATH | O_DIRECTORY);

@@ -1,12 +1,16 @@
 #include "gctool/fs/safe_path.hpp"
 
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <deque>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -14,6 +18,9 @@
 
 namespace gctool::fs {
 namespace {
+
+// As the kernel's MAXSYMLINKS.
+constexpr int kMaxSymlinks = 40;
 
 long raw_openat2(BorrowedFd root, std::string_view path, int flags, mode_t mode) {
   const std::string rel(path);
@@ -34,7 +41,141 @@ std::string_view trim_slashes(std::string_view path) {
   return path;
 }
 
+// The non-empty components of path, "." dropped.
+std::deque<std::string> split(std::string_view path) {
+  std::deque<std::string> parts;
+  while (!path.empty()) {
+    const auto slash = path.find('/');
+    const auto part = path.substr(0, slash);
+    if (!part.empty() && part != ".") {
+      parts.emplace_back(part);
+    }
+    path = slash == std::string_view::npos ? std::string_view() : path.substr(slash + 1);
+  }
+  return parts;
+}
+
+std::string join(const std::vector<std::string>& parts) {
+  std::string out;
+  for (const auto& part : parts) {
+    out += (out.empty() ? "" : "/") + part;
+  }
+  return out;
+}
+
+UniqueFd dup_fd(BorrowedFd fd) {
+  return UniqueFd(check(::fcntl(fd.get(), F_DUPFD_CLOEXEC, 3), "dup the container root fd"));
+}
+
+// One component below dir, never following a symlink: it cannot leave dir.
+UniqueFd open_child(BorrowedFd dir, const std::string& name, int flags) {
+  return UniqueFd(::openat(dir.get(), name.c_str(), flags | O_NOFOLLOW | O_CLOEXEC));
+}
+
+// Re-opens the already resolved components from root (after ".." or an absolute symlink).
+UniqueFd open_resolved(BorrowedFd root, const std::vector<std::string>& parts,
+                       std::string_view path) {
+  if (parts.empty()) {
+    return dup_fd(root);
+  }
+  const long fd = raw_openat2(root, join(parts), O_PATH, 0);
+  if (fd < 0) {
+    throw_errno("resolve \"{}\" in the container root", path);
+  }
+  return UniqueFd(static_cast<int>(fd));
+}
+
+bool on_procfs(BorrowedFd dir) {
+  struct statfs st {};
+  return ::fstatfs(dir.get(), &st) == 0 && st.f_type == PROC_SUPER_MAGIC;
+}
+
+// Walks the clean, symlink-free relative path from root, creating missing directories with
+// mode, and returns an O_PATH fd to the last directory. Components are opened one by one with
+// O_NOFOLLOW, so a symlink appearing meanwhile fails the walk instead of redirecting it.
+UniqueFd mkdir_resolved(BorrowedFd root, std::string_view resolved, mode_t mode,
+                        std::string_view path) {
+  UniqueFd dir = dup_fd(root);
+  for (const auto& name : split(resolved)) {
+    if (::mkdirat(dir.get(), name.c_str(), mode) != 0 && errno != EEXIST) {
+      throw_errno("mkdir \"{}\" in the container root (for \"{}\")", name, path);
+    }
+    UniqueFd next = open_child(dir, name, O_PATH | O_DIRECTORY);
+    if (!next) {
+      throw_errno("open directory \"{}\" in the container root (for \"{}\")", name, path);
+    }
+    dir = std::move(next);
+  }
+  return dir;
+}
+
 }  // namespace
+
+std::string resolve_in_root(BorrowedFd root, std::string_view path) {
+  std::deque<std::string> todo = split(path);
+  std::vector<std::string> done;
+  UniqueFd dir = dup_fd(root);
+  bool missing = false;  // a component does not exist: the rest is taken as written
+  int links = 0;
+  while (!todo.empty()) {
+    const std::string name = std::move(todo.front());
+    todo.pop_front();
+    if (name == "..") {
+      if (!done.empty()) {
+        done.pop_back();
+      }
+      if (!missing) {
+        dir = open_resolved(root, done, path);
+      }
+      continue;
+    }
+    if (missing) {
+      done.push_back(name);
+      continue;
+    }
+    struct stat st {};
+    if (::fstatat(dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno != ENOENT) {
+        throw_errno("resolve \"{}\" in the container root: stat \"{}\"", path, name);
+      }
+      missing = true;
+      done.push_back(name);
+      continue;
+    }
+    if (S_ISLNK(st.st_mode)) {
+      // Links of procfs (/proc/self/fd/N, /proc/1/root) name objects, not paths: never follow.
+      if (on_procfs(dir)) {
+        throw Error(ELOOP, fmt::format("resolve \"{}\" in the container root: \"{}\" is a symlink "
+                                       "of /proc, not followed",
+                                       path, name));
+      }
+      if (++links > kMaxSymlinks) {
+        throw Error(ELOOP, fmt::format("resolve \"{}\" in the container root", path));
+      }
+      std::string target(PATH_MAX, '\0');
+      const ssize_t n = ::readlinkat(dir.get(), name.c_str(), target.data(), target.size());
+      if (n < 0) {
+        throw_errno("resolve \"{}\" in the container root: readlink \"{}\"", path, name);
+      }
+      target.resize(static_cast<std::size_t>(n));
+      auto parts = split(target);
+      todo.insert(todo.begin(), parts.begin(), parts.end());
+      if (target.starts_with('/')) {
+        done.clear();
+        dir = dup_fd(root);
+      }
+      continue;
+    }
+    done.push_back(name);
+    if (!todo.empty()) {
+      dir = open_child(dir, name, O_PATH | O_DIRECTORY);
+      if (!dir) {
+        throw_errno("resolve \"{}\" in the container root: open \"{}\"", path, join(done));
+      }
+    }
+  }
+  return join(done);
+}
 
 UniqueFd open_in_root(BorrowedFd root, std::string_view path, int flags, mode_t mode) {
   const long fd = raw_openat2(root, trim_slashes(path), flags, mode);
@@ -45,43 +186,31 @@ UniqueFd open_in_root(BorrowedFd root, std::string_view path, int flags, mode_t 
 }
 
 UniqueFd mkdir_all_in_root(BorrowedFd root, std::string_view path, mode_t mode) {
-  // One component at a time, each opened relative to the previous one and resolved in root.
-  UniqueFd dir(check(::fcntl(root.get(), F_DUPFD_CLOEXEC, 3), "dup root fd"));
-  std::string_view rest = trim_slashes(path);
-  while (!rest.empty()) {
-    const auto slash = rest.find('/');
-    const std::string name(rest.substr(0, slash));
-    rest = slash == std::string_view::npos ? std::string_view() : trim_slashes(rest.substr(slash));
-    if (name.empty() || name == ".") {
-      continue;
-    }
-    if (::mkdirat(dir.get(), name.c_str(), mode) != 0 && errno != EEXIST) {
-      throw_errno("mkdir \"{}\" in the container root ({})", name, path);
-    }
-    // Resolving "name" relative to dir would escape on "..": resolve the prefix from root.
-    const std::string_view done =
-        trim_slashes(path).substr(0, trim_slashes(path).size() - rest.size());
-    const long fd = raw_openat2(root, trim_slashes(done), O_PATH | O_DIRECTORY, 0);
-    if (fd < 0) {
-      throw_errno("open directory \"{}\" in the container root", done);
-    }
-    dir.reset(static_cast<int>(fd));
-  }
-  return dir;
+  return mkdir_resolved(root, resolve_in_root(root, path), mode, path);
 }
 
 UniqueFd touch_in_root(BorrowedFd root, std::string_view path, mode_t mode) {
-  std::string_view p = trim_slashes(path);
-  const auto slash = p.rfind('/');
-  if (slash != std::string_view::npos) {
-    mkdir_all_in_root(root, p.substr(0, slash));
+  const std::string resolved = resolve_in_root(root, path);
+  if (resolved.empty()) {
+    return dup_fd(root);
   }
-  const long fd = raw_openat2(root, p, O_CREAT | O_RDONLY | O_NOFOLLOW | O_NONBLOCK, mode);
-  if (fd >= 0) {
-    return UniqueFd(static_cast<int>(fd));
+  const auto slash = resolved.rfind('/');
+  const std::string name = slash == std::string::npos ? resolved : resolved.substr(slash + 1);
+  const UniqueFd parent = mkdir_resolved(
+      root,
+      slash == std::string::npos ? std::string_view() : std::string_view(resolved).substr(0, slash),
+      0755, path);
+  UniqueFd file(::openat(parent.get(), name.c_str(),
+                         O_CREAT | O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, mode));
+  if (file) {
+    return file;
   }
   // Something that cannot be opened for reading (a directory, a socket) is still a mount point.
-  return open_in_root(root, p, O_PATH);
+  file = open_child(parent, name, O_PATH);
+  if (!file) {
+    throw_errno("open \"{}\" in the container root (for \"{}\")", resolved, path);
+  }
+  return file;
 }
 
 std::string fd_path(BorrowedFd fd) {
