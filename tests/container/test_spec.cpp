@@ -14,6 +14,10 @@ TEST_CASE("parse_volume") {
   CHECK_THROWS_AS(parse_volume("a:/b"), gctool::Error);
   CHECK_THROWS_AS(parse_volume("/a:/"), gctool::Error);
   CHECK_THROWS_AS(parse_volume("/a:/b:xx"), gctool::Error);
+  CHECK_THROWS_AS(parse_volume("/a:/proc"), gctool::Error);
+  CHECK_THROWS_AS(parse_volume("/a:/sys/fs/x"), gctool::Error);
+  CHECK_THROWS_AS(parse_volume("/a:/x/../proc/x"), gctool::Error);
+  CHECK(parse_volume("/a:/processes") == BindMount{"/a", "/processes", false});
 }
 
 TEST_CASE("resolve_command") {
@@ -41,6 +45,8 @@ TEST_CASE("environment") {
         std::vector<std::string>{"X=1", "SET=v"});
   CHECK(parse_env_file("# c\n\nA=1\r\n  B=2 \nSET\n") ==
         std::vector<std::string>{"A=1", "B=2", "SET"});
+  CHECK_THROWS_AS(parse_env_file("A=1\nBAD NAME=2\n"), gctool::Error);
+  CHECK(parse_env_file("A=with space\n") == std::vector<std::string>{"A=with space"});
   Spec spec;
   spec.tty = true;
   spec.env = {"PATH=/bin", "X=y"};

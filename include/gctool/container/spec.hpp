@@ -60,7 +60,8 @@ struct Spec {
 };
 
 // "HOST:CTR[:ro|rw]" as `-v`. The host path must be absolute (Docker would take a bare name for a
-// named volume, which gctool does not have) and both paths are normalised.
+// named volume, which gctool does not have) and both paths are normalised. The destination may
+// not be "/" nor inside /proc or /sys.
 BindMount parse_volume(std::string_view text);
 
 // Docker's command: an explicit --entrypoint replaces the image's Entrypoint and drops its Cmd;
@@ -78,7 +79,8 @@ std::vector<std::string> expand_env_args(
     const std::vector<std::string>& args,
     const std::function<std::optional<std::string>(const std::string&)>& lookup);
 
-// The lines of an --env-file: blank lines and '#' comments skipped, other lines as `-e`.
+// The lines of an --env-file: blank lines and '#' comments skipped, other lines as `-e`. A
+// variable name with a blank in it is invalid input.
 std::vector<std::string> parse_env_file(std::string_view text);
 
 // The value of key in a "K=V" list, if any.

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <climits>
 #include <set>
 #include <thread>
 
@@ -51,6 +52,15 @@ void validate(const fsys::path& root, const Spec& spec) {
   if (!spec.name.empty() && !valid_name(spec.name)) {
     throw_invalid("invalid container name \"{}\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
                   spec.name);
+  }
+  // What the init would only find out after everything was created.
+  if (!spec.working_dir.empty() && spec.working_dir.front() != '/') {
+    throw_invalid("the working directory \"{}\" is invalid: it needs to be an absolute path",
+                  spec.working_dir);
+  }
+  if (spec.hostname.size() > HOST_NAME_MAX) {
+    throw_invalid("invalid hostname \"{}\": longer than {} characters", spec.hostname,
+                  HOST_NAME_MAX);
   }
   cgroup::validate(spec.resources);
   for (const auto& bind : spec.binds) {

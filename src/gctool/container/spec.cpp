@@ -44,6 +44,13 @@ BindMount parse_volume(std::string_view text) {
   if (bind.destination == "/") {
     throw_invalid("invalid volume specification \"{}\": destination can't be '/'", text);
   }
+  for (const std::string_view kernel_fs : {"/proc", "/sys"}) {
+    if (bind.destination == kernel_fs ||
+        bind.destination.starts_with(std::string(kernel_fs) + "/")) {
+      throw_invalid("invalid volume specification \"{}\": destination can't be inside {}", text,
+                    kernel_fs);
+    }
+  }
   if (parts.size() == 3) {
     if (parts[2] == "ro") {
       bind.read_only = true;
@@ -118,9 +125,15 @@ std::vector<std::string> parse_env_file(std::string_view text) {
     while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) {
       line.remove_prefix(1);
     }
-    if (!line.empty() && line.front() != '#') {
-      lines.emplace_back(line);
+    if (line.empty() || line.front() == '#') {
+      continue;
     }
+    // As Docker: a name with blanks is a mistake in the file, not a variable.
+    const auto key = env_key(line);
+    if (key.find_first_of(" \t") != std::string_view::npos) {
+      throw_invalid("invalid env file line \"{}\": variable \"{}\" contains whitespace", line, key);
+    }
+    lines.emplace_back(line);
   }
   return lines;
 }

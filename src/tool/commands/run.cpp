@@ -142,10 +142,8 @@ container::Spec build_spec(const std::string& root, const RunOptions& o,
 }
 
 // -d: the container runs under a supervisor; print its id once its command has started.
-int run_detached(const Globals& globals, const RunOptions& o, container::Spec spec) {
-  container::SupervisorOptions options;
-  options.restart = container::parse_restart_policy(o.restart);
-  options.log = container::parse_log_opts(o.log_opts);
+int run_detached(const Globals& globals, const container::SupervisorOptions& options,
+                 container::Spec spec) {
   const container::ContainerStore store(globals.root);
   try {
     fmt::print("{}\n", container::run_detached(store, std::move(spec), options));
@@ -158,11 +156,15 @@ int run_detached(const Globals& globals, const RunOptions& o, container::Spec sp
 }
 
 int run(const Globals& globals, const RunOptions& o, const std::vector<std::string>& words) {
+  // Checked with or without -d, before anything is created.
+  container::SupervisorOptions options;
+  options.restart = container::parse_restart_policy(o.restart);
+  options.log = container::parse_log_opts(o.log_opts);
   auto spec = build_spec(globals.root, o, words);
   if (o.detach) {
-    return run_detached(globals, o, std::move(spec));
+    return run_detached(globals, options, std::move(spec));
   }
-  if (o.restart != "no") {
+  if (options.restart.mode != container::RestartPolicy::Mode::no) {
     throw_invalid("--restart needs -d: a foreground container is not restarted");
   }
   // Blocked from here on, so a signal sent while the container starts is forwarded, not fatal.

@@ -1,0 +1,178 @@
+// Every kind of bad input to `gctool run`, one table row each: refused with one line naming the
+// problem and exit 125, before anything exists: no container state, mount, cgroup, link, nft
+// rule or process is left. The runs happen in a network namespace of the test's own, so its
+// links and nft tables are the runs' alone.
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "container_support.hpp"
+#include "net_support.hpp"
+
+namespace fs = std::filesystem;
+using gctool::test::TempDir;
+using gctool::test::TestRoot;
+
+namespace {
+
+struct Row {
+  std::vector<std::string> args;  // after `run`; {files} is a directory of the test's files
+  std::string message;            // a fragment of the error line
+};
+
+const std::vector<Row> kRows = {
+    // Memory.
+    {{"-m", "lots", "busybox", "true"}, "invalid memory size \"lots\""},
+    {{"-m", "-1", "busybox", "true"}, "must not be negative"},
+    {{"-m", "0.5k", "busybox", "true"}, "minimum memory limit allowed is 6MB"},
+    {{"-m", "1", "busybox", "true"}, "minimum memory limit allowed is 6MB"},
+    {{"-m", "99999999999999999999", "busybox", "true"}, "too large"},
+    {{"-m", "10x", "busybox", "true"}, "invalid memory size \"10x\""},
+    // CPUs.
+    {{"--cpus", "-1", "busybox", "true"}, "must be greater than 0"},
+    {{"--cpus", "0", "busybox", "true"}, "must be greater than 0"},
+    {{"--cpus", "100000", "busybox", "true"}, "range of CPUs is from 0.01"},
+    {{"--cpus", "0.001", "busybox", "true"}, "range of CPUs is from 0.01"},
+    {{"--cpus", "two", "busybox", "true"}, "not a decimal number"},
+    {{"--cpu-shares", "1", "busybox", "true"}, "CPU shares 1 out of range"},
+    {{"--cpuset-cpus", "99-1", "busybox", "true"}, "range \"99-1\" is reversed"},
+    {{"--cpuset-cpus", "a", "busybox", "true"}, "\"a\" is not a CPU number"},
+    {{"--cpuset-cpus", "4000", "busybox", "true"}, "requested CPUs are not available"},
+    {{"--cpuset-cpus", "0,", "busybox", "true"}, "trailing comma"},
+    // Pids.
+    {{"--pids-limit", "lots", "busybox", "true"}, "--pids-limit"},
+    // Names.
+    {{"--name", "bad name", "busybox", "true"}, "invalid container name \"bad name\""},
+    {{"--name=-x", "busybox", "true"}, "invalid container name \"-x\""},
+    {{"--name", "taken", "busybox", "true"}, "the container name \"/taken\" is already in use"},
+    {{"-h", std::string(65, 'h'), "busybox", "true"}, "longer than 64 characters"},
+    // User (found out by the init, which then removes what it was given).
+    {{"-u", "nosuchuser", "busybox", "true"},
+     "unable to find user nosuchuser: no matching entries in passwd file"},
+    {{"-u", "0:nosuchgroup", "busybox", "true"}, "unable to find group nosuchgroup"},
+    // Working directory.
+    {{"-w", "relative", "busybox", "true"}, "it needs to be an absolute path"},
+    // Capabilities and security options.
+    {{"--cap-add", "NOPE", "busybox", "true"}, "unknown capability \"CAP_NOPE\""},
+    {{"--cap-drop", "CAP_NOPE", "busybox", "true"}, "unknown capability"},
+    {{"--security-opt", "bogus", "busybox", "true"}, "invalid --security-opt \"bogus\""},
+    {{"--security-opt", "no-new-privileges=maybe", "busybox", "true"}, "no-new-privileges"},
+    {{"--security-opt", "seccomp={files}/missing.json", "busybox", "true"}, "missing.json"},
+    {{"--security-opt", "seccomp={files}/not-json.json", "busybox", "true"}, "not-json.json"},
+    {{"--security-opt", "seccomp={files}/wrong-schema.json", "busybox", "true"}, "seccomp profile"},
+    {{"--security-opt", "seccomp={files}/bad-action.json", "busybox", "true"}, "SCMP_ACT_NOPE"},
+    // Environment.
+    {{"--env-file", "{files}/missing.env", "busybox", "true"}, "missing.env"},
+    {{"--env-file", "{files}/bad.env", "busybox", "true"}, "variable \"BAD NAME\" contains"},
+    {{"-e", "=x", "busybox", "true"}, "invalid environment variable \"=x\""},
+    // Volumes.
+    {{"-v", "relative:/x", "busybox", "true"}, "must be absolute"},
+    {{"-v", "{files}/missing-dir:/x", "busybox", "true"}, "bind source path does not exist"},
+    {{"-v", "{files}:/", "busybox", "true"}, "destination can't be '/'"},
+    {{"-v", "{files}:/proc/x", "busybox", "true"}, "destination can't be inside /proc"},
+    {{"-v", "{files}:/sys", "busybox", "true"}, "destination can't be inside /sys"},
+    {{"-v", "{files}:relative", "busybox", "true"}, "must be absolute"},
+    {{"-v", "a:b:c:d", "busybox", "true"}, "invalid volume specification \"a:b:c:d\""},
+    {{"-v", "{files}:/x:rx", "busybox", "true"}, "unknown mode \"rx\""},
+    // Restart policy and log options, in the foreground as with -d.
+    {{"--restart", "sometimes", "busybox", "true"}, "invalid restart policy \"sometimes\""},
+    {{"-d", "--restart", "always:3", "busybox", "true"}, "can only be used with 'on-failure'"},
+    {{"-d", "--restart", "on-failure:-1", "busybox", "true"}, "must be a number >= 0"},
+    {{"--restart", "always", "busybox", "true"}, "--restart needs -d"},
+    {{"--log-opt", "max-size=lots", "busybox", "true"}, "max-size"},
+    {{"-d", "--log-opt", "nope=1", "busybox", "true"}, "nope"},
+    // Network, image, command.
+    {{"--network", "nosuch", "busybox", "true"}, "nosuch"},
+    {{"nosuchimage", "true"}, "no such image: nosuchimage"},
+    {{"busybox"}, "no command specified"},
+};
+
+std::set<std::string> entries(const fs::path& dir) {
+  std::set<std::string> names;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    names.insert(entry.path().filename().string());
+  }
+  return names;
+}
+
+// Processes whose command line mentions text (the data root: a supervisor, a container init).
+std::vector<std::string> processes_mentioning(const std::string& text) {
+  std::vector<std::string> found;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator("/proc", ec)) {
+    const auto pid = entry.path().filename().string();
+    if (!std::all_of(pid.begin(), pid.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      continue;
+    }
+    std::ifstream in(entry.path() / "cmdline");
+    std::string cmdline(std::istreambuf_iterator<char>(in), {});
+    std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+    if (cmdline.find(text) != std::string::npos) {
+      found.push_back(pid + " " + cmdline);
+    }
+  }
+  return found;
+}
+
+std::string nft_ruleset() {
+  return gctool::test::run_program({"nft", "list", "ruleset"}).out;
+}
+
+}  // namespace
+
+TEST_CASE("bad input to run is refused with one line and exit 125, leaving nothing", "[root]") {
+  gctool::test::HostNetns netns;
+  TestRoot root;
+  TempDir files{"gct-bad-input"};
+  gctool::test::write_bytes(files.path() / "not-json.json", "{\"defaultAction\": ");
+  gctool::test::write_bytes(files.path() / "wrong-schema.json", "[\"SCMP_ACT_ALLOW\"]");
+  gctool::test::write_bytes(files.path() / "bad-action.json",
+                            R"({"defaultAction": "SCMP_ACT_NOPE", "syscalls": []})");
+  gctool::test::write_bytes(files.path() / "bad.env", "GOOD=1\nBAD NAME=2\n");
+  REQUIRE(root.run({"run", "--name", "taken", "busybox", "true"}).exit_code == 0);
+  const auto taken_id = root.inspect("taken")["Id"].get<std::string>();
+
+  const fs::path containers = fs::path(root.root()) / "containers";
+  const auto containers_before = entries(containers);
+  const auto nft_before = nft_ruleset();
+  const auto links_before = gctool::test::gctool_links();
+  for (const auto& row : kRows) {
+    std::vector<std::string> args{"run"};
+    for (const auto& arg : row.args) {
+      std::string expanded = arg;
+      if (const auto at = expanded.find("{files}"); at != std::string::npos) {
+        expanded.replace(at, 7, files.str());
+      }
+      args.push_back(expanded);
+    }
+    INFO(fmt::format("gctool {}", fmt::join(args, " ")));
+    const auto r = root.run(args);
+    INFO("stdout: " << r.out << "stderr: " << r.err);
+    CHECK(r.exit_code == 125);
+    CHECK(r.out == "");
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    CHECK(r.err.starts_with("gctool: "));
+    CHECK_THAT(r.err, Catch::Contains(row.message));
+
+    CHECK(entries(containers) == containers_before);
+    CHECK(gctool::test::mounts_under(root.root()).empty());
+    CHECK(gctool::test::gctool_links() == links_before);
+    CHECK(nft_ruleset() == nft_before);
+    CHECK(processes_mentioning(root.root()).empty());
+    auto leaks = root.leaks();
+    leaks.erase(std::remove_if(leaks.begin(), leaks.end(),
+                               [&](const std::string& leak) {
+                                 return leak.find(taken_id) != std::string::npos;
+                               }),
+                leaks.end());
+    CHECK(leaks.empty());
+  }
+  CHECK(root.run({"rm", "taken"}).exit_code == 0);
+  CHECK(root.leaks().empty());
+}
