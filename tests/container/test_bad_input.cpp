@@ -110,8 +110,14 @@ std::vector<std::string> processes_mentioning(const std::string& text) {
     if (!std::all_of(pid.begin(), pid.end(), [](char c) { return c >= '0' && c <= '9'; })) {
       continue;
     }
-    std::ifstream in(entry.path() / "cmdline");
-    std::string cmdline(std::istreambuf_iterator<char>(in), {});
+    // A process may exit while it is read: then it mentions nothing.
+    std::string cmdline;
+    try {
+      std::ifstream in(entry.path() / "cmdline");
+      cmdline.assign(std::istreambuf_iterator<char>(in), {});
+    } catch (const std::exception&) {
+      continue;
+    }
     std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
     if (cmdline.find(text) != std::string::npos) {
       found.push_back(pid + " " + cmdline);
