@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 #include <set>
 #include <thread>
@@ -168,12 +169,22 @@ Container::~Container() {
   }
 }
 
+namespace {
+
+bool name_taken(const ContainerStore& store, const std::string& name) {
+  const auto records = store.list();
+  return std::any_of(records.begin(), records.end(),
+                     [&name](const Record& other) { return other.name == name; });
+}
+
+}  // namespace
+
 Container Container::create(const ContainerStore& store, Spec spec, Durability durability) {
   validate(store.root(), spec);
   Record record;
   record.id = random_id();
-  record.name = spec.name.empty() ? random_name() : spec.name;
-  spec.name = record.name;
+  const bool generated_name = spec.name.empty();
+  record.name = generated_name ? random_name() : spec.name;
   record.created = now_rfc3339();
   record.hostname = !spec.hostname.empty()        ? spec.hostname
                     : own_network_namespace(spec) ? short_id(record.id)
@@ -183,6 +194,12 @@ Container Container::create(const ContainerStore& store, Spec spec, Durability d
   record.spec = std::move(spec);
   {
     const auto lock = store.lock();
+    // A generated name that another container holds is drawn again, as Docker does, so
+    // concurrent `run`s without --name never fail on each other.
+    while (generated_name && name_taken(store, record.name)) {
+      record.name = random_name();
+    }
+    record.spec.name = record.name;
     store.create(record, durability);
   }
   Container container(store, std::move(record), durability, std::nullopt);
