@@ -1,4 +1,5 @@
-// `inspect` as Docker users script it: --format templates, images and networks by name, --type.
+// `inspect` and `ps` as Docker users script them: --format templates, images and networks by
+// name, --type.
 #include <catch2/catch.hpp>
 
 #include "container_support.hpp"
@@ -39,4 +40,16 @@ TEST_CASE("inspect finds images when no container has the name", "[root]") {
   CHECK(missing.err.find("busybox") != std::string::npos);
   CHECK(root.run({"inspect", "nosuchthing"}).err == "gctool: no such object: nosuchthing\n");
   CHECK(root.run({"inspect", "--type", "volume", "busybox"}).exit_code == 125);
+}
+
+TEST_CASE("ps --format takes a Go template over its json fields", "[root]") {
+  TestRoot root;
+  const auto name = unique_name("psfmt");
+  REQUIRE(root.run({"run", "--name", name, "--network", "none", "busybox", "true"}).exit_code == 0);
+  CHECK(root.run({"ps", "-a", "--format", "{{.Names}}:{{.State}}"}).out == name + ":exited\n");
+  const auto bad = root.run({"ps", "-a", "--format", "{{.Names"});
+  CHECK(bad.exit_code == 125);
+  CHECK(bad.out.empty());
+  CHECK(root.run({"rm", name}).exit_code == 0);
+  CHECK(root.leaks().empty());
 }

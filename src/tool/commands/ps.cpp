@@ -1,4 +1,5 @@
-// `gctool ps [-a] [-q] [--no-trunc] [--format json]`: the containers, as `docker ps` lists them.
+// `gctool ps [-a] [-q] [--no-trunc] [--format json|TEMPLATE]`: the containers, as `docker ps` lists
+// them.
 #include <chrono>
 #include <memory>
 
@@ -9,6 +10,7 @@
 #include "gctool/container/runtime.hpp"
 #include "gctool/core/error.hpp"
 #include "gctool/core/ids.hpp"
+#include "gctool/core/json_template.hpp"
 #include "gctool/core/time.hpp"
 #include "gctool/core/units.hpp"
 
@@ -118,8 +120,10 @@ void print_table(const std::vector<std::vector<std::string>>& rows) {
 }
 
 void ps(const Globals& globals, const PsOptions& o) {
-  if (!o.format.empty() && o.format != "json" && o.format != "table") {
-    throw_invalid("unsupported --format \"{}\" (use json or table)", o.format);
+  // Anything but json and table is a Go template over the json fields, as in Docker.
+  const bool templated = !o.format.empty() && o.format != "json" && o.format != "table";
+  if (templated) {
+    render_template(o.format, nlohmann::json::object());  // a bad template fails before output
   }
   const container::ContainerStore store(globals.root);
   auto records = container::list_containers(store);
@@ -139,7 +143,7 @@ void ps(const Globals& globals, const PsOptions& o) {
       continue;
     }
     const std::string created = ago(r.created, now) + " ago";
-    if (o.format == "json") {
+    if (o.format == "json" || templated) {
       const nlohmann::json line = {{"ID", id},
                                    {"Image", r.spec.image_ref},
                                    {"Command", command_text(r, o.no_trunc)},
@@ -150,13 +154,13 @@ void ps(const Globals& globals, const PsOptions& o) {
                                    {"Ports", ports_text(r)},
                                    {"Networks", r.network ? r.network->network : ""},
                                    {"Names", r.name}};
-      fmt::print("{}\n", line.dump());
+      fmt::print("{}\n", templated ? render_template(o.format, line) : line.dump());
       continue;
     }
     rows.push_back({id, r.spec.image_ref, command_text(r, o.no_trunc), created, status_text(r, now),
                     ports_text(r), r.name});
   }
-  if (!o.quiet && o.format != "json") {
+  if (!o.quiet && o.format != "json" && !templated) {
     print_table(rows);
   }
 }
@@ -167,7 +171,7 @@ void setup_ps(CLI::App& app, Globals& globals) {
   cmd->add_flag("-a,--all", o->all, "Show all containers (default shows just running)");
   cmd->add_flag("-q,--quiet", o->quiet, "Only display container IDs");
   cmd->add_flag("--no-trunc", o->no_trunc, "Don't truncate output");
-  cmd->add_option("--format", o->format, "Output format: table or json");
+  cmd->add_option("--format", o->format, "Output format: table, json or a Go template");
   cmd->callback([o, &globals] { ps(globals, *o); });
 }
 
