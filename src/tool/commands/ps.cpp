@@ -122,14 +122,12 @@ void print_table(const std::vector<std::vector<std::string>>& rows) {
 void ps(const Globals& globals, const PsOptions& o) {
   // Anything but json and table is a Go template over the json fields, as in Docker.
   const bool templated = !o.format.empty() && o.format != "json" && o.format != "table";
-  if (templated) {
-    render_template(o.format, nlohmann::json::object());  // a bad template fails before output
-  }
   const container::ContainerStore store(globals.root);
   auto records = container::list_containers(store);
   // Newest first, as Docker.
   std::reverse(records.begin(), records.end());
   const auto now = Clock::now();
+  std::string lines;  // json or template output
   std::vector<std::vector<std::string>> rows{
       {"CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"}};
   for (const auto& r : records) {
@@ -154,7 +152,8 @@ void ps(const Globals& globals, const PsOptions& o) {
                                    {"Ports", ports_text(r)},
                                    {"Networks", r.network ? r.network->network : ""},
                                    {"Names", r.name}};
-      fmt::print("{}\n", templated ? render_template(o.format, line) : line.dump());
+      // Collected, so a template that fails on any row prints nothing.
+      lines += (templated ? render_template(o.format, line) : line.dump()) + "\n";
       continue;
     }
     rows.push_back({id, r.spec.image_ref, command_text(r, o.no_trunc), created, status_text(r, now),
@@ -163,6 +162,7 @@ void ps(const Globals& globals, const PsOptions& o) {
   if (!o.quiet && o.format != "json" && !templated) {
     print_table(rows);
   }
+  fmt::print("{}", lines);
 }
 
 void setup_ps(CLI::App& app, Globals& globals) {
