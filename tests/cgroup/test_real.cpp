@@ -15,7 +15,9 @@
 
 #include "gctool/cgroup/handle.hpp"
 #include "gctool/cgroup/layout.hpp"
+#include "gctool/cgroup/migration_warmup.hpp"
 #include "gctool/core/error.hpp"
+#include "gctool/core/file_util.hpp"
 #include "test_support.hpp"
 
 using namespace gctool::cgroup;
@@ -225,4 +227,19 @@ TEST_CASE("the destructor kills and removes in every controller", "[cgroup][root
   for (const auto& dir : dirs) {
     CHECK_FALSE(std::filesystem::exists(dir));
   }
+}
+
+TEST_CASE("the migration warm-up leaves the process where it was and a move still works",
+          "[cgroup][root]") {
+  const auto before = gctool::read_file("/proc/self/cgroup");
+  {
+    const auto warmup = MigrationWarmup::start();
+    // The controllers of this host are v1 (hybrid), where the warm-up has something to do.
+    CHECK(warmup.started() == (detect_layout().mode != CgroupMode::unified));
+    RealCgroups host;
+    auto cgroup = CgroupHandle::create(host.driver, host.path("moved"), Resources{});
+    const pid_t pid = spawn_in(cgroup, [] { return 7; });
+    CHECK(WEXITSTATUS(wait_status(pid)) == 7);
+  }
+  CHECK(gctool::read_file("/proc/self/cgroup") == before);
 }

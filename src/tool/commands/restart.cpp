@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "command.hpp"
+#include "gctool/cgroup/migration_warmup.hpp"
 #include "gctool/container/supervisor.hpp"
 #include "gctool/core/error.hpp"
 
@@ -24,6 +25,7 @@ void restart(Globals& globals, const RestartArgs& args) {
   const container::ContainerStore store(globals.root);
   for_each_container(globals, args.refs, [&](const std::string& ref) {
     container::stop_container(store, ref, std::chrono::seconds(args.timeout));
+    const auto warmup = cgroup::MigrationWarmup::start();
     container::start_detached(store, ref);
   });
 }

@@ -1,0 +1,100 @@
+#include "gctool/cgroup/migration_warmup.hpp"
+
+#include <fcntl.h>
+#include <liburing.h>
+
+#include <string_view>
+
+#include "gctool/cgroup/layout.hpp"
+#include "gctool/core/file_util.hpp"
+
+namespace gctool::cgroup {
+namespace {
+
+// The cgroup.procs file of the cgroup this process is in, in one v1 hierarchy; empty when there
+// is none (a v2-only host, or hierarchies mounted from elsewhere than their root).
+std::filesystem::path own_procs_file() {
+  const CgroupLayout layout = detect_layout();
+  if (layout.mode == CgroupMode::unified || layout.controllers.empty()) {
+    return {};
+  }
+  const auto membership = try_read_file("/proc/self/cgroup");
+  if (!membership) {
+    return {};
+  }
+  // Lines are "ID:CONTROLLERS:PATH"; pids first (its moves are the cheapest), else any.
+  std::filesystem::path found;
+  std::string_view rest = *membership;
+  while (!rest.empty()) {
+    const auto nl = rest.find('\n');
+    const std::string_view line = rest.substr(0, nl);
+    rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
+    const auto first = line.find(':');
+    const auto second = line.find(':', first + 1);
+    if (first == std::string_view::npos || second == std::string_view::npos) {
+      continue;
+    }
+    std::string_view controllers = line.substr(first + 1, second - first - 1);
+    const std::string_view path = line.substr(second + 1);
+    while (!controllers.empty()) {
+      const auto comma = controllers.find(',');
+      const std::string name(controllers.substr(0, comma));
+      controllers =
+          comma == std::string_view::npos ? std::string_view{} : controllers.substr(comma + 1);
+      const auto mount = layout.controllers.find(name);
+      if (mount == layout.controllers.end()) {
+        continue;
+      }
+      auto file = mount->second / std::filesystem::path(path).relative_path() / "cgroup.procs";
+      if (name == "pids") {
+        return file;
+      }
+      if (found.empty()) {
+        found = std::move(file);
+      }
+    }
+  }
+  return found;
+}
+
+}  // namespace
+
+void MigrationWarmup::RingDeleter::operator()(io_uring* ring) const noexcept {
+  io_uring_queue_exit(ring);
+  delete ring;
+}
+
+MigrationWarmup MigrationWarmup::start() noexcept {
+  MigrationWarmup warmup;
+  try {
+    const auto procs = own_procs_file();
+    if (procs.empty()) {
+      return warmup;
+    }
+    UniqueFd file(::open(procs.c_str(), O_WRONLY | O_CLOEXEC));
+    if (!file) {
+      return warmup;
+    }
+    auto ring = std::make_unique<io_uring>();
+    if (io_uring_queue_init(1, ring.get(), 0) != 0) {
+      return warmup;
+    }
+    io_uring_sqe* sqe = io_uring_get_sqe(ring.get());
+    // "0" names the writer's own process. Static: the worker reads it whenever it runs.
+    static constexpr char kSelf[] = "0";
+    io_uring_prep_write(sqe, file.get(), kSelf, 1, 0);
+    // A cgroup file cannot be written without blocking: hand it to a worker at once, or the
+    // submit itself would wait out the grace period.
+    sqe->flags |= IOSQE_ASYNC;
+    if (io_uring_submit(ring.get()) != 1) {
+      return warmup;
+    }
+    warmup.procs_ = std::move(file);
+    warmup.ring_.reset(ring.release());
+  } catch (...) {
+    // Only a speed-up: the move of the init waits the grace period out itself.
+  }
+  return warmup;
+}
+
+}  // namespace gctool::cgroup
