@@ -34,4 +34,7 @@ CgroupLayout parse_layout(std::string_view mountinfo,
 CgroupLayout detect_layout(const std::filesystem::path& cgroup_root = "/sys/fs/cgroup",
                            const std::filesystem::path& mountinfo = "/proc/self/mountinfo");
 
+// detect_layout() of this host, detected once per process: mounts do not move under a command.
+const CgroupLayout& host_layout();
+
 }  // namespace gctool::cgroup

@@ -47,7 +47,7 @@ std::shared_ptr<const CgroupDriver> make_driver(const CgroupLayout& layout) {
 }
 
 std::shared_ptr<const CgroupDriver> host_driver() {
-  return make_driver(detect_layout());
+  return make_driver(host_layout());
 }
 
 std::string normalize_path(std::string_view path) {

@@ -126,4 +126,9 @@ CgroupLayout detect_layout(const std::filesystem::path& cgroup_root,
   return parse_layout(read_file(mountinfo), cgroup_root);
 }
 
+const CgroupLayout& host_layout() {
+  static const CgroupLayout layout = detect_layout();
+  return layout;
+}
+
 }  // namespace gctool::cgroup

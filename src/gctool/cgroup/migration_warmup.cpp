@@ -14,7 +14,7 @@ namespace {
 // The cgroup.procs file of the cgroup this process is in, in one v1 hierarchy; empty when there
 // is none (a v2-only host, or hierarchies mounted from elsewhere than their root).
 std::filesystem::path own_procs_file() {
-  const CgroupLayout layout = detect_layout();
+  const CgroupLayout& layout = host_layout();
   if (layout.mode == CgroupMode::unified || layout.controllers.empty()) {
     return {};
   }

@@ -393,6 +393,10 @@ int Container::record_exit(const siginfo_t& info, bool restarting) {
   if (record_.network) {
     teardown_network(store_->root(), record_);
   }
+  if (record_.spec.auto_remove && !restarting) {
+    // finish() removes the record next: nobody could read what a save would write.
+    return code;
+  }
   if (cgroup_) {
     try {
       record_.state.oom_killed = cgroup_->oom_killed();
