@@ -106,7 +106,7 @@ def start_tables(start):
     return lines, ratios, targets
 
 
-def summary_table(start, ratios, targets, micro, when, info):
+def summary_table(start, ratios, micro, scripts, when, info):
     """The short table README shows: the headline figures of this run."""
     by = {(s["group"], s["name"]): s for s in start["series"]}
     names = [n for n in ("gctool", "crun", "runc", "floor") if ("sequential", n) in by]
@@ -130,9 +130,93 @@ def summary_table(start, ratios, targets, micro, when, info):
                      lambda n: "-" if n == "gctool" else f"{ratios[f'gctool/{n}']['wall']:.2f}"))
     lines.append(row("gctool / this, CPU median",
                      lambda n: "-" if n == "gctool" else f"{ratios[f'gctool/{n}']['cpu']:.2f}"))
-    lines += ["", "Targets: " + "; ".join(f"{k}: {'met' if v else 'not met'}"
-                                          for k, v in targets.items()) + "."]
+    lines += ["", "All targets of issue 9, from this run:", "",
+              *targets_table(ratios, micro, scripts)[0]]
     return lines
+
+
+def to_ns(value, unit):
+    return value * {"ns": 1, "us": 1e3, "ms": 1e6, "s": 1e9}[unit]
+
+
+def ipam_figures(micro):
+    """CPU ns per op of the bench_ipam cases the targets name, keyed by name without suffixes."""
+    rows = (micro or {}).get("bench_ipam", {}).get("benchmarks", [])
+    return {re.sub(r"/(iterations|min_time|repeats):[^/]+", "", r["name"]):
+            to_ns(r["cpu_time"], r["unit"]) for r in rows}
+
+
+def markdown_rows(text):
+    """The cells of every table row of a markdown text (header and rule rows included)."""
+    rows = []
+    for line in (text or "").splitlines():
+        line = line.strip()
+        if line.startswith("|") and line.endswith("|"):
+            rows.append([c.strip() for c in line[1:-1].split("|")])
+    return rows
+
+
+def number(cell):
+    m = re.search(r"-?[0-9]+(\.[0-9]+)?", cell or "")
+    return float(m.group(0)) if m else None
+
+
+def targets_table(ratios, micro, scripts):
+    """Every target of issue 9 with this run's figure: (lines, {target: met or None})."""
+    rows = []
+
+    def add(area, target, figure, met):
+        rows.append((area, target, figure, met))
+
+    for peer, limit in (("crun", TARGET_VS_CRUN), ("floor", TARGET_VS_FLOOR)):
+        r = ratios.get(f"gctool/{peer}")
+        add("start", f"gctool/{peer} median wall <= {limit}",
+            f"{r['wall']:.2f}" if r else "-", (r["wall"] <= limit) if r else None)
+
+    ipam = ipam_figures(micro)
+
+    def ipam_ns(name):
+        return ipam.get(name)
+
+    mem = ipam_ns("memory/alloc_only/16/99%")
+    add("IPAM", "in memory, /16 at 99%: allocate < 100 ns",
+        f"{mem:.0f} ns CPU" if mem else "-", (mem < 100) if mem else None)
+    for mode in ("alloc_only", "alloc_release"):
+        full = ipam_ns(f"store/{mode}/16/10000_allocated")
+        empty = ipam_ns(f"store/{mode}/16/empty")
+        go = ipam_ns(f"go/{mode}/16/10000_allocated")
+        add("IPAM", f"persisted {mode}, /16 with 10,000: < 1 ms",
+            f"{full / 1e3:.0f} us CPU" if full else "-", (full < 1e6) if full else None)
+        add("IPAM", f"persisted {mode}: <= 2x the empty /16",
+            f"{full / empty:.2f}x" if full and empty else "-",
+            (full <= 2 * empty) if full and empty else None)
+        add("IPAM", f"persisted {mode}: >= 100x faster than the Go algorithm",
+            f"{go / full:.0f}x ({go / 1e6:.2f} ms / {full / 1e3:.0f} us)" if full and go else "-",
+            (go / full >= 100) if full and go else None)
+
+    logs = {r[0]: r for r in markdown_rows(scripts.get("log-throughput")) if "lines" in r[0]}
+    for label, share, cpu_max in (("80-byte lines", 70, 2.55), ("16 KiB lines", 85, 1.05)):
+        r = next((v for k, v in logs.items() if k.startswith(label)), None)
+        pct = number(r[3]) if r else None
+        cpu = number(r[5]) if r else None
+        add("logs", f"{label}: >= {share}% of the cat ceiling",
+            f"{pct:.0f}% ({r[1]} of {r[2]} MB/s)" if pct is not None else "-",
+            (pct >= share) if pct is not None else None)
+        add("logs", f"{label}: supervisor CPU <= {cpu_max} s/GiB (half of conmon)",
+            f"{cpu:.2f} s/GiB" if cpu is not None else "-",
+            (cpu <= cpu_max) if cpu is not None else None)
+
+    memory = [r for r in markdown_rows(scripts.get("memory")) if r and r[0].isdigit()]
+    pss = number(memory[0][2]) if memory else None
+    add("memory", "supervisor PSS <= 0.41 MiB (conmon's)",
+        f"{pss:.0f} kB mean over {memory[0][0]} containers" if pss is not None else "-",
+        (pss <= 0.41 * 1024) if pss is not None else None)
+
+    lines = ["| area | target (issue 9) | this run | met |", "|---|---|---|---|"]
+    for area, target, figure, met in rows:
+        verdict = "not measured" if met is None else ("yes" if met else "**no**")
+        lines.append(f"| {area} | {target} | {figure} | {verdict} |")
+    return lines, {f"{area}: {target}": met for area, target, _, met in rows}
 
 
 def hyperfine_table(hf):
@@ -247,7 +331,7 @@ def main():
           f"{info['os']}, kernel {info['kernel']}, cgroup {info['cgroup']}, "
           f"load average {info['loadavg_at_end']:.2f} at the end.", "",
           "Versions: " + ", ".join(f"{k} `{v}`" for k, v in versions.items()) + ".", "",
-          "## Summary", "", *summary_table(start, ratios, targets, micro, when, info), "",
+          "## Summary", "", *summary_table(start, ratios, micro, scripts, when, info), "",
           "## Start latency", "",
           "Same busybox rootfs, namespaces mount, pid, uts, ipc, net (loopback only) and cgroup, "
           "a 64 MiB memory limit, the same capabilities, masked paths and seccomp deny list, "
@@ -283,7 +367,8 @@ def main():
             md += lines
 
     out = {"when": when, "git": a.git, "quick": quick, "machine": info, "versions": versions,
-           "start_latency": start, "ratios": ratios, "targets": targets,
+           "start_latency": start, "ratios": ratios,
+           "targets": targets_table(ratios, micro, scripts)[1],
            "hyperfine": hf, "micro_benchmarks": micro, "scripts": scripts,
            "included": sections}
     os.makedirs(a.results, exist_ok=True)
@@ -292,7 +377,7 @@ def main():
     with open(os.path.join(a.results, a.name + ".md"), "w") as f:
         f.write("\n".join(md) + "\n")
     if a.readme:
-        update_readme(a.readme, summary_table(start, ratios, targets, micro, when, info))
+        update_readme(a.readme, summary_table(start, ratios, micro, scripts, when, info))
     print("\n".join(md))
 
 
