@@ -6,6 +6,8 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <charconv>
 #include <filesystem>
 #include <functional>
 #include <optional>
@@ -51,6 +53,26 @@ void stdio_to_null() {
   stdio_to(null.borrow(), null.borrow());
 }
 
+// How much output a container may have in flight before it blocks on a full pipe: with a large
+// pipe each read of the log stream moves a large chunk, so the supervisor wakes up and writes far
+// less often per byte. The pages are the kernel's, charged to the writer (the container), and
+// only while they hold unread output.
+constexpr std::size_t kLogPipeSize = 1 << 20;
+
+// Grows a log pipe to kLogPipeSize, or to /proc/sys/fs/pipe-max-size if that is smaller. Best
+// effort: a kernel that refuses (a user over its pipe quota) leaves the pipe as it is.
+void grow_log_pipe(BorrowedFd pipe) {
+  std::size_t size = kLogPipeSize;
+  if (const auto max = try_read_file("/proc/sys/fs/pipe-max-size")) {
+    std::size_t value = 0;
+    const auto [end, ec] = std::from_chars(max->data(), max->data() + max->size(), value);
+    if (ec == std::errc() && value > 0) {
+      size = std::min(size, value);
+    }
+  }
+  ::fcntl(pipe.get(), F_SETPIPE_SZ, static_cast<int>(size));
+}
+
 // The report to the CLI: "<exit code>\n<id or error message>", 0 meaning started.
 void send_report(UniqueFd& report, int code, std::string_view text) {
   if (!report) {
@@ -85,6 +107,8 @@ class Supervisor {
   void start() {
     out_ = make_pipe();
     err_ = make_pipe();
+    grow_log_pipe(out_.read.borrow());
+    grow_log_pipe(err_.read.borrow());
     stdio_to(out_.write.borrow(), err_.write.borrow());
     try {
       container_.start();
