@@ -30,9 +30,9 @@ std::filesystem::path rotated_log_path(const std::filesystem::path& log, int ind
 class LogWriter {
  public:
   // Size of the buffer each stream should read into before calling write().
-  static constexpr std::size_t kReadBufferSize = 64 * 1024;
-  // Fits a kReadBufferSize chunk of 80-byte lines with their headers.
-  static constexpr std::size_t kDefaultBufferSize = 128 * 1024;
+  static constexpr std::size_t kReadBufferSize = 128 * 1024;
+  // Fits a kReadBufferSize chunk of 80-byte lines with their headers (1.5 times the bytes).
+  static constexpr std::size_t kDefaultBufferSize = kReadBufferSize * 3 / 2 + 4096;
 
   // Opens the log at path for appending (created 0640 when missing). buffer_size bounds the
   // memory used and, when a chunk's records do not fit, makes a chunk take several writes.
