@@ -95,6 +95,7 @@ class Container {
             std::optional<cgroup::CgroupHandle> cgroup);
   void save();
   void destroy() noexcept;
+  void make_cgroup(const std::shared_ptr<const cgroup::CgroupDriver>& driver);
 
   const ContainerStore* store_;
   Record record_;

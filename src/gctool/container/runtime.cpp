@@ -209,8 +209,7 @@ Container Container::create(const ContainerStore& store, Spec spec, Durability d
   }
   write_file(dir / "hostname", container.record_.hostname + "\n");
   write_network_files(dir, container.record_);
-  container.cgroup_ = cgroup::CgroupHandle::create(
-      cgroup::host_driver(), container.record_.cgroup_path, container.record_.spec.resources);
+  // The cgroup is made by start(), next to the clone.
   return container;
 }
 
@@ -312,7 +311,14 @@ void Container::start(BorrowedFd stdin_fd) {
   init.console_socket = console_child.borrow();
   init.stdin_fd = stdin_fd;
 
-  const UniqueFd cgroup_dir = cgroup_->open_dir();
+  // On v2 the init starts in its cgroup (CLONE_INTO_CGROUP), which must exist first. On v1 the
+  // cgroup is made after the clone: cgroupfs waits there until a MigrationWarmup's grace period
+  // is over (the kernel holds cgroup_mutex through it), and the init builds its root meanwhile.
+  const auto driver = cgroup::host_driver();
+  if (!cgroup_ && driver->version() != 1) {
+    make_cgroup(driver);
+  }
+  const UniqueFd cgroup_dir = cgroup_ ? cgroup_->open_dir() : UniqueFd();
   std::uint64_t flags = container_namespace_flags();
   if (!init.own_netns) {
     flags &= ~std::uint64_t{CLONE_NEWNET};
@@ -329,6 +335,9 @@ void Container::start(BorrowedFd stdin_fd) {
   // The init builds its root filesystem meanwhile and waits for the go before its security
   // settings and exec.
   try {
+    if (!cgroup_) {
+      make_cgroup(driver);
+    }
     if (cgroup_->version() == 1) {
       cgroup_->add_process(child->pid);
     }
@@ -366,6 +375,10 @@ void Container::start(BorrowedFd stdin_fd) {
   record_.state.status = Status::running;
   record_.state.started_at = now_rfc3339();
   save();
+}
+
+void Container::make_cgroup(const std::shared_ptr<const cgroup::CgroupDriver>& driver) {
+  cgroup_ = cgroup::CgroupHandle::create(driver, record_.cgroup_path, record_.spec.resources);
 }
 
 bool Container::kill(int sig) const {
