@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <new>
 #include <string>
 #include <string_view>
 
@@ -26,6 +27,25 @@ std::filesystem::path container_log_path(const std::filesystem::path& container_
 
 // The log itself for index 0, else "<log>.<index>" (container.log.1 is the newest rotated file).
 std::filesystem::path rotated_log_path(const std::filesystem::path& log, int index);
+
+// Uninitialized memory for log data, aligned to a cache line. The kernel copies between such
+// buffers and pipes or files with `rep movsb`, which on this project's machine (AMD EPYC) is far
+// slower when the user address is not 32-byte aligned: the 16 bytes past a page where malloc puts
+// a 128 KiB block made reading the container's pipe cost 40% more CPU.
+inline constexpr std::size_t kLogBufferAlignment = 64;
+
+struct LogBufferDelete {
+  void operator()(char* data) const noexcept {
+    ::operator delete[](data, std::align_val_t{kLogBufferAlignment});
+  }
+};
+using LogBuffer = std::unique_ptr<char[], LogBufferDelete>;
+
+// Its pages are touched only when written, so that unused space costs no memory.
+inline LogBuffer make_log_buffer(std::size_t size) {
+  return LogBuffer(
+      static_cast<char*>(::operator new[](size, std::align_val_t{kLogBufferAlignment})));
+}
 
 class LogWriter {
  public:
@@ -68,7 +88,7 @@ class LogWriter {
   LogOptions options_;
   UniqueFd fd_;
   std::int64_t file_size_ = 0;
-  std::unique_ptr<char[]> buffer_;
+  LogBuffer buffer_;
   std::size_t capacity_ = 0;
   std::size_t used_ = 0;
   std::size_t segment_start_ = 0;  // the part of the buffer not yet in iov_

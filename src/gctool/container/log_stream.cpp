@@ -34,7 +34,7 @@ bool can_gather(BorrowedFd pipe) {
 }  // namespace
 
 io::Task<void> stream_to_log(io::Loop& loop, BorrowedFd pipe, LogStream stream, LogWriter& writer) {
-  const auto buffer = std::make_unique_for_overwrite<char[]>(LogWriter::kReadBufferSize);
+  const auto buffer = make_log_buffer(LogWriter::kReadBufferSize);
   const std::span<char> space(buffer.get(), LogWriter::kReadBufferSize);
   const bool gather = can_gather(pipe);
   std::exception_ptr failure;

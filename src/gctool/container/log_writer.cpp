@@ -42,7 +42,7 @@ LogWriter::LogWriter(std::filesystem::path path, LogOptions options, std::size_t
     throw_invalid("log buffer of {} bytes is too small for a record", capacity_);
   }
   // Not zeroed: pages the container never fills with output are never touched.
-  buffer_ = std::make_unique_for_overwrite<char[]>(capacity_);
+  buffer_ = make_log_buffer(capacity_);
   open_file();
 }
 
