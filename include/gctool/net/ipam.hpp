@@ -54,13 +54,13 @@ class Ipam {
   std::uint32_t cursor() const noexcept { return cursor_; }
 
  private:
+  Ipam() = default;  // from_words fills it in
   void set_bit(std::uint64_t offset) noexcept;
   void clear_bit(std::uint64_t offset) noexcept;
   bool test_bit(std::uint64_t offset) const noexcept;
   // First word at or after `from` (up to `end`) with a free bit, using the summary.
   std::optional<std::size_t> next_free_word(std::size_t from, std::size_t end) const noexcept;
   void reserve_fixed() noexcept;
-  void rebuild_summary() noexcept;
 
   Ipv4Network subnet_;
   std::optional<Ipv4Address> gateway_;

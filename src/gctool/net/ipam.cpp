@@ -30,14 +30,22 @@ std::size_t count_ones(std::uint64_t word) noexcept {
 
 }  // namespace
 
-Ipam::Ipam(Ipv4Network subnet, std::optional<Ipv4Address> gateway)
-    : subnet_(subnet), gateway_(gateway) {
-  check_subnet(subnet);
+namespace {
+
+void check_gateway(const Ipv4Network& subnet, std::optional<Ipv4Address> gateway) {
   if (gateway && (!subnet.contains(*gateway) || *gateway == subnet.network() ||
                   *gateway == subnet.broadcast())) {
     throw_invalid("gateway {} is not a host address of subnet {}", to_string(*gateway),
                   to_string(subnet));
   }
+}
+
+}  // namespace
+
+Ipam::Ipam(Ipv4Network subnet, std::optional<Ipv4Address> gateway)
+    : subnet_(subnet), gateway_(gateway) {
+  check_subnet(subnet);
+  check_gateway(subnet, gateway);
   const std::uint64_t size = subnet.size();
   words_.assign((size + 63) / 64, 0);
   full_.assign((words_.size() + 63) / 64, 0);
@@ -45,30 +53,52 @@ Ipam::Ipam(Ipv4Network subnet, std::optional<Ipv4Address> gateway)
   reserve_fixed();
 }
 
+// One pass over the words (a persisted pool is rebuilt from its words on every change, so this
+// is on the allocation path): the reserved bits are tested where they are, not compared with a
+// fresh bitmap.
 Ipam Ipam::from_words(Ipv4Network subnet, std::optional<Ipv4Address> gateway,
                       std::vector<std::uint64_t> words, std::uint32_t cursor) {
-  Ipam ipam(subnet, gateway);
-  if (words.size() != ipam.words_.size()) {
+  check_subnet(subnet);
+  check_gateway(subnet, gateway);
+  const std::uint64_t size = subnet.size();
+  if (words.size() != (size + 63) / 64) {
     throw_invalid("IPAM bitmap of {} words does not fit subnet {}", words.size(),
                   to_string(subnet));
   }
-  for (std::size_t i = 0; i < words.size(); ++i) {
-    if ((words[i] & ipam.words_[i]) != ipam.words_[i]) {
+  Ipam ipam;
+  ipam.subnet_ = subnet;
+  ipam.gateway_ = gateway;
+  ipam.capacity_ = size - 2 - (gateway ? 1 : 0);
+  ipam.words_ = std::move(words);
+  // Reserved: the network and broadcast addresses, the gateway, bits past a small subnet's end.
+  std::size_t reserved = 0;
+  const auto reserved_bit = [&](std::uint64_t offset) {
+    if (!ipam.test_bit(offset)) {
       throw_invalid("IPAM bitmap of subnet {} frees a reserved address", to_string(subnet));
     }
+    ++reserved;
+  };
+  reserved_bit(0);
+  reserved_bit(size - 1);
+  if (gateway) {
+    reserved_bit(gateway->value - subnet.address.value);
   }
+  for (std::uint64_t bit = size; bit < ipam.words_.size() * 64; ++bit) {
+    reserved_bit(bit);
+  }
+  ipam.full_.assign((ipam.words_.size() + 63) / 64, 0);
   std::size_t ones = 0;
-  for (const auto w : words) {
-    ones += count_ones(w);
+  for (std::size_t i = 0; i < ipam.words_.size(); ++i) {
+    const auto w = ipam.words_[i];
+    if (w == kAllOnes) {
+      ones += 64;
+      ipam.full_[i / 64] |= std::uint64_t{1} << (i % 64);
+    } else {
+      ones += count_ones(w);
+    }
   }
-  std::size_t reserved = 0;
-  for (const auto w : ipam.words_) {
-    reserved += count_ones(w);
-  }
-  ipam.words_ = std::move(words);
   ipam.count_ = ones - reserved;
-  ipam.cursor_ = cursor < subnet.size() ? cursor : 0;
-  ipam.rebuild_summary();
+  ipam.cursor_ = cursor < size ? cursor : 0;
   return ipam;
 }
 
@@ -82,15 +112,6 @@ void Ipam::reserve_fixed() noexcept {
   // Bits past the end of a subnet smaller than a word are never addresses.
   for (std::uint64_t bit = size; bit < words_.size() * 64; ++bit) {
     set_bit(bit);
-  }
-}
-
-void Ipam::rebuild_summary() noexcept {
-  std::fill(full_.begin(), full_.end(), 0);
-  for (std::size_t i = 0; i < words_.size(); ++i) {
-    if (words_[i] == kAllOnes) {
-      full_[i / 64] |= std::uint64_t{1} << (i % 64);
-    }
   }
 }
 
