@@ -22,4 +22,7 @@ enum class Durability {
 void write_file_atomic(const std::filesystem::path& path, std::string_view data,
                        Durability durability = Durability::durable, mode_t mode = 0644);
 
+// fsync of a directory: makes the names created, renamed or removed in it durable.
+void fsync_directory(const std::filesystem::path& dir);
+
 }  // namespace gctool

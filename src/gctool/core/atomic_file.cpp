@@ -24,6 +24,8 @@ std::filesystem::path directory_of(const std::filesystem::path& path) {
   return parent.empty() ? std::filesystem::path(".") : parent;
 }
 
+}  // namespace
+
 void fsync_directory(const std::filesystem::path& dir) {
   UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!fd) {
@@ -31,8 +33,6 @@ void fsync_directory(const std::filesystem::path& dir) {
   }
   check(::fsync(fd.get()), "fsync directory {}", dir);
 }
-
-}  // namespace
 
 void write_file_atomic(const std::filesystem::path& path, std::string_view data,
                        Durability durability, mode_t mode) {
