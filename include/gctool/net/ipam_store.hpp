@@ -1,8 +1,12 @@
-// IPAM persisted per network in <root>/ipam/, changed only under an flock of <network>.lock:
+// IPAM persisted per network in <root>/ipam/, changed only under an flock of <network>.journal
+// (the journal is never replaced, so it is the lock too):
 //
-// - <network>.snapshot: the pool as of a sequence number, replaced only by an atomic rename. It
-//   holds the whole bitmap and the owners as fixed-size records sorted by container id, so a
-//   process maps it and finds one owner by binary search without reading the others.
+// - <network>.snapshot: the pool as of a sequence number, replaced only by an atomic rename (an
+//   exchange with <network>.spare, into which the next snapshot is written, so that compaction
+//   reuses the file before last instead of creating and deleting one). It
+//   holds the whole bitmap, then the owners sorted by a hash of the container id and split into
+//   buckets with an index of where each starts, so a process reads the bitmap and index with one
+//   pread and finds one owner by reading one bucket (about 16 owners), not the others.
 // - <network>.journal: the changes since the snapshot, one fixed-size record each (alloc or
 //   release, address, container id, sequence number, checksum), appended with O_APPEND and, when
 //   durable, fdatasync'd. A complete record is the commit point of a change. Records never
@@ -13,9 +17,10 @@
 //   snapshot (atomic rename) and then empties it; a crash between the two leaves records the new
 //   snapshot already has, which replay skips by sequence number.
 //
-// So an allocation costs a map, a binary search and one appended record whatever the number of
-// owners, concurrent gctool processes never hand out one address twice, and a crash at any moment
-// neither loses a committed allocation nor duplicates one.
+// So an allocation costs two small reads, a replay of at most a few hundred records and one
+// appended record whatever the number of owners, concurrent gctool processes never hand out one
+// address twice, and a crash at any moment neither loses a committed allocation nor duplicates
+// one.
 #pragma once
 
 #include <cstddef>
@@ -89,7 +94,6 @@ class IpamStore {
   std::filesystem::path dir_;
   std::filesystem::path file_;
   std::filesystem::path journal_;
-  std::filesystem::path lock_file_;
   std::string network_name_;
   Ipv4Network subnet_;
   std::optional<Ipv4Address> gateway_;

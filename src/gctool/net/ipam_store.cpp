@@ -1,6 +1,7 @@
 #include "gctool/net/ipam_store.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,6 +11,7 @@
 #include <cmath>
 #include <cstring>
 #include <memory>
+#include <stdexcept>
 #include <utility>
 #include <vector>
 
@@ -18,7 +20,6 @@
 
 #include "gctool/core/error.hpp"
 #include "gctool/core/fd.hpp"
-#include "gctool/core/file_lock.hpp"
 #include "gctool/core/file_util.hpp"
 
 namespace gctool::net {
@@ -26,13 +27,25 @@ namespace {
 
 static_assert(std::endian::native == std::endian::little, "IPAM files are little-endian");
 
-constexpr std::string_view kMagic = "GCTIPAM2";
-// Snapshot header (64 bytes): magic, subnet address, prefix, has-gateway, gateway, cursor, word
-// count, sequence, owner count, checksum of the owners, checksum of the header and the words.
-constexpr std::size_t kHeaderSize = 64;
-constexpr std::size_t kHeaderChecksumAt = 56;
-// Snapshot owner record: address, id length, id (zero-padded).
-constexpr std::size_t kOwnerSize = 8 + IpamStore::kMaxIdLength;
+constexpr std::string_view kMagic = "GCTIPAM3";
+// Snapshot: a header, the bitmap (8 bytes a word), a bucket index and the owners.
+//
+// Header (80 bytes): magic, subnet address, prefix, has-gateway, gateway, cursor, word count,
+// sequence, owner count, owner bytes, bucket bits, (unused), checksum of the owners, checksum of
+// the header, the words and the index.
+constexpr std::size_t kHeaderSize = 80;
+constexpr std::size_t kHeaderChecksumAt = 72;
+// Owners are sorted by (hash of the id, id) and split into 2^bits buckets by the hash's top bits;
+// the index holds buckets + 1 byte offsets into the owners, where each bucket starts. So a writer
+// reads the header, bitmap and index with one pread and one bucket (about 16 owners) with
+// another, whatever the number of owners.
+constexpr std::size_t kOwnersPerBucket = 16;
+constexpr int kMaxBucketBits = 24;
+// Owner record: address, hash of the id, id length, id (no padding).
+constexpr std::size_t kOwnerHeaderSize = 12;
+// What a writer reads at once past the bitmap: the index of up to 16,384 owners (1,025 offsets),
+// with the start of the owners.
+constexpr std::size_t kIndexReadAhead = 4 * 1024 + 64;
 // Journal record: tag, address, sequence, cursor after the change, id length, id, checksum. 128
 // divides the page size, so no record straddles two pages (a write killed by a signal stops
 // between pages, never inside one).
@@ -40,8 +53,8 @@ constexpr std::size_t kRecordSize = 128;
 constexpr std::size_t kRecordIdAt = 24;
 constexpr std::size_t kRecordChecksumAt = kRecordIdAt + IpamStore::kMaxIdLength;
 static_assert(kRecordChecksumAt + 8 == kRecordSize);
-constexpr std::uint32_t kAllocTag = 0x31434c41;    // "ALC1"
-constexpr std::uint32_t kReleaseTag = 0x31534c52;  // "RLS1"
+constexpr std::uint32_t kAllocTag = 0x32434c41;    // "ALC2"
+constexpr std::uint32_t kReleaseTag = 0x32534c52;  // "RLS2"
 
 template <typename T>
 T load_at(std::string_view data, std::size_t offset) {
@@ -51,29 +64,72 @@ T load_at(std::string_view data, std::size_t offset) {
 }
 
 template <typename T>
+void store_at(char* out, std::size_t offset, T value) {
+  std::memcpy(out + offset, &value, sizeof value);
+}
+
+template <typename T>
 void store_at(std::string& out, std::size_t offset, T value) {
-  std::memcpy(out.data() + offset, &value, sizeof value);
+  store_at(out.data(), offset, value);
 }
 
-// A fast checksum (8 bytes a step) that tells torn or corrupt data from what was written; not a
-// cryptographic hash.
-std::uint64_t checksum(std::string_view data) {
-  std::uint64_t h = 0x9e3779b97f4a7c15ULL ^ data.size();
-  std::size_t i = 0;
-  for (; i + 8 <= data.size(); i += 8) {
-    h = (h ^ load_at<std::uint64_t>(data, i)) * 0xbf58476d1ce4e5b9ULL;
-    h ^= h >> 31;
-  }
-  for (; i < data.size(); ++i) {
-    h = (h ^ static_cast<unsigned char>(data[i])) * 0x94d049bb133111ebULL;
-  }
-  h ^= h >> 29;
+constexpr std::uint64_t mix(std::uint64_t h) {
   h *= 0xbf58476d1ce4e5b9ULL;
-  return h ^ (h >> 32);
+  return h ^ (h >> 31);
 }
 
-std::uint64_t header_checksum(std::string_view header, std::string_view words) {
-  return checksum(header.substr(0, kHeaderChecksumAt)) * 0x94d049bb133111ebULL ^ checksum(words);
+// The high and low halves of a 128-bit product, folded.
+std::uint64_t fold_multiply(std::uint64_t a, std::uint64_t b) {
+  const auto product = static_cast<unsigned __int128>(a) * b;
+  return static_cast<std::uint64_t>(product) ^ static_cast<std::uint64_t>(product >> 64);
+}
+
+constexpr std::uint64_t kMixA = 0xa0761d6478bd642fULL;
+constexpr std::uint64_t kMixB = 0xe7037ed1a0b428dbULL;
+
+// A fast checksum that tells torn or corrupt data from what was written; not a cryptographic
+// hash. Four independent lanes, each folding 16 bytes into one 128-bit multiplication, so the
+// multiplications overlap: about 12 bytes a nanosecond here (the bitmap, the journal and
+// compaction are checksummed on every change).
+std::uint64_t checksum(std::string_view data) {
+  std::uint64_t lane[4] = {0x9e3779b97f4a7c15ULL ^ data.size(), 0x6a09e667f3bcc909ULL,
+                           0xbb67ae8584caa73bULL, 0x3c6ef372fe94f82bULL};
+  const auto step = [&](std::uint64_t& h, std::size_t at) {
+    h = fold_multiply(load_at<std::uint64_t>(data, at) ^ h ^ kMixA,
+                      load_at<std::uint64_t>(data, at + 8) ^ kMixB);
+  };
+  std::size_t i = 0;
+  for (; i + 64 <= data.size(); i += 64) {
+    for (std::size_t j = 0; j < 4; ++j) {
+      step(lane[j], i + 16 * j);
+    }
+  }
+  for (; i + 16 <= data.size(); i += 16) {
+    step(lane[0], i);
+  }
+  if (i < data.size()) {
+    char tail[16] = {};
+    std::memcpy(tail, data.data() + i, data.size() - i);
+    const std::string_view rest(tail, sizeof tail);
+    lane[1] = fold_multiply(load_at<std::uint64_t>(rest, 0) ^ lane[1] ^ kMixA,
+                            load_at<std::uint64_t>(rest, 8) ^ kMixB);
+  }
+  return mix(fold_multiply(lane[0] ^ kMixA, lane[1] ^ kMixB) ^
+             fold_multiply(lane[2] ^ kMixB, lane[3] ^ kMixA));
+}
+
+std::uint32_t id_hash(std::string_view id) {
+  return static_cast<std::uint32_t>(checksum(id) >> 32);
+}
+
+std::uint32_t bucket_of(std::uint32_t hash, int bits) {
+  return bits == 0 ? 0 : hash >> (32 - bits);
+}
+
+// Enough buckets for about kOwnersPerBucket owners each.
+int bucket_bits_for(std::size_t owners) {
+  const auto buckets = (owners + kOwnersPerBucket - 1) / kOwnersPerBucket;
+  return std::min(static_cast<int>(std::bit_width(buckets > 0 ? buckets - 1 : 0)), kMaxBucketBits);
 }
 
 [[noreturn]] void corrupt(const std::string& what, std::string_view why) {
@@ -87,81 +143,150 @@ void check_id(const std::string& id) {
   }
 }
 
-// The header and bitmap of a snapshot, with its owner records left in place.
-struct Snapshot {
+// One owner record.
+struct Owner {
+  std::uint32_t hash = 0;
+  std::string_view id;
+  Ipv4Address address;
+};
+
+// Owner order in a snapshot: by hash, then id.
+bool owner_before(std::uint32_t hash, std::string_view id, std::uint32_t other_hash,
+                  std::string_view other_id) {
+  return hash != other_hash ? hash < other_hash : id < other_id;
+}
+
+// Reads the owner record at `at` of owners (throws when it does not fit); advances `at`.
+Owner read_owner(std::string_view owners, std::size_t& at, const std::string& what) {
+  if (owners.size() - at < kOwnerHeaderSize) {
+    corrupt(what, "bad owner record");
+  }
+  const auto length = load_at<std::uint32_t>(owners, at + 8);
+  if (length == 0 || length > IpamStore::kMaxIdLength ||
+      owners.size() - at - kOwnerHeaderSize < length) {
+    corrupt(what, "bad owner record");
+  }
+  Owner owner{load_at<std::uint32_t>(owners, at + 4),
+              owners.substr(at + kOwnerHeaderSize, length),
+              {load_at<std::uint32_t>(owners, at)}};
+  at += kOwnerHeaderSize + length;
+  return owner;
+}
+
+// The header of a snapshot and the sizes it gives.
+struct SnapshotHeader {
   Ipv4Network subnet;
   std::optional<Ipv4Address> gateway;
   std::uint32_t cursor = 0;
   std::uint64_t sequence = 0;
-  std::string_view words;   // the bitmap, in place (8 bytes a word)
-  std::string_view owners;  // owner_count records of kOwnerSize, sorted by id
   std::size_t owner_count = 0;
+  std::size_t owners_bytes = 0;
+  int bucket_bits = 0;
   std::uint64_t owners_checksum = 0;
+  std::size_t words_bytes = 0;
 
-  std::string_view id(std::size_t i, const std::string& what) const {
-    const auto record = owners.substr(i * kOwnerSize, kOwnerSize);
-    const auto length = load_at<std::uint32_t>(record, 4);
-    if (length == 0 || length > IpamStore::kMaxIdLength) {
-      corrupt(what, "bad owner record");
-    }
-    return record.substr(8, length);
-  }
-  Ipv4Address address(std::size_t i) const {
-    return {load_at<std::uint32_t>(owners, i * kOwnerSize)};
-  }
-  // Binary search: the owners are sorted by id.
-  std::optional<Ipv4Address> find(std::string_view wanted, const std::string& what) const {
-    std::size_t low = 0;
-    std::size_t high = owner_count;
-    while (low < high) {
-      const std::size_t mid = low + (high - low) / 2;
-      const int order = id(mid, what).compare(wanted);
-      if (order == 0) {
-        return address(mid);
-      }
-      if (order < 0) {
-        low = mid + 1;
-      } else {
-        high = mid;
-      }
-    }
-    return std::nullopt;
-  }
+  std::size_t index_at() const { return kHeaderSize + words_bytes; }
+  std::size_t buckets() const { return std::size_t{1} << bucket_bits; }
+  std::size_t owners_at() const { return index_at() + (buckets() + 1) * 4; }
+  std::size_t file_size() const { return owners_at() + owners_bytes; }
 };
 
-Snapshot parse_snapshot(std::string_view data, const std::string& what) {
+// Parses the header at the start of data (at least kHeaderSize bytes), checking that its sizes
+// are sane; the checksum is checked by check_head once the index is read too.
+SnapshotHeader parse_header(std::string_view data, const std::string& what) {
   if (data.size() < kHeaderSize || data.substr(0, kMagic.size()) != kMagic) {
     corrupt(what, "not an IPAM snapshot");
   }
-  Snapshot s;
-  s.subnet = {{load_at<std::uint32_t>(data, 8)},
+  SnapshotHeader h;
+  h.subnet = {{load_at<std::uint32_t>(data, 8)},
               static_cast<int>(load_at<std::uint32_t>(data, 12))};
   if (load_at<std::uint32_t>(data, 16) != 0) {
-    s.gateway = Ipv4Address{load_at<std::uint32_t>(data, 20)};
+    h.gateway = Ipv4Address{load_at<std::uint32_t>(data, 20)};
   }
-  s.cursor = load_at<std::uint32_t>(data, 24);
+  h.cursor = load_at<std::uint32_t>(data, 24);
   const std::size_t word_count = load_at<std::uint32_t>(data, 28);
-  s.sequence = load_at<std::uint64_t>(data, 32);
-  s.owner_count = load_at<std::uint64_t>(data, 40);
-  s.owners_checksum = load_at<std::uint64_t>(data, 48);
-  if (s.subnet.prefix < 8 || s.subnet.prefix > 30) {
+  h.sequence = load_at<std::uint64_t>(data, 32);
+  h.owner_count = load_at<std::uint64_t>(data, 40);
+  h.owners_bytes = load_at<std::uint64_t>(data, 48);
+  h.bucket_bits = static_cast<int>(load_at<std::uint32_t>(data, 56));
+  h.owners_checksum = load_at<std::uint64_t>(data, 64);
+  if (h.subnet.prefix < 8 || h.subnet.prefix > 30) {
     corrupt(what, "bad prefix");
   }
-  if (word_count != (s.subnet.size() + 63) / 64) {
+  if (word_count != (h.subnet.size() + 63) / 64) {
     corrupt(what, "the bitmap does not fit the subnet");
   }
-  const std::size_t words_bytes = word_count * 8;
-  if (s.owner_count > data.size() / kOwnerSize ||
-      data.size() != kHeaderSize + words_bytes + s.owner_count * kOwnerSize) {
-    corrupt(what, "truncated");
+  h.words_bytes = word_count * 8;
+  if (h.bucket_bits < 0 || h.bucket_bits > kMaxBucketBits || h.owner_count > h.subnet.size() ||
+      h.owners_bytes < h.owner_count * (kOwnerHeaderSize + 1) ||
+      h.owners_bytes > h.owner_count * (kOwnerHeaderSize + IpamStore::kMaxIdLength)) {
+    corrupt(what, "bad sizes");
   }
-  const auto words = data.substr(kHeaderSize, words_bytes);
-  if (load_at<std::uint64_t>(data, kHeaderChecksumAt) != header_checksum(data, words)) {
+  return h;
+}
+
+std::uint64_t head_checksum(std::string_view head) {
+  return checksum(head.substr(0, kHeaderChecksumAt)) * 0x94d049bb133111ebULL ^
+         checksum(head.substr(kHeaderSize));
+}
+
+// Checks the checksum of head (the header, words and index: h.owners_at() bytes).
+void check_head(std::string_view head, const std::string& what) {
+  if (load_at<std::uint64_t>(head, kHeaderChecksumAt) != head_checksum(head)) {
     corrupt(what, "checksum mismatch");
   }
-  s.words = words;
-  s.owners = data.substr(kHeaderSize + words_bytes);
-  return s;
+}
+
+// A snapshot's header, bitmap and index, and (all or part of) its owners.
+struct Snapshot {
+  SnapshotHeader header;
+  std::string_view words;  // the bitmap, in place (8 bytes a word)
+  std::string_view index;  // buckets + 1 offsets into the owners
+
+  // Where bucket b's owners are, checked against the owners' size.
+  std::pair<std::size_t, std::size_t> bucket(std::uint32_t b, const std::string& what) const {
+    const std::size_t begin = load_at<std::uint32_t>(index, b * 4);
+    const std::size_t end = load_at<std::uint32_t>(index, b * 4 + 4);
+    if (begin > end || end > header.owners_bytes) {
+      corrupt(what, "bad owner index");
+    }
+    return {begin, end};
+  }
+};
+
+// The snapshot whose head (header, bitmap and index) is at the start of data.
+Snapshot parse_head(std::string_view data, const SnapshotHeader& header) {
+  return {header, data.substr(kHeaderSize, header.words_bytes),
+          data.substr(header.index_at(), header.owners_at() - header.index_at())};
+}
+
+// Calls fn(owner) for every owner of a snapshot's owners area, checking their order and that each
+// is in the bucket the index says.
+template <typename Fn>
+void for_each_snapshot_owner(const Snapshot& snapshot, std::string_view owners,
+                             const std::string& what, Fn&& fn) {
+  if (checksum(owners) != snapshot.header.owners_checksum) {
+    corrupt(what, "owners checksum mismatch");
+  }
+  std::size_t at = 0;
+  std::optional<Owner> previous;
+  for (std::size_t i = 0; i < snapshot.header.owner_count; ++i) {
+    const std::size_t record_at = at;
+    const auto owner = read_owner(owners, at, what);
+    if (previous && !owner_before(previous->hash, previous->id, owner.hash, owner.id)) {
+      corrupt(what, "owners out of order");
+    }
+    const auto [begin, end] =
+        snapshot.bucket(bucket_of(owner.hash, snapshot.header.bucket_bits), what);
+    if (record_at < begin || record_at >= end) {
+      corrupt(what, "owner outside its bucket");
+    }
+    previous = owner;
+    fn(owner);
+  }
+  if (at != owners.size()) {
+    corrupt(what, "owner bytes left over");
+  }
 }
 
 std::vector<std::uint64_t> words_of(std::string_view bytes) {
@@ -172,37 +297,6 @@ std::vector<std::uint64_t> words_of(std::string_view bytes) {
 
 // Owners changed by the journal since the snapshot: an address, or nullopt once released.
 using Changes = std::map<std::string, std::optional<Ipv4Address>, std::less<>>;
-
-// Calls fn(id, address) for every owner, the snapshot's and the journal's merged, in id order.
-template <typename Fn>
-void for_each_owner(const Snapshot& snapshot, const Changes& changes, const std::string& what,
-                    Fn&& fn) {
-  if (checksum(snapshot.owners) != snapshot.owners_checksum) {
-    corrupt(what, "owners checksum mismatch");
-  }
-  auto change = changes.begin();
-  const auto flush_changes_before = [&](std::string_view id) {
-    for (; change != changes.end() && (id.empty() || change->first < id); ++change) {
-      if (change->second) {
-        fn(std::string_view(change->first), *change->second);
-      }
-    }
-  };
-  std::string_view previous;
-  for (std::size_t i = 0; i < snapshot.owner_count; ++i) {
-    const auto id = snapshot.id(i, what);
-    if (i > 0 && previous >= id) {
-      corrupt(what, "owners out of order");
-    }
-    previous = id;
-    flush_changes_before(id);
-    if (change != changes.end() && change->first == id) {
-      continue;  // the journal changed this owner: flushed with the next id
-    }
-    fn(id, snapshot.address(i));
-  }
-  flush_changes_before({});
-}
 
 // Checks owners against the bitmap: each holds an allocated address, no address has two owners,
 // and no allocated address has none.
@@ -240,60 +334,89 @@ class OwnerCheck {
   std::size_t count_ = 0;
 };
 
-// Every owner of the snapshot and the journal, checked against the bitmap.
-IpamState collect_owners(Ipam ipam, const Snapshot& snapshot, const Changes& changes,
-                         const std::string& what) {
+// Every owner that for_each_owner(fn) gives, checked against the bitmap.
+template <typename ForEach>
+IpamState collect_owners(Ipam ipam, const std::string& what, ForEach&& for_each_owner) {
   IpamState state{std::move(ipam), {}};
   OwnerCheck check_owners(state.ipam, what);
-  for_each_owner(snapshot, changes, what, [&](std::string_view id, Ipv4Address address) {
-    check_owners.add(id, address);
-    state.owners.emplace_hint(state.owners.end(), id, address);
+  for_each_owner([&](const Owner& owner) {
+    check_owners.add(owner.id, owner.address);
+    state.owners.emplace(owner.id, owner.address);
   });
   check_owners.finish();
   return state;
 }
 
-// Builds a snapshot: the header and bitmap of ipam, then owners added in id order.
+// Builds a snapshot: the header, bitmap and index of ipam, then owners added in snapshot order,
+// in a buffer sized once (owner_bytes at most) and not zeroed.
 class SnapshotWriter {
  public:
-  SnapshotWriter(const Ipam& ipam, std::uint64_t sequence, std::size_t owners) {
+  SnapshotWriter(const Ipam& ipam, std::uint64_t sequence, std::size_t expected_owners,
+                 std::size_t max_owner_bytes)
+      : bucket_bits_(bucket_bits_for(expected_owners)) {
     const auto words = ipam.words();
     words_bytes_ = words.size() * 8;
-    out_.reserve(kHeaderSize + words_bytes_ + owners * kOwnerSize);
-    out_.resize(kHeaderSize + words_bytes_, '\0');
-    std::memcpy(out_.data(), kMagic.data(), kMagic.size());
-    store_at<std::uint32_t>(out_, 8, ipam.subnet().address.value);
-    store_at<std::uint32_t>(out_, 12, static_cast<std::uint32_t>(ipam.subnet().prefix));
-    store_at<std::uint32_t>(out_, 16, ipam.gateway() ? 1 : 0);
-    store_at<std::uint32_t>(out_, 20, ipam.gateway() ? ipam.gateway()->value : 0);
-    store_at<std::uint32_t>(out_, 24, ipam.cursor());
-    store_at<std::uint32_t>(out_, 28, static_cast<std::uint32_t>(words.size()));
-    store_at<std::uint64_t>(out_, 32, sequence);
-    std::memcpy(out_.data() + kHeaderSize, words.data(), words_bytes_);
+    owners_at_ = kHeaderSize + words_bytes_ + ((std::size_t{1} << bucket_bits_) + 1) * 4;
+    capacity_ = owners_at_ + max_owner_bytes;
+    out_ = std::make_unique_for_overwrite<char[]>(capacity_);
+    size_ = owners_at_;
+    std::memset(out_.get(), 0, kHeaderSize);
+    std::memcpy(out_.get(), kMagic.data(), kMagic.size());
+    store_at<std::uint32_t>(out_.get(), 8, ipam.subnet().address.value);
+    store_at<std::uint32_t>(out_.get(), 12, static_cast<std::uint32_t>(ipam.subnet().prefix));
+    store_at<std::uint32_t>(out_.get(), 16, ipam.gateway() ? 1 : 0);
+    store_at<std::uint32_t>(out_.get(), 20, ipam.gateway() ? ipam.gateway()->value : 0);
+    store_at<std::uint32_t>(out_.get(), 24, ipam.cursor());
+    store_at<std::uint32_t>(out_.get(), 28, static_cast<std::uint32_t>(words.size()));
+    store_at<std::uint64_t>(out_.get(), 32, sequence);
+    store_at<std::uint32_t>(out_.get(), 56, static_cast<std::uint32_t>(bucket_bits_));
+    std::memcpy(out_.get() + kHeaderSize, words.data(), words_bytes_);
   }
 
-  void add(std::string_view id, Ipv4Address address) {
-    const std::size_t at = out_.size();
-    out_.resize(at + kOwnerSize, '\0');
-    store_at<std::uint32_t>(out_, at, address.value);
-    store_at<std::uint32_t>(out_, at + 4, static_cast<std::uint32_t>(id.size()));
-    std::memcpy(out_.data() + at + 8, id.data(), id.size());
+  void add(const Owner& owner) {
+    start_buckets_until(bucket_of(owner.hash, bucket_bits_));
+    const std::size_t record_size = kOwnerHeaderSize + owner.id.size();
+    if (capacity_ - size_ < record_size) {
+      throw std::logic_error("IPAM snapshot writer: more owner bytes than announced");
+    }
+    char* record = out_.get() + size_;
+    store_at<std::uint32_t>(record, 0, owner.address.value);
+    store_at<std::uint32_t>(record, 4, owner.hash);
+    store_at<std::uint32_t>(record, 8, static_cast<std::uint32_t>(owner.id.size()));
+    std::memcpy(record + kOwnerHeaderSize, owner.id.data(), owner.id.size());
+    size_ += record_size;
     ++owners_;
   }
 
-  std::string finish() && {
-    const std::string_view view(out_);
-    store_at<std::uint64_t>(out_, 40, owners_);
-    store_at<std::uint64_t>(out_, 48, checksum(view.substr(kHeaderSize + words_bytes_)));
-    store_at<std::uint64_t>(out_, kHeaderChecksumAt,
-                            header_checksum(view, view.substr(kHeaderSize, words_bytes_)));
-    return std::move(out_);
+  // The snapshot, valid as long as the writer.
+  std::string_view finish() {
+    start_buckets_until(std::uint32_t{1} << bucket_bits_);  // and the end of the last one
+    const std::string_view view(out_.get(), size_);
+    store_at<std::uint64_t>(out_.get(), 40, owners_);
+    store_at<std::uint64_t>(out_.get(), 48, size_ - owners_at_);
+    store_at<std::uint64_t>(out_.get(), 64, checksum(view.substr(owners_at_)));
+    store_at<std::uint64_t>(out_.get(), kHeaderChecksumAt,
+                            head_checksum(view.substr(0, owners_at_)));
+    return view;
   }
 
  private:
-  std::string out_;
+  // Buckets up to and including `bucket` start at the owners' current end.
+  void start_buckets_until(std::uint32_t bucket) {
+    for (; next_bucket_ <= bucket; ++next_bucket_) {
+      store_at<std::uint32_t>(out_.get(), kHeaderSize + words_bytes_ + next_bucket_ * 4,
+                              static_cast<std::uint32_t>(size_ - owners_at_));
+    }
+  }
+
+  int bucket_bits_;
+  std::unique_ptr<char[]> out_;
+  std::size_t capacity_ = 0;
+  std::size_t size_ = 0;
   std::size_t words_bytes_ = 0;
+  std::size_t owners_at_ = 0;
   std::uint64_t owners_ = 0;
+  std::uint64_t next_bucket_ = 0;
 };
 
 // One change as a journal record.
@@ -343,7 +466,6 @@ std::optional<Record> parse_record(std::string_view data) {
 // An mmap of a whole file, read-only.
 class Mapping {
  public:
-  Mapping() = default;
   Mapping(BorrowedFd fd, std::size_t size, const std::filesystem::path& path) : size_(size) {
     void* addr = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd.get(), 0);
     if (addr == MAP_FAILED) {
@@ -353,11 +475,7 @@ class Mapping {
   }
   Mapping(const Mapping&) = delete;
   Mapping& operator=(const Mapping&) = delete;
-  ~Mapping() {
-    if (addr_ != nullptr) {
-      ::munmap(addr_, size_);
-    }
-  }
+  ~Mapping() { ::munmap(addr_, size_); }
   std::string_view data() const noexcept { return {static_cast<const char*>(addr_), size_}; }
 
  private:
@@ -365,26 +483,81 @@ class Mapping {
   std::size_t size_ = 0;
 };
 
-// Opens a file that may be missing (an invalid fd then).
-UniqueFd open_optional(const std::filesystem::path& path, int flags) {
-  UniqueFd fd(::open(path.c_str(), flags | O_CLOEXEC));
-  if (!fd && errno != ENOENT) {
-    throw_errno("open {}", path);
+// Opens a file without updating its access time when read (which would dirty the inode, as the
+// journal's modification time is always newer), if this process may (owner or CAP_FOWNER).
+UniqueFd open_noatime(const std::filesystem::path& path, int flags) {
+  UniqueFd fd(::open(path.c_str(), flags | O_NOATIME | O_CLOEXEC, 0600));
+  if (!fd && errno == EPERM) {
+    fd = UniqueFd(::open(path.c_str(), flags | O_CLOEXEC, 0600));
   }
   return fd;
 }
 
-// One network's pool, opened under the lock: the snapshot mapped, the journal replayed on it.
-// Nothing is written until commit().
+// <network>.spare: the file replace_snapshot() writes the next snapshot into.
+std::filesystem::path spare_path(std::filesystem::path snapshot) {
+  return snapshot.replace_extension(".spare");
+}
+
+// Replaces the snapshot with data, atomically: data is written over the spare file (the snapshot
+// before last, whose blocks and cached pages it reuses), which is then exchanged with the snapshot
+// by one rename. A new file per compaction would cost an inode allocation and a deletion each
+// time, which ext4 makes slow when many files were deleted recently. Falls back to a plain
+// rename when there is no snapshot yet or the filesystem cannot exchange names.
+void replace_snapshot(const std::filesystem::path& snapshot, const std::filesystem::path& spare,
+                      std::string_view data, Durability durability) {
+  {
+    UniqueFd fd(::open(spare.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+    if (!fd) {
+      throw_errno("open {}", spare);
+    }
+    write_all(fd, data, spare.native());
+    check(::ftruncate(fd.get(), static_cast<off_t>(data.size())), "truncate {}", spare);
+    if (durability == Durability::durable) {
+      check(::fsync(fd.get()), "fsync {}", spare);
+    }
+  }
+  if (::renameat2(AT_FDCWD, spare.c_str(), AT_FDCWD, snapshot.c_str(), RENAME_EXCHANGE) != 0) {
+    if (errno != ENOENT && errno != EINVAL) {
+      throw_errno("exchange {} with {}", spare, snapshot);
+    }
+    check(::rename(spare.c_str(), snapshot.c_str()), "rename {} to {}", spare, snapshot);
+  }
+  if (durability == Durability::durable) {
+    fsync_directory(snapshot.parent_path());
+  }
+}
+
+// Reads up to size bytes at offset: fewer at the end of the file (a short read of a regular file
+// is its end; the caller's lock keeps writers out).
+std::size_t pread_full(BorrowedFd fd, char* buffer, std::size_t size, std::size_t offset,
+                       const std::filesystem::path& path) {
+  for (;;) {
+    const ssize_t n = ::pread(fd.get(), buffer, size, static_cast<off_t>(offset));
+    if (n >= 0) {
+      return static_cast<std::size_t>(n);
+    }
+    if (errno != EINTR) {
+      throw_errno("read {}", path);
+    }
+  }
+}
+
+// One network's pool, opened under the lock: the snapshot's header, bitmap and index read, the
+// journal replayed on them. Owners are read only when asked for: one bucket to find an owner, all
+// of them to list or compact. Nothing is written until commit().
 class Pool {
  public:
+  // journal: the pool's journal, locked (shared for a reader).
   Pool(const std::filesystem::path& snapshot_path, const std::filesystem::path& journal_path,
-       Ipv4Network subnet, std::optional<Ipv4Address> gateway, bool writable)
-      : snapshot_path_(snapshot_path), journal_path_(journal_path), what_(snapshot_path.string()) {
+       Ipv4Network subnet, std::optional<Ipv4Address> gateway, BorrowedFd journal)
+      : snapshot_path_(snapshot_path),
+        spare_path_(spare_path(snapshot_path)),
+        journal_path_(journal_path),
+        what_(snapshot_path.string()),
+        journal_(journal) {
     std::vector<std::uint64_t> words;
     open_snapshot(subnet, gateway, words);
-    std::uint32_t cursor = snapshot_.cursor;
-    journal_ = open_optional(journal_path_, writable ? O_RDWR | O_APPEND : O_RDONLY);
+    std::uint32_t cursor = snapshot_.header.cursor;
     if (journal_) {
       read_journal();
       replay(journal_data_, subnet, words, cursor);
@@ -394,34 +567,44 @@ class Pool {
 
   Ipam& ipam() { return *ipam_; }
 
-  std::optional<Ipv4Address> owner(std::string_view id) const {
+  std::optional<Ipv4Address> owner(std::string_view id) {
     // The journal's latest record for the id, else the snapshot's owner: a scan of the journal's
-    // few hundred records at most and a binary search, instead of building a map of the journal.
+    // few hundred records at most, then the id's bucket of the snapshot.
     for (auto it = records_.rbegin(); it != records_.rend(); ++it) {
       if (it->id == id) {
         return it->allocate ? std::optional(it->address) : std::nullopt;
       }
     }
-    return snapshot_.find(id, what_);
+    if (!snapshot_exists_) {
+      return std::nullopt;
+    }
+    const auto hash = id_hash(id);
+    const auto [begin, end] =
+        snapshot_.bucket(bucket_of(hash, snapshot_.header.bucket_bits), what_);
+    const auto owners = owners_bytes(begin, end);
+    for (std::size_t at = 0; at < owners.size();) {
+      const auto owner = read_owner(owners, at, what_);
+      if (owner.hash == hash && owner.id == id) {
+        return owner.address;
+      }
+    }
+    return std::nullopt;
   }
 
-  IpamState state() const { return collect_owners(*ipam_, snapshot_, changes(), what_); }
+  IpamState state() {
+    return collect_owners(*ipam_, what_, [&](auto&& fn) { for_each_owner(fn); });
+  }
 
   // Appends the changes, already made to ipam(), as journal records: committed once this returns.
   void commit(const std::vector<Change>& changes, Durability durability) {
     if (!snapshot_exists_) {
-      // The base the journal applies to, written first, so the journal never exists without it.
-      write_file_atomic(snapshot_path_,
-                        encode_ipam_state({Ipam(snapshot_.subnet, snapshot_.gateway), {}}),
-                        durability, 0600);
+      // The base the journal applies to, written first, so the journal never has records without
+      // it.
+      replace_snapshot(
+          snapshot_path_, spare_path_,
+          encode_ipam_state({Ipam(snapshot_.header.subnet, snapshot_.header.gateway), {}}),
+          durability);
       snapshot_exists_ = true;
-    }
-    if (!journal_) {
-      journal_ =
-          UniqueFd(::open(journal_path_.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
-      if (!journal_) {
-        throw_errno("open {}", journal_path_);
-      }
     }
     if (torn_) {
       // Cut the torn record off first: records appended after it would never be replayed.
@@ -443,6 +626,157 @@ class Pool {
     }
   }
 
+  // Every change replays the journal and every compaction rewrites the snapshot: with J records
+  // between compactions a change costs about J/2 records read plus S/J bytes written for a
+  // snapshot of S bytes, least at J = sqrt(2 S / record size). Small pools compact every
+  // kCompactAfter records; a pool of 65,000 owners (5 MB) every 280.
+  std::size_t compaction_threshold() const {
+    const double snapshot_bytes =
+        snapshot_exists_ ? static_cast<double>(snapshot_.header.file_size()) : 0;
+    const auto balanced = static_cast<std::size_t>(std::sqrt(2 * snapshot_bytes / kRecordSize));
+    return std::max(IpamStore::kCompactAfter, balanced);
+  }
+  bool wants_compaction() const { return journal_records_ >= compaction_threshold(); }
+
+  // Folds the journal into a new snapshot (the commit point: its sequence number makes replay
+  // skip the records it holds), then empties the journal.
+  void compact(Durability durability) {
+    // Each journal record adds at most one owner.
+    SnapshotWriter writer(*ipam_, sequence_, ipam_->count(),
+                          (snapshot_exists_ ? snapshot_.header.owners_bytes : 0) +
+                              records_.size() * (kOwnerHeaderSize + IpamStore::kMaxIdLength));
+    OwnerCheck check_owners(*ipam_, what_);
+    for_each_owner([&](const Owner& owner) {
+      check_owners.add(owner.id, owner.address);
+      writer.add(owner);
+    });
+    check_owners.finish();
+    replace_snapshot(snapshot_path_, spare_path_, writer.finish(), durability);
+    snapshot_exists_ = true;
+    if (journal_) {
+      check(::ftruncate(journal_.get(), 0), "truncate {}", journal_path_);
+      sync(durability);
+    }
+    journal_records_ = 0;
+    torn_ = false;
+  }
+
+  bool empty_on_disk() const { return !snapshot_exists_ && journal_data_.empty(); }
+
+ private:
+  // Reads the header, bitmap and index with one pread (and a second for an index of more than
+  // 16,384 owners), checks them, and copies the bitmap into words.
+  void open_snapshot(Ipv4Network subnet, std::optional<Ipv4Address> gateway,
+                     std::vector<std::uint64_t>& words) {
+    snapshot_fd_ = open_noatime(snapshot_path_, O_RDONLY);
+    if (!snapshot_fd_ && errno != ENOENT) {
+      throw_errno("open {}", snapshot_path_);
+    }
+    if (!snapshot_fd_) {
+      const Ipam empty(subnet, gateway);
+      snapshot_.header.subnet = subnet;
+      snapshot_.header.gateway = gateway;
+      words.assign(empty.words().begin(), empty.words().end());
+      return;
+    }
+    const std::size_t want = kHeaderSize + (subnet.size() + 63) / 64 * 8 + kIndexReadAhead;
+    head_buffer_ = std::make_unique_for_overwrite<char[]>(want);
+    std::size_t got = pread_full(snapshot_fd_, head_buffer_.get(), want, 0, snapshot_path_);
+    const auto header = parse_header({head_buffer_.get(), got}, what_);
+    // A short read is the end of the file, which must be where the header says.
+    if (got < want ? got != header.file_size() : header.file_size() < want) {
+      corrupt(what_, "truncated");
+    }
+    if (header.owners_at() > got) {
+      auto bigger = std::make_unique_for_overwrite<char[]>(header.owners_at());
+      std::memcpy(bigger.get(), head_buffer_.get(), got);
+      head_buffer_ = std::move(bigger);
+      if (pread_full(snapshot_fd_, head_buffer_.get() + got, header.owners_at() - got, got,
+                     snapshot_path_) != header.owners_at() - got) {
+        corrupt(what_, "truncated");
+      }
+      got = header.owners_at();
+    }
+    head_ = std::string_view(head_buffer_.get(), got);
+    check_head(head_.substr(0, header.owners_at()), what_);
+    snapshot_ = parse_head(head_, header);
+    snapshot_exists_ = true;
+    if (header.subnet != subnet || header.gateway != gateway) {
+      throw_invalid("IPAM file {} is for subnet {}, not {}", snapshot_path_,
+                    to_string(header.subnet), to_string(subnet));
+    }
+    sequence_ = header.sequence;
+    words = words_of(snapshot_.words);
+  }
+
+  // Bytes [begin, end) of the snapshot's owners: from what open_snapshot read, else read now.
+  std::string_view owners_bytes(std::size_t begin, std::size_t end) {
+    const auto& header = snapshot_.header;
+    if (header.owners_at() + end <= head_.size()) {
+      return head_.substr(header.owners_at() + begin, end - begin);
+    }
+    owners_buffer_ = std::make_unique_for_overwrite<char[]>(end - begin);
+    if (pread_full(snapshot_fd_, owners_buffer_.get(), end - begin, header.owners_at() + begin,
+                   snapshot_path_) != end - begin) {
+      corrupt(what_, "truncated");
+    }
+    return {owners_buffer_.get(), end - begin};
+  }
+
+  // All the owners, mapped rather than read: they are read once, so a mapping spares a copy into
+  // fresh memory (compaction reads a megabyte for 10,000 owners). The size is checked first, as a
+  // mapping past the end of the file faults.
+  std::string_view mapped_owners() {
+    struct stat st {};
+    check(::fstat(snapshot_fd_.get(), &st), "stat {}", snapshot_path_);
+    if (static_cast<std::size_t>(st.st_size) != snapshot_.header.file_size()) {
+      corrupt(what_, "truncated");
+    }
+    map_.emplace(snapshot_fd_, snapshot_.header.file_size(), snapshot_path_);
+    return map_->data().substr(snapshot_.header.owners_at());
+  }
+
+  // Calls fn(owner) for every owner, the snapshot's and the journal's merged, in snapshot order.
+  template <typename Fn>
+  void for_each_owner(Fn&& fn) {
+    const Changes changed = changes();
+    std::vector<Owner> journal_owners;  // address 0: released
+    journal_owners.reserve(changed.size());
+    for (const auto& [id, address] : changed) {
+      journal_owners.push_back({id_hash(id), id, address.value_or(Ipv4Address{0})});
+    }
+    std::sort(journal_owners.begin(), journal_owners.end(), [](const Owner& a, const Owner& b) {
+      return owner_before(a.hash, a.id, b.hash, b.id);
+    });
+    auto next = journal_owners.begin();
+    const auto emit = [&](const Owner& owner) {
+      if (owner.address.value != 0) {
+        fn(owner);
+      }
+    };
+    if (snapshot_exists_) {
+      const auto& header = snapshot_.header;
+      // The whole snapshot has been read when it is smaller than the first read.
+      const auto owners =
+          header.file_size() <= head_.size() ? head_.substr(header.owners_at()) : mapped_owners();
+      for_each_snapshot_owner(snapshot_, owners, what_, [&](const Owner& owner) {
+        for (; next != journal_owners.end() &&
+               owner_before(next->hash, next->id, owner.hash, owner.id);
+             ++next) {
+          emit(*next);
+        }
+        if (next != journal_owners.end() && next->hash == owner.hash && next->id == owner.id) {
+          emit(*next++);  // the journal changed this owner
+        } else {
+          fn(owner);
+        }
+      });
+    }
+    for (; next != journal_owners.end(); ++next) {
+      emit(*next);
+    }
+  }
+
   // The owners the journal changed: an address, or nullopt once released.
   Changes changes() const {
     Changes changes;
@@ -453,82 +787,18 @@ class Pool {
     return changes;
   }
 
-  // Every change replays the journal and every compaction rewrites the snapshot: with J records
-  // between compactions a change costs about J/2 records read plus S/J bytes written for a
-  // snapshot of S bytes, least at J = sqrt(2 S / record size). Small pools compact every
-  // kCompactAfter records; a pool of 65,000 owners (6.8 MB) every 325.
-  bool wants_compaction() const {
-    const double snapshot_bytes = static_cast<double>(map_ ? map_->data().size() : 0);
-    const auto balanced = static_cast<std::size_t>(std::sqrt(2 * snapshot_bytes / kRecordSize));
-    return journal_records_ >= std::max(IpamStore::kCompactAfter, balanced);
-  }
-
-  // Folds the journal into a new snapshot (the commit point: its sequence number makes replay
-  // skip the records it holds), then empties the journal.
-  void compact(Durability durability) {
-    SnapshotWriter writer(*ipam_, sequence_, ipam_->count());
-    OwnerCheck check_owners(*ipam_, what_);
-    for_each_owner(snapshot_, changes(), what_, [&](std::string_view id, Ipv4Address address) {
-      check_owners.add(id, address);
-      writer.add(id, address);
-    });
-    check_owners.finish();
-    write_file_atomic(snapshot_path_, std::move(writer).finish(), durability, 0600);
-    snapshot_exists_ = true;
-    if (journal_) {
-      check(::ftruncate(journal_.get(), 0), "truncate {}", journal_path_);
-      sync(durability);
-    }
-    journal_records_ = 0;
-    torn_ = false;
-  }
-
-  bool empty_on_disk() const { return !snapshot_exists_ && !journal_; }
-
- private:
-  void open_snapshot(Ipv4Network subnet, std::optional<Ipv4Address> gateway,
-                     std::vector<std::uint64_t>& words) {
-    const UniqueFd fd = open_optional(snapshot_path_, O_RDONLY);
-    if (!fd) {
-      const Ipam empty(subnet, gateway);
-      snapshot_.subnet = subnet;
-      snapshot_.gateway = gateway;
-      words.assign(empty.words().begin(), empty.words().end());
-      return;
-    }
-    struct stat st {};
-    check(::fstat(fd.get(), &st), "stat {}", snapshot_path_);
-    if (st.st_size <= 0) {
-      corrupt(what_, "empty");
-    }
-    map_.emplace(fd, static_cast<std::size_t>(st.st_size), snapshot_path_);
-    snapshot_ = parse_snapshot(map_->data(), what_);
-    snapshot_exists_ = true;
-    if (snapshot_.subnet != subnet || snapshot_.gateway != gateway) {
-      throw_invalid("IPAM file {} is for subnet {}, not {}", snapshot_path_,
-                    to_string(snapshot_.subnet), to_string(subnet));
-    }
-    sequence_ = snapshot_.sequence;
-    words = words_of(snapshot_.words);
-  }
-
   // The whole journal, in one read when it is no longer than compaction lets it grow (a short
   // read of a regular file is its end, and the lock keeps writers out). The buffer is not
   // zeroed first: only what was read is used.
   void read_journal() {
-    std::size_t capacity = (IpamStore::kCompactAfter + 1) * kRecordSize;  // doubled if need be
+    // As long as compaction lets it grow, doubled if need be.
+    std::size_t capacity = (compaction_threshold() + 1) * kRecordSize;
     journal_buffer_ = std::make_unique_for_overwrite<char[]>(capacity);
     std::size_t size = 0;
     for (;;) {
-      const ssize_t n = ::read(journal_.get(), journal_buffer_.get() + size, capacity - size);
-      if (n < 0) {
-        if (errno == EINTR) {
-          continue;
-        }
-        throw_errno("read {}", journal_path_);
-      }
-      size += static_cast<std::size_t>(n);
-      if (n == 0 || size < capacity) {
+      size +=
+          pread_full(journal_, journal_buffer_.get() + size, capacity - size, size, journal_path_);
+      if (size < capacity) {
         break;
       }
       auto bigger = std::make_unique_for_overwrite<char[]>(capacity * 2);
@@ -550,7 +820,7 @@ class Pool {
       if (!record) {
         break;
       }
-      if (record->sequence <= snapshot_.sequence && sequence_ == snapshot_.sequence) {
+      if (record->sequence <= snapshot_.header.sequence && sequence_ == snapshot_.header.sequence) {
         continue;  // already in the snapshot (a crash came between compaction and truncation)
       }
       if (record->sequence != sequence_ + 1) {
@@ -595,8 +865,14 @@ class Pool {
   }
 
   std::filesystem::path snapshot_path_;
+  std::filesystem::path spare_path_;
   std::filesystem::path journal_path_;
   std::string what_;
+  BorrowedFd journal_;
+  UniqueFd snapshot_fd_;
+  std::unique_ptr<char[]> head_buffer_;
+  std::string_view head_;  // what open_snapshot read: the header, bitmap, index, maybe owners
+  std::unique_ptr<char[]> owners_buffer_;
   std::optional<Mapping> map_;
   Snapshot snapshot_;
   bool snapshot_exists_ = false;
@@ -604,55 +880,92 @@ class Pool {
   std::unique_ptr<char[]> journal_buffer_;
   std::string_view journal_data_;  // the journal as read; the records' ids point into it
   std::vector<Change> records_;    // the journal's changes applied, oldest first
-  UniqueFd journal_;
   std::size_t journal_records_ = 0;
   bool torn_ = false;
   std::optional<Ipam> ipam_;
 };
 
-}  // namespace
-
-std::string encode_ipam_state(const IpamState& state, std::uint64_t sequence) {
-  SnapshotWriter writer(state.ipam, sequence, state.owners.size());
-  for (const auto& [id, address] : state.owners) {
-    check_id(id);
-    writer.add(id, address);
-  }
-  return std::move(writer).finish();
-}
-
-IpamState decode_ipam_state(std::string_view data, const std::string& what) {
-  const Snapshot snapshot = parse_snapshot(data, what);
-  return collect_owners(Ipam::from_words(snapshot.subnet, snapshot.gateway,
-                                         words_of(snapshot.words), snapshot.cursor),
-                        snapshot, {}, what);
-}
-
-IpamStore::IpamStore(std::filesystem::path root, std::string network_name, Ipv4Network subnet,
-                     std::optional<Ipv4Address> gateway, Durability durability)
-    : dir_(std::move(root) / "ipam"),
-      file_(dir_ / (network_name + ".snapshot")),
-      journal_(dir_ / (network_name + ".journal")),
-      lock_file_(dir_ / (network_name + ".lock")),
-      network_name_(std::move(network_name)),
-      subnet_(subnet),
-      gateway_(gateway),
-      durability_(durability) {}
-
-namespace {
-
-// The pool's exclusive lock, creating <root>/ipam on first use (after the lock file's open
-// fails, which saves a stat on every allocation).
-FileLock lock_creating(const std::filesystem::path& dir, const std::filesystem::path& lock_file) {
-  try {
-    return FileLock::exclusive(lock_file);
-  } catch (const Error& e) {
-    if (e.code().value() != ENOENT) {
-      throw;
+// The pool's journal, opened and flock'ed: the journal is the pool's lock too, since it is never
+// replaced (only appended to, truncated, and removed by purge()). Unlocked explicitly, as
+// FileLock does, in case a child forked meanwhile shares the open file description.
+class JournalLock {
+ public:
+  // nullopt when the journal is missing (and flags lack O_CREAT) or its directory is.
+  static std::optional<JournalLock> acquire(const std::filesystem::path& journal, int flags,
+                                            int operation) {
+    for (;;) {
+      UniqueFd fd = open_noatime(journal, flags);
+      if (!fd) {
+        if (errno == ENOENT) {
+          return std::nullopt;
+        }
+        throw_errno("open {}", journal);
+      }
+      while (::flock(fd.get(), operation) != 0) {
+        if (errno != EINTR) {
+          throw_errno("lock {}", journal);
+        }
+      }
+      struct stat st {};
+      check(::fstat(fd.get(), &st), "stat {}", journal);
+      if (st.st_nlink > 0) {
+        return JournalLock(std::move(fd));
+      }
+      // purge() removed the pool while this waited: lock the current one.
+      ::flock(fd.get(), LOCK_UN);
     }
   }
-  std::filesystem::create_directories(dir);
-  return FileLock::exclusive(lock_file);
+
+  JournalLock(JournalLock&&) noexcept = default;
+  JournalLock& operator=(JournalLock&&) = delete;
+  JournalLock(const JournalLock&) = delete;
+  JournalLock& operator=(const JournalLock&) = delete;
+  ~JournalLock() {
+    if (fd_) {
+      ::flock(fd_.get(), LOCK_UN);
+    }
+  }
+
+  BorrowedFd fd() const noexcept { return fd_.borrow(); }
+
+ private:
+  explicit JournalLock(UniqueFd fd) noexcept : fd_(std::move(fd)) {}
+  UniqueFd fd_;
+};
+
+// A writer's lock on the pool. With create, the directory and the journal are created when
+// missing (after the open fails, which saves a stat on every change); without, nullopt when the
+// pool has no files (a snapshot left alone gets its journal back).
+std::optional<JournalLock> lock_for_writing(const std::filesystem::path& dir,
+                                            const std::filesystem::path& journal,
+                                            const std::filesystem::path& snapshot, bool create) {
+  constexpr int kFlags = O_RDWR | O_APPEND;
+  if (auto lock = JournalLock::acquire(journal, create ? kFlags | O_CREAT : kFlags, LOCK_EX)) {
+    return lock;
+  }
+  if (create) {
+    std::filesystem::create_directories(dir);
+  } else if (!std::filesystem::exists(snapshot)) {
+    return std::nullopt;
+  }
+  if (auto lock = JournalLock::acquire(journal, kFlags | O_CREAT, LOCK_EX)) {
+    return lock;
+  }
+  throw Error(ENOENT, fmt::format("open {}", journal));
+}
+
+// A reader's lock: nullopt when the pool has no files. A snapshot left without its journal (a
+// crash during purge()) gets one, so that it is never read unlocked: compaction rewrites the
+// spare file, which was the snapshot before.
+std::optional<JournalLock> lock_for_reading(const std::filesystem::path& journal,
+                                            const std::filesystem::path& snapshot) {
+  if (auto lock = JournalLock::acquire(journal, O_RDONLY, LOCK_SH)) {
+    return lock;
+  }
+  if (!std::filesystem::exists(snapshot)) {
+    return std::nullopt;
+  }
+  return JournalLock::acquire(journal, O_RDWR | O_CREAT, LOCK_SH);
 }
 
 // Compaction only saves later readers time: a failure leaves the journal as it was, committed,
@@ -668,11 +981,56 @@ void compact_if_due(Pool& pool, Durability durability) noexcept {
 
 }  // namespace
 
+std::string encode_ipam_state(const IpamState& state, std::uint64_t sequence) {
+  std::vector<Owner> owners;
+  owners.reserve(state.owners.size());
+  for (const auto& [id, address] : state.owners) {
+    check_id(id);
+    owners.push_back({id_hash(id), id, address});
+  }
+  std::sort(owners.begin(), owners.end(), [](const Owner& a, const Owner& b) {
+    return owner_before(a.hash, a.id, b.hash, b.id);
+  });
+  std::size_t owner_bytes = 0;
+  for (const auto& owner : owners) {
+    owner_bytes += kOwnerHeaderSize + owner.id.size();
+  }
+  SnapshotWriter writer(state.ipam, sequence, owners.size(), owner_bytes);
+  for (const auto& owner : owners) {
+    writer.add(owner);
+  }
+  return std::string(writer.finish());
+}
+
+IpamState decode_ipam_state(std::string_view data, const std::string& what) {
+  const auto header = parse_header(data, what);
+  if (data.size() != header.file_size()) {
+    corrupt(what, "truncated");
+  }
+  check_head(data.substr(0, header.owners_at()), what);
+  const Snapshot snapshot = parse_head(data, header);
+  return collect_owners(
+      Ipam::from_words(header.subnet, header.gateway, words_of(snapshot.words), header.cursor),
+      what, [&](auto&& fn) {
+        for_each_snapshot_owner(snapshot, data.substr(header.owners_at()), what, fn);
+      });
+}
+
+IpamStore::IpamStore(std::filesystem::path root, std::string network_name, Ipv4Network subnet,
+                     std::optional<Ipv4Address> gateway, Durability durability)
+    : dir_(std::move(root) / "ipam"),
+      file_(dir_ / (network_name + ".snapshot")),
+      journal_(dir_ / (network_name + ".journal")),
+      network_name_(std::move(network_name)),
+      subnet_(subnet),
+      gateway_(gateway),
+      durability_(durability) {}
+
 Ipv4Address IpamStore::allocate(const std::string& container_id,
                                 std::optional<Ipv4Address> requested) {
   check_id(container_id);
-  const auto lock = lock_creating(dir_, lock_file_);
-  Pool pool(file_, journal_, subnet_, gateway_, true);
+  const auto lock = lock_for_writing(dir_, journal_, file_, true);
+  Pool pool(file_, journal_, subnet_, gateway_, lock->fd());
   if (const auto held = pool.owner(container_id)) {
     if (requested && *requested != *held) {
       throw_invalid("container {} already has address {} in network {}", container_id,
@@ -701,11 +1059,11 @@ Ipv4Address IpamStore::allocate(const std::string& container_id,
 }
 
 std::optional<Ipv4Address> IpamStore::release(const std::string& container_id) {
-  if (!std::filesystem::exists(dir_)) {
+  const auto lock = lock_for_writing(dir_, journal_, file_, false);
+  if (!lock) {
     return std::nullopt;
   }
-  const auto lock = FileLock::exclusive(lock_file_);
-  Pool pool(file_, journal_, subnet_, gateway_, true);
+  Pool pool(file_, journal_, subnet_, gateway_, lock->fd());
   const auto address = pool.owner(container_id);
   if (!address) {
     return std::nullopt;
@@ -717,11 +1075,11 @@ std::optional<Ipv4Address> IpamStore::release(const std::string& container_id) {
 }
 
 std::size_t IpamStore::reconcile(const std::set<std::string>& live_ids) {
-  if (!std::filesystem::exists(dir_)) {
+  const auto lock = lock_for_writing(dir_, journal_, file_, false);
+  if (!lock) {
     return 0;
   }
-  const auto lock = FileLock::exclusive(lock_file_);
-  Pool pool(file_, journal_, subnet_, gateway_, true);
+  Pool pool(file_, journal_, subnet_, gateway_, lock->fd());
   const IpamState state = pool.state();
   std::vector<Change> gone;
   for (const auto& [id, address] : state.owners) {
@@ -738,44 +1096,43 @@ std::size_t IpamStore::reconcile(const std::set<std::string>& live_ids) {
 }
 
 IpamState IpamStore::load() const {
-  if (!std::filesystem::exists(dir_)) {
+  const auto lock = lock_for_reading(journal_, file_);
+  if (!lock) {
     return IpamState{Ipam(subnet_, gateway_), {}};
   }
-  const auto lock = FileLock::shared(lock_file_);
-  return Pool(file_, journal_, subnet_, gateway_, false).state();
+  return Pool(file_, journal_, subnet_, gateway_, lock->fd()).state();
 }
 
 std::size_t IpamStore::count() const {
-  if (!std::filesystem::exists(dir_)) {
+  const auto lock = lock_for_reading(journal_, file_);
+  if (!lock) {
     return 0;
   }
-  const auto lock = FileLock::shared(lock_file_);
-  return Pool(file_, journal_, subnet_, gateway_, false).ipam().count();
+  return Pool(file_, journal_, subnet_, gateway_, lock->fd()).ipam().count();
 }
 
 void IpamStore::compact() {
-  if (!std::filesystem::exists(dir_)) {
+  const auto lock = lock_for_writing(dir_, journal_, file_, false);
+  if (!lock) {
     return;
   }
-  const auto lock = FileLock::exclusive(lock_file_);
-  Pool pool(file_, journal_, subnet_, gateway_, true);
+  Pool pool(file_, journal_, subnet_, gateway_, lock->fd());
   if (!pool.empty_on_disk()) {
     pool.compact(durability_);
   }
 }
 
 void IpamStore::purge() {
-  if (!std::filesystem::exists(dir_)) {
-    return;
-  }
   {
-    const auto lock = FileLock::exclusive(lock_file_);
+    const auto lock = JournalLock::acquire(journal_, O_RDWR, LOCK_EX);
     // The journal first: a snapshot without a journal is a whole pool, a journal without its
     // snapshot is not.
     std::filesystem::remove(journal_);
     std::filesystem::remove(file_);
+    std::filesystem::remove(spare_path(file_));
   }
-  std::filesystem::remove(lock_file_);
+  // The lock file of gctool versions before the journal became the lock.
+  std::filesystem::remove(dir_ / (network_name_ + ".lock"));
 }
 
 }  // namespace gctool::net
