@@ -194,6 +194,9 @@ struct SnapshotHeader {
 // Parses the header at the start of data (at least kHeaderSize bytes), checking that its sizes
 // are sane; the checksum is checked by check_head once the index is read too.
 SnapshotHeader parse_header(std::string_view data, const std::string& what) {
+  if (data.substr(0, kMagic.size()) == "GCTIPAM2") {
+    corrupt(what, "written by an older gctool (format 2): remove and create the network again");
+  }
   if (data.size() < kHeaderSize || data.substr(0, kMagic.size()) != kMagic) {
     corrupt(what, "not an IPAM snapshot");
   }
@@ -446,21 +449,19 @@ struct Record {
   std::uint32_t cursor = 0;
 };
 
-// nullopt for a record that is not whole: torn by a crash during its append.
-std::optional<Record> parse_record(std::string_view data) {
-  if (load_at<std::uint64_t>(data, kRecordChecksumAt) !=
-      checksum(data.substr(0, kRecordChecksumAt))) {
-    return std::nullopt;
-  }
+// False for a record that is not whole: torn by a crash during its append.
+bool parse_record(std::string_view data, Record& record) {
   const auto tag = load_at<std::uint32_t>(data, 0);
   const auto length = load_at<std::uint32_t>(data, 20);
-  if ((tag != kAllocTag && tag != kReleaseTag) || length == 0 || length > IpamStore::kMaxIdLength) {
-    return std::nullopt;
+  if ((tag != kAllocTag && tag != kReleaseTag) || length == 0 || length > IpamStore::kMaxIdLength ||
+      load_at<std::uint64_t>(data, kRecordChecksumAt) !=
+          checksum(data.substr(0, kRecordChecksumAt))) {
+    return false;
   }
-  return Record{
-      {tag == kAllocTag, {load_at<std::uint32_t>(data, 4)}, data.substr(kRecordIdAt, length)},
-      load_at<std::uint64_t>(data, 8),
-      load_at<std::uint32_t>(data, 16)};
+  record = {{tag == kAllocTag, {load_at<std::uint32_t>(data, 4)}, data.substr(kRecordIdAt, length)},
+            load_at<std::uint64_t>(data, 8),
+            load_at<std::uint32_t>(data, 16)};
+  return true;
 }
 
 // An mmap of a whole file, read-only.
@@ -551,7 +552,6 @@ class Pool {
   Pool(const std::filesystem::path& snapshot_path, const std::filesystem::path& journal_path,
        Ipv4Network subnet, std::optional<Ipv4Address> gateway, BorrowedFd journal)
       : snapshot_path_(snapshot_path),
-        spare_path_(spare_path(snapshot_path)),
         journal_path_(journal_path),
         what_(snapshot_path.string()),
         journal_(journal) {
@@ -601,7 +601,7 @@ class Pool {
       // The base the journal applies to, written first, so the journal never has records without
       // it.
       replace_snapshot(
-          snapshot_path_, spare_path_,
+          snapshot_path_, spare_path(snapshot_path_),
           encode_ipam_state({Ipam(snapshot_.header.subnet, snapshot_.header.gateway), {}}),
           durability);
       snapshot_exists_ = true;
@@ -651,7 +651,7 @@ class Pool {
       writer.add(owner);
     });
     check_owners.finish();
-    replace_snapshot(snapshot_path_, spare_path_, writer.finish(), durability);
+    replace_snapshot(snapshot_path_, spare_path(snapshot_path_), writer.finish(), durability);
     snapshot_exists_ = true;
     if (journal_) {
       check(::ftruncate(journal_.get(), 0), "truncate {}", journal_path_);
@@ -814,20 +814,21 @@ class Pool {
   void replay(std::string_view journal, Ipv4Network subnet, std::vector<std::uint64_t>& words,
               std::uint32_t& cursor) {
     const std::string& what = journal_path_.native();
+    records_.reserve(journal.size() / kRecordSize + 2);
     std::size_t i = 0;
+    Record record;
     for (; (i + 1) * kRecordSize <= journal.size(); ++i) {
-      const auto record = parse_record(journal.substr(i * kRecordSize, kRecordSize));
-      if (!record) {
+      if (!parse_record(journal.substr(i * kRecordSize, kRecordSize), record)) {
         break;
       }
-      if (record->sequence <= snapshot_.header.sequence && sequence_ == snapshot_.header.sequence) {
+      if (record.sequence <= snapshot_.header.sequence && sequence_ == snapshot_.header.sequence) {
         continue;  // already in the snapshot (a crash came between compaction and truncation)
       }
-      if (record->sequence != sequence_ + 1) {
-        corrupt(what, fmt::format("record {} has sequence {}, expected {}", i, record->sequence,
+      if (record.sequence != sequence_ + 1) {
+        corrupt(what, fmt::format("record {} has sequence {}, expected {}", i, record.sequence,
                                   sequence_ + 1));
       }
-      const auto& change = record->change;
+      const auto& change = record.change;
       if (!subnet.contains(change.address)) {
         corrupt(what, fmt::format("address {} outside the subnet", to_string(change.address)));
       }
@@ -843,16 +844,16 @@ class Pool {
       }
       word = change.allocate ? word | bit : word & ~bit;
       records_.push_back(change);
-      cursor = record->cursor;
-      sequence_ = record->sequence;
+      cursor = record.cursor;
+      sequence_ = record.sequence;
     }
     journal_records_ = i;
     torn_ = i * kRecordSize != journal.size();
     // A crash tears only the end of what one append wrote; a whole record after the damage means
     // a committed change would be dropped, so that is corruption, not a torn append.
     for (std::size_t j = i + 1; (j + 1) * kRecordSize <= journal.size(); ++j) {
-      if (const auto later = parse_record(journal.substr(j * kRecordSize, kRecordSize));
-          later && later->sequence > sequence_) {
+      if (Record later; parse_record(journal.substr(j * kRecordSize, kRecordSize), later) &&
+                        later.sequence > sequence_) {
         corrupt(what, fmt::format("record {} is damaged but record {} after it is whole", i, j));
       }
     }
@@ -865,7 +866,6 @@ class Pool {
   }
 
   std::filesystem::path snapshot_path_;
-  std::filesystem::path spare_path_;
   std::filesystem::path journal_path_;
   std::string what_;
   BorrowedFd journal_;
