@@ -553,7 +553,7 @@ class Pool {
        Ipv4Network subnet, std::optional<Ipv4Address> gateway, BorrowedFd journal)
       : snapshot_path_(snapshot_path),
         journal_path_(journal_path),
-        what_(snapshot_path.string()),
+        what_(snapshot_path.native()),
         journal_(journal) {
     std::vector<std::uint64_t> words;
     open_snapshot(subnet, gateway, words);
@@ -865,9 +865,10 @@ class Pool {
     }
   }
 
-  std::filesystem::path snapshot_path_;
-  std::filesystem::path journal_path_;
-  std::string what_;
+  // The store's paths: a pool lives for one call of it.
+  const std::filesystem::path& snapshot_path_;
+  const std::filesystem::path& journal_path_;
+  const std::string& what_;
   BorrowedFd journal_;
   UniqueFd snapshot_fd_;
   std::unique_ptr<char[]> head_buffer_;
