@@ -3,10 +3,10 @@
 //
 // - <network>.snapshot: the pool as of a sequence number, replaced only by an atomic rename (an
 //   exchange with <network>.spare, into which the next snapshot is written, so that compaction
-//   reuses the file before last instead of creating and deleting one). It
-//   holds the whole bitmap, then the owners sorted by a hash of the container id and split into
-//   buckets with an index of where each starts, so a process reads the bitmap and index with one
-//   pread and finds one owner by reading one bucket (about 16 owners), not the others.
+//   reuses the file before last instead of creating and deleting one). It holds the whole
+//   bitmap, then the owners sorted by a hash of the container id and split into buckets with an
+//   index of where each starts, so a process reads the bitmap and index with one pread and finds
+//   one owner by reading one bucket (about 16 owners), not the others.
 // - <network>.journal: the changes since the snapshot, one fixed-size record each (alloc or
 //   release, address, container id, sequence number, checksum), appended with O_APPEND and, when
 //   durable, fdatasync'd. A complete record is the commit point of a change. Records never
