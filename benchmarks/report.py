@@ -181,16 +181,19 @@ def targets_table(ratios, micro, scripts):
     mem = ipam_ns("memory/alloc_only/16/99%")
     add("IPAM", "in memory, /16 at 99%: allocate < 100 ns",
         f"{mem:.0f} ns CPU" if mem else "-", (mem < 100) if mem else None)
-    for mode in ("alloc_only", "alloc_release"):
+    # The targets speak of "an allocation" (alloc_only); an allocation plus its release
+    # (alloc_release) is shown next to it as context, judged by the same numbers.
+    for mode, what in (("alloc_only", "an allocation"),
+                       ("alloc_release", "context: allocation + release")):
         full = ipam_ns(f"store/{mode}/16/10000_allocated")
         empty = ipam_ns(f"store/{mode}/16/empty")
         go = ipam_ns(f"go/{mode}/16/10000_allocated")
-        add("IPAM", f"persisted {mode}, /16 with 10,000: < 1 ms",
+        add("IPAM", f"persisted, {what}, /16 with 10,000: < 1 ms",
             f"{full / 1e3:.0f} us CPU" if full else "-", (full < 1e6) if full else None)
-        add("IPAM", f"persisted {mode}: <= 2x the empty /16",
+        add("IPAM", f"persisted, {what}: <= 2x the empty /16",
             f"{full / empty:.2f}x" if full and empty else "-",
             (full <= 2 * empty) if full and empty else None)
-        add("IPAM", f"persisted {mode}: >= 100x faster than the Go algorithm",
+        add("IPAM", f"persisted, {what}: >= 100x faster than the Go algorithm",
             f"{go / full:.0f}x ({go / 1e6:.2f} ms / {full / 1e3:.0f} us)" if full and go else "-",
             (go / full >= 100) if full and go else None)
 
