@@ -205,9 +205,13 @@ def targets_table(ratios, micro, scripts):
         add("logs", f"{label}: >= {share}% of the cat ceiling",
             f"{pct:.0f}% ({r[1]} of {r[2]} MB/s)" if pct is not None else "-",
             (pct >= share) if pct is not None else None)
-        add("logs", f"{label}: supervisor CPU <= {cpu_max} s/GiB (half of conmon)",
+        add("logs", f"{label}: supervisor CPU <= {cpu_max} s/GiB (half of the issue's conmon)",
             f"{cpu:.2f} s/GiB" if cpu is not None else "-",
             (cpu <= cpu_max) if cpu is not None else None)
+        conmon = number(r[9]) if r and len(r) > 9 else None
+        add("logs", f"{label}: supervisor CPU <= half of conmon's in this run",
+            f"{cpu:.2f} / {conmon:.2f} s/GiB = {cpu / conmon:.0%}" if cpu and conmon else "-",
+            (cpu <= conmon / 2) if cpu and conmon else None)
 
     memory = [r for r in markdown_rows(scripts.get("memory")) if r and r[0].isdigit()]
     pss = number(memory[0][2]) if memory else None
