@@ -56,6 +56,26 @@ void for_each_container(Globals& globals, const std::vector<std::string>& refs, 
   }
 }
 
+// Docker's `network rm` and `volume rm`: act on each name in turn and print it; every name that
+// can be is done, then the first failure is thrown.
+template <typename Action>
+void for_each_name(const std::vector<std::string>& names, Action action) {
+  std::optional<Error> failure;
+  for (const auto& name : names) {
+    try {
+      action(name);
+      fmt::print("{}\n", name);
+    } catch (const Error& e) {
+      if (!failure) {
+        failure = e;
+      }
+    }
+  }
+  if (failure) {
+    throw *failure;
+  }
+}
+
 }  // namespace gctool::tool
 
 // Registers a setup function from a command's .cpp file.

@@ -7,6 +7,7 @@
 #include "gctool/core/error.hpp"
 #include "gctool/core/ids.hpp"
 #include "gctool/net/network.hpp"
+#include "table.hpp"
 
 namespace gctool::tool {
 namespace {
@@ -18,24 +19,6 @@ struct NetworkArgs {
   bool force = false;
   std::vector<std::string> names;
 };
-
-// Left-aligned columns three spaces apart, as Docker's tabwriter prints them.
-void print_table(const std::vector<std::vector<std::string>>& rows) {
-  std::vector<std::size_t> widths;
-  for (const auto& row : rows) {
-    widths.resize(std::max(widths.size(), row.size()));
-    for (std::size_t i = 0; i < row.size(); ++i) {
-      widths[i] = std::max(widths[i], row[i].size());
-    }
-  }
-  for (const auto& row : rows) {
-    std::string line;
-    for (std::size_t i = 0; i < row.size(); ++i) {
-      line += i + 1 == row.size() ? row[i] : fmt::format("{:<{}}", row[i], widths[i] + 3);
-    }
-    fmt::print("{}\n", line);
-  }
-}
 
 void setup_network(CLI::App& app, Globals& globals) {
   auto args = std::make_shared<NetworkArgs>();
@@ -89,21 +72,9 @@ void setup_network(CLI::App& app, Globals& globals) {
   rm->add_flag("-f,--force", args->force, "Detach containers still using the network");
   rm->add_option("NAME", args->names, "Network names or IDs")->required();
   rm->callback([args, &globals] {
-    // Like docker: remove every network that can be, then report the first failure.
-    std::optional<Error> failure;
-    for (const auto& name : args->names) {
-      try {
-        net::remove_network(globals.root, name, args->force);
-        fmt::print("{}\n", name);
-      } catch (const Error& e) {
-        if (!failure) {
-          failure = e;
-        }
-      }
-    }
-    if (failure) {
-      throw *failure;
-    }
+    for_each_name(args->names, [&](const std::string& name) {
+      net::remove_network(globals.root, name, args->force);
+    });
   });
 }
 

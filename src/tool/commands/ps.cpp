@@ -13,6 +13,7 @@
 #include "gctool/core/json_template.hpp"
 #include "gctool/core/time.hpp"
 #include "gctool/core/units.hpp"
+#include "table.hpp"
 
 namespace gctool::tool {
 namespace {
@@ -80,15 +81,6 @@ std::string command_text(const container::Record& r, bool no_trunc) {
   return quoted + "\"";
 }
 
-// Display width of UTF-8 text: code points, so that "…" counts once.
-std::size_t width(const std::string& text) {
-  std::size_t n = 0;
-  for (const unsigned char c : text) {
-    n += (c & 0xC0) != 0x80 ? 1 : 0;
-  }
-  return n;
-}
-
 // Docker's PORTS column: "0.0.0.0:18080->80/tcp, 0.0.0.0:5353->53/udp" while published.
 std::string ports_text(const container::Record& r) {
   std::string text;
@@ -98,25 +90,6 @@ std::string ports_text(const container::Record& r) {
     }
   }
   return text;
-}
-
-void print_table(const std::vector<std::vector<std::string>>& rows) {
-  std::vector<std::size_t> widths(rows.front().size(), 0);
-  for (const auto& row : rows) {
-    for (std::size_t i = 0; i < row.size(); ++i) {
-      widths[i] = std::max(widths[i], width(row[i]));
-    }
-  }
-  for (const auto& row : rows) {
-    std::string line;
-    for (std::size_t i = 0; i < row.size(); ++i) {
-      line += row[i];
-      if (i + 1 < row.size()) {
-        line.append(widths[i] - width(row[i]) + 3, ' ');
-      }
-    }
-    fmt::print("{}\n", line);
-  }
 }
 
 void ps(const Globals& globals, const PsOptions& o) {
