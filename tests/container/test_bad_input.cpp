@@ -71,7 +71,7 @@ const std::vector<Row> kRows = {
     {{"--env-file", "{files}/bad.env", "busybox", "true"}, "variable \"BAD NAME\" contains"},
     {{"-e", "=x", "busybox", "true"}, "invalid environment variable \"=x\""},
     // Volumes.
-    {{"-v", "relative:/x", "busybox", "true"}, "must be absolute"},
+    {{"-v", "./relative:/x", "busybox", "true"}, "must be absolute"},
     {{"-v", "{files}/missing-dir:/x", "busybox", "true"}, "bind source path does not exist"},
     {{"-v", "{files}:/", "busybox", "true"}, "destination can't be '/'"},
     {{"-v", "{files}:/proc/x", "busybox", "true"}, "destination can't be inside /proc"},

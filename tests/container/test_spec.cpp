@@ -7,17 +7,22 @@
 using namespace gctool::container;
 
 TEST_CASE("parse_volume") {
-  CHECK(parse_volume("/a:/b") == BindMount{"/a", "/b", false});
-  CHECK(parse_volume("/a/:/b/c/:ro") == BindMount{"/a", "/b/c", true});
-  CHECK(parse_volume("/a:/b:rw") == BindMount{"/a", "/b", false});
+  CHECK(parse_volume("/a:/b") == BindMount{"/a", "/b", false, ""});
+  CHECK(parse_volume("/a/:/b/c/:ro") == BindMount{"/a", "/b/c", true, ""});
+  CHECK(parse_volume("/a:/b:rw") == BindMount{"/a", "/b", false, ""});
   CHECK_THROWS_AS(parse_volume("/a"), gctool::Error);
   CHECK_THROWS_AS(parse_volume("a:/b"), gctool::Error);
+  CHECK(parse_volume("data:/d/:ro") == BindMount{"", "/d", true, "data"});
+  CHECK(parse_volume("my_vol.1-x:/d") == BindMount{"", "/d", false, "my_vol.1-x"});
+  CHECK_THROWS_AS(parse_volume("./data:/d"), gctool::Error);
+  CHECK_THROWS_AS(parse_volume("-data:/d"), gctool::Error);
+  CHECK_THROWS_AS(parse_volume("da ta:/d"), gctool::Error);
   CHECK_THROWS_AS(parse_volume("/a:/"), gctool::Error);
   CHECK_THROWS_AS(parse_volume("/a:/b:xx"), gctool::Error);
   CHECK_THROWS_AS(parse_volume("/a:/proc"), gctool::Error);
   CHECK_THROWS_AS(parse_volume("/a:/sys/fs/x"), gctool::Error);
   CHECK_THROWS_AS(parse_volume("/a:/x/../proc/x"), gctool::Error);
-  CHECK(parse_volume("/a:/processes") == BindMount{"/a", "/processes", false});
+  CHECK(parse_volume("/a:/processes") == BindMount{"/a", "/processes", false, ""});
 }
 
 TEST_CASE("resolve_command") {

@@ -17,9 +17,10 @@
 namespace gctool::container {
 
 struct BindMount {
-  std::string source;       // absolute host path; must exist
+  std::string source;       // absolute host path; must exist (a volume's: set by the runtime)
   std::string destination;  // absolute path in the container
   bool read_only = false;
+  std::string volume;  // the named volume's name; empty for a host path
   bool operator==(const BindMount&) const = default;
 };
 
@@ -59,9 +60,9 @@ struct Spec {
   std::vector<std::string> security_opts;
 };
 
-// "HOST:CTR[:ro|rw]" as `-v`. The host path must be absolute (Docker would take a bare name for a
-// named volume, which gctool does not have) and both paths are normalised. The destination may
-// not be "/" nor inside /proc or /sys.
+// "HOST:CTR[:ro|rw]" or "NAME:CTR[:ro|rw]" as `-v`. A source starting with '/' is a host path,
+// otherwise it must be a valid volume name (the runtime creates the volume and fills in source).
+// Paths are normalised. The destination may not be "/" nor inside /proc or /sys.
 BindMount parse_volume(std::string_view text);
 
 // Docker's command: an explicit --entrypoint replaces the image's Entrypoint and drops its Cmd;

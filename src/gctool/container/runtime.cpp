@@ -16,6 +16,7 @@
 #include "gctool/cgroup/driver.hpp"
 #include "gctool/container/init.hpp"
 #include "gctool/container/network.hpp"
+#include "gctool/container/volume.hpp"
 
 #include "gctool/core/error.hpp"
 #include "gctool/core/file_util.hpp"
@@ -66,7 +67,7 @@ void validate(const fsys::path& root, const Spec& spec) {
   cgroup::validate(spec.resources);
   for (const auto& bind : spec.binds) {
     struct stat st {};
-    if (::stat(bind.source.c_str(), &st) != 0) {
+    if (bind.volume.empty() && ::stat(bind.source.c_str(), &st) != 0) {
       throw_invalid("invalid mount config for type \"bind\": bind source path does not exist: {}",
                     bind.source);
     }
@@ -200,6 +201,12 @@ Container Container::create(const ContainerStore& store, Spec spec, Durability d
       record.name = random_name();
     }
     record.spec.name = record.name;
+    // Under the lock: `volume rm` cannot take a volume away before the record refers to it.
+    for (auto& bind : record.spec.binds) {
+      if (!bind.volume.empty()) {
+        bind.source = ensure_volume(store.root(), bind.volume).mountpoint.string();
+      }
+    }
     store.create(record, durability);
   }
   Container container(store, std::move(record), durability, std::nullopt);

@@ -3,6 +3,7 @@
 #include <functional>
 
 #include "gctool/core/error.hpp"
+#include "gctool/core/ids.hpp"
 
 namespace gctool::container {
 namespace {
@@ -39,7 +40,17 @@ BindMount parse_volume(std::string_view text) {
     throw_invalid("invalid volume specification \"{}\": expected HOST:CONTAINER[:ro]", text);
   }
   BindMount bind;
-  bind.source = normalize_absolute(parts[0], "source");
+  if (parts[0].front() == '/') {
+    bind.source = normalize_absolute(parts[0], "source");
+  } else if (valid_name(parts[0])) {
+    bind.volume = std::string(parts[0]);
+  } else {
+    throw_invalid(
+        "invalid volume specification \"{}\": \"{}\" includes invalid characters for a local "
+        "volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed; a host path must be "
+        "absolute",
+        text, parts[0]);
+  }
   bind.destination = normalize_absolute(parts[1], "destination");
   if (bind.destination == "/") {
     throw_invalid("invalid volume specification \"{}\": destination can't be '/'", text);

@@ -136,11 +136,18 @@ json to_json(const Record& r) {
   json binds = json::array();
   json mounts = json::array();
   for (const auto& b : s.binds) {
-    binds.push_back(b.source + ":" + b.destination + (b.read_only ? ":ro" : ""));
-    mounts.push_back({{"Type", "bind"},
-                      {"Source", b.source},
-                      {"Destination", b.destination},
-                      {"RW", !b.read_only}});
+    const bool named = !b.volume.empty();
+    binds.push_back((named ? b.volume : b.source) + ":" + b.destination +
+                    (b.read_only ? ":ro" : ""));
+    json mount = {{"Type", named ? "volume" : "bind"},
+                  {"Source", b.source},
+                  {"Destination", b.destination},
+                  {"RW", !b.read_only}};
+    if (named) {
+      mount["Name"] = b.volume;
+      mount["Driver"] = "local";
+    }
+    mounts.push_back(std::move(mount));
   }
   json layers = json::array();
   for (const auto& dir : s.layer_dirs) {
@@ -272,7 +279,8 @@ Record record_from_json(const json& j) {
     s.security_opts = h.value("SecurityOpt", std::vector<std::string>{});
     for (const auto& m : j.value("Mounts", json::array())) {
       s.binds.push_back(BindMount{m.at("Source").get<std::string>(),
-                                  m.at("Destination").get<std::string>(), !m.value("RW", true)});
+                                  m.at("Destination").get<std::string>(), !m.value("RW", true),
+                                  m.value("Type", "") == "volume" ? m.value("Name", "") : ""});
     }
     const json& g = j.at("Gctool");
     r.owner = process_from(g.value("Owner", json::object()));
