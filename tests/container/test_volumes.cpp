@@ -121,3 +121,32 @@ TEST_CASE("volume create without a name, and prune", "[root]") {
   CHECK(root.run({"volume", "ls", "-q"}).out.empty());
   CHECK(root.leaks().empty());
 }
+
+TEST_CASE("a new volume gets the image's content at its mount point, symlinks as links", "[root]") {
+  TestRoot root;
+  const std::string vol = unique_name("vol");
+  const auto etc = root.run({"run", "--rm", "-v", vol + ":/etc", "busybox", "cat", "/etc/passwd"});
+  CHECK(etc.exit_code == 0);
+  CHECK(etc.out.find("root:") == 0);
+  const auto volumes = std::filesystem::path(root.root()) / "volumes";
+  CHECK(std::filesystem::is_regular_file(volumes / vol / "_data" / "passwd"));
+
+  // An image whose directory holds symlinks that lead out of its root: copied as links.
+  const std::string name = unique_name("c");
+  const std::string image = unique_name("img");
+  REQUIRE(root.run({"run", "--name", name, "busybox", "sh", "-c",
+                    "mkdir /d && ln -s / /d/up && ln -s /etc/passwd /d/pw && echo x > /d/f"})
+              .exit_code == 0);
+  REQUIRE(root.run({"commit", name, image}).exit_code == 0);
+  CHECK(root.run({"rm", name}).exit_code == 0);
+  const std::string vol2 = unique_name("vol");
+  CHECK(root.run({"run", "--rm", "-v", vol2 + ":/d", image, "cat", "/d/f"}).out == "x\n");
+  const auto data = volumes / vol2 / "_data";
+  CHECK(std::filesystem::is_symlink(data / "up"));
+  CHECK(std::filesystem::read_symlink(data / "up") == "/");
+  CHECK(std::filesystem::is_symlink(data / "pw"));
+  // A volume with content keeps it as it is: nothing is copied again.
+  CHECK(root.run({"run", "--rm", "-v", vol2 + ":/d", image, "rm", "/d/f"}).exit_code == 0);
+  CHECK(root.run({"run", "--rm", "-v", vol2 + ":/d", image, "ls", "/d"}).out == "pw\nup\n");
+  CHECK(root.leaks().empty());
+}

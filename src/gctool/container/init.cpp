@@ -18,6 +18,7 @@
 #include <fmt/std.h>
 
 #include "gctool/core/file_util.hpp"
+#include "gctool/fs/copy_tree.hpp"
 #include "gctool/fs/mount.hpp"
 #include "gctool/fs/rootfs.hpp"
 #include "gctool/fs/safe_path.hpp"
@@ -67,6 +68,16 @@ void loopback_up() {
   check(::ioctl(sock.get(), SIOCSIFFLAGS, &req), "set lo up");
 }
 
+// As Docker: an empty named volume gets what the image has at its mount point, copied without
+// following any symlink (the image's nor the volume's).
+void fill_empty_volume(BorrowedFd root, const std::string& resolved, const std::string& data) {
+  const UniqueFd to(check(::open(data.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC),
+                          "open volume \"{}\"", data));
+  if (fs::directory_empty(to)) {
+    fs::copy_tree(fs::open_in_root(root, resolved, O_RDONLY | O_DIRECTORY), to);
+  }
+}
+
 // Mounts of the container below its root, before pivot_root while host paths are reachable.
 void build_rootfs(const InitConfig& c) {
   // Nothing done in this mount namespace may propagate back to the host.
@@ -96,6 +107,9 @@ void build_rootfs(const InitConfig& c) {
     }
     const UniqueFd target = S_ISDIR(st.st_mode) ? fs::mkdir_all_in_root(root, resolved)
                                                 : fs::touch_in_root(root, resolved);
+    if (!bind.volume.empty()) {
+      fill_empty_volume(root, resolved, bind.source);
+    }
     fs::bind_mount(bind.source, target, bind.read_only);
   }
   // Bound before the parent's go: the parent may still rewrite them (the address in hosts), in
