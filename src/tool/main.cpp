@@ -5,10 +5,12 @@
 #include <cstdio>
 #include <exception>
 #include <filesystem>
+#include <string_view>
 
 #include <fmt/format.h>
 
 #include "command.hpp"
+#include "gctool/cgroup/migration_warmup.hpp"
 #include "gctool/container/supervisor.hpp"
 #include "gctool/core/error.hpp"
 
@@ -82,9 +84,27 @@ void find_supervisor_helper() {
   }
 }
 
+// The verb: the first word that is neither a global flag nor its value; empty without one.
+std::string_view verb_of(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "--root") {
+      ++i;
+    } else if (!arg.starts_with('-')) {
+      return arg;
+    }
+  }
+  return {};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Verbs that start a container begin the kernel's wait before a cgroup v1 move first of all
+  // (see MigrationWarmup): loading, parsing and everything after then overlap it.
+  const std::string_view verb = verb_of(argc, argv);
+  const auto warmup = verb == "run" || verb == "start" ? cgroup::MigrationWarmup::start()
+                                                       : cgroup::MigrationWarmup();
   find_supervisor_helper();
   if (argc > 1 && argv[1] == container::kSuperviseExitedVerb) {
     container::resume_supervisor(argc, argv);

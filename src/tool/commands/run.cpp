@@ -10,7 +10,6 @@
 #include <fmt/format.h>
 
 #include "command.hpp"
-#include "gctool/cgroup/migration_warmup.hpp"
 #include "gctool/container/foreground.hpp"
 #include "gctool/container/init.hpp"
 #include "gctool/container/runtime.hpp"
@@ -157,8 +156,6 @@ int run_detached(const Globals& globals, const container::SupervisorOptions& opt
 }
 
 int run(const Globals& globals, const RunOptions& o, const std::vector<std::string>& words) {
-  // First: the kernel's wait before the init's cgroup move then overlaps everything below.
-  const auto warmup = cgroup::MigrationWarmup::start();
   // Checked with or without -d, before anything is created.
   container::SupervisorOptions options;
   options.restart = container::parse_restart_policy(o.restart);

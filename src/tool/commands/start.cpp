@@ -5,7 +5,6 @@
 #include <fmt/format.h>
 
 #include "command.hpp"
-#include "gctool/cgroup/migration_warmup.hpp"
 #include "gctool/container/supervisor.hpp"
 #include "gctool/core/error.hpp"
 
@@ -13,8 +12,6 @@ namespace gctool::tool {
 namespace {
 
 void start(Globals& globals, const std::vector<std::string>& refs) {
-  // The kernel's wait before the first init's cgroup move overlaps the supervisors' setup.
-  const auto warmup = cgroup::MigrationWarmup::start();
   const container::ContainerStore store(globals.root);
   for_each_container(globals, refs,
                      [&](const std::string& ref) { container::start_detached(store, ref); });
