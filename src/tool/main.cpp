@@ -100,11 +100,12 @@ std::string_view verb_of(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // Verbs that start a container begin the kernel's wait before a cgroup v1 move first of all
-  // (see MigrationWarmup): loading, parsing and everything after then overlap it.
+  // Verbs that move a process into a container's cgroup begin the kernel's wait before a cgroup
+  // v1 move first of all (see MigrationWarmup): loading, parsing and the rest then overlap it.
   const std::string_view verb = verb_of(argc, argv);
-  const auto warmup = verb == "run" || verb == "start" ? cgroup::MigrationWarmup::start()
-                                                       : cgroup::MigrationWarmup();
+  const auto warmup = verb == "run" || verb == "start" || verb == "exec"
+                          ? cgroup::MigrationWarmup::start()
+                          : cgroup::MigrationWarmup();
   find_supervisor_helper();
   if (argc > 1 && argv[1] == container::kSuperviseExitedVerb) {
     container::resume_supervisor(argc, argv);
