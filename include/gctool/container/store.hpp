@@ -25,9 +25,16 @@ class ContainerStore {
   // The store lock (created with its directories when missing). Writes below expect it held.
   FileLock lock() const;
 
-  // Creates the container's directory and writes its first record. Throws an invalid-input Error
-  // when the name is taken (`the container name "/x" is already in use by container "<id>"`).
-  void create(const Record& record, Durability durability) const;
+  // What create() does when another container holds the record's name.
+  enum class NameConflict {
+    fail,        // an invalid-input Error: `the container name "/x" is already in use by ...`
+    draw_again,  // a generated name: draw random names (record.name and spec.name) until free
+  };
+
+  // Creates the container's directory and writes its first record; the name is checked against
+  // the stored records in one listing.
+  void create(Record& record, Durability durability,
+              NameConflict on_conflict = NameConflict::fail) const;
 
   // Replaces the record; false (nothing written) when the container was removed meanwhile.
   bool save(const Record& record, Durability durability) const;

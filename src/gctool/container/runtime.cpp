@@ -170,16 +170,6 @@ Container::~Container() {
   }
 }
 
-namespace {
-
-bool name_taken(const ContainerStore& store, const std::string& name) {
-  const auto records = store.list();
-  return std::any_of(records.begin(), records.end(),
-                     [&name](const Record& other) { return other.name == name; });
-}
-
-}  // namespace
-
 Container Container::create(const ContainerStore& store, Spec spec, Durability durability) {
   validate(store.root(), spec);
   Record record;
@@ -195,11 +185,6 @@ Container Container::create(const ContainerStore& store, Spec spec, Durability d
   record.spec = std::move(spec);
   {
     const auto lock = store.lock();
-    // A generated name that another container holds is drawn again, as Docker does, so
-    // concurrent `run`s without --name never fail on each other.
-    while (generated_name && name_taken(store, record.name)) {
-      record.name = random_name();
-    }
     record.spec.name = record.name;
     // Under the lock: `volume rm` cannot take a volume away before the record refers to it.
     for (auto& bind : record.spec.binds) {
@@ -207,7 +192,11 @@ Container Container::create(const ContainerStore& store, Spec spec, Durability d
         bind.source = ensure_volume(store.root(), bind.volume).mountpoint.string();
       }
     }
-    store.create(record, durability);
+    // A generated name that another container holds is drawn again, as Docker does, so
+    // concurrent `run`s without --name never fail on each other.
+    store.create(record, durability,
+                 generated_name ? ContainerStore::NameConflict::draw_again
+                                : ContainerStore::NameConflict::fail);
   }
   Container container(store, std::move(record), durability, std::nullopt);
   const fsys::path dir = store.dir(container.id());

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <map>
 
 #include <fmt/std.h>
 
@@ -33,14 +34,21 @@ FileLock ContainerStore::lock() const {
   return FileLock::exclusive(root_ / "containers.lock");
 }
 
-void ContainerStore::create(const Record& record, Durability durability) const {
-  for (const auto& other : list()) {
-    if (other.name == record.name) {
+void ContainerStore::create(Record& record, Durability durability, NameConflict on_conflict) const {
+  std::map<std::string, std::string> holders;  // name -> id
+  for (auto& other : list()) {
+    holders.emplace(std::move(other.name), std::move(other.id));
+  }
+  for (auto taken = holders.find(record.name); taken != holders.end();
+       taken = holders.find(record.name)) {
+    if (on_conflict == NameConflict::fail) {
       throw_invalid(
           "the container name \"/{}\" is already in use by container \"{}\": remove (or "
           "rename) that container to be able to reuse that name",
-          record.name, other.id);
+          record.name, taken->second);
     }
+    record.name = random_name();
+    record.spec.name = record.name;
   }
   const fs::path path = dir(record.id);
   check(::mkdir(path.c_str(), 0700), "create container directory {}", path);
