@@ -228,10 +228,8 @@ Container Container::restart(const ContainerStore& store, std::string_view ref,
     record.state.error.clear();
     store.save(record, durability);
   }
-  // Made before the Container exists: on failure its destructor would delete the container.
-  auto cgroup = cgroup::CgroupHandle::create(cgroup::host_driver(), record.cgroup_path,
-                                             record.spec.resources);
-  return Container(store, std::move(record), durability, std::move(cgroup));
+  // The cgroup is made by start(), as for a new container.
+  return Container(store, std::move(record), durability, std::nullopt);
 }
 
 Container Container::adopt(const ContainerStore& store, std::string_view id) {
