@@ -7,12 +7,14 @@
 
 #include "gctool/cgroup/layout.hpp"
 #include "gctool/core/file_util.hpp"
+#include "gctool/core/text.hpp"
 
 namespace gctool::cgroup {
 namespace {
 
-// The cgroup.procs file of the cgroup this process is in, in one v1 hierarchy; empty when there
-// is none (a v2-only host, or hierarchies mounted from elsewhere than their root).
+// The cgroup.procs file of the cgroup this process is in, in one v1 hierarchy; empty on a
+// v2-only host. A hierarchy mounted from elsewhere than its root gives a path that does not exist,
+// which start() then fails to open.
 std::filesystem::path own_procs_file() {
   const CgroupLayout& layout = host_layout();
   if (layout.mode == CgroupMode::unified || layout.controllers.empty()) {
@@ -24,24 +26,15 @@ std::filesystem::path own_procs_file() {
   }
   // Lines are "ID:CONTROLLERS:PATH"; pids first (its moves are the cheapest), else any.
   std::filesystem::path found;
-  std::string_view rest = *membership;
-  while (!rest.empty()) {
-    const auto nl = rest.find('\n');
-    const std::string_view line = rest.substr(0, nl);
-    rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
-    const auto first = line.find(':');
-    const auto second = line.find(':', first + 1);
-    if (first == std::string_view::npos || second == std::string_view::npos) {
+  for (const auto line : split(*membership, '\n')) {
+    const auto fields = split(line, ':');
+    if (fields.size() < 3) {
       continue;
     }
-    std::string_view controllers = line.substr(first + 1, second - first - 1);
-    const std::string_view path = line.substr(second + 1);
-    while (!controllers.empty()) {
-      const auto comma = controllers.find(',');
-      const std::string name(controllers.substr(0, comma));
-      controllers =
-          comma == std::string_view::npos ? std::string_view{} : controllers.substr(comma + 1);
-      const auto mount = layout.controllers.find(name);
+    // The path is the rest of the line, colons included.
+    const std::string_view path = line.substr(fields[0].size() + fields[1].size() + 2);
+    for (const auto name : split(fields[1], ',')) {
+      const auto mount = layout.controllers.find(std::string(name));
       if (mount == layout.controllers.end()) {
         continue;
       }

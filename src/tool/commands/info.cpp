@@ -1,6 +1,7 @@
 // `gctool info [-f TEMPLATE]`: what this host and data root hold, as `docker info` shows it:
 // container counts by state, images, storage, cgroups, networks, security, kernel and machine.
 // The field names of the template data are Docker's, so scripts written for it keep working.
+#include <linux/magic.h>
 #include <sys/statfs.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -16,6 +17,7 @@
 #include "gctool/container/runtime.hpp"
 #include "gctool/core/file_util.hpp"
 #include "gctool/core/json_template.hpp"
+#include "gctool/core/text.hpp"
 #include "gctool/image/store.hpp"
 #include "gctool/net/network.hpp"
 
@@ -25,11 +27,7 @@ namespace {
 // PRETTY_NAME of /etc/os-release, or the kernel's name without one.
 std::string operating_system(const utsname& host) {
   const auto text = try_read_file("/etc/os-release");
-  std::string_view rest = text ? std::string_view(*text) : std::string_view();
-  while (!rest.empty()) {
-    const auto nl = rest.find('\n');
-    const std::string_view line = rest.substr(0, nl);
-    rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+  for (const auto line : split(text ? std::string_view(*text) : std::string_view(), '\n')) {
     constexpr std::string_view key = "PRETTY_NAME=";
     if (line.starts_with(key)) {
       std::string_view value = line.substr(key.size());
@@ -49,15 +47,15 @@ std::string backing_filesystem(const std::string& root) {
     return "unknown";
   }
   switch (static_cast<unsigned long>(fs.f_type)) {
-    case 0xEF53:
+    case EXT4_SUPER_MAGIC:
       return "extfs";
-    case 0x58465342:
+    case XFS_SUPER_MAGIC:
       return "xfs";
-    case 0x9123683E:
+    case BTRFS_SUPER_MAGIC:
       return "btrfs";
-    case 0x01021994:
+    case TMPFS_MAGIC:
       return "tmpfs";
-    case 0x794C7630:
+    case OVERLAYFS_SUPER_MAGIC:
       return "overlayfs";
     default:
       return fmt::format("0x{:x}", static_cast<unsigned long>(fs.f_type));
