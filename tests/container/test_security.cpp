@@ -57,7 +57,7 @@ constexpr const char* kSyscallProbe = R"(#define _GNU_SOURCE
 #include <sys/syscall.h>
 #include <unistd.h>
 
-static void report(const char* name, long rc) { printf("%s=%d\n", name, rc < 0 ? errno : 0); }
+static void report(const char* name, long rc) { printf("%s: %d\n", name, rc < 0 ? errno : 0); }
 
 int main(void) {
   /* open_tree_attr (Linux 6.15) with no flags opens "/" as O_PATH: no privilege needed. */
