@@ -2,7 +2,10 @@
 // default seccomp filter, masked and read-only paths, --privileged, --cap-add/--cap-drop, and
 // that nothing of the caller (fds, host directories through /proc/self/fd) reaches a container.
 #include <fcntl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#include <fstream>
 
 #include <map>
 #include <sstream>
@@ -14,6 +17,7 @@
 
 using gctool::test::RunResult;
 using gctool::test::status_fields;
+using gctool::test::TempDir;
 using gctool::test::TestRoot;
 
 namespace {
@@ -42,6 +46,55 @@ std::string errors_without_notices(const std::string& err) {
     }
   }
   return kept;
+}
+
+// A static program that makes raw system calls and prints "name: errno" (0 on success) for each:
+// the newest calls, numbers no kernel has, and calls the default profile filters by argument.
+constexpr const char* kSyscallProbe = R"(#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static void report(const char* name, long rc) { printf("%s: %d\n", name, rc < 0 ? errno : 0); }
+
+int main(void) {
+  /* open_tree_attr (Linux 6.15) with no flags opens "/" as O_PATH: no privilege needed. */
+  report("open_tree_attr", syscall(467, AT_FDCWD, "/", 0, 0, 0));
+  report("file_getattr", syscall(468, -1, 0, 0, 0, 0));
+  report("file_setattr", syscall(469, -1, 0, 0, 0, 0));
+  report("nr_470", syscall(470, 0, 0, 0, 0, 0));
+  report("nr_1000", syscall(1000, 0, 0, 0, 0, 0));
+  report("clone3", syscall(435, 0, 0));
+  report("personality_norandom", syscall(SYS_personality, 0x0040000));
+  report("personality_query", syscall(SYS_personality, 0xffffffffUL));
+  report("socket_vsock", syscall(SYS_socket, 40, 1, 0));
+  report("getpid", syscall(SYS_getpid));
+  return 0;
+}
+)";
+
+// Compiles kSyscallProbe with gcc -static into dir/probe.
+void build_syscall_probe(const TempDir& dir) {
+  const auto source = dir.path() / "probe.c";
+  std::ofstream(source) << kSyscallProbe;
+  const auto r = gctool::test::run_program(
+      {"gcc", "-static", "-O1", "-o", (dir.path() / "probe").string(), source.string()});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+}
+
+// The probe's findings in a container run with `flags`.
+std::map<std::string, std::string> probe_container(const TestRoot& root, const TempDir& dir,
+                                                   std::vector<std::string> flags) {
+  std::vector<std::string> args{"run", "--rm", "--network", "none", "-v", dir.str() + ":/probe:ro"};
+  args.insert(args.end(), flags.begin(), flags.end());
+  args.insert(args.end(), {"busybox", "/probe/probe"});
+  const auto r = root.run(args);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  return status_fields(r.out);
 }
 
 }  // namespace
@@ -203,5 +256,75 @@ TEST_CASE("flag -w /proc/self/fd/N never starts a container", "[root]") {
     CHECK(r.out == "");
   }
   ::close(fd);
+  CHECK(root.leaks().empty());
+}
+
+TEST_CASE("the default seccomp profile is an allow-list", "[root]") {
+  TestRoot root;
+  TempDir dir("gct-probe");
+  build_syscall_probe(dir);
+  const auto host = status_fields(gctool::test::run_program({(dir.path() / "probe").string()}).out);
+  const auto found = probe_container(root, dir, {});
+  const auto eperm = std::to_string(EPERM);
+  // What no rule names is refused, however new: open_tree_attr works on the host (6.15+).
+  for (const auto* name : {"open_tree_attr", "file_getattr", "file_setattr", "nr_470", "nr_1000"}) {
+    CAPTURE(name, host.at(name));
+    CHECK(found.at(name) == eperm);
+  }
+  CHECK(found.at("clone3") == std::to_string(ENOSYS));  // so that libc falls back to clone
+  CHECK(host.at("personality_norandom") == "0");
+  CHECK(found.at("personality_norandom") == eperm);
+  CHECK(found.at("personality_query") == "0");
+  CHECK(found.at("socket_vsock") == eperm);
+  CHECK(found.at("getpid") == "0");
+
+  SECTION("--security-opt seccomp=unconfined gives the host's answers") {
+    const auto unconfined = probe_container(root, dir, {"--security-opt", "seccomp=unconfined"});
+    for (const auto* name : {"open_tree_attr", "file_getattr", "nr_470", "nr_1000", "clone3",
+                             "personality_norandom"}) {
+      CAPTURE(name);
+      CHECK(unconfined.at(name) == host.at(name));
+    }
+    CHECK(unconfined.at("open_tree_attr") != eperm);
+  }
+  CHECK(root.leaks().empty());
+}
+
+TEST_CASE("the calls of CAP_SYS_ADMIN are allowed with --cap-add SYS_ADMIN", "[root]") {
+  TestRoot root;
+  const auto sh = [&](std::vector<std::string> flags, const std::string& script) {
+    std::vector<std::string> args{"run", "--rm", "--network", "none"};
+    args.insert(args.end(), flags.begin(), flags.end());
+    args.insert(args.end(), {"busybox", "sh", "-c", script});
+    return root.run(args);
+  };
+  const std::string mount = "mount -t tmpfs x /mnt && umount /mnt";
+  const std::string unshare = "unshare -m -u sh -c 'hostname inner && hostname'";
+  CHECK(sh({}, mount).exit_code != 0);
+  CHECK(sh({}, unshare).exit_code != 0);
+  CHECK(sh({"--cap-add", "SYS_ADMIN"}, mount).exit_code == 0);
+  const auto r = sh({"--cap-add", "SYS_ADMIN"}, unshare);
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(r.out == "inner\n");
+  CHECK(root.leaks().empty());
+}
+
+TEST_CASE("ordinary programs run under the default seccomp profile", "[root]") {
+  TestRoot root;
+  // A shell, files, processes, signals, time, ICMP (CAP_NET_RAW) and TCP over loopback.
+  const auto r =
+      root.run({"run", "--rm", "--network", "none", "busybox", "sh", "-c",
+                "set -e; ls / > /dev/null; mkdir -p /tmp/www; echo served > /tmp/www/index.html; "
+                "cp /tmp/www/index.html /tmp/copy; chmod 600 /tmp/copy; ln -s copy /tmp/link; "
+                "cat /tmp/link; sleep 0.1; date > /dev/null; ps > /dev/null; "
+                "ping -c 1 -W 2 127.0.0.1 > /dev/null && echo ping; "
+                "httpd -p 127.0.0.1:8080 -h /tmp/www; "
+                "for i in 1 2 3 4 5 6 7 8 9 10; do wget -q -O - http://127.0.0.1:8080/ && break; "
+                "sleep 0.2; done; "
+                "sleep 30 & kill $!; wait $! || echo killed"});
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(r.out == "served\nping\nserved\nkilled\n");
   CHECK(root.leaks().empty());
 }

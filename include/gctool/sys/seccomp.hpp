@@ -23,8 +23,10 @@ struct SeccompProgram {
   }
 };
 
-// Builds the filter with libseccomp and exports its BPF. Unknown syscall names are skipped;
-// rules with the default action are redundant and skipped as well.
+// Builds the filter with libseccomp and exports its BPF. A name this libseccomp does not know is
+// resolved on the native architecture from a table of calls newer than Debian's libseccomp (so
+// that mseal or statmount in an allow-list are allowed on x86-64), and skipped otherwise; rules
+// with the default action are redundant and skipped as well.
 SeccompProgram compile_seccomp(const SeccompProfile& profile);
 
 // The name of the cache file for a profile: a hash of its canonical text, the libseccomp version

@@ -40,12 +40,14 @@ struct SeccompProfile {
   std::vector<SeccompRule> rules;
 };
 
-// Ours, in the spirit of Docker's: allow by default and refuse (EPERM) what a container must not
-// do: mount and the new mount API, namespaces (unshare, setns, clone with namespace flags; clone3
-// gets ENOSYS so that libc falls back to clone), keyrings, bpf, perf, modules, kexec, reboot,
-// swap, io_uring, clock setting, accounting, syslog, quotas, open_by_handle_at, userfaultfd and
-// risky personality flags. Rules tied to a capability are left out when `caps` (the container's
-// bounding set) has it, as Docker's `excludes.caps` does. Native x86-64 plus x86 and x32.
+// Docker's default profile, as our own table (seccomp_default.cpp): an allow-list whose default
+// is EPERM, so every call it does not name, including any the kernel gains later, is refused.
+// socket() is allowed for every family but AF_ALG and AF_VSOCK, personality() for five values,
+// clone() without namespace flags; clone3 gets ENOSYS so that libc falls back to clone. The
+// calls of a capability (mount, unshare, setns for CAP_SYS_ADMIN, ptrace's relatives for
+// CAP_SYS_PTRACE, reboot, modules, clock setting, ...) are allowed when `caps` (the container's
+// bounding set) has it, as Docker's `includes.caps`. Native x86-64 plus x86 and x32 (aarch64
+// plus arm).
 SeccompProfile default_seccomp_profile(CapMask caps);
 
 // Reads a profile in Docker's JSON format (defaultAction, defaultErrnoRet, architectures,

@@ -1,6 +1,5 @@
 #include "gctool/sys/seccomp_profile.hpp"
 
-#include <sched.h>
 #include <seccomp.h>
 #include <sys/utsname.h>
 
@@ -19,77 +18,6 @@ namespace gctool::sys {
 namespace {
 
 using nlohmann::json;
-
-// ---- The default profile ----
-
-struct DenyGroup {
-  std::vector<std::string> names;
-  CapMask unless_caps;  // left out when the container has any of these; 0: always
-  int err;
-};
-
-CapMask caps_named(std::initializer_list<std::string_view> names) {
-  CapMask mask = 0;
-  for (const auto name : names) {
-    mask |= cap_bit(parse_capability(name));
-  }
-  return mask;
-}
-
-// CLONE_NEWNS|NEWCGROUP|NEWUTS|NEWIPC|NEWUSER|NEWPID|NEWNET, one bit each: clone() keeps its exit
-// signal in the low byte, so CLONE_NEWTIME cannot be told apart there.
-constexpr std::uint64_t kCloneNamespaceFlags[] = {CLONE_NEWNS,  CLONE_NEWCGROUP, CLONE_NEWUTS,
-                                                  CLONE_NEWIPC, CLONE_NEWUSER,   CLONE_NEWPID,
-                                                  CLONE_NEWNET};
-
-// personality() flags that weaken the address space (setarch -R and friends).
-constexpr std::uint64_t kRiskyPersonalityFlags[] = {
-    0x0040000 /* ADDR_NO_RANDOMIZE */, 0x0080000 /* FDPIC_FUNCPTRS */,
-    0x0100000 /* MMAP_PAGE_ZERO */,    0x0200000 /* ADDR_COMPAT_LAYOUT */,
-    0x0400000 /* READ_IMPLIES_EXEC */, 0x0800000 /* ADDR_LIMIT_32BIT */,
-    0x8000000 /* ADDR_LIMIT_3GB */,
-};
-
-std::vector<DenyGroup> default_deny_groups() {
-  constexpr CapMask kAlways = 0;
-  const CapMask admin = caps_named({"SYS_ADMIN"});
-  return {
-      {{"mount",      "umount",      "umount2",       "pivot_root",        "mount_setattr",
-        "move_mount", "open_tree",   "fsopen",        "fsconfig",          "fsmount",
-        "fspick",     "unshare",     "setns",         "name_to_handle_at", "lookup_dcookie",
-        "quotactl",   "quotactl_fd", "fanotify_init", "sethostname",       "setdomainname",
-        "swapon",     "swapoff"},
-       admin,
-       EPERM},
-      {{"clone3"}, admin, ENOSYS},
-      {{"bpf"}, caps_named({"SYS_ADMIN", "BPF"}), EPERM},
-      {{"perf_event_open"}, caps_named({"SYS_ADMIN", "PERFMON"}), EPERM},
-      {{"syslog"}, caps_named({"SYS_ADMIN", "SYSLOG"}), EPERM},
-      {{"keyctl", "add_key", "request_key"}, kAlways, EPERM},
-      {{"io_uring_setup", "io_uring_enter", "io_uring_register"}, kAlways, EPERM},
-      {{"userfaultfd"}, kAlways, EPERM},
-      {{"open_by_handle_at"}, caps_named({"DAC_READ_SEARCH"}), EPERM},
-      {{"kexec_load", "kexec_file_load", "reboot"}, caps_named({"SYS_BOOT"}), EPERM},
-      {{"init_module", "finit_module", "delete_module", "create_module", "get_kernel_syms",
-        "query_module"},
-       caps_named({"SYS_MODULE"}),
-       EPERM},
-      {{"acct"}, caps_named({"SYS_PACCT"}), EPERM},
-      {{"settimeofday", "stime", "clock_settime", "clock_settime64", "adjtimex", "clock_adjtime",
-        "clock_adjtime64"},
-       caps_named({"SYS_TIME"}),
-       EPERM},
-      {{"iopl", "ioperm"}, caps_named({"SYS_RAWIO"}), EPERM},
-      {{"vhangup"}, caps_named({"SYS_TTY_CONFIG"}), EPERM},
-      {{"kcmp", "pidfd_getfd", "process_madvise"}, caps_named({"SYS_PTRACE"}), EPERM},
-      {{"get_mempolicy", "set_mempolicy", "mbind", "set_mempolicy_home_node", "move_pages"},
-       caps_named({"SYS_NICE"}),
-       EPERM},
-      {{"nfsservctl", "vm86", "vm86old", "uselib", "ustat", "sysfs", "_sysctl"}, kAlways, EPERM},
-  };
-}
-
-// ---- Docker's JSON format ----
 
 [[noreturn]] void profile_error(const std::filesystem::path& source, std::string_view message) {
   throw_invalid("seccomp profile {}: {}", source, message);
@@ -339,32 +267,6 @@ std::string_view json_message(const json::exception& e) {
 }
 
 }  // namespace
-
-SeccompProfile default_seccomp_profile(CapMask caps) {
-  SeccompProfile profile;
-  profile.default_action = SCMP_ACT_ALLOW;
-  profile.arches = {SCMP_ARCH_X86_64, SCMP_ARCH_X86, SCMP_ARCH_X32};
-  for (auto& group : default_deny_groups()) {
-    if ((caps & group.unless_caps) == 0) {
-      profile.rules.push_back({std::move(group.names), SCMP_ACT_ERRNO(group.err), {}});
-    }
-  }
-  if ((caps & caps_named({"SYS_ADMIN"})) == 0) {
-    for (const auto flag : kCloneNamespaceFlags) {
-      profile.rules.push_back(
-          {{"clone"}, SCMP_ACT_ERRNO(EPERM), {{0, flag, flag, SeccompOp::masked_eq}}});
-    }
-  }
-  // Bit 31 must be clear as well, which lets the query personality(0xffffffff) through.
-  for (const auto flag : kRiskyPersonalityFlags) {
-    profile.rules.push_back({{"personality"},
-                             SCMP_ACT_ERRNO(EPERM),
-                             {{0, flag | 0x80000000ULL, flag, SeccompOp::masked_eq}}});
-  }
-  // AF_VSOCK reaches the host's hypervisor services.
-  profile.rules.push_back({{"socket"}, SCMP_ACT_ERRNO(EPERM), {{0, 40, 0, SeccompOp::eq}}});
-  return profile;
-}
 
 SeccompProfile parse_seccomp_profile(std::string_view json_text,
                                      const std::filesystem::path& source, CapMask caps) {
