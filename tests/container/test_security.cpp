@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <map>
 #include <sstream>
 #include <string>
@@ -11,6 +12,7 @@
 #include <catch2/catch.hpp>
 
 #include "container_support.hpp"
+#include "gctool/core/file_util.hpp"
 
 using gctool::test::RunResult;
 using gctool::test::status_fields;
@@ -203,5 +205,21 @@ TEST_CASE("flag -w /proc/self/fd/N never starts a container", "[root]") {
     CHECK(r.out == "");
   }
   ::close(fd);
+  CHECK(root.leaks().empty());
+}
+
+TEST_CASE("a /dev/null that leads to a host file never becomes a masked path", "[root]") {
+  // CVE-2025-31133: the masks were bind mounts of whatever /dev/null resolved to. The target is
+  // a file of the test's own, standing in for a host sysctl such as core_pattern.
+  TestRoot root;
+  gctool::test::TempDir dev("fake-dev");
+  gctool::test::TempDir host("fake-sysctl");
+  gctool::write_file(host.path() / "core_pattern", "original\n");
+  std::filesystem::create_symlink("/target/core_pattern", dev.path() / "null");
+  const auto r = root.run({"run", "--rm", "-v", dev.str() + ":/dev", "-v", host.str() + ":/target",
+                           "busybox", "sh", "-c", "echo pwned > /proc/keys; cat /proc/keys"});
+  INFO(r.out << r.err);
+  CHECK(r.out.find("pwned") == std::string::npos);
+  CHECK(gctool::read_file(host.path() / "core_pattern") == "original\n");
   CHECK(root.leaks().empty());
 }

@@ -79,14 +79,15 @@ void fill_empty_volume(BorrowedFd root, const std::string& resolved, const std::
 }
 
 // Mounts of the container below its root, before pivot_root while host paths are reachable.
-void build_rootfs(const InitConfig& c) {
+// Returns the container's /dev/null (see fs::setup_dev), the source of the masks.
+UniqueFd build_rootfs(const InitConfig& c) {
   // Nothing done in this mount namespace may propagate back to the host.
   fs::mount("", "/", "", MS_PRIVATE | MS_REC);
   fs::mount_overlay(c.layer_dirs, c.upper, c.work, c.rootfs, c.upper_layer);
   const UniqueFd root(
       check(::open(c.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), "open {}", c.rootfs));
   fs::mount_proc_and_sys(root);
-  fs::setup_dev(root);
+  UniqueFd null = fs::setup_dev(root);
   // Parents before children: "/data" must be mounted before "/data/sub".
   std::vector<BindMount> binds = c.binds;
   std::stable_sort(binds.begin(), binds.end(), [](const BindMount& a, const BindMount& b) {
@@ -118,6 +119,7 @@ void build_rootfs(const InitConfig& c) {
     const UniqueFd target = fs::touch_in_root(root, container_path);
     fs::bind_mount(host_file, target, false, false);
   }
+  return null;
 }
 
 // A pty from the container's own devpts: the slave becomes the console and stdio, the master
@@ -254,7 +256,7 @@ void run_init(const InitConfig& c) noexcept {
     // The container dies with whoever spawned it, so a killed `gctool run` leaves no orphan.
     check(::prctl(PR_SET_PDEATHSIG, SIGKILL), "prctl PR_SET_PDEATHSIG");
     check(::setsid(), "setsid");
-    build_rootfs(c);
+    const UniqueFd null = build_rootfs(c);
     check(::sethostname(c.hostname.data(), c.hostname.size()), "sethostname \"{}\"", c.hostname);
     if (c.own_netns) {
       loopback_up();
@@ -271,7 +273,7 @@ void run_init(const InitConfig& c) noexcept {
     // Masked and read-only paths need mount(2): before the rest of the security settings.
     if (const auto* security = c.command.security; security != nullptr) {
       const UniqueFd root(check(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC), "open /"));
-      check_security(c.report, sys::apply_path_restrictions(root, security->masked_paths,
+      check_security(c.report, sys::apply_path_restrictions(root, null, security->masked_paths,
                                                             security->readonly_paths));
     }
     // The mounts above ran while the parent placed us in the cgroup and the network (a cgroup v1
