@@ -62,8 +62,13 @@ struct Spec {
 
 // "HOST:CTR[:ro|rw]" or "NAME:CTR[:ro|rw]" as `-v`. A source starting with '/' is a host path,
 // otherwise it must be a valid volume name (the runtime creates the volume and fills in source).
-// Paths are normalised. The destination may not be "/" nor inside /proc or /sys.
+// Paths are normalised. The destination may not be "/" nor reserved_destination().
 BindMount parse_volume(std::string_view text);
+
+// Why nothing may be mounted at `destination` (absolute, normalised), completing "destination
+// can't be ...": inside /proc or /sys, or /dev and what gctool sets up there (its device nodes,
+// /dev/pts, /dev/shm, /dev/mqueue, /dev/console, the fd links). nullopt when it may.
+std::optional<std::string> reserved_destination(std::string_view destination);
 
 // Docker's command: an explicit --entrypoint replaces the image's Entrypoint and drops its Cmd;
 // a command on the command line replaces Cmd. Returns {entrypoint, cmd}.

@@ -98,13 +98,11 @@ UniqueFd build_rootfs(const InitConfig& c) {
     struct stat st {};
     check(::stat(bind.source.c_str(), &st), "stat volume source \"{}\"", bind.source);
     // A symlink in the image may lead the destination elsewhere in the root, never out of it;
-    // /proc and /sys stay off limits whatever the path to them.
+    // /proc, /sys and what setup_dev made stay off limits whatever the path to them.
     const std::string resolved = fs::resolve_in_root(root, bind.destination);
-    for (const std::string_view kernel_fs : {"proc", "sys"}) {
-      if (resolved == kernel_fs || resolved.starts_with(std::string(kernel_fs) + "/")) {
-        throw_invalid("volume destination \"{}\" leads to \"/{}\", inside the container's /{}",
-                      bind.destination, resolved, kernel_fs);
-      }
+    if (const auto why = reserved_destination("/" + resolved)) {
+      throw_invalid("volume destination \"{}\" leads to \"/{}\": can't be {}", bind.destination,
+                    resolved, *why);
     }
     const UniqueFd target = S_ISDIR(st.st_mode) ? fs::mkdir_all_in_root(root, resolved)
                                                 : fs::touch_in_root(root, resolved);

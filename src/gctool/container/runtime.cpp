@@ -66,6 +66,9 @@ void validate(const fsys::path& root, const Spec& spec) {
   }
   cgroup::validate(spec.resources);
   for (const auto& bind : spec.binds) {
+    if (const auto why = reserved_destination(bind.destination)) {
+      throw_invalid("invalid mount destination \"{}\": can't be {}", bind.destination, *why);
+    }
     struct stat st {};
     if (bind.volume.empty() && ::stat(bind.source.c_str(), &st) != 0) {
       throw_invalid("invalid mount config for type \"bind\": bind source path does not exist: {}",

@@ -25,6 +25,33 @@ std::string normalize_absolute(std::string_view path, std::string_view what) {
 
 }  // namespace
 
+std::optional<std::string> reserved_destination(std::string_view destination) {
+  // Kernel file systems, with the masks and read-only paths on them.
+  for (const std::string_view tree : {"/proc", "/sys"}) {
+    if (destination == tree || (destination.starts_with(tree) && destination[tree.size()] == '/')) {
+      return fmt::format("inside {}", tree);
+    }
+  }
+  // What setup_dev mounts and creates: a volume over it would replace the nodes and mounts the
+  // container's masks and terminals rely on.
+  static constexpr std::string_view kDevTrees[] = {"/dev/pts", "/dev/mqueue"};
+  static constexpr std::string_view kDevPaths[] = {
+      "/dev",         "/dev/null",  "/dev/zero",    "/dev/full",  "/dev/random",
+      "/dev/urandom", "/dev/tty",   "/dev/console", "/dev/ptmx",  "/dev/shm",
+      "/dev/fd",      "/dev/stdin", "/dev/stdout",  "/dev/stderr"};
+  for (const auto tree : kDevTrees) {
+    if (destination == tree || (destination.starts_with(tree) && destination[tree.size()] == '/')) {
+      return fmt::format("inside {}, which gctool sets up itself", tree);
+    }
+  }
+  for (const auto path : kDevPaths) {
+    if (destination == path) {
+      return fmt::format("{}, which gctool sets up itself (use --device to add a device)", path);
+    }
+  }
+  return std::nullopt;
+}
+
 BindMount parse_volume(std::string_view text) {
   std::vector<std::string_view> parts;
   std::size_t start = 0;
@@ -55,12 +82,8 @@ BindMount parse_volume(std::string_view text) {
   if (bind.destination == "/") {
     throw_invalid("invalid volume specification \"{}\": destination can't be '/'", text);
   }
-  for (const std::string_view kernel_fs : {"/proc", "/sys"}) {
-    if (bind.destination == kernel_fs ||
-        bind.destination.starts_with(std::string(kernel_fs) + "/")) {
-      throw_invalid("invalid volume specification \"{}\": destination can't be inside {}", text,
-                    kernel_fs);
-    }
+  if (const auto why = reserved_destination(bind.destination)) {
+    throw_invalid("invalid volume specification \"{}\": destination can't be {}", text, *why);
   }
   if (parts.size() == 3) {
     if (parts[2] == "ro") {
