@@ -82,6 +82,12 @@ const std::vector<Row> kRows = {
     {{"-v", "{files}/bad.env:/dev/null", "busybox", "true"}, "can't be /dev/null"},
     {{"-v", "{files}/bad.env:/dev/console", "busybox", "true"}, "can't be /dev/console"},
     {{"-v", "{files}:/dev/../dev/", "busybox", "true"}, "can't be /dev, which gctool"},
+    // Devices.
+    {{"--device", "dev/fuse", "busybox", "true"}, "invalid device specification"},
+    {{"--device", "/dev/fuse:/dev/f:rwx", "busybox", "true"}, "invalid device specification"},
+    {{"--device", "/dev/fuse:/dev/null", "busybox", "true"}, "can't be /dev/null"},
+    {{"--device", "{files}/missing-dev", "busybox", "true"}, "error gathering device information"},
+    {{"--device", "{files}/bad.env", "busybox", "true"}, "is not a character or block device"},
     {{"-v", "{files}:/", "busybox", "true"}, "destination can't be '/'"},
     {{"-v", "{files}:/proc/x", "busybox", "true"}, "destination can't be inside /proc"},
     {{"-v", "{files}:/sys", "busybox", "true"}, "destination can't be inside /sys"},

@@ -9,6 +9,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -78,6 +79,20 @@ void fill_empty_volume(BorrowedFd root, const std::string& resolved, const std::
   }
 }
 
+// The --device nodes, with the host node's mode; missing directories (/dev/net) are made.
+void make_device_nodes(BorrowedFd root, const std::vector<DeviceNode>& devices) {
+  for (const auto& node : devices) {
+    const std::filesystem::path path(node.path);
+    const UniqueFd parent = fs::mkdir_all_in_root(root, path.parent_path().string());
+    const auto name = path.filename();
+    const dev_t dev = makedev(node.major, node.minor);
+    const mode_t type = node.type == 'b' ? S_IFBLK : S_IFCHR;
+    check(::mknodat(parent.get(), name.c_str(), type | node.mode, dev), "mknod {}", node.path);
+    // mknod is subject to the umask.
+    check(::fchmodat(parent.get(), name.c_str(), node.mode, 0), "chmod {}", node.path);
+  }
+}
+
 // Mounts of the container below its root, before pivot_root while host paths are reachable.
 // Returns the container's /dev/null (see fs::setup_dev), the source of the masks.
 UniqueFd build_rootfs(const InitConfig& c) {
@@ -88,6 +103,7 @@ UniqueFd build_rootfs(const InitConfig& c) {
       check(::open(c.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), "open {}", c.rootfs));
   fs::mount_proc_and_sys(root);
   UniqueFd null = fs::setup_dev(root);
+  make_device_nodes(root, c.devices);
   // Parents before children: "/data" must be mounted before "/data/sub".
   std::vector<BindMount> binds = c.binds;
   std::stable_sort(binds.begin(), binds.end(), [](const BindMount& a, const BindMount& b) {

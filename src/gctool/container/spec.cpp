@@ -1,5 +1,10 @@
 #include "gctool/container/spec.hpp"
 
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include <cerrno>
+#include <cstring>
 #include <functional>
 
 #include "gctool/core/error.hpp"
@@ -50,6 +55,81 @@ std::optional<std::string> reserved_destination(std::string_view destination) {
     }
   }
   return std::nullopt;
+}
+
+DeviceMapping parse_device(std::string_view text) {
+  std::vector<std::string_view> parts;
+  for (std::size_t start = 0;;) {
+    const auto colon = text.find(':', start);
+    parts.push_back(text.substr(start, colon == std::string_view::npos ? colon : colon - start));
+    if (colon == std::string_view::npos) {
+      break;
+    }
+    start = colon + 1;
+  }
+  const auto permissions_ok = [](std::string_view p) {
+    return !p.empty() && p.size() <= 3 && p.find_first_not_of("rwm") == std::string_view::npos;
+  };
+  DeviceMapping device;
+  device.host_path = std::string(parts[0]);
+  if (parts.size() == 2 && permissions_ok(parts[1])) {
+    device.permissions = std::string(parts[1]);
+  } else if (parts.size() >= 2) {
+    device.container_path = std::string(parts[1]);
+  }
+  if (parts.size() == 3) {
+    device.permissions = std::string(parts[2]);
+  }
+  if (device.container_path.empty()) {
+    device.container_path = device.host_path;
+  }
+  if (parts.size() > 3 || device.host_path.empty() || device.host_path.front() != '/' ||
+      device.container_path.front() != '/' || !permissions_ok(device.permissions)) {
+    throw_invalid("invalid device specification \"{}\": expected HOST[:CONTAINER[:rwm]]", text);
+  }
+  device.container_path = normalize_absolute(device.container_path, "device");
+  if (const auto why = reserved_destination(device.container_path)) {
+    throw_invalid("invalid device specification \"{}\": the container path can't be {}", text,
+                  *why);
+  }
+  return device;
+}
+
+std::vector<DeviceNode> device_nodes(const Spec& spec) {
+  std::vector<DeviceNode> nodes;
+  for (const auto& device : spec.devices) {
+    struct stat st {};
+    if (::stat(device.host_path.c_str(), &st) != 0) {
+      throw_invalid("error gathering device information while adding custom device \"{}\": {}",
+                    device.host_path, std::strerror(errno));
+    }
+    if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode)) {
+      throw_invalid("\"{}\" is not a character or block device", device.host_path);
+    }
+    nodes.push_back(DeviceNode{.path = device.container_path,
+                               .type = S_ISBLK(st.st_mode) ? 'b' : 'c',
+                               .major = major(st.st_rdev),
+                               .minor = minor(st.st_rdev),
+                               .mode = st.st_mode & 07777,
+                               .permissions = device.permissions});
+  }
+  return nodes;
+}
+
+cgroup::Resources container_resources(const Spec& spec) {
+  cgroup::Resources resources = spec.resources;
+  if (!resources.devices.empty()) {
+    return resources;
+  }
+  resources.devices = spec.privileged ? cgroup::all_device_rules() : cgroup::default_device_rules();
+  for (const auto& node : device_nodes(spec)) {
+    resources.devices.push_back(cgroup::DeviceRule{.allow = true,
+                                                   .type = node.type,
+                                                   .major = node.major,
+                                                   .minor = node.minor,
+                                                   .access = node.permissions});
+  }
+  return resources;
 }
 
 BindMount parse_volume(std::string_view text) {
