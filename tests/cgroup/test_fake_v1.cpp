@@ -127,6 +127,30 @@ TEST_CASE("v1 create fails before creating anything when a controller is not mou
   CHECK_FALSE(std::filesystem::exists(fake.root / "memory" / "gctool" / "new"));
 }
 
+TEST_CASE("v1 device rules need the devices controller and go to its files", "[cgroup][v1]") {
+  FakeV1 fake;
+  const Resources r{
+      .devices = {DeviceRule{.allow = false}, DeviceRule{.type = 'c', .major = 1, .minor = 3}}};
+  try {
+    fake.driver()->create("gctool/dev", r);
+    FAIL("create succeeded without the devices controller");
+  } catch (const gctool::Error& e) {
+    CHECK(e.errno_value() == ENOTSUP);
+    CHECK_THAT(e.what(), Catch::Contains("devices"));
+  }
+  CHECK_FALSE(std::filesystem::exists(fake.root / "memory" / "gctool" / "dev"));
+
+  fake.mounts.emplace("devices", fake.root / "devices");
+  put_dir(fake.root / "devices" / "gctool" / "c1",
+          {"cgroup.procs", "devices.allow", "devices.deny"});
+  const auto driver = fake.driver();
+  CHECK(driver->hierarchies().size() == 5);
+  driver->apply("gctool/c1", r);
+  // The kernel takes one rule per write; a plain file keeps the last.
+  CHECK(slurp(fake.root / "devices" / "gctool" / "c1" / "devices.deny") == "a");
+  CHECK(slurp(fake.root / "devices" / "gctool" / "c1" / "devices.allow") == "c 1:3 rwm");
+}
+
 TEST_CASE("v1 add_process joins every hierarchy; pids lists them all", "[cgroup][v1]") {
   FakeV1 fake;
   const auto driver = fake.driver();

@@ -3,7 +3,11 @@
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
+#include <linux/bpf.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,6 +20,7 @@
 #include "gctool/cgroup/handle.hpp"
 #include "gctool/cgroup/layout.hpp"
 #include "gctool/cgroup/migration_warmup.hpp"
+#include "gctool/cgroup/v2_driver.hpp"
 #include "gctool/core/error.hpp"
 #include "gctool/core/file_util.hpp"
 #include "test_support.hpp"
@@ -86,6 +91,45 @@ pid_t spawn_in(const CgroupHandle& cgroup, const std::function<int()>& body) {
   REQUIRE(::write(sync[1], "x", 1) == 1);
   ::close(sync[1]);
   return pid;
+}
+
+// In a child: makes fuse (10:229) and kmsg (1:11) nodes in dir and opens them. 0 when every
+// step went as expected (`confined`: the opens fail with EPERM, /dev/null still works), else
+// the number of the first step that did not.
+int probe_devices(const std::filesystem::path& dir, bool confined) {
+  const auto fuse = dir / "fuse";
+  const auto kmsg = dir / "kmsg";
+  if (::mknod(fuse.c_str(), S_IFCHR | 0600, makedev(10, 229)) != 0 ||
+      ::mknod(kmsg.c_str(), S_IFCHR | 0600, makedev(1, 11)) != 0) {
+    return 10;
+  }
+  for (const auto& [node, flags] : {std::pair{fuse, O_RDWR}, std::pair{kmsg, O_WRONLY}}) {
+    const int fd = ::open(node.c_str(), flags | O_CLOEXEC);
+    const bool denied = fd < 0 && errno == EPERM;
+    if (fd >= 0) {
+      ::close(fd);
+    }
+    if (denied != confined) {
+      return node == fuse ? 11 : 12;
+    }
+  }
+  const int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null < 0 || ::write(null, "x", 1) != 1) {
+    return 13;
+  }
+  ::close(null);
+  return 0;
+}
+
+// The number of device programs attached directly to the cgroup directory.
+std::uint32_t device_programs(const std::filesystem::path& dir) {
+  const gctool::UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  REQUIRE(fd);
+  bpf_attr query{};
+  query.query.target_fd = static_cast<std::uint32_t>(fd.get());
+  query.query.attach_type = BPF_CGROUP_DEVICE;
+  REQUIRE(::syscall(SYS_bpf, BPF_PROG_QUERY, &query, sizeof query) == 0);
+  return query.query.prog_cnt;
 }
 
 int wait_status(pid_t pid) {
@@ -242,4 +286,46 @@ TEST_CASE("the migration warm-up leaves the process where it was and a move stil
     CHECK(WEXITSTATUS(wait_status(pid)) == 7);
   }
   CHECK(gctool::read_file("/proc/self/cgroup") == before);
+}
+
+TEST_CASE("v1 device rules: Docker's list in devices.list, host devices refused",
+          "[cgroup][root]") {
+  RealCgroups host;
+  REQUIRE(host.layout.controllers.count("devices") == 1);
+  gctool::test::TempDir nodes("cg-devices");
+  auto cgroup = CgroupHandle::create(host.driver, host.path("dev"),
+                                     Resources{.devices = default_device_rules()});
+  const auto list =
+      gctool::read_file(host.layout.controllers.at("devices") / host.path("dev") / "devices.list");
+  for (const auto* line :
+       {"c *:* m\n", "b *:* m\n", "c 1:3 rwm\n", "c 1:5 rwm\n", "c 1:7 rwm\n", "c 1:8 rwm\n",
+        "c 1:9 rwm\n", "c 5:0 rwm\n", "c 5:1 rwm\n", "c 5:2 rwm\n", "c 136:* rwm\n"}) {
+    CHECK(list.find(line) != std::string::npos);
+  }
+  CHECK(std::count(list.begin(), list.end(), '\n') == 11);
+  const pid_t pid = spawn_in(cgroup, [&] { return probe_devices(nodes.path(), true); });
+  CHECK(WEXITSTATUS(wait_status(pid)) == 0);
+}
+
+TEST_CASE("v2 device rules: a BPF program confines the cgroup's processes", "[cgroup][root]") {
+  RealCgroups host;
+  // This host is hybrid: cgroup2 at /sys/fs/cgroup/unified applies device programs too.
+  REQUIRE_FALSE(host.layout.unified_mount.empty());
+  host.driver = std::make_shared<V2Driver>(host.layout.unified_mount);
+  gctool::test::TempDir nodes("cg-devices");
+  auto cgroup = CgroupHandle::create(host.driver, host.path("dev"),
+                                     Resources{.devices = default_device_rules()});
+  const auto dir = host.layout.unified_mount / host.path("dev");
+  // Applying again replaces the program rather than stacking a second one.
+  cgroup.set_resources(Resources{.devices = default_device_rules()});
+  CHECK(device_programs(dir) == 1);
+  const pid_t confined = spawn_in(cgroup, [&] { return probe_devices(nodes.path(), true); });
+  CHECK(WEXITSTATUS(wait_status(confined)) == 0);
+
+  std::filesystem::remove(nodes.path() / "fuse");
+  std::filesystem::remove(nodes.path() / "kmsg");
+  cgroup.set_resources(Resources{.devices = all_device_rules()});
+  CHECK(device_programs(dir) == 1);
+  const pid_t free = spawn_in(cgroup, [&] { return probe_devices(nodes.path(), false); });
+  CHECK(WEXITSTATUS(wait_status(free)) == 0);
 }

@@ -73,6 +73,21 @@ const std::vector<Row> kRows = {
     // Volumes.
     {{"-v", "./relative:/x", "busybox", "true"}, "must be absolute"},
     {{"-v", "{files}/missing-dir:/x", "busybox", "true"}, "bind source path does not exist"},
+    // Mounts over what gctool sets up in /dev itself.
+    {{"-v", "{files}:/dev", "busybox", "true"}, "destination can't be /dev, which gctool sets"},
+    {{"-v", "{files}:/dev/pts", "busybox", "true"}, "can't be inside /dev/pts"},
+    {{"-v", "{files}:/dev/pts/0", "busybox", "true"}, "can't be inside /dev/pts"},
+    {{"-v", "{files}:/dev/shm", "busybox", "true"}, "can't be /dev/shm"},
+    {{"-v", "{files}:/dev/mqueue", "busybox", "true"}, "can't be inside /dev/mqueue"},
+    {{"-v", "{files}/bad.env:/dev/null", "busybox", "true"}, "can't be /dev/null"},
+    {{"-v", "{files}/bad.env:/dev/console", "busybox", "true"}, "can't be /dev/console"},
+    {{"-v", "{files}:/dev/../dev/", "busybox", "true"}, "can't be /dev, which gctool"},
+    // Devices.
+    {{"--device", "dev/fuse", "busybox", "true"}, "invalid device specification"},
+    {{"--device", "/dev/fuse:/dev/f:rwx", "busybox", "true"}, "invalid device specification"},
+    {{"--device", "/dev/fuse:/dev/null", "busybox", "true"}, "can't be /dev/null"},
+    {{"--device", "{files}/missing-dev", "busybox", "true"}, "error gathering device information"},
+    {{"--device", "{files}/bad.env", "busybox", "true"}, "is not a character or block device"},
     {{"-v", "{files}:/", "busybox", "true"}, "destination can't be '/'"},
     {{"-v", "{files}:/proc/x", "busybox", "true"}, "destination can't be inside /proc"},
     {{"-v", "{files}:/sys", "busybox", "true"}, "destination can't be inside /sys"},

@@ -152,7 +152,7 @@ const std::vector<Row> kRows = {
      {"-v", "{volume}:/link"},
      "true",
      false,
-     "volume destination \"/link\" leads to \"/proc/sys/kernel\", inside the container's /proc"},
+     "volume destination \"/link\" leads to \"/proc/sys/kernel\": can't be inside /proc"},
     {"a volume destination is a symlink through /proc/self/root",
      {{"link", "/proc/self/root/{host}"}},
      {"-v", "{volume}:/link"},

@@ -5,8 +5,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
-
 #include <map>
 #include <sstream>
 #include <string>
@@ -14,6 +14,7 @@
 #include <catch2/catch.hpp>
 
 #include "container_support.hpp"
+#include "gctool/core/file_util.hpp"
 
 using gctool::test::RunResult;
 using gctool::test::status_fields;
@@ -290,6 +291,70 @@ TEST_CASE("the default seccomp profile is an allow-list", "[root]") {
   CHECK(root.leaks().empty());
 }
 
+namespace {
+
+// Makes fuse (10:229) and kmsg (1:11) nodes in the container's /dev and opens them for reading
+// and writing without writing anything; uses /dev/null, /dev/zero and /dev/tty as programs do.
+constexpr const char* kDeviceProbe =
+    "mknod /dev/x c 10 229 || echo mknod-fuse-failed; "
+    "mknod /dev/k c 1 11 || echo mknod-kmsg-failed; "
+    "( : <>/dev/x ) 2>&1; ( : >/dev/k ) 2>&1; "
+    "echo x >/dev/null && echo null-ok; head -c 3 /dev/zero | wc -c; ( : </dev/tty ) 2>&1; true";
+
+std::size_t count_of(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) {
+    ++n;
+  }
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("a default container can make device nodes but not open the host's devices", "[root]") {
+  TestRoot root;
+  const auto r = root.run({"run", "--rm", "busybox", "sh", "-c", kDeviceProbe});
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.find("mknod") == std::string::npos);
+  CHECK(r.out.find("can't create /dev/x: Operation not permitted") != std::string::npos);
+  CHECK(r.out.find("can't create /dev/k: Operation not permitted") != std::string::npos);
+  CHECK(count_of(r.out, "Operation not permitted") == 2);
+  CHECK(r.out.find("null-ok\n3\n") != std::string::npos);
+  CHECK(root.leaks().empty());
+}
+
+TEST_CASE("flag --privileged opens every device, --device adds one", "[root]") {
+  TestRoot root;
+  SECTION("--privileged") {
+    const auto r = root.run({"run", "--rm", "--privileged", "busybox", "sh", "-c", kDeviceProbe});
+    INFO(r.out << r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.out.find("mknod") == std::string::npos);
+    CHECK(r.out.find("Operation not permitted") == std::string::npos);
+    CHECK(r.out.find("null-ok\n3\n") != std::string::npos);
+  }
+  SECTION("--device with the host's path, and another renamed and read-only") {
+    REQUIRE(std::filesystem::exists("/dev/fuse"));
+    REQUIRE(std::filesystem::exists("/dev/loop-control"));
+    const auto r = root.run({"run", "--name", "dev", "--device", "/dev/fuse", "--device",
+                             "/dev/loop-control:/dev/sub/lc:r", "busybox", "sh", "-c",
+                             "( : <>/dev/fuse ) && echo rw-ok; ( : </dev/sub/lc ) && echo r-ok; "
+                             "( : <>/dev/sub/lc ) 2>&1; stat -c '%t:%T %a' /dev/fuse"});
+    INFO(r.out << r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.out ==
+          "rw-ok\nr-ok\nsh: can't create /dev/sub/lc: Operation not permitted\na:e5 600\n");
+    const auto info = root.inspect("dev");
+    REQUIRE(!info.is_null());
+    CHECK(info["HostConfig"]["Devices"][1] == nlohmann::json{{"PathOnHost", "/dev/loop-control"},
+                                                             {"PathInContainer", "/dev/sub/lc"},
+                                                             {"CgroupPermissions", "r"}});
+    CHECK(root.run({"rm", "dev"}).exit_code == 0);
+  }
+  CHECK(root.leaks().empty());
+}
+
 TEST_CASE("the calls of CAP_SYS_ADMIN are allowed with --cap-add SYS_ADMIN", "[root]") {
   TestRoot root;
   const auto sh = [&](std::vector<std::string> flags, const std::string& script) {
@@ -326,5 +391,21 @@ TEST_CASE("ordinary programs run under the default seccomp profile", "[root]") {
   INFO(r.err);
   CHECK(r.exit_code == 0);
   CHECK(r.out == "served\nping\nserved\nkilled\n");
+  CHECK(root.leaks().empty());
+}
+
+TEST_CASE("a /dev/null that leads to a host file never becomes a masked path", "[root]") {
+  // CVE-2025-31133: the masks were bind mounts of whatever /dev/null resolved to. The target is
+  // a file of the test's own, standing in for a host sysctl such as core_pattern.
+  TestRoot root;
+  gctool::test::TempDir dev("fake-dev");
+  gctool::test::TempDir host("fake-sysctl");
+  gctool::write_file(host.path() / "core_pattern", "original\n");
+  std::filesystem::create_symlink("/target/core_pattern", dev.path() / "null");
+  const auto r = root.run({"run", "--rm", "-v", dev.str() + ":/dev", "-v", host.str() + ":/target",
+                           "busybox", "sh", "-c", "echo pwned > /proc/keys; cat /proc/keys"});
+  INFO(r.out << r.err);
+  CHECK(r.out.find("pwned") == std::string::npos);
+  CHECK(gctool::read_file(host.path() / "core_pattern") == "original\n");
   CHECK(root.leaks().empty());
 }

@@ -93,6 +93,38 @@ TEST_CASE("an invalid volume name fails with one line and leaves nothing", "[roo
   CHECK(root.leaks().empty());
 }
 
+TEST_CASE("a named volume over /dev or its mounts is refused before anything is made", "[root]") {
+  TestRoot root;
+  for (const std::string destination :
+       {"/dev", "/dev/", "/dev/pts", "/dev/shm", "/dev/mqueue", "/dev/console", "/dev/null"}) {
+    CAPTURE(destination);
+    const auto result = root.run({"run", "--rm", "-v", "devvol:" + destination, "busybox", "true"});
+    CHECK(result.exit_code == 125);
+    CHECK(line_count(result.err) == 1);
+    CHECK(result.err.find("which gctool sets up itself") != std::string::npos);
+  }
+  CHECK(root.run({"volume", "ls", "-q"}).out.empty());
+  CHECK(root.run({"ps", "-aq"}).out.empty());
+  CHECK(root.leaks().empty());
+}
+
+TEST_CASE("a volume led to /dev by a symlink in the image is refused", "[root]") {
+  TestRoot root;
+  // A container of the image that leaves a link /devlink -> /dev in its upper layer, committed.
+  REQUIRE(
+      root.run({"run", "--name", "linker", "busybox", "ln", "-s", "/dev", "/devlink"}).exit_code ==
+      0);
+  REQUIRE(root.run({"commit", "linker", "linked"}).exit_code == 0);
+  const auto result = root.run({"run", "--rm", "-v", "devvol:/devlink", "linked", "true"});
+  CHECK(result.exit_code == 125);
+  CHECK(line_count(result.err) == 1);
+  CHECK(result.err.find("leads to \"/dev\": can't be /dev") != std::string::npos);
+  CHECK(root.run({"rm", "linker"}).exit_code == 0);
+  CHECK(root.run({"image", "rm", "linked"}).exit_code == 0);
+  root.run({"volume", "rm", "devvol"});
+  CHECK(root.leaks().empty());
+}
+
 TEST_CASE("a volume mounted :ro is read-only", "[root]") {
   TestRoot root;
   const std::string vol = unique_name("vol");

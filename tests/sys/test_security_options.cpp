@@ -203,8 +203,9 @@ TEST_CASE("masked and read-only paths inside a new root", "[security][root]") {
       return 1;
     }
     const gctool::UniqueFd root_fd(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    const gctool::UniqueFd null(::open("/dev/null", O_PATH | O_CLOEXEC));
     const auto status =
-        apply_path_restrictions(root_fd, options.masked_paths, options.readonly_paths);
+        apply_path_restrictions(root_fd, null, options.masked_paths, options.readonly_paths);
     if (!status.ok()) {
       gctool::test::report(out, fmt::format("failed={} {}\n", status.step, status.path));
       return 2;
@@ -254,10 +255,39 @@ TEST_CASE("a symlink in the root never redirects a mask", "[security][root]") {
       return 1;
     }
     const gctool::UniqueFd root_fd(::open(dir.str().c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-    const auto status = apply_path_restrictions(root_fd, masked, {});
+    const gctool::UniqueFd null(::open("/dev/null", O_PATH | O_CLOEXEC));
+    const auto status = apply_path_restrictions(root_fd, null, masked, {});
     gctool::test::report(out, fmt::format("error={}\n", status.error));
     return 0;
   });
   REQUIRE(result.exit_code == 0);
   CHECK(parse_report(result.output).at("error") == std::to_string(ELOOP));
+}
+
+TEST_CASE("a file is masked only from the null device, never from a file posing as it",
+          "[security][root]") {
+  if (!gctool::test::is_root()) {
+    WARN("skipped: needs root");
+    return;
+  }
+  gctool::test::TempDir dir("security-null");
+  const auto root = dir.path();
+  std::filesystem::create_directories(root / "proc");
+  const auto fake_null = root / "not-null";
+  gctool::write_file(fake_null, "host data\n");
+  const std::vector<std::string> masked = {"/proc/keys"};
+  const auto result = run_in_child([&](int out) {
+    if (!gctool::test::private_mount_namespace() ||
+        ::mount("proc", (root / "proc").c_str(), "proc", 0, nullptr) != 0) {
+      return 1;
+    }
+    const gctool::UniqueFd root_fd(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    const gctool::UniqueFd fake(::open(fake_null.c_str(), O_PATH | O_CLOEXEC));
+    const auto status = apply_path_restrictions(root_fd, fake, masked, {});
+    gctool::test::report(out, fmt::format("error={}\n", status.error));
+    return 0;
+  });
+  REQUIRE(result.exit_code == 0);
+  CHECK(parse_report(result.output).at("error") == std::to_string(EXDEV));
+  CHECK(gctool::test::mounts_under(root.string()).empty());
 }

@@ -6,6 +6,9 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
+
+#include "gctool/cgroup/devices.hpp"
 
 namespace gctool::cgroup {
 
@@ -21,6 +24,9 @@ struct Resources {
   std::optional<std::string> cpuset_cpus = std::nullopt;  // "0-2,5"
   std::optional<std::string> cpuset_mems = std::nullopt;  // NUMA nodes, same syntax
   std::optional<std::int64_t> pids_limit = std::nullopt;  // pids.max
+  // The devices cgroup's rules, in order (v1 devices.deny/allow, v2 a BPF program); empty:
+  // the container has what its parent cgroup allows.
+  std::vector<DeviceRule> devices = {};
 
   bool operator==(const Resources&) const = default;
 };

@@ -40,6 +40,7 @@ struct InitConfig {
   std::filesystem::path work;
   std::vector<std::filesystem::path> layer_dirs;  // bottom to top
   std::vector<BindMount> binds;
+  std::vector<DeviceNode> devices;  // --device nodes, made after /dev
   // Files the runtime wrote (hostname, hosts, resolv.conf) -> where they appear in the container.
   std::vector<std::pair<std::filesystem::path, std::string>> etc_files;
   bool read_only_rootfs = false;

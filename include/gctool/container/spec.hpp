@@ -2,6 +2,7 @@
 // the runtime takes. The pure rules Docker applies to combine the two live here too.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <optional>
@@ -22,6 +23,25 @@ struct BindMount {
   bool read_only = false;
   std::string volume;  // the named volume's name; empty for a host path
   bool operator==(const BindMount&) const = default;
+};
+
+// --device HOST[:CONTAINER[:PERMISSIONS]]: a host device node made in the container and allowed
+// by its device rules.
+struct DeviceMapping {
+  std::string host_path;       // absolute, e.g. /dev/fuse
+  std::string container_path;  // absolute; the host path when not given
+  std::string permissions = "rwm";
+  bool operator==(const DeviceMapping&) const = default;
+};
+
+// A device node as the init creates it: what the host node is, read when the container starts.
+struct DeviceNode {
+  std::string path;  // in the container
+  char type = 'c';   // 'c' or 'b'
+  std::int64_t major = 0;
+  std::int64_t minor = 0;
+  unsigned mode = 0;  // permission bits of the host node
+  std::string permissions = "rwm";
 };
 
 struct Spec {
@@ -58,12 +78,30 @@ struct Spec {
   std::vector<std::string> cap_drop;
   bool privileged = false;
   std::vector<std::string> security_opts;
+  std::vector<DeviceMapping> devices;  // --device
 };
 
 // "HOST:CTR[:ro|rw]" or "NAME:CTR[:ro|rw]" as `-v`. A source starting with '/' is a host path,
 // otherwise it must be a valid volume name (the runtime creates the volume and fills in source).
-// Paths are normalised. The destination may not be "/" nor inside /proc or /sys.
+// Paths are normalised. The destination may not be "/" nor reserved_destination().
 BindMount parse_volume(std::string_view text);
+
+// Why nothing may be mounted at `destination` (absolute, normalised), completing "destination
+// can't be ...": inside /proc or /sys, or /dev and what gctool sets up there (its device nodes,
+// /dev/pts, /dev/shm, /dev/mqueue, /dev/console, the fd links). nullopt when it may.
+std::optional<std::string> reserved_destination(std::string_view destination);
+
+// Docker's --device value: "HOST[:CONTAINER[:PERMISSIONS]]" (or "HOST:PERMISSIONS"), both paths
+// absolute, the permissions a combination of r, w and m.
+DeviceMapping parse_device(std::string_view text);
+
+// The nodes of the --device mappings, from the host nodes as they are now. Throws
+// Error::invalid when a host path is not a character or block device.
+std::vector<DeviceNode> device_nodes(const Spec& spec);
+
+// The container's cgroup resources: the limits as given and the device rules, which are the
+// spec's own when it has some, else every device with --privileged, else Docker's defaults.
+cgroup::Resources container_resources(const Spec& spec);
 
 // Docker's command: an explicit --entrypoint replaces the image's Entrypoint and drops its Cmd;
 // a command on the command line replaces Cmd. Returns {entrypoint, cmd}.

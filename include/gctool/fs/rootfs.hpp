@@ -35,7 +35,10 @@ void mount_proc_and_sys(BorrowedFd root);
 // Populates /dev as a tmpfs: null zero full random urandom tty (mknod), devpts at /dev/pts with its
 // own instance and /dev/ptmx -> pts/ptmx, /dev/shm, /dev/mqueue-less, fd/stdin/stdout/stderr links.
 // An image whose /dev is a symlink or not a directory is refused (invalid input).
-void setup_dev(BorrowedFd root);
+// Returns the new /dev/null opened O_PATH and checked to be the character device 1:3 on that
+// tmpfs: masked files are bound from it, never from whatever /dev/null later resolves to in the
+// container (CVE-2025-31133). Throws when it cannot be checked.
+UniqueFd setup_dev(BorrowedFd root);
 
 // Makes new_root (a mount point) the root of the calling process's mount namespace and detaches
 // the old root so that no host path remains reachable. Ends with cwd "/".

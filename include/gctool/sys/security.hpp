@@ -3,7 +3,7 @@
 // syscalls only.
 //
 // The init child must follow this order (runc's and crun's, for the same reasons):
-//   1. mount /proc, /sys, /dev in the new root, then apply_path_restrictions(root_fd, ...)
+//   1. mount /proc, /sys, /dev in the new root, then apply_path_restrictions(root_fd, null, ...)
 //      (needs mount(2), so before seccomp; before or after pivot_root, the paths are relative
 //      to root_fd);
 //   2. apply_security_before_user(opts): drops the bounding set (needs CAP_SETPCAP, so while
@@ -91,9 +91,13 @@ SecurityStatus apply_security_after_user(const SecurityOptions& options) noexcep
 // of that root, in which procfs and sysfs are already mounted. Every path is opened relative to
 // root_fd without following symlinks, checked to lie on procfs (/proc/...) or sysfs (/sys/...),
 // and mounted over through its fd (open_tree/move_mount), so a path in the image can never
-// redirect a mount elsewhere. Missing paths are skipped. On failure, step says what failed and
+// redirect a mount elsewhere. Masked files get a bind of `null`, an fd (O_PATH is enough) of the
+// null device the runtime made (fs::setup_dev), checked again to be character device 1:3: never a
+// /dev/null looked up by path, which the container or a volume may have replaced with a link to
+// a host file (CVE-2025-31133). Missing paths are skipped. On failure, step says what failed and
 // path which path.
-SecurityStatus apply_path_restrictions(BorrowedFd root_fd, std::span<const std::string> masked,
+SecurityStatus apply_path_restrictions(BorrowedFd root_fd, BorrowedFd null,
+                                       std::span<const std::string> masked,
                                        std::span<const std::string> readonly) noexcept;
 
 }  // namespace gctool::sys

@@ -82,6 +82,9 @@ void validate(const Resources& resources, const HostTopology& host) {
   if (resources.pids_limit && *resources.pids_limit < 1) {
     throw_invalid("invalid pids limit {}: must be at least 1", *resources.pids_limit);
   }
+  for (const auto& rule : resources.devices) {
+    validate(rule);
+  }
 }
 
 }  // namespace gctool::cgroup

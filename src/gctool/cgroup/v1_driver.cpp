@@ -15,8 +15,10 @@ namespace gctool::cgroup {
 
 namespace {
 
-// What a container needs; cpuacct holds the CPU usage that stats() reports.
-constexpr std::array<std::string_view, 5> kUsed = {"memory", "cpu", "cpuacct", "cpuset", "pids"};
+// What a container needs; cpuacct holds the CPU usage that stats() reports, devices the rules
+// that keep the host's device nodes out of reach.
+constexpr std::array<std::string_view, 6> kUsed = {"memory", "cpu",  "cpuacct",
+                                                   "cpuset", "pids", "devices"};
 
 // A new cpuset level starts with empty cpus and mems, and the kernel refuses tasks (ENOSPC)
 // until both are set: copy them from the parent.
@@ -72,6 +74,9 @@ void V1Driver::create(std::string_view path, const Resources& r) const {
   if (r.pids_limit) {
     dir("pids", relative);
   }
+  if (!r.devices.empty()) {
+    dir("devices", relative);
+  }
   for (const auto& mount : hierarchies()) {
     const auto levels = detail::make_levels(mount, relative);
     if (has("cpuset") && mount == mounts_.at("cpuset")) {
@@ -122,6 +127,14 @@ void V1Driver::apply(std::string_view path, const Resources& r) const {
   }
   if (r.pids_limit) {
     write_existing_file(dir("pids", path) / "pids.max", fmt::format("{}", *r.pids_limit));
+  }
+  if (!r.devices.empty()) {
+    // A new cgroup starts with its parent's list; "a" on deny empties it (only a cgroup without
+    // children may change that way: the container's is a leaf).
+    const auto d = dir("devices", path);
+    for (const auto& rule : r.devices) {
+      write_existing_file(d / (rule.allow ? "devices.allow" : "devices.deny"), to_string(rule));
+    }
   }
 }
 

@@ -11,6 +11,7 @@
 #include <fmt/std.h>
 
 #include "cgroupfs.hpp"
+#include "gctool/cgroup/device_filter.hpp"
 #include "gctool/core/error.hpp"
 #include "gctool/core/file_util.hpp"
 
@@ -135,6 +136,9 @@ void V2Driver::apply(std::string_view path, const Resources& r) const {
   }
   if (r.pids_limit) {
     write_existing_file(d / "pids.max", fmt::format("{}", *r.pids_limit));
+  }
+  if (!r.devices.empty()) {
+    attach_device_filter(open_dir(path), r.devices);
   }
 }
 

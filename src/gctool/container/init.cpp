@@ -9,6 +9,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -78,15 +79,31 @@ void fill_empty_volume(BorrowedFd root, const std::string& resolved, const std::
   }
 }
 
+// The --device nodes, with the host node's mode; missing directories (/dev/net) are made.
+void make_device_nodes(BorrowedFd root, const std::vector<DeviceNode>& devices) {
+  for (const auto& node : devices) {
+    const std::filesystem::path path(node.path);
+    const UniqueFd parent = fs::mkdir_all_in_root(root, path.parent_path().string());
+    const auto name = path.filename();
+    const dev_t dev = makedev(node.major, node.minor);
+    const mode_t type = node.type == 'b' ? S_IFBLK : S_IFCHR;
+    check(::mknodat(parent.get(), name.c_str(), type | node.mode, dev), "mknod {}", node.path);
+    // mknod is subject to the umask.
+    check(::fchmodat(parent.get(), name.c_str(), node.mode, 0), "chmod {}", node.path);
+  }
+}
+
 // Mounts of the container below its root, before pivot_root while host paths are reachable.
-void build_rootfs(const InitConfig& c) {
+// Returns the container's /dev/null (see fs::setup_dev), the source of the masks.
+UniqueFd build_rootfs(const InitConfig& c) {
   // Nothing done in this mount namespace may propagate back to the host.
   fs::mount("", "/", "", MS_PRIVATE | MS_REC);
   fs::mount_overlay(c.layer_dirs, c.upper, c.work, c.rootfs, c.upper_layer);
   const UniqueFd root(
       check(::open(c.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), "open {}", c.rootfs));
   fs::mount_proc_and_sys(root);
-  fs::setup_dev(root);
+  UniqueFd null = fs::setup_dev(root);
+  make_device_nodes(root, c.devices);
   // Parents before children: "/data" must be mounted before "/data/sub".
   std::vector<BindMount> binds = c.binds;
   std::stable_sort(binds.begin(), binds.end(), [](const BindMount& a, const BindMount& b) {
@@ -97,13 +114,11 @@ void build_rootfs(const InitConfig& c) {
     struct stat st {};
     check(::stat(bind.source.c_str(), &st), "stat volume source \"{}\"", bind.source);
     // A symlink in the image may lead the destination elsewhere in the root, never out of it;
-    // /proc and /sys stay off limits whatever the path to them.
+    // /proc, /sys and what setup_dev made stay off limits whatever the path to them.
     const std::string resolved = fs::resolve_in_root(root, bind.destination);
-    for (const std::string_view kernel_fs : {"proc", "sys"}) {
-      if (resolved == kernel_fs || resolved.starts_with(std::string(kernel_fs) + "/")) {
-        throw_invalid("volume destination \"{}\" leads to \"/{}\", inside the container's /{}",
-                      bind.destination, resolved, kernel_fs);
-      }
+    if (const auto why = reserved_destination("/" + resolved)) {
+      throw_invalid("volume destination \"{}\" leads to \"/{}\": can't be {}", bind.destination,
+                    resolved, *why);
     }
     const UniqueFd target = S_ISDIR(st.st_mode) ? fs::mkdir_all_in_root(root, resolved)
                                                 : fs::touch_in_root(root, resolved);
@@ -118,6 +133,7 @@ void build_rootfs(const InitConfig& c) {
     const UniqueFd target = fs::touch_in_root(root, container_path);
     fs::bind_mount(host_file, target, false, false);
   }
+  return null;
 }
 
 // A pty from the container's own devpts: the slave becomes the console and stdio, the master
@@ -254,7 +270,7 @@ void run_init(const InitConfig& c) noexcept {
     // The container dies with whoever spawned it, so a killed `gctool run` leaves no orphan.
     check(::prctl(PR_SET_PDEATHSIG, SIGKILL), "prctl PR_SET_PDEATHSIG");
     check(::setsid(), "setsid");
-    build_rootfs(c);
+    const UniqueFd null = build_rootfs(c);
     check(::sethostname(c.hostname.data(), c.hostname.size()), "sethostname \"{}\"", c.hostname);
     if (c.own_netns) {
       loopback_up();
@@ -271,7 +287,7 @@ void run_init(const InitConfig& c) noexcept {
     // Masked and read-only paths need mount(2): before the rest of the security settings.
     if (const auto* security = c.command.security; security != nullptr) {
       const UniqueFd root(check(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC), "open /"));
-      check_security(c.report, sys::apply_path_restrictions(root, security->masked_paths,
+      check_security(c.report, sys::apply_path_restrictions(root, null, security->masked_paths,
                                                             security->readonly_paths));
     }
     // The mounts above ran while the parent placed us in the cgroup and the network (a cgroup v1

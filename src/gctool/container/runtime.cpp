@@ -64,8 +64,11 @@ void validate(const fsys::path& root, const Spec& spec) {
     throw_invalid("invalid hostname \"{}\": longer than {} characters", spec.hostname,
                   HOST_NAME_MAX);
   }
-  cgroup::validate(spec.resources);
+  cgroup::validate(container_resources(spec));
   for (const auto& bind : spec.binds) {
+    if (const auto why = reserved_destination(bind.destination)) {
+      throw_invalid("invalid mount destination \"{}\": can't be {}", bind.destination, *why);
+    }
     struct stat st {};
     if (bind.volume.empty() && ::stat(bind.source.c_str(), &st) != 0) {
       throw_invalid("invalid mount config for type \"bind\": bind source path does not exist: {}",
@@ -287,6 +290,7 @@ void Container::start(BorrowedFd stdin_fd) {
   init.work = dir / "work";
   init.layer_dirs = spec.layer_dirs;
   init.binds = spec.binds;
+  init.devices = device_nodes(spec);
   init.etc_files = {{dir / "hostname", "/etc/hostname"},
                     {dir / "hosts", "/etc/hosts"},
                     {dir / "resolv.conf", "/etc/resolv.conf"}};
@@ -372,7 +376,8 @@ void Container::start(BorrowedFd stdin_fd) {
 }
 
 void Container::make_cgroup(const std::shared_ptr<const cgroup::CgroupDriver>& driver) {
-  cgroup_ = cgroup::CgroupHandle::create(driver, record_.cgroup_path, record_.spec.resources);
+  cgroup_ =
+      cgroup::CgroupHandle::create(driver, record_.cgroup_path, container_resources(record_.spec));
 }
 
 bool Container::kill(int sig) const {

@@ -1,5 +1,10 @@
 #include "gctool/container/spec.hpp"
 
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include <cerrno>
+#include <cstring>
 #include <functional>
 
 #include "gctool/core/error.hpp"
@@ -24,6 +29,108 @@ std::string normalize_absolute(std::string_view path, std::string_view what) {
 }
 
 }  // namespace
+
+std::optional<std::string> reserved_destination(std::string_view destination) {
+  // Kernel file systems, with the masks and read-only paths on them.
+  for (const std::string_view tree : {"/proc", "/sys"}) {
+    if (destination == tree || (destination.starts_with(tree) && destination[tree.size()] == '/')) {
+      return fmt::format("inside {}", tree);
+    }
+  }
+  // What setup_dev mounts and creates: a volume over it would replace the nodes and mounts the
+  // container's masks and terminals rely on.
+  static constexpr std::string_view kDevTrees[] = {"/dev/pts", "/dev/mqueue"};
+  static constexpr std::string_view kDevPaths[] = {
+      "/dev",         "/dev/null",  "/dev/zero",    "/dev/full",  "/dev/random",
+      "/dev/urandom", "/dev/tty",   "/dev/console", "/dev/ptmx",  "/dev/shm",
+      "/dev/fd",      "/dev/stdin", "/dev/stdout",  "/dev/stderr"};
+  for (const auto tree : kDevTrees) {
+    if (destination == tree || (destination.starts_with(tree) && destination[tree.size()] == '/')) {
+      return fmt::format("inside {}, which gctool sets up itself", tree);
+    }
+  }
+  for (const auto path : kDevPaths) {
+    if (destination == path) {
+      return fmt::format("{}, which gctool sets up itself (use --device to add a device)", path);
+    }
+  }
+  return std::nullopt;
+}
+
+DeviceMapping parse_device(std::string_view text) {
+  std::vector<std::string_view> parts;
+  for (std::size_t start = 0;;) {
+    const auto colon = text.find(':', start);
+    parts.push_back(text.substr(start, colon == std::string_view::npos ? colon : colon - start));
+    if (colon == std::string_view::npos) {
+      break;
+    }
+    start = colon + 1;
+  }
+  const auto permissions_ok = [](std::string_view p) {
+    return !p.empty() && p.size() <= 3 && p.find_first_not_of("rwm") == std::string_view::npos;
+  };
+  DeviceMapping device;
+  device.host_path = std::string(parts[0]);
+  if (parts.size() == 2 && permissions_ok(parts[1])) {
+    device.permissions = std::string(parts[1]);
+  } else if (parts.size() >= 2) {
+    device.container_path = std::string(parts[1]);
+  }
+  if (parts.size() == 3) {
+    device.permissions = std::string(parts[2]);
+  }
+  if (device.container_path.empty()) {
+    device.container_path = device.host_path;
+  }
+  if (parts.size() > 3 || device.host_path.empty() || device.host_path.front() != '/' ||
+      device.container_path.front() != '/' || !permissions_ok(device.permissions)) {
+    throw_invalid("invalid device specification \"{}\": expected HOST[:CONTAINER[:rwm]]", text);
+  }
+  device.container_path = normalize_absolute(device.container_path, "device");
+  if (const auto why = reserved_destination(device.container_path)) {
+    throw_invalid("invalid device specification \"{}\": the container path can't be {}", text,
+                  *why);
+  }
+  return device;
+}
+
+std::vector<DeviceNode> device_nodes(const Spec& spec) {
+  std::vector<DeviceNode> nodes;
+  for (const auto& device : spec.devices) {
+    struct stat st {};
+    if (::stat(device.host_path.c_str(), &st) != 0) {
+      throw_invalid("error gathering device information while adding custom device \"{}\": {}",
+                    device.host_path, std::strerror(errno));
+    }
+    if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode)) {
+      throw_invalid("\"{}\" is not a character or block device", device.host_path);
+    }
+    nodes.push_back(DeviceNode{.path = device.container_path,
+                               .type = S_ISBLK(st.st_mode) ? 'b' : 'c',
+                               .major = major(st.st_rdev),
+                               .minor = minor(st.st_rdev),
+                               .mode = st.st_mode & 07777,
+                               .permissions = device.permissions});
+  }
+  return nodes;
+}
+
+cgroup::Resources container_resources(const Spec& spec) {
+  cgroup::Resources resources = spec.resources;
+  if (!resources.devices.empty()) {
+    return resources;
+  }
+  resources.devices = spec.privileged ? cgroup::all_device_rules() : cgroup::default_device_rules();
+  for (const auto& node : device_nodes(spec)) {
+    resources.devices.push_back(cgroup::DeviceRule{.allow = true,
+                                                   .type = node.type,
+                                                   .major = node.major,
+                                                   .minor = node.minor,
+                                                   .access = node.permissions});
+  }
+  return resources;
+}
 
 BindMount parse_volume(std::string_view text) {
   std::vector<std::string_view> parts;
@@ -55,12 +162,8 @@ BindMount parse_volume(std::string_view text) {
   if (bind.destination == "/") {
     throw_invalid("invalid volume specification \"{}\": destination can't be '/'", text);
   }
-  for (const std::string_view kernel_fs : {"/proc", "/sys"}) {
-    if (bind.destination == kernel_fs ||
-        bind.destination.starts_with(std::string(kernel_fs) + "/")) {
-      throw_invalid("invalid volume specification \"{}\": destination can't be inside {}", text,
-                    kernel_fs);
-    }
+  if (const auto why = reserved_destination(bind.destination)) {
+    throw_invalid("invalid volume specification \"{}\": destination can't be {}", text, *why);
   }
   if (parts.size() == 3) {
     if (parts[2] == "ro") {

@@ -124,6 +124,17 @@ json network_settings_json(const Record& r) {
               {"IPPrefixLen", prefix}}}}}};
 }
 
+// Docker's HostConfig.Devices.
+json devices_json(const std::vector<DeviceMapping>& devices) {
+  json out = json::array();
+  for (const auto& d : devices) {
+    out.push_back({{"PathOnHost", d.host_path},
+                   {"PathInContainer", d.container_path},
+                   {"CgroupPermissions", d.permissions}});
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string network_name_of(std::string_view mode) {
@@ -204,7 +215,8 @@ json to_json(const Record& r) {
         {"CapAdd", s.cap_add},
         {"CapDrop", s.cap_drop},
         {"Privileged", s.privileged},
-        {"SecurityOpt", s.security_opts}}},
+        {"SecurityOpt", s.security_opts},
+        {"Devices", devices_json(s.devices)}}},
       {"Mounts", mounts},
       {"NetworkSettings", network_settings_json(r)},
       {"Gctool",
@@ -277,6 +289,11 @@ Record record_from_json(const json& j) {
     s.cap_drop = h.value("CapDrop", std::vector<std::string>{});
     s.privileged = h.value("Privileged", false);
     s.security_opts = h.value("SecurityOpt", std::vector<std::string>{});
+    for (const auto& d : h.value("Devices", json::array())) {
+      s.devices.push_back(DeviceMapping{d.at("PathOnHost").get<std::string>(),
+                                        d.at("PathInContainer").get<std::string>(),
+                                        d.value("CgroupPermissions", "rwm")});
+    }
     for (const auto& m : j.value("Mounts", json::array())) {
       s.binds.push_back(BindMount{m.at("Source").get<std::string>(),
                                   m.at("Destination").get<std::string>(), !m.value("RW", true),

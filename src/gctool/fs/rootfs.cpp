@@ -1,8 +1,10 @@
 #include "gctool/fs/rootfs.hpp"
 
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -94,7 +96,7 @@ void mount_proc_and_sys(BorrowedFd root) {
   }
 }
 
-void setup_dev(BorrowedFd root) {
+UniqueFd setup_dev(BorrowedFd root) {
   const UniqueFd dev_fd = system_mount_point(root, "dev", "tmpfs", 0755);
   mount("tmpfs", fd_path(dev_fd), "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k");
   // Reopen: the fd above names the directory under the new tmpfs.
@@ -115,6 +117,15 @@ void setup_dev(BorrowedFd root) {
     // mknod is subject to the umask.
     check(::fchmodat(dev_dir.get(), node.name, 0666, 0), "chmod /dev/{}", node.name);
   }
+  UniqueFd null(check(::openat(dev_dir.get(), "null", O_PATH | O_NOFOLLOW | O_CLOEXEC),
+                      "open the new /dev/null"));
+  struct stat st {};
+  struct statfs fs {};
+  check(::fstat(null.get(), &st), "stat the new /dev/null");
+  check(::fstatfs(null.get(), &fs), "statfs the new /dev/null");
+  if (!S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3) || fs.f_type != TMPFS_MAGIC) {
+    throw Error(EXDEV, "the new /dev/null is not the null device on the container's /dev tmpfs");
+  }
   check(::mkdirat(dev_dir.get(), "pts", 0755), "mkdir /dev/pts");
   check(::mkdirat(dev_dir.get(), "shm", 01777), "mkdir /dev/shm");
   const UniqueFd pts = open_in_root(root, "/dev/pts", O_PATH | O_DIRECTORY);
@@ -130,6 +141,7 @@ void setup_dev(BorrowedFd root) {
   for (const auto& [target, name] : links) {
     check(::symlinkat(target, dev_dir.get(), name), "symlink /dev/{} -> {}", name, target);
   }
+  return null;
 }
 
 void pivot_root_into(const std::filesystem::path& new_root) {

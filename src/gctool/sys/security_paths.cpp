@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -75,8 +76,15 @@ Step move_onto(int tree_fd, int target_fd) {
   return {nullptr, 0};
 }
 
-Step mask_file(int target_fd) {
-  ChildFd null_tree(::open_tree(AT_FDCWD, "/dev/null", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC));
+Step mask_file(int null_fd, int target_fd) {
+  struct stat st {};
+  if (::fstat(null_fd, &st) != 0) {
+    return {"fstat /dev/null", errno};
+  }
+  if (!S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3)) {
+    return {"check /dev/null (not the null device)", EXDEV};
+  }
+  ChildFd null_tree(::open_tree(null_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH));
   if (null_tree.get() < 0) {
     return {"open_tree /dev/null", errno};
   }
@@ -130,15 +138,16 @@ Step restrict_path(int root_fd, const char* path, Action action) {
 
 }  // namespace
 
-SecurityStatus apply_path_restrictions(BorrowedFd root_fd, std::span<const std::string> masked,
+SecurityStatus apply_path_restrictions(BorrowedFd root_fd, BorrowedFd null,
+                                       std::span<const std::string> masked,
                                        std::span<const std::string> readonly) noexcept {
   for (const auto& path : masked) {
-    const auto step = restrict_path(root_fd.get(), path.c_str(), [](int fd) {
+    const auto step = restrict_path(root_fd.get(), path.c_str(), [null](int fd) {
       struct stat st {};
       if (::fstat(fd, &st) != 0) {
         return Step{"fstat", errno};
       }
-      return S_ISDIR(st.st_mode) ? mask_directory(fd) : mask_file(fd);
+      return S_ISDIR(st.st_mode) ? mask_directory(fd) : mask_file(null.get(), fd);
     });
     if (step.error != 0) {
       return {step.name, path.c_str(), step.error};

@@ -55,6 +55,7 @@ struct RunOptions {
   std::vector<std::string> cap_drop;
   bool privileged = false;
   std::vector<std::string> security_opts;
+  std::vector<std::string> devices;
 };
 
 container::Spec build_spec(const std::string& root, const RunOptions& o,
@@ -111,6 +112,9 @@ container::Spec build_spec(const std::string& root, const RunOptions& o,
   spec.cap_drop = o.cap_drop;
   spec.privileged = o.privileged;
   spec.security_opts = o.security_opts;
+  for (const auto& device : o.devices) {
+    spec.devices.push_back(container::parse_device(device));
+  }
   std::vector<std::string> cli_env;
   for (const auto& file : o.env_files) {
     const auto lines = container::parse_env_file(read_file(file));
@@ -226,6 +230,9 @@ void setup_run(CLI::App& app, Globals& globals) {
   cmd->add_option("--cap-add", o->cap_add, "Add Linux capabilities")->allow_extra_args(false);
   cmd->add_option("--cap-drop", o->cap_drop, "Drop Linux capabilities")->allow_extra_args(false);
   cmd->add_flag("--privileged", o->privileged, "Give extended privileges to this container");
+  cmd->add_option("--device", o->devices,
+                  "Add a host device to the container (HOST[:CONTAINER[:rwm]])")
+      ->allow_extra_args(false);
   cmd->add_option("--security-opt", o->security_opts,
                   "Security options: no-new-privileges[=bool], seccomp=unconfined|FILE, "
                   "systempaths=unconfined")
