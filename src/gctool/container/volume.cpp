@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <fmt/std.h>
 
+#include "gctool/core/crash_point.hpp"
 #include "gctool/core/error.hpp"
 #include "gctool/core/ids.hpp"
 #include "gctool/core/json_file.hpp"
@@ -71,6 +72,7 @@ void delete_volume(const fsys::path& root, std::string_view name) {
   const fsys::path dir = volumes_dir(root) / name;
   const fsys::path doomed = volumes_dir(root) / fmt::format(".removing-{}", random_id());
   check(::rename(dir.c_str(), doomed.c_str()), "rename {} to {}", dir, doomed);
+  crash_point("volume-rm:renamed");
   std::error_code ec;
   fsys::remove_all(doomed, ec);
   if (ec) {

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <fmt/std.h>
 
+#include "gctool/core/crash_point.hpp"
 #include "gctool/core/error.hpp"
 #include "gctool/core/file_util.hpp"
 #include "gctool/core/ids.hpp"
@@ -291,6 +292,7 @@ std::vector<Image> ImageStore::commit(std::vector<PendingLayer> pending,
     }
     layer.dir_.clear();
   }
+  crash_point("image-commit:layer");
   TagIndex index = load_index(index_path());
   std::vector<std::string> ids;
   for (const auto& image : images) {

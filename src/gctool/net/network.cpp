@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <fmt/std.h>
 
+#include "gctool/core/crash_point.hpp"
 #include "gctool/core/error.hpp"
 #include "gctool/core/file_lock.hpp"
 #include "gctool/core/ids.hpp"
@@ -261,6 +262,7 @@ Network create_network_locked(const std::filesystem::path& root,
   });
   add_bridge_address(nl, n);
   set_link_up(nl, n.bridge);
+  crash_point("network-create:bridge");
   install_network_rules(n.bridge, n.subnet);
   // A pool left by an earlier network of the same name belongs to another subnet.
   IpamStore(root, n.name, n.subnet, n.gateway).purge();
@@ -319,6 +321,7 @@ void remove_network(const std::filesystem::path& root, std::string_view name_or_
     Netlink nl;
     try_delete_link(nl, n.bridge);
   }
+  crash_point("network-rm:link");
   remove_network_rules(n.bridge);
   IpamStore(root, n.name, n.subnet, n.gateway).purge();
   std::filesystem::remove(network_file(root, n.name));
