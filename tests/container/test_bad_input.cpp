@@ -15,6 +15,7 @@
 #include "net_support.hpp"
 
 namespace fs = std::filesystem;
+using gctool::test::directory_entries;
 using gctool::test::TempDir;
 using gctool::test::TestRoot;
 
@@ -107,15 +108,6 @@ const std::vector<Row> kRows = {
     {{"busybox"}, "no command specified"},
 };
 
-std::set<std::string> entries(const fs::path& dir) {
-  std::set<std::string> names;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    names.insert(entry.path().filename().string());
-  }
-  return names;
-}
-
 // Processes whose command line mentions text (the data root: a supervisor, a container init).
 std::vector<std::string> processes_mentioning(const std::string& text) {
   std::vector<std::string> found;
@@ -160,7 +152,7 @@ TEST_CASE("bad input to run is refused with one line and exit 125, leaving nothi
   const auto taken_id = root.inspect("taken")["Id"].get<std::string>();
 
   const fs::path containers = fs::path(root.root()) / "containers";
-  const auto containers_before = entries(containers);
+  const auto containers_before = directory_entries(containers);
   const auto nft_before = nft_ruleset();
   const auto links_before = gctool::test::gctool_links();
   for (const auto& row : kRows) {
@@ -181,7 +173,7 @@ TEST_CASE("bad input to run is refused with one line and exit 125, leaving nothi
     CHECK(r.err.starts_with("gctool: "));
     CHECK_THAT(r.err, Catch::Contains(row.message));
 
-    CHECK(entries(containers) == containers_before);
+    CHECK(directory_entries(containers) == containers_before);
     CHECK(gctool::test::mounts_under(root.root()).empty());
     CHECK(gctool::test::gctool_links() == links_before);
     CHECK(nft_ruleset() == nft_before);

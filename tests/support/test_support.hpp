@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -168,6 +169,16 @@ inline RunResult gctool(const std::vector<std::string>& args, const std::string&
   std::vector<std::string> argv{GCTOOL_BINARY};
   argv.insert(argv.end(), args.begin(), args.end());
   return run_program(argv, input);
+}
+
+// The names in a directory (empty when it does not exist).
+inline std::set<std::string> directory_entries(const std::filesystem::path& dir) {
+  std::set<std::string> names;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    names.insert(entry.path().filename().string());
+  }
+  return names;
 }
 
 // Mount points whose path starts with prefix (from /proc/self/mountinfo).

@@ -42,14 +42,16 @@ class ContainerStore {
   // The record, or nullopt when there is no such container (any more).
   std::optional<Record> load(std::string_view id) const;
 
-  // Every container, oldest first.
+  // Every container, oldest first. Deletes what removals and creates cut short left (directories
+  // without a record), so the caller must hold the lock.
   std::vector<Record> list() const;
 
   // The id of the container named by ref: a full id, a name, or a unique id prefix. Throws an
   // invalid-input Error "no such container: ref", or one for an ambiguous prefix.
   std::string resolve(std::string_view ref) const;
 
-  // Removes the container's directory with everything in it; succeeds when already gone.
+  // Removes the container's directory with everything in it; succeeds when already gone. The
+  // directory is renamed away first, so a removal cut short leaves nothing under the id.
   void remove(std::string_view id) const;
 
  private:

@@ -36,7 +36,7 @@ Volume ensure_volume(const std::filesystem::path& root, std::string_view name);
 // empty. An invalid name is an invalid-input Error.
 Volume create_volume(const ContainerStore& store, std::string_view name);
 
-// Every volume, by name.
+// Every volume, by name. Finishes the deletions that killed `volume rm`s left first.
 std::vector<Volume> list_volumes(const std::filesystem::path& root);
 
 // The volume, or an invalid-input Error "no such volume: name".

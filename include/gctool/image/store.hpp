@@ -102,7 +102,9 @@ class ImageStore {
   Image resolve(std::string_view ref) const;
   std::optional<Image> try_resolve(std::string_view ref) const;
 
-  // Every image, newest first.
+  // Every image, newest first. First removes what changes cut short by a crash left (temporary
+  // layers, layers and configurations whose image record was never written, temporary files),
+  // unless another process holds the store lock at the moment; changes do the same first.
   std::vector<Image> list() const;
 
   // Held by whoever must keep layers from being removed while using them (a container start

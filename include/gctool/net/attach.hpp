@@ -74,7 +74,8 @@ std::optional<Attachment> find_attachment(const std::filesystem::path& root,
 std::vector<Attachment> list_attachments(const std::filesystem::path& root);
 
 // Detaches every container not in live_ids and frees IPAM owners not in it; returns how many
-// attachments and addresses were released.
+// attachments and addresses were released. Taking the networks lock, it also finishes network
+// creates and removes cut short by a crash. Nothing (no lock) when networks were never used.
 std::size_t reconcile(const std::filesystem::path& root, const std::set<std::string>& live_ids);
 
 // The name of the host end of a container's veth pair: "gv" + 12 hex digits of a hash of the id.

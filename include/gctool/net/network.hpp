@@ -1,6 +1,8 @@
 // Bridge networks: their definitions in <root>/networks/<name>.json (written atomically under the
 // lock <root>/networks/.lock), validation of a new one, and the host side (bridge, address,
-// firewall) that exists as long as the network does.
+// firewall) that exists as long as the network does. A create or remove records its intent
+// first; whoever takes the lock after a process died midway rolls the create back or finishes
+// the remove.
 #pragma once
 
 #include <filesystem>

@@ -508,16 +508,15 @@ std::vector<Record> list_containers(const ContainerStore& store) {
   }
   // Addresses and attachments of containers that no longer live (a crash between allocating and
   // recording, say). With the store lock held no container can be created meanwhile, so every
-  // attachment in progress belongs to a listed record whose owner is alive.
-  if (!net::list_networks(store.root()).empty()) {
-    std::set<std::string> live;
-    for (const auto& r : records) {
-      if (r.running() || alive(r.owner)) {
-        live.insert(r.id);
-      }
+  // attachment in progress belongs to a listed record whose owner is alive. Taking the networks
+  // lock also finishes the network changes cut short by a crash.
+  std::set<std::string> live;
+  for (const auto& r : records) {
+    if (r.running() || alive(r.owner)) {
+      live.insert(r.id);
     }
-    net::reconcile(store.root(), live);
   }
+  net::reconcile(store.root(), live);
   return records;
 }
 
@@ -538,19 +537,21 @@ std::string remove_container(const ContainerStore& store, std::string_view ref, 
   if (!record) {
     return id;
   }
-  if (record->state.status == Status::restarting) {
+  if (record->state.status == Status::restarting && !force) {
     // reconcile left it restarting: its supervisor lives and would start it again.
-    if (!force) {
-      throw_invalid("cannot remove restarting container {}: stop it first or use -f",
-                    short_id(record->id));
-    }
-    // A container it is starting dies with it (the init's parent-death signal).
+    throw_invalid("cannot remove restarting container {}: stop it first or use -f",
+                  short_id(record->id));
+  }
+  if (force && !record->running() && alive(record->owner) && record->owner != self_process()) {
+    // Its owner is starting it (again), or would: a start that went on after the removal would
+    // leave a container without a record. A container it is starting dies with it (the init's
+    // parent-death signal).
     if (auto pidfd = sys::try_pidfd_open(record->owner.pid); pidfd && alive(record->owner)) {
       sys::pidfd_signal(*pidfd, SIGKILL);
     }
     if (!wait_gone(record->owner, std::chrono::seconds(10))) {
       throw Error(EBUSY,
-                  fmt::format("the supervisor of container {} did not exit", short_id(record->id)));
+                  fmt::format("the owner of container {} did not exit", short_id(record->id)));
     }
   }
   if (record->running() && alive(record->state.process)) {

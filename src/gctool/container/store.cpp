@@ -2,11 +2,15 @@
 
 #include <sys/stat.h>
 
+#include <cerrno>
+#include <cstdio>
+
 #include <algorithm>
 #include <map>
 
 #include <fmt/std.h>
 
+#include "gctool/core/crash_point.hpp"
 #include "gctool/core/error.hpp"
 #include "gctool/core/ids.hpp"
 #include "gctool/core/json_file.hpp"
@@ -14,6 +18,13 @@
 namespace gctool::container {
 
 namespace fs = std::filesystem;
+
+namespace {
+
+// A directory being removed: renamed to this prefix and the id first (see remove()).
+constexpr std::string_view kRemovingPrefix = ".removing-";
+
+}  // namespace
 
 ContainerStore::ContainerStore(fs::path root) : root_(std::move(root)) {}
 
@@ -80,15 +91,29 @@ std::optional<Record> ContainerStore::load(std::string_view id) const {
 
 std::vector<Record> ContainerStore::list() const {
   std::vector<Record> records;
+  std::vector<fs::path> leftovers;
   std::error_code ec;
   for (fs::directory_iterator it(containers_dir(), ec), end; !ec && it != end; it.increment(ec)) {
     const std::string id = it->path().filename().string();
+    if (id.starts_with(kRemovingPrefix)) {
+      leftovers.push_back(it->path());
+      continue;
+    }
     if (!valid_id(id)) {
       continue;
     }
     if (auto record = load(id)) {
       records.push_back(std::move(*record));
+    } else {
+      // No record: a create killed between the directory and its first record, or a removal by
+      // an older gctool cut short. Nothing can refer to it, and with the lock held nobody is
+      // writing it.
+      leftovers.push_back(it->path());
     }
+  }
+  for (const auto& path : leftovers) {
+    std::error_code ignored;
+    fs::remove_all(path, ignored);
   }
   std::sort(records.begin(), records.end(),
             [](const Record& a, const Record& b) { return a.created < b.created; });
@@ -126,10 +151,20 @@ std::string ContainerStore::resolve(std::string_view ref) const {
 }
 
 void ContainerStore::remove(std::string_view id) const {
+  // Renamed away first: a removal cut short leaves no directory without its record under the
+  // id, only one under the removing prefix, which the next list() deletes.
+  const fs::path doomed = containers_dir() / fmt::format("{}{}", kRemovingPrefix, id);
+  if (::rename(dir(id).c_str(), doomed.c_str()) != 0) {
+    if (errno == ENOENT) {
+      return;
+    }
+    throw_errno("rename {} to {}", dir(id), doomed);
+  }
+  crash_point("container-rm:renamed");
   std::error_code ec;
-  fs::remove_all(dir(id), ec);
+  fs::remove_all(doomed, ec);
   if (ec) {
-    throw Error(ec.value(), fmt::format("remove {}", dir(id)));
+    throw Error(ec.value(), fmt::format("remove {}", doomed));
   }
 }
 

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <fmt/std.h>
 
+#include "gctool/core/crash_point.hpp"
 #include "gctool/core/error.hpp"
 #include "gctool/core/ids.hpp"
 #include "gctool/core/json_file.hpp"
@@ -65,16 +66,45 @@ void check_name(std::string_view name) {
   }
 }
 
-// Removes the volume's directory: renamed away first, so that it disappears at once, then
-// deleted (remove_all never follows a symlink).
-void delete_volume(const fsys::path& root, std::string_view name) {
-  const fsys::path dir = volumes_dir(root) / name;
-  const fsys::path doomed = volumes_dir(root) / fmt::format(".removing-{}", random_id());
-  check(::rename(dir.c_str(), doomed.c_str()), "rename {} to {}", dir, doomed);
+// A volume being deleted: renamed to this prefix and a random id first (see delete_volume).
+constexpr std::string_view kRemovingPrefix = ".removing-";
+
+// Deletes a renamed-away volume. Another process may be deleting the same tree (a sweep of one
+// whose deleter died): what it removed first is no error.
+void remove_doomed(const fsys::path& doomed) {
   std::error_code ec;
   fsys::remove_all(doomed, ec);
-  if (ec) {
+  if (ec && ec != std::errc::no_such_file_or_directory) {
     throw Error(ec.value(), fmt::format("remove {}", doomed));
+  }
+}
+
+// Removes the volume's directory: renamed away first, so that it disappears at once, then
+// deleted (remove_all never follows a symlink). A deletion cut short leaves only the renamed
+// directory, which the next listing removes.
+void delete_volume(const fsys::path& root, std::string_view name) {
+  const fsys::path dir = volumes_dir(root) / name;
+  const fsys::path doomed = volumes_dir(root) / fmt::format("{}{}", kRemovingPrefix, random_id());
+  check(::rename(dir.c_str(), doomed.c_str()), "rename {} to {}", dir, doomed);
+  crash_point("volume-rm:renamed");
+  remove_doomed(doomed);
+}
+
+// Finishes the deletions that processes killed midway left.
+void remove_interrupted_deletions(const fsys::path& root) {
+  std::vector<fsys::path> doomed;
+  std::error_code ec;
+  for (const auto& entry : fsys::directory_iterator(volumes_dir(root), ec)) {
+    if (entry.path().filename().string().starts_with(kRemovingPrefix)) {
+      doomed.push_back(entry.path());
+    }
+  }
+  for (const auto& dir : doomed) {
+    try {
+      remove_doomed(dir);
+    } catch (const Error&) {
+      // Tried again by the next listing.
+    }
   }
 }
 
@@ -111,6 +141,7 @@ Volume create_volume(const ContainerStore& store, std::string_view name) {
 }
 
 std::vector<Volume> list_volumes(const fsys::path& root) {
+  remove_interrupted_deletions(root);
   std::vector<Volume> volumes;
   std::error_code ec;
   for (const auto& entry : fsys::directory_iterator(volumes_dir(root), ec)) {

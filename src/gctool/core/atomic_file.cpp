@@ -14,10 +14,15 @@
 #include "gctool/core/fd.hpp"
 #include "gctool/core/file_util.hpp"
 #include "gctool/core/scope_exit.hpp"
+#include "gctool/core/stale_temporaries.hpp"
 
 namespace gctool {
 
 namespace {
+
+// The temporary name of path: a dot name keeps it out of listings that look for state files.
+constexpr std::string_view kTempInfix = ".tmp-";
+constexpr std::size_t kTempSuffixLength = 6;  // mkostemp's XXXXXX
 
 std::filesystem::path directory_of(const std::filesystem::path& path) {
   const std::filesystem::path parent = path.parent_path();
@@ -34,14 +39,26 @@ void fsync_directory(const std::filesystem::path& dir) {
   check(::fsync(fd.get()), "fsync directory {}", dir);
 }
 
+void remove_stale_temporaries(const std::filesystem::path& dir) {
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    const auto infix = name.rfind(kTempInfix);
+    if (name.starts_with('.') && infix != std::string::npos &&
+        name.size() == infix + kTempInfix.size() + kTempSuffixLength && it->is_regular_file(ec)) {
+      ::unlink(it->path().c_str());
+    }
+  }
+}
+
 void write_file_atomic(const std::filesystem::path& path, std::string_view data,
                        Durability durability, mode_t mode) {
   if (path.filename().empty()) {
     throw_invalid("cannot write a file at {}: the path names a directory", path);
   }
   const std::filesystem::path dir = directory_of(path);
-  // A dot name keeps the temporary file out of directory listings that look for state files.
-  std::string tmp = (dir / fmt::format(".{}.tmp-XXXXXX", path.filename().string())).string();
+  std::string tmp =
+      (dir / fmt::format(".{}{}XXXXXX", path.filename().string(), kTempInfix)).string();
   UniqueFd fd(::mkostemp(tmp.data(), O_CLOEXEC));
   if (!fd) {
     throw_errno("create temporary file for {}", path);

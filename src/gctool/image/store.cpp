@@ -11,10 +11,12 @@
 #include <fmt/format.h>
 #include <fmt/std.h>
 
+#include "gctool/core/crash_point.hpp"
 #include "gctool/core/error.hpp"
 #include "gctool/core/file_util.hpp"
 #include "gctool/core/ids.hpp"
 #include "gctool/core/json_file.hpp"
+#include "gctool/core/stale_temporaries.hpp"
 #include "gctool/core/time.hpp"
 #include "gctool/image/pack.hpp"
 #include "gctool/image/platform.hpp"
@@ -217,6 +219,13 @@ Image ImageStore::resolve(std::string_view ref) const {
 }
 
 std::vector<Image> ImageStore::list() const {
+  // `image ls` is where a user looks after a killed commit or load: remove what it left, unless
+  // the store is busy (or this process holds the lock: changes sweep first on their own).
+  if (fs::exists(root_ / "images.lock")) {
+    if (const auto lock = FileLock::try_exclusive(root_ / "images.lock")) {
+      sweep_stale_temps();
+    }
+  }
   const TagIndex index = load_index(index_path());
   std::vector<Image> images;
   std::error_code ec;
@@ -246,6 +255,37 @@ void ImageStore::sweep_stale_temps() const {
     if (fd && ::flock(fd.get(), LOCK_EX | LOCK_NB) == 0) {
       std::error_code ignored;
       fs::remove_all(entry.path(), ignored);
+    }
+  }
+  // What a commit() killed midway left: it moves the layers into place, then writes each image's
+  // configuration and record, all under the exclusive lock that the caller holds now. So a
+  // layer no record uses, or a configuration without its record, is garbage.
+  remove_stale_temporaries(images_dir());
+  std::set<std::string> used;
+  for (const auto& image : list()) {
+    for (const auto& diff_id : image.diff_ids) {
+      used.insert(digest_hex(diff_id));
+    }
+  }
+  std::vector<fs::path> orphans;
+  for (const auto& entry : fs::directory_iterator(layers_dir(), ec)) {
+    const std::string name = entry.path().filename();
+    if (name.size() == 64 && is_hex(name) && !used.contains(name)) {
+      orphans.push_back(entry.path());
+    }
+  }
+  for (const auto& dir : orphans) {
+    try {
+      remove_tree(dir);
+    } catch (const Error&) {
+      // Tried again by the next change.
+    }
+  }
+  for (const auto& entry : fs::directory_iterator(images_dir(), ec)) {
+    const std::string name = entry.path().filename();
+    if (name.size() == 64 + kConfigSuffix.size() && name.ends_with(kConfigSuffix) &&
+        !fs::exists(images_dir() / (name.substr(0, 64) + ".json"))) {
+      fs::remove(entry.path(), ec);
     }
   }
 }
@@ -291,6 +331,7 @@ std::vector<Image> ImageStore::commit(std::vector<PendingLayer> pending,
     }
     layer.dir_.clear();
   }
+  crash_point("image-commit:layer");
   TagIndex index = load_index(index_path());
   std::vector<std::string> ids;
   for (const auto& image : images) {

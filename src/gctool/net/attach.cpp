@@ -292,6 +292,10 @@ bool detach(const std::filesystem::path& root, const std::string& container_id) 
 }
 
 std::size_t reconcile(const std::filesystem::path& root, const std::set<std::string>& live_ids) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(networks_dir(root), ec)) {
+    return 0;  // networks were never used here
+  }
   const auto lock = lock_networks(root);
   std::size_t released = 0;
   for (const auto& a : list_attachments(root)) {

@@ -2,15 +2,18 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 
 #include <fmt/format.h>
 #include <fmt/std.h>
 
+#include "gctool/core/crash_point.hpp"
 #include "gctool/core/error.hpp"
 #include "gctool/core/file_lock.hpp"
 #include "gctool/core/ids.hpp"
 #include "gctool/core/json_file.hpp"
 #include "gctool/core/scope_exit.hpp"
+#include "gctool/core/stale_temporaries.hpp"
 #include "gctool/core/time.hpp"
 #include "gctool/net/attach.hpp"
 #include "gctool/net/firewall.hpp"
@@ -23,6 +26,69 @@ namespace {
 
 std::filesystem::path network_file(const std::filesystem::path& root, std::string_view name) {
   return networks_dir(root) / (std::string(name) + ".json");
+}
+
+// A create or a remove takes several steps (bridge, address, rules, pool, definition). It records
+// its intent first, in a dot file named after the bridge, and deletes that file when done; the
+// networks lock is held throughout. So an intent found by whoever holds the lock belongs to a
+// process that died midway: a create is rolled back, a remove is finished (see recover()).
+constexpr std::string_view kCreatingPrefix = ".creating-";
+constexpr std::string_view kRemovingPrefix = ".removing-";
+
+std::filesystem::path intent_file(const std::filesystem::path& root, std::string_view prefix,
+                                  const Network& n) {
+  return networks_dir(root) / fmt::format("{}{}.json", prefix, n.bridge);
+}
+
+// Removes what a network has on the host and in the root, then its intent file. The attachments
+// and the pool go only when no network of that name is defined (any more): a new network may
+// have taken the name since an intent whose cleanup failed before.
+void dismantle(const std::filesystem::path& root, const Network& n,
+               const std::filesystem::path& intent) {
+  const bool name_taken = std::filesystem::exists(network_file(root, n.name));
+  if (!name_taken) {
+    for (const auto& a : list_attachments(root)) {
+      if (a.network == n.name) {
+        detach_locked(root, a.container_id);
+      }
+    }
+  }
+  {
+    Netlink nl;
+    try_delete_link(nl, n.bridge);
+  }
+  crash_point("network-rm:link");
+  remove_network_rules(n.bridge);
+  if (!name_taken) {
+    IpamStore(root, n.name, n.subnet, n.gateway).purge();
+  }
+  std::filesystem::remove(intent);
+}
+
+// Completes or rolls back the changes of processes that died holding the networks lock, and
+// removes the temporary files of their interrupted writes. Called with the lock held. An intent
+// that cannot be handled now stays for the next time; it must not stop this command.
+void recover(const std::filesystem::path& root) {
+  remove_stale_temporaries(networks_dir(root));
+  remove_stale_temporaries(networks_dir(root) / "endpoints");
+  std::vector<std::filesystem::path> intents;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(networks_dir(root), ec)) {
+    const std::string name = entry.path().filename().string();
+    if ((name.starts_with(kCreatingPrefix) || name.starts_with(kRemovingPrefix)) &&
+        entry.path().extension() == ".json") {
+      intents.push_back(entry.path());
+    }
+  }
+  for (const auto& intent : intents) {
+    try {
+      if (const auto j = try_load_json(intent)) {
+        dismantle(root, network_from_json(*j), intent);
+      }
+    } catch (const std::exception&) {
+      // Left for the next time (intents are written atomically, so never torn).
+    }
+  }
 }
 
 // Adds the bridge's address; an address already there (another process won the race) is fine.
@@ -78,7 +144,9 @@ std::filesystem::path networks_dir(const std::filesystem::path& root) {
 
 FileLock lock_networks(const std::filesystem::path& root) {
   std::filesystem::create_directories(networks_dir(root));
-  return FileLock::exclusive(networks_dir(root) / ".lock");
+  auto lock = FileLock::exclusive(networks_dir(root) / ".lock");
+  recover(root);
+  return lock;
 }
 
 void check_network_name(std::string_view name) {
@@ -246,26 +314,29 @@ Network create_network_locked(const std::filesystem::path& root,
   n.gateway = gateway;
   n.bridge = "gct-" + n.id.substr(0, 10);
 
-  Netlink nl;
-  create_bridge(nl, n.bridge);
+  const auto intent = intent_file(root, kCreatingPrefix, n);
+  save_json(intent, to_json(n));
+  crash_point("network-create:intent");
   ScopeExit undo([&]() noexcept {
     try {
-      remove_network_rules(n.bridge);
+      dismantle(root, n, intent);
     } catch (...) {
-    }
-    try {
-      Netlink cleanup;
-      try_delete_link(cleanup, n.bridge);
-    } catch (...) {
+      // The intent stays: the next command that takes the lock tries again.
     }
   });
+  Netlink nl;
+  create_bridge(nl, n.bridge);
   add_bridge_address(nl, n);
   set_link_up(nl, n.bridge);
+  crash_point("network-create:bridge");
   install_network_rules(n.bridge, n.subnet);
   // A pool left by an earlier network of the same name belongs to another subnet.
   IpamStore(root, n.name, n.subnet, n.gateway).purge();
-  save_json(network_file(root, n.name), to_json(n));
+  // The commit point: the intent becomes the definition.
+  const auto file = network_file(root, n.name);
+  check(::rename(intent.c_str(), file.c_str()), "rename {} to {}", intent, file);
   undo.release();
+  fsync_directory(networks_dir(root));
   return n;
 }
 
@@ -312,16 +383,14 @@ void remove_network(const std::filesystem::path& root, std::string_view name_or_
     }
     throw_invalid("network {} has active containers: {}", n.name, names);
   }
-  for (const auto& a : users) {
-    detach_locked(root, a.container_id);
-  }
-  {
-    Netlink nl;
-    try_delete_link(nl, n.bridge);
-  }
-  remove_network_rules(n.bridge);
-  IpamStore(root, n.name, n.subnet, n.gateway).purge();
-  std::filesystem::remove(network_file(root, n.name));
+  // The intent: from here on, whoever takes the lock next finishes the removal if this process
+  // dies, and nothing can attach to the network any more.
+  const auto file = network_file(root, n.name);
+  const auto intent = intent_file(root, kRemovingPrefix, n);
+  check(::rename(file.c_str(), intent.c_str()), "rename {} to {}", file, intent);
+  fsync_directory(networks_dir(root));
+  crash_point("network-rm:intent");
+  dismantle(root, n, intent);
 }
 
 nlohmann::json inspect_network(const std::filesystem::path& root, const Network& n) {

@@ -11,7 +11,8 @@
 namespace gctool::net {
 
 std::filesystem::path networks_dir(const std::filesystem::path& root);
-// Serializes changes to networks and attachments of one root.
+// Serializes changes to networks and attachments of one root. Once it holds the lock, it rolls
+// back or finishes the network changes of processes that died holding it.
 FileLock lock_networks(const std::filesystem::path& root);
 Network create_network_locked(const std::filesystem::path& root,
                               const CreateNetworkOptions& options);
