@@ -208,7 +208,7 @@ TEST_CASE("network and volume names with control characters are refused, nothing
   TestRoot root;
   for (const std::string name : {"net\nevil", "net\tx", "n\x1b[2Jx", "../evil", "a b"}) {
     for (const std::vector<std::string>& args :
-         {std::vector<std::string>{"network", "create", name},
+         {std::vector<std::string>{"network", "create", "--subnet", "10.250.3.0/24", name},
           std::vector<std::string>{"volume", "create", name}}) {
       INFO(fmt::format("gctool {}", fmt::join(args, " ")));
       const auto r = root.run(args);
