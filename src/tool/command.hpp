@@ -12,6 +12,7 @@
 #include <CLI/CLI.hpp>
 
 #include "gctool/core/error.hpp"
+#include "gctool/core/text.hpp"
 
 namespace gctool::tool {
 
@@ -33,6 +34,12 @@ inline bool register_command(CommandSetup setup) {
 // Exit codes shared with Docker: 125 is gctool's own failure.
 inline constexpr int kExitToolError = 125;
 
+// `gctool: <message>` on stderr, always one line: control characters that input quoted in the
+// message may hold (a newline in a name, say) are escaped.
+inline void print_error(std::string_view message) {
+  fmt::print(stderr, "gctool: {}\n", printable(message));
+}
+
 // A variable of gctool's own environment, for `-e K` without a value.
 inline std::optional<std::string> caller_env(const std::string& key) {
   const char* value = std::getenv(key.c_str());
@@ -50,7 +57,7 @@ void for_each_container(Globals& globals, const std::vector<std::string>& refs, 
       std::fflush(stdout);
     } catch (const Error& e) {
       std::fflush(stdout);
-      fmt::print(stderr, "gctool: {}\n", e.what());
+      print_error(e.what());
       globals.exit_code = 1;
     }
   }

@@ -25,7 +25,7 @@ namespace {
 
 int fail(const std::string& message) {
   std::fflush(stdout);
-  fmt::print(stderr, "gctool: {}\n", message);
+  print_error(message);
   return kExitToolError;
 }
 

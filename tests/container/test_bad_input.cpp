@@ -52,6 +52,15 @@ const std::vector<Row> kRows = {
     {{"--name=-x", "busybox", "true"}, "invalid container name \"-x\""},
     {{"--name", "taken", "busybox", "true"}, "the container name \"/taken\" is already in use"},
     {{"-h", std::string(65, 'h'), "busybox", "true"}, "longer than 64 characters"},
+    // Control characters would add lines to /etc/hosts and /etc/hostname, or to a listing; the
+    // error line quotes them escaped.
+    {{"-h", "web\n10.9.9.9 evil", "busybox", "true"}, "invalid hostname \"web\\n10.9.9.9 evil\""},
+    {{"-h", "a b", "busybox", "true"}, "invalid hostname \"a b\""},
+    {{"-h", "-x", "busybox", "true"}, "invalid hostname"},
+    {{"--name", "web\nevil", "busybox", "true"}, "invalid container name \"web\\nevil\""},
+    {{"--name", "web\x1b[2J", "busybox", "true"}, "invalid container name \"web\\x1b[2J\""},
+    {{"--network", "net\nevil", "busybox", "true"}, "invalid network name \"net\\nevil\""},
+    {{"-v", "vol\nevil:/data", "busybox", "true"}, "vol\\nevil"},
     // User (found out by the init, which then removes what it was given).
     {{"-u", "nosuchuser", "busybox", "true"},
      "unable to find user nosuchuser: no matching entries in passwd file"},
@@ -71,6 +80,9 @@ const std::vector<Row> kRows = {
     {{"--env-file", "{files}/missing.env", "busybox", "true"}, "missing.env"},
     {{"--env-file", "{files}/bad.env", "busybox", "true"}, "variable \"BAD NAME\" contains"},
     {{"-e", "=x", "busybox", "true"}, "invalid environment variable \"=x\""},
+    {{"-e", "A\nB=1", "busybox", "true"}, "invalid environment variable \"A\\nB=1\""},
+    {{"--env-file", "{files}/ctl.env", "busybox", "true"}, "contains a control character"},
+    {{"--env-file", "{files}/new\nline.env", "busybox", "true"}, "invalid --env-file"},
     // Volumes.
     {{"-v", "./relative:/x", "busybox", "true"}, "must be absolute"},
     {{"-v", "{files}/missing-dir:/x", "busybox", "true"}, "bind source path does not exist"},
@@ -133,6 +145,16 @@ std::vector<std::string> processes_mentioning(const std::string& text) {
   return found;
 }
 
+// Exit 125, nothing on stdout, one line `gctool: ...` on stderr that contains message.
+void check_refused(const gctool::test::RunResult& r, const std::string& message) {
+  INFO("stdout: " << r.out << "stderr: " << r.err);
+  CHECK(r.exit_code == 125);
+  CHECK(r.out == "");
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  CHECK(r.err.starts_with("gctool: "));
+  CHECK_THAT(r.err, Catch::Contains(message));
+}
+
 std::string nft_ruleset() {
   return gctool::test::run_program({"nft", "list", "ruleset"}).out;
 }
@@ -148,6 +170,8 @@ TEST_CASE("bad input to run is refused with one line and exit 125, leaving nothi
   gctool::test::write_bytes(files.path() / "bad-action.json",
                             R"({"defaultAction": "SCMP_ACT_NOPE", "syscalls": []})");
   gctool::test::write_bytes(files.path() / "bad.env", "GOOD=1\nBAD NAME=2\n");
+  gctool::test::write_bytes(files.path() / "ctl.env", "GOOD=1\nBAD\x1bNAME=2\n");
+  gctool::test::write_bytes(files.path() / "new\nline.env", "GOOD=1\n");
   REQUIRE(root.run({"run", "--name", "taken", "busybox", "true"}).exit_code == 0);
   const auto taken_id = root.inspect("taken")["Id"].get<std::string>();
 
@@ -166,12 +190,7 @@ TEST_CASE("bad input to run is refused with one line and exit 125, leaving nothi
     }
     INFO(fmt::format("gctool {}", fmt::join(args, " ")));
     const auto r = root.run(args);
-    INFO("stdout: " << r.out << "stderr: " << r.err);
-    CHECK(r.exit_code == 125);
-    CHECK(r.out == "");
-    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
-    CHECK(r.err.starts_with("gctool: "));
-    CHECK_THAT(r.err, Catch::Contains(row.message));
+    check_refused(r, row.message);
 
     CHECK(directory_entries(containers) == containers_before);
     CHECK(gctool::test::mounts_under(root.root()).empty());
@@ -188,4 +207,27 @@ TEST_CASE("bad input to run is refused with one line and exit 125, leaving nothi
   }
   CHECK(root.run({"rm", "taken"}).exit_code == 0);
   CHECK(root.leaks().empty());
+}
+
+TEST_CASE("network and volume names with control characters are refused, nothing created",
+          "[root]") {
+  gctool::test::HostNetns netns;
+  TestRoot root;
+  for (const std::string name : {"net\nevil", "net\tx", "n\x1b[2Jx", "../evil", "a b"}) {
+    for (const std::vector<std::string>& args :
+         {std::vector<std::string>{"network", "create", "--subnet", "10.250.3.0/24", name},
+          std::vector<std::string>{"volume", "create", name}}) {
+      INFO(fmt::format("gctool {}", fmt::join(args, " ")));
+      const auto r = root.run(args);
+      check_refused(r, "invalid");
+    }
+  }
+  CHECK(root.run({"network", "ls", "-q"}).out == "");
+  CHECK(root.run({"volume", "ls", "-q"}).out == "");
+  CHECK(gctool::test::gctool_links().empty());
+  CHECK(entries(fs::path(root.root()) / "volumes").empty());
+  // The lock file at most: no network record.
+  for (const auto& name : entries(fs::path(root.root()) / "networks")) {
+    CHECK(name == ".lock");
+  }
 }

@@ -5,6 +5,7 @@
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <string>
 
@@ -156,6 +157,25 @@ TEST_CASE("a docker-archive whose layer does not match its diff_id is refused", 
   CHECK_THAT(r.err, Catch::Contains("does not match its diff_id"));
   CHECK(gctool::image::ImageStore(root.path()).list().empty());
   CHECK(gctool::test::store_temporaries(root.path()).empty());
+}
+
+TEST_CASE("an archive whose RepoTags break the reference grammar is refused whole", "[root]") {
+  // A path out of the store, a newline that would split a listing line, upper case, a control
+  // character in the tag: each refused with one line and exit 125, and nothing is stored.
+  for (const std::string tag : {"../../../etc/evil:1", "evil\nline:1", "x/../../y:1", "Evil:1",
+                                "evil:t\x01g", "a..b:1", "/abs:1", "-x:1"}) {
+    INFO(tag);
+    TempDir root;
+    const auto archive = two_layers().docker_archive(tag);
+    const auto r = gctool::test::gctool({"--root", root.str(), "image", "load"}, archive);
+    CHECK(r.exit_code == 125);
+    CHECK(r.out.empty());
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    CHECK_THAT(r.err, Catch::Contains("invalid reference format"));
+    CHECK(gctool::image::ImageStore(root.path()).list().empty());
+    CHECK(gctool::test::store_temporaries(root.path()).empty());
+    CHECK((!fs::exists(root.path() / "layers") || fs::is_empty(root.path() / "layers")));
+  }
 }
 
 TEST_CASE("image save writes a docker-archive that image load reads back", "[root]") {

@@ -25,6 +25,43 @@ TEST_CASE("malformed references are refused") {
   }
 }
 
+TEST_CASE("references follow Docker's grammar: no path tricks, no control characters") {
+  for (const char* bad : {"../../../etc/evil:1",
+                          "..",
+                          "a/../b",
+                          "a/./b",
+                          "./a",
+                          "a..b",
+                          "a._b",
+                          "a.",
+                          "_a",
+                          "-a",
+                          "a-",
+                          "a___b",
+                          "bb:.x",
+                          "bb:x\ny",
+                          "b\nb",
+                          "bb\t",
+                          "bb:1\x7f",
+                          "localhost:/a",
+                          "local_host:5000/a",
+                          "-reg.io/a",
+                          "reg.io:50a0/a",
+                          "reg..io/a",
+                          "a/B",
+                          "bb@x"}) {
+    INFO(bad);
+    CHECK_THROWS_WITH(parse_reference(bad), Catch::Contains("invalid reference format"));
+  }
+  for (const char* good :
+       {"a", "a.b", "a_b", "a__b", "a---b", "a-b.c_d", "docker.io/library/busybox:1.36",
+        "Reg.Example.com:5000/team/app:V1_2", "localhost/a", "[::1]:5000/a:b", "a/b/c:_x"}) {
+    INFO(good);
+    CHECK_NOTHROW(parse_reference(good));
+  }
+  CHECK(parse_reference("reg.io:5000/a/b:v1") == Reference{"reg.io:5000/a/b", "v1"});
+}
+
 TEST_CASE("flag --change instructions update the image configuration") {
   ImageConfig c;
   c = apply_change(c, R"(CMD ["/bin/echo", "hi"])");

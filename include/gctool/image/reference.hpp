@@ -21,20 +21,107 @@ inline constexpr std::string_view kDefaultTag = "latest";
 
 namespace detail {
 
-inline bool is_name_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-' ||
-         c == '/' || c == ':';
+inline bool is_lower_alnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+inline bool is_alnum(char c) {
+  return is_lower_alnum(c) || (c >= 'A' && c <= 'Z');
 }
 
 inline bool is_tag_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-         c == '_' || c == '-';
+  return is_alnum(c) || c == '.' || c == '_' || c == '-';
+}
+
+// A path component: runs of [a-z0-9] joined by one separator each: ".", "_", "__" or any number
+// of "-". So no "..", no leading or trailing separator, no upper case.
+inline bool is_path_component(std::string_view part) {
+  if (part.empty() || !is_lower_alnum(part.front()) || !is_lower_alnum(part.back())) {
+    return false;
+  }
+  for (std::size_t i = 0; i < part.size();) {
+    if (is_lower_alnum(part[i])) {
+      ++i;
+      continue;
+    }
+    std::size_t j = i;
+    while (j < part.size() && !is_lower_alnum(part[j])) {
+      ++j;
+    }
+    const auto sep = part.substr(i, j - i);
+    if (sep != "." && sep != "_" && sep != "__" && sep.find_first_not_of('-') != sep.npos) {
+      return false;
+    }
+    i = j;
+  }
+  return true;
+}
+
+// A registry host: dot-separated [a-zA-Z0-9] runs that may hold inner '-', or a bracketed IPv6
+// address; then an optional ":port".
+inline bool is_domain(std::string_view domain) {
+  std::string_view host = domain;
+  if (const auto colon = domain.rfind(':');
+      colon != domain.npos && domain.find(']', colon) == domain.npos) {
+    const auto port = domain.substr(colon + 1);
+    if (port.empty() || port.find_first_not_of("0123456789") != port.npos) {
+      return false;
+    }
+    host = domain.substr(0, colon);
+  }
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    return host.substr(1, host.size() - 2).find_first_not_of("0123456789abcdefABCDEF:") ==
+           host.npos;
+  }
+  std::size_t start = 0;
+  while (true) {
+    const auto dot = host.find('.', start);
+    const auto label = host.substr(start, dot == host.npos ? host.npos : dot - start);
+    if (label.empty() || !is_alnum(label.front()) || !is_alnum(label.back())) {
+      return false;
+    }
+    for (char c : label) {
+      if (!is_alnum(c) && c != '-') {
+        return false;
+      }
+    }
+    if (dot == host.npos) {
+      return true;
+    }
+    start = dot + 1;
+  }
+}
+
+// Docker's reference grammar for the name: [domain/]component[/component...], where the first
+// part is a domain when it holds '.' or ':' or is "localhost" and there is more than one part.
+inline bool is_reference_name(std::string_view name) {
+  std::size_t start = 0;
+  if (const auto slash = name.find('/'); slash != name.npos) {
+    const auto first = name.substr(0, slash);
+    if (first.find_first_of(".:") != first.npos || first == "localhost") {
+      if (!is_domain(first)) {
+        return false;
+      }
+      start = slash + 1;
+    }
+  }
+  while (true) {
+    const auto slash = name.find('/', start);
+    if (!is_path_component(name.substr(start, slash == name.npos ? name.npos : slash - start))) {
+      return false;
+    }
+    if (slash == name.npos) {
+      return true;
+    }
+    start = slash + 1;
+  }
 }
 
 }  // namespace detail
 
 // Splits "name[:tag]"; a colon before the last '/' belongs to a registry port, not a tag. Throws
-// an invalid-input Error for names Docker would refuse (upper case, spaces, empty parts).
+// an invalid-input Error for what Docker's reference grammar refuses (upper case, spaces, "..",
+// empty parts, control characters): a name becomes a listing entry and a tag index key.
 inline Reference parse_reference(std::string_view text) {
   const auto fail = [&]() -> Reference { throw_invalid("invalid reference format: \"{}\"", text); };
   if (text.empty() || text.size() > 255) {
@@ -48,22 +135,14 @@ inline Reference parse_reference(std::string_view text) {
     name = text.substr(0, colon);
     tag = text.substr(colon + 1);
   }
-  if (name.empty() || tag.empty() || tag.size() > 128 || name.front() == '/' ||
-      name.back() == '/' || name.find("//") != std::string_view::npos) {
+  if (tag.empty() || tag.size() > 128 || (!detail::is_alnum(tag.front()) && tag.front() != '_') ||
+      !detail::is_reference_name(name)) {
     return fail();
-  }
-  for (char c : name) {
-    if (!detail::is_name_char(c)) {
-      return fail();
-    }
   }
   for (char c : tag) {
     if (!detail::is_tag_char(c)) {
       return fail();
     }
-  }
-  if (tag.front() == '.' || tag.front() == '-') {
-    return fail();
   }
   return Reference{std::string(name), std::string(tag)};
 }

@@ -73,9 +73,13 @@ std::optional<Attachment> find_attachment(const std::filesystem::path& root,
                                           const std::string& container_id);
 std::vector<Attachment> list_attachments(const std::filesystem::path& root);
 
-// Detaches every container not in live_ids and frees IPAM owners not in it; returns how many
-// attachments and addresses were released. Taking the networks lock, it also finishes network
-// creates and removes cut short by a crash. Nothing (no lock) when networks were never used.
+// Detaches every container not in live_ids, then brings each network's IPAM pool to the live
+// endpoints (they are the truth): owners without one are freed, and a pool that is damaged or
+// disagrees (a rolled-back journal, say) is rebuilt from them. Returns how many attachments and
+// addresses were released or corrected. attach() checks an explicit --ip against the endpoints
+// too, and rebuilds a pool that cannot answer or answers an address an endpoint holds.
+// Taking the networks lock, it also finishes network creates and removes cut short by a crash;
+// nothing (no lock) when networks were never used.
 std::size_t reconcile(const std::filesystem::path& root, const std::set<std::string>& live_ids);
 
 // The name of the host end of a container's veth pair: "gv" + 12 hex digits of a hash of the id.

@@ -5,12 +5,17 @@
 //   postrouting (nat, srcnat)  masquerade for traffic leaving a network's subnet, and for
 //                              127.0.0.0/8 sources going to a bridge
 //   forward     (filter)       accept traffic from and to the bridges
+//   raw-prerouting (filter, raw)  before NAT: drop what arrives on a bridge for 127.0.0.0/8, and
+//                              what arrives on any interface but lo for a port published on a
+//                              loopback address
 //
 // Why an output-hook DNAT: a connection from the host to 127.0.0.1:PORT never passes prerouting
 // (the Go project's bug: localhost could not reach published ports). DNAT in output sends it to
 // the container; the bridge needs route_localnet=1 so the kernel routes a 127.0.0.1 source off
 // the loopback, and the masquerade rewrites that source to the bridge address so the container
-// can answer. No userland proxy, so no process per port.
+// can answer. No userland proxy, so no process per port. A loopback binding gets no prerouting
+// DNAT: only the host's own connections (output) may reach it, never a neighbour sending a
+// packet for 127.0.0.1 to the host's MAC (moby #45610), which raw-prerouting drops.
 //
 // Every rule carries a comment: "gctool-net:<bridge>" for a network's rules, "gctool-ctr:<id>"
 // for a container's ports; they are removed by that tag. The table is deleted once it holds no
@@ -44,7 +49,8 @@ void install_network_rules(const std::string& bridge, const Ipv4Network& subnet)
 // Removes the bridge's rules; deletes the table when no rule remains.
 void remove_network_rules(const std::string& bridge);
 
-// DNAT rules (prerouting and output) for the container's published ports, in one transaction.
+// DNAT rules (prerouting and output; output only for a loopback host address, plus a drop of
+// that port from other interfaces) for the container's published ports, in one transaction.
 // Mappings must have their host port resolved (non-zero).
 void install_port_rules(const std::string& container_id, Ipv4Address container_ip,
                         const std::vector<PortMapping>& ports);

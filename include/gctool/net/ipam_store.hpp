@@ -76,6 +76,14 @@ class IpamStore {
   // Frees the address of every owner not in live_ids; returns how many were freed.
   std::size_t reconcile(const std::set<std::string>& live_ids);
 
+  // Makes the pool hold exactly `owners` (container id -> address), which the caller knows to be
+  // the truth (the endpoints of live containers): owners missing from it are freed with journal
+  // records; a pool that is damaged (unreadable snapshot or journal) or disagrees otherwise
+  // (rolled back, an address moved or lost) is rewritten from it. An owner whose address is
+  // outside the pool, reserved or given twice is left out. Returns how many owners were freed,
+  // added or changed. O(owners): for reconciling, never on the allocation path.
+  std::size_t sync(const std::map<std::string, Ipv4Address>& owners);
+
   // A consistent snapshot (taken under the lock), with every owner: O(owners).
   IpamState load() const;
   // Addresses allocated, without reading the owners.

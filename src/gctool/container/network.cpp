@@ -4,6 +4,7 @@
 
 #include "gctool/core/error.hpp"
 #include "gctool/core/file_util.hpp"
+#include "gctool/core/ids.hpp"
 #include "gctool/net/attach.hpp"
 #include "gctool/net/dns_files.hpp"
 #include "gctool/net/network.hpp"
@@ -42,6 +43,15 @@ void validate_network(const fsys::path& root, const Spec& spec) {
         *spec.ip == network->gateway) {
       throw_invalid("--ip {} is reserved in network {} (network, broadcast or gateway address)",
                     net::to_string(*spec.ip), name);
+    }
+    // The endpoints, not the IPAM pool (which may have been damaged or rolled back), say which
+    // addresses are held; attach() checks again under the networks lock.
+    for (const auto& a : net::list_attachments(root)) {
+      if (a.network == name && a.ip == *spec.ip) {
+        throw_invalid("--ip {} is already in use in network {} by container {}{}",
+                      net::to_string(*spec.ip), name, short_id(a.container_id),
+                      a.container_name.empty() ? "" : " (" + a.container_name + ")");
+      }
     }
   }
   net::validate_publish(root, spec.publish);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <climits>
 #include <set>
 #include <thread>
@@ -50,6 +51,12 @@ bool alive(const ProcessId& p) {
   return p.pid > 0 && process_matches(p.pid, p.start_time);
 }
 
+// Docker's name rule, one character allowed: what is safe on a line of /etc/hosts.
+bool valid_hostname(std::string_view name) {
+  return name.size() == 1 ? std::isalnum(static_cast<unsigned char>(name[0])) != 0
+                          : valid_name(name);
+}
+
 void validate(const fsys::path& root, const Spec& spec) {
   if (!spec.name.empty() && !valid_name(spec.name)) {
     throw_invalid("invalid container name \"{}\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
@@ -63,6 +70,13 @@ void validate(const fsys::path& root, const Spec& spec) {
   if (spec.hostname.size() > HOST_NAME_MAX) {
     throw_invalid("invalid hostname \"{}\": longer than {} characters", spec.hostname,
                   HOST_NAME_MAX);
+  }
+  // It becomes a line of /etc/hosts and /etc/hostname: a newline would add lines of its own.
+  if (!spec.hostname.empty() && !valid_hostname(spec.hostname)) {
+    throw_invalid(
+        "invalid hostname \"{}\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed (no spaces or "
+        "control characters)",
+        spec.hostname);
   }
   cgroup::validate(container_resources(spec));
   for (const auto& bind : spec.binds) {

@@ -9,6 +9,7 @@
 
 #include "gctool/core/error.hpp"
 #include "gctool/core/ids.hpp"
+#include "gctool/core/text.hpp"
 
 namespace gctool::container {
 namespace {
@@ -214,7 +215,9 @@ std::vector<std::string> expand_env_args(
     const std::function<std::optional<std::string>(const std::string&)>& lookup) {
   std::vector<std::string> env;
   for (const auto& arg : args) {
-    if (arg.empty() || arg.front() == '=') {
+    // A control character in a name would reach the record and `inspect` (Docker refuses
+    // blanks in env file names; a newline is worse).
+    if (arg.empty() || arg.front() == '=' || has_control_char(env_key(arg))) {
       throw_invalid("invalid environment variable \"{}\"", arg);
     }
     if (arg.find('=') != std::string::npos) {
@@ -246,6 +249,10 @@ std::vector<std::string> parse_env_file(std::string_view text) {
     const auto key = env_key(line);
     if (key.find_first_of(" \t") != std::string_view::npos) {
       throw_invalid("invalid env file line \"{}\": variable \"{}\" contains whitespace", line, key);
+    }
+    if (has_control_char(key)) {
+      throw_invalid("invalid env file line \"{}\": variable \"{}\" contains a control character",
+                    line, key);
     }
     lines.emplace_back(line);
   }

@@ -55,11 +55,40 @@ PortMapping port_from_json(const nlohmann::json& j) {
   return p;
 }
 
+void validate_publish(const std::vector<Attachment>& attachments,
+                      const std::vector<PortMapping>& ports) {
+  for (std::size_t i = 0; i < ports.size(); ++i) {
+    const auto& p = ports[i];
+    if (p.container_port == 0) {
+      throw_invalid("publish {}: container port 0", to_string(p));
+    }
+    if (p.host_port == 0) {
+      continue;
+    }
+    for (std::size_t j = 0; j < i; ++j) {
+      if (conflicts(p, ports[j])) {
+        throw_invalid("port {} is published twice", port_label(p));
+      }
+    }
+    for (const auto& a : attachments) {
+      for (const auto& q : a.ports) {
+        if (conflicts(p, q)) {
+          throw_invalid("port {} is already published by container {}{}", port_label(p),
+                        short_id(a.container_id),
+                        a.container_name.empty() ? "" : " (" + a.container_name + ")");
+        }
+      }
+    }
+    if (!host_port_bindable(p)) {
+      throw_invalid("port {} is already in use on the host", port_label(p));
+    }
+  }
+}
+
 // Gives random (0) host ports a free port no gctool container publishes. Caller holds the lock.
-std::vector<PortMapping> resolve_ports(const std::filesystem::path& root,
+std::vector<PortMapping> resolve_ports(const std::vector<Attachment>& attachments,
                                        std::vector<PortMapping> ports) {
-  validate_publish(root, ports);
-  const auto attachments = list_attachments(root);
+  validate_publish(attachments, ports);
   for (std::size_t i = 0; i < ports.size(); ++i) {
     auto& p = ports[i];
     for (int attempt = 0; p.host_port == 0; ++attempt) {
@@ -84,6 +113,56 @@ std::vector<PortMapping> resolve_ports(const std::filesystem::path& root,
     }
   }
   return ports;
+}
+
+// The addresses the endpoints on `network` hold, but container `except`'s: the truth the
+// network's pool must agree with (an endpoint is written with its address, under the networks
+// lock, and removed with it).
+std::map<std::string, Ipv4Address> endpoint_owners(const std::vector<Attachment>& attachments,
+                                                   const std::string& network,
+                                                   std::string_view except = {}) {
+  std::map<std::string, Ipv4Address> owners;
+  for (const auto& a : attachments) {
+    if (a.network == network && a.container_id != except) {
+      owners.emplace(a.container_id, a.ip);
+    }
+  }
+  return owners;
+}
+
+// The pool's address for the container, checked against the endpoints: an explicit address
+// another endpoint holds is refused whatever the pool says, and a pool that cannot answer
+// (damaged, or full or taken by what may be leftovers) or answers an address an endpoint holds
+// (rolled back) is rebuilt from the endpoints and asked again. The usual case costs a scan of the
+// attachments already read, nothing more.
+Ipv4Address allocate_address(IpamStore& ipam, const std::string& network,
+                             const std::string& container_id, std::optional<Ipv4Address> requested,
+                             const std::vector<Attachment>& attachments) {
+  const auto holder = [&](Ipv4Address ip) -> const Attachment* {
+    for (const auto& a : attachments) {
+      if (a.network == network && a.ip == ip) {
+        return &a;
+      }
+    }
+    return nullptr;
+  };
+  if (requested) {
+    if (const auto* a = holder(*requested)) {
+      throw_invalid("address {} is already in use in network {} by container {}{}",
+                    to_string(*requested), network, short_id(a->container_id),
+                    a->container_name.empty() ? "" : " (" + a->container_name + ")");
+    }
+  }
+  try {
+    const auto ip = ipam.allocate(container_id, requested);
+    if (holder(ip) == nullptr) {
+      return ip;
+    }
+  } catch (const Error&) {
+    // Asked again below, of a pool rebuilt from the truth.
+  }
+  ipam.sync(endpoint_owners(attachments, network));
+  return ipam.allocate(container_id, requested);
 }
 
 template <typename F>
@@ -167,33 +246,7 @@ std::vector<Attachment> list_attachments(const std::filesystem::path& root) {
 }
 
 void validate_publish(const std::filesystem::path& root, const std::vector<PortMapping>& ports) {
-  const auto attachments = list_attachments(root);
-  for (std::size_t i = 0; i < ports.size(); ++i) {
-    const auto& p = ports[i];
-    if (p.container_port == 0) {
-      throw_invalid("publish {}: container port 0", to_string(p));
-    }
-    if (p.host_port == 0) {
-      continue;
-    }
-    for (std::size_t j = 0; j < i; ++j) {
-      if (conflicts(p, ports[j])) {
-        throw_invalid("port {} is published twice", port_label(p));
-      }
-    }
-    for (const auto& a : attachments) {
-      for (const auto& q : a.ports) {
-        if (conflicts(p, q)) {
-          throw_invalid("port {} is already published by container {}{}", port_label(p),
-                        short_id(a.container_id),
-                        a.container_name.empty() ? "" : " (" + a.container_name + ")");
-        }
-      }
-    }
-    if (!host_port_bindable(p)) {
-      throw_invalid("port {} is already in use on the host", port_label(p));
-    }
-  }
+  validate_publish(list_attachments(root), ports);
 }
 
 Attachment attach(const std::filesystem::path& root, const std::string& network_name,
@@ -217,10 +270,11 @@ Attachment attach(const std::filesystem::path& root, const std::string& network_
   a.gateway = network.gateway;
   a.bridge = network.bridge;
   a.host_veth = host_veth_name(container_id);
-  a.ports = resolve_ports(root, options.publish);
+  const auto attachments = list_attachments(root);
+  a.ports = resolve_ports(attachments, options.publish);
 
   IpamStore ipam(root, network.name, network.subnet, network.gateway);
-  a.ip = ipam.allocate(container_id, options.ip);
+  a.ip = allocate_address(ipam, network.name, container_id, options.ip, attachments);
   ScopeExit undo_ip([&]() noexcept { best_effort([&] { ipam.release(container_id); }); });
   a.mac = options.mac ? *options.mac : mac_for(a.ip);
 
@@ -275,8 +329,14 @@ bool detach_locked(const std::filesystem::path& root, const std::string& contain
   }
   for (const auto& n : list_networks(root)) {
     if (!attachment || attachment->network == n.name) {
-      changed =
-          IpamStore(root, n.name, n.subnet, n.gateway).release(container_id).has_value() || changed;
+      IpamStore ipam(root, n.name, n.subnet, n.gateway);
+      try {
+        changed = ipam.release(container_id).has_value() || changed;
+      } catch (const Error&) {
+        // A damaged pool must not keep the container: it is rebuilt from the other endpoints.
+        changed =
+            ipam.sync(endpoint_owners(list_attachments(root), n.name, container_id)) > 0 || changed;
+      }
     }
   }
   if (attachment) {
@@ -298,14 +358,18 @@ std::size_t reconcile(const std::filesystem::path& root, const std::set<std::str
   }
   const auto lock = lock_networks(root);
   std::size_t released = 0;
-  for (const auto& a : list_attachments(root)) {
+  std::vector<Attachment> live;
+  for (auto& a : list_attachments(root)) {
     if (!live_ids.contains(a.container_id)) {
       detach_locked(root, a.container_id);
       ++released;
+    } else {
+      live.push_back(std::move(a));
     }
   }
+  // The live endpoints are the truth: each pool is brought to them, rebuilt when damaged.
   for (const auto& n : list_networks(root)) {
-    released += IpamStore(root, n.name, n.subnet, n.gateway).reconcile(live_ids);
+    released += IpamStore(root, n.name, n.subnet, n.gateway).sync(endpoint_owners(live, n.name));
   }
   return released;
 }

@@ -24,6 +24,10 @@ std::string ctr_tag(const std::string& container_id) {
   return "gctool-ctr:" + container_id;
 }
 
+bool is_loopback(Ipv4Address address) {
+  return address.value >> 24 == 127;
+}
+
 // Creating a table and chains is idempotent in nft (`add`), so this is safe to repeat.
 std::string table_setup() {
   return fmt::format(
@@ -32,7 +36,9 @@ std::string table_setup() {
       "add chain ip {0} output {{ type nat hook output priority -100; policy accept; }}\n"
       "add chain ip {0} postrouting {{ type nat hook postrouting priority srcnat; policy accept; "
       "}}\n"
-      "add chain ip {0} forward {{ type filter hook forward priority filter; policy accept; }}\n",
+      "add chain ip {0} forward {{ type filter hook forward priority filter; policy accept; }}\n"
+      "add chain ip {0} raw-prerouting {{ type filter hook prerouting priority raw; policy accept; "
+      "}}\n",
       kFirewallTable);
 }
 
@@ -119,7 +125,13 @@ void install_network_rules(const std::string& bridge, const Ipv4Network& subnet)
                       "add rule ip {0} postrouting ip saddr 127.0.0.0/8 oifname \"{2}\" masquerade "
                       "comment \"{3}\"\n"
                       "add rule ip {0} forward iifname \"{2}\" accept comment \"{3}\"\n"
-                      "add rule ip {0} forward oifname \"{2}\" accept comment \"{3}\"\n",
+                      "add rule ip {0} forward oifname \"{2}\" accept comment \"{3}\"\n"
+                      // route_localnet would let a neighbour on the bridge reach the host's
+                      // loopback services: nothing from a bridge is for 127.0.0.0/8. (Replies to
+                      // the masqueraded 127.0.0.1 connections are still addressed to the bridge
+                      // here: conntrack restores 127.0.0.1 after this hook.)
+                      "add rule ip {0} raw-prerouting iifname \"{2}\" ip daddr 127.0.0.0/8 drop "
+                      "comment \"{3}\"\n",
                       t, s, bridge, tag),
       fmt::format("add firewall rules for bridge \"{}\" ({})", bridge, s));
 }
@@ -150,11 +162,25 @@ void install_port_rules(const std::string& container_id, Ipv4Address container_i
     // A given host address is matched as is; "all addresses" means any local address.
     const std::string match =
         p.host_ip ? fmt::format("ip daddr {}", to_string(*p.host_ip)) : "fib daddr type local";
-    for (const char* chain : {"prerouting", "output"}) {
-      commands += fmt::format("add rule ip {} {} {} {} dport {} dnat to {}:{} comment \"{}\"\n",
-                              kFirewallTable, chain, match, to_string(p.protocol), p.host_port,
-                              to_string(container_ip), p.container_port, tag);
+    const auto proto = to_string(p.protocol);
+    // A loopback binding is for the host's own connections only (moby #45610): they pass output,
+    // never prerouting, and whatever reaches prerouting for it from another interface (a
+    // neighbour sending to 127.0.0.1 at the host's MAC) is dropped before NAT, as Docker does.
+    const bool loopback = p.host_ip && is_loopback(*p.host_ip);
+    if (loopback) {
+      commands += fmt::format(
+          "add rule ip {} raw-prerouting iifname != \"lo\" {} {} dport {} drop comment \"{}\"\n",
+          kFirewallTable, match, proto, p.host_port, tag);
     }
+    const auto dnat = [&](std::string_view chain) {
+      commands += fmt::format("add rule ip {} {} {} {} dport {} dnat to {}:{} comment \"{}\"\n",
+                              kFirewallTable, chain, match, proto, p.host_port,
+                              to_string(container_ip), p.container_port, tag);
+    };
+    if (!loopback) {
+      dnat("prerouting");
+    }
+    dnat("output");
   }
   nft.run(commands, fmt::format("publish ports of container {}", container_id));
 }

@@ -980,6 +980,24 @@ void compact_if_due(Pool& pool, Durability durability) noexcept {
   }
 }
 
+// Frees, as journal records, every owner of state (the pool's) that keep(id) refuses; returns
+// how many.
+template <typename Keep>
+std::size_t release_unless(Pool& pool, const IpamState& state, Durability durability, Keep&& keep) {
+  std::vector<Change> gone;
+  for (const auto& [id, address] : state.owners) {
+    if (!keep(id)) {
+      pool.ipam().release(address);
+      gone.push_back({false, address, id});
+    }
+  }
+  if (!gone.empty()) {
+    pool.commit(gone, durability);
+    compact_if_due(pool, durability);
+  }
+  return gone.size();
+}
+
 }  // namespace
 
 std::string encode_ipam_state(const IpamState& state, std::uint64_t sequence) {
@@ -1081,19 +1099,54 @@ std::size_t IpamStore::reconcile(const std::set<std::string>& live_ids) {
     return 0;
   }
   Pool pool(file_, journal_, subnet_, gateway_, lock->fd());
-  const IpamState state = pool.state();
-  std::vector<Change> gone;
-  for (const auto& [id, address] : state.owners) {
-    if (!live_ids.contains(id)) {
-      pool.ipam().release(address);
-      gone.push_back({false, address, id});
+  return release_unless(pool, pool.state(), durability_,
+                        [&](const std::string& id) { return live_ids.contains(id); });
+}
+
+std::size_t IpamStore::sync(const std::map<std::string, Ipv4Address>& owners) {
+  const auto lock = lock_for_writing(dir_, journal_, file_, !owners.empty());
+  if (!lock) {
+    return 0;
+  }
+  std::map<std::string, Ipv4Address> found;
+  try {
+    Pool pool(file_, journal_, subnet_, gateway_, lock->fd());
+    IpamState state = pool.state();
+    const bool kept = std::all_of(owners.begin(), owners.end(), [&](const auto& owner) {
+      const auto it = state.owners.find(owner.first);
+      return it != state.owners.end() && it->second == owner.second;
+    });
+    if (kept) {
+      // The usual case: only containers that are gone to free, as journal records.
+      return release_unless(pool, state, durability_,
+                            [&](const std::string& id) { return owners.contains(id); });
+    }
+    found = std::move(state.owners);
+  } catch (const std::exception&) {
+    // Damaged (whatever the damage made the reading throw): nothing of it is trusted.
+  }
+  IpamState rebuilt{Ipam(subnet_, gateway_), {}};
+  for (const auto& [id, address] : owners) {
+    if (subnet_.contains(address) && rebuilt.ipam.allocate(address)) {
+      rebuilt.owners.emplace(id, address);
     }
   }
-  if (!gone.empty()) {
-    pool.commit(gone, durability_);
-    compact_if_due(pool, durability_);
+  // The journal is emptied first: a crash before the new snapshot is in place leaves the old
+  // snapshot alone, which the next sync finds wrong again, never old records on the new one.
+  check(::ftruncate(lock->fd().get(), 0), "truncate {}", journal_);
+  if (durability_ == Durability::durable) {
+    check(::fdatasync(lock->fd().get()), "fdatasync {}", journal_);
   }
-  return gone.size();
+  replace_snapshot(file_, spare_path(file_), encode_ipam_state(rebuilt), durability_);
+  std::size_t changed = 0;
+  for (const auto& [id, address] : found) {
+    const auto it = rebuilt.owners.find(id);
+    changed += it == rebuilt.owners.end() || it->second != address ? 1 : 0;
+  }
+  for (const auto& [id, address] : rebuilt.owners) {
+    changed += found.contains(id) ? 0 : 1;
+  }
+  return changed;
 }
 
 IpamState IpamStore::load() const {

@@ -51,7 +51,7 @@ int exec(const Globals& globals, const ExecOptions& o, const std::vector<std::st
         container::run_session(process.pidfd(), process.console(), signals->fd(), o.interactive));
   } catch (const container::InitError& e) {
     std::fflush(stdout);
-    fmt::print(stderr, "gctool: {}\n", e.what());
+    print_error(e.what());
     return e.exit_code();
   }
 }

@@ -31,7 +31,7 @@ void run_rm(Globals& globals, const RmOptions& opts) {
       }
     } catch (const Error& e) {
       std::fflush(stdout);
-      fmt::print(stderr, "gctool: {}\n", e.what());
+      print_error(e.what());
       globals.exit_code = kExitToolError;
     }
   }

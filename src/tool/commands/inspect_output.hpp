@@ -34,7 +34,7 @@ inline void print_inspect(const InspectOutput& result, const std::optional<std::
   }
   std::fflush(stdout);
   for (const auto& error : result.errors) {
-    fmt::print(stderr, "gctool: {}\n", error);
+    print_error(error);
   }
   if (!result.errors.empty()) {
     globals.exit_code = 1;

@@ -106,7 +106,7 @@ container::Spec build_spec(const std::string& root, const RunOptions& o,
   security.security_opts = o.security_opts;
   security.seccomp_cache_dir = std::filesystem::path(root) / "cache" / "seccomp";
   for (const auto& notice : sys::parse_security(security).notices) {
-    fmt::print(stderr, "gctool: {}\n", notice);
+    print_error(notice);
   }
   spec.cap_add = o.cap_add;
   spec.cap_drop = o.cap_drop;
@@ -117,6 +117,9 @@ container::Spec build_spec(const std::string& root, const RunOptions& o,
   }
   std::vector<std::string> cli_env;
   for (const auto& file : o.env_files) {
+    if (has_control_char(file)) {
+      throw_invalid("invalid --env-file \"{}\": the path holds a control character", file);
+    }
     const auto lines = container::parse_env_file(read_file(file));
     cli_env.insert(cli_env.end(), lines.begin(), lines.end());
   }
@@ -153,7 +156,7 @@ int run_detached(const Globals& globals, const container::SupervisorOptions& opt
     fmt::print("{}\n", container::run_detached(store, std::move(spec), options));
   } catch (const container::StartError& e) {
     std::fflush(stdout);
-    fmt::print(stderr, "gctool: {}\n", e.what());
+    print_error(e.what());
     return e.exit_code();
   }
   return 0;
@@ -180,7 +183,7 @@ int run(const Globals& globals, const RunOptions& o, const std::vector<std::stri
     container.start(o.interactive ? BorrowedFd(0) : BorrowedFd());
   } catch (const container::InitError& e) {
     std::fflush(stdout);
-    fmt::print(stderr, "gctool: {}\n", e.what());
+    print_error(e.what());
     return e.exit_code();
   }
   const int code = container::run_foreground(container, signals.fd(), o.interactive);

@@ -17,7 +17,7 @@ void wait(Globals& globals, const std::vector<std::string>& refs) {
       fmt::print("{}\n", container::wait_container(store, ref));
       std::fflush(stdout);
     } catch (const Error& e) {
-      fmt::print(stderr, "gctool: {}\n", e.what());
+      print_error(e.what());
       globals.exit_code = 1;
     }
   }
