@@ -111,10 +111,10 @@ TEST_CASE("a truncated record is skipped by every verb and removed by rm -f", "[
   const auto broken_id = full_id(root, broken);
   const auto info = wait_running(root, broken);
   REQUIRE(!info.is_null());
-  const ProcessId init{info["State"]["Pid"].get<pid_t>(),
-                       info["State"]["PidStartTime"].get<std::uint64_t>()};
-  const ProcessId owner{info["Gctool"]["Owner"]["Pid"].get<pid_t>(),
-                        info["Gctool"]["Owner"]["StartTime"].get<std::uint64_t>()};
+  const container::ProcessId init{info["State"]["Pid"].get<pid_t>(),
+                                  info["State"]["PidStartTime"].get<std::uint64_t>()};
+  const container::ProcessId owner{info["Gctool"]["Owner"]["Pid"].get<pid_t>(),
+                                   info["Gctool"]["Owner"]["StartTime"].get<std::uint64_t>()};
   REQUIRE(wait_running(root, other) != nullptr);
   const auto config = fs::path(root.root()) / "containers" / broken_id / "config.json";
   const auto text = read_text(config);

@@ -10,6 +10,7 @@
 #include <catch2/catch.hpp>
 
 #include "container_support.hpp"
+#include "gctool/container/state.hpp"
 #include "gctool/core/proc.hpp"
 
 using namespace gctool;
@@ -58,8 +59,8 @@ TEST_CASE("kill then start or inspect at once never finds the container still ru
     REQUIRE(!info.is_null());
     CHECK(info["State"]["Running"] == false);
     CHECK(info["State"]["ExitCode"] == 137);
-    const ProcessId init{info["State"]["Pid"].get<pid_t>(),
-                         info["State"]["PidStartTime"].get<std::uint64_t>()};
+    const container::ProcessId init{info["State"]["Pid"].get<pid_t>(),
+                                    info["State"]["PidStartTime"].get<std::uint64_t>()};
     CHECK_FALSE(process_matches(init.pid, init.start_time));
     const auto start = root.run({"start", name});
     INFO(start.err);
@@ -102,8 +103,8 @@ TEST_CASE("rm without -f refuses a container whose exit is not recorded yet", "[
   const auto name = run_detached(root, {"sleep", "1000"}, {"--restart", "always"});
   const auto info = wait_running(root, name);
   REQUIRE(!info.is_null());
-  const ProcessId owner{info["Gctool"]["Owner"]["Pid"].get<pid_t>(),
-                        info["Gctool"]["Owner"]["StartTime"].get<std::uint64_t>()};
+  const container::ProcessId owner{info["Gctool"]["Owner"]["Pid"].get<pid_t>(),
+                                   info["Gctool"]["Owner"]["StartTime"].get<std::uint64_t>()};
   const pid_t init = info["State"]["Pid"].get<pid_t>();
   {
     // The supervisor cannot record the exit (nor reap pid 1) while stopped: the record says
