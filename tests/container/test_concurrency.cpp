@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -20,6 +21,7 @@
 #include <catch2/catch.hpp>
 
 #include "container_support.hpp"
+#include "gctool/core/file_util.hpp"
 #include "gctool/core/proc.hpp"
 
 using namespace gctool;
