@@ -52,7 +52,17 @@ inline std::set<std::filesystem::path> gctool_cgroups() {
 // change the real host's network.
 class TestRoot {
  public:
-  TestRoot() : cgroups_before_(gctool_cgroups()) { image_id_ = import_busybox(dir_.path()); }
+  // With tmpfs_size ("64m"), the root is a tmpfs of that size (unmounted with the root), so
+  // that a container can fill its disk.
+  explicit TestRoot(const std::string& tmpfs_size = "") : cgroups_before_(gctool_cgroups()) {
+    if (!tmpfs_size.empty()) {
+      const std::string options = "size=" + tmpfs_size + ",mode=0700";
+      if (::mount("tmpfs", dir_.str().c_str(), "tmpfs", 0, options.c_str()) != 0) {
+        throw std::runtime_error("mount tmpfs on " + dir_.str() + " failed");
+      }
+    }
+    image_id_ = import_busybox(dir_.path());
+  }
 
   std::string root() const { return dir_.str(); }
   const std::string& image_id() const { return image_id_; }
@@ -75,7 +85,9 @@ class TestRoot {
   std::vector<std::string> leaks() const {
     std::vector<std::string> problems;
     for (const auto& mount : mounts_under(root())) {
-      problems.push_back("mount " + mount);
+      if (mount != root()) {  // the root's own tmpfs
+        problems.push_back("mount " + mount);
+      }
     }
     // Cgroups of other tests' live containers have processes; a leaked one is empty. Removal
     // may still be draining, so look again for a while.

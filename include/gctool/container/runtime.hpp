@@ -31,7 +31,7 @@ sys::SecurityOptions container_security(const ContainerStore& store, const Spec&
 
 // One container owned by this process from create to exit. Destroying it before finish()
 // kills its process and releases everything (cgroup, directory, state), so an error on any path
-// leaves nothing behind.
+// leaves nothing behind; once it has started, its directory and record stay (exited).
 class Container {
  public:
   // Validates the spec (resources, binds, name, network) before creating anything, then writes
@@ -80,20 +80,26 @@ class Container {
   int wait();
   // Records the exit of pid 1 (as reaped from the pidfd): status exited (restarting when the
   // restart policy will start it again), exit code, OOMKilled, FinishedAt. Returns Docker's exit
-  // code (the status, 128+N for signal N).
+  // code (the status, 128+N for signal N). A record that cannot be written (a full disk) does
+  // not make the exit fail: see save_error().
   int record_exit(const siginfo_t& info, bool restarting = false);
+  // Why the last write of the record after the start failed; empty when it succeeded. The
+  // stored record is then behind, and the next command reconciles it.
+  const std::string& save_error() const noexcept { return save_error_; }
   // The restart announced by record_exit will not happen (stopped, or it failed with `error`):
   // status exited. Nothing when the container is not restarting.
   void cancel_restart(const std::string& error = "");
 
   // After the exit: kills what is left in the cgroup and removes it; with AutoRemove also the
-  // directory and state, otherwise the exited container stays for ps/inspect/rm.
+  // directory and state, otherwise the exited container stays for ps/inspect/rm. Destroying a
+  // started container without finish() kills it and ends the same way.
   void finish();
 
  private:
   Container(const ContainerStore& store, Record record, Durability durability,
             std::optional<cgroup::CgroupHandle> cgroup);
   void save();
+  bool try_save() noexcept;
   void destroy() noexcept;
   void make_cgroup(const std::shared_ptr<const cgroup::CgroupDriver>& driver);
 
@@ -104,13 +110,20 @@ class Container {
   UniqueFd pidfd_;
   UniqueFd console_;
   bool reaped_ = false;
+  bool started_ = false;  // start() succeeded: from now on its files outlive errors
   bool finished_ = false;
+  std::string save_error_;
 };
 
 // Brings a stored record in line with reality, with the store lock held: a container whose pid 1
 // is gone (pid and start time) and whose owner is gone too becomes exited and its cgroup is
 // released; an AutoRemove container is then removed (nullopt). Records owned by a live process
-// are left to it.
+// are left to it. Saving what it found is best effort (a full disk): the next read does it again.
+//
+// The commands below that read a record (list, inspect, rm, and so start, stop, kill, exec) also
+// wait, up to a few seconds with the lock released, while a live owner is about to change it
+// (pid 1 has exited but the exit is not recorded yet, or the owner is starting or finishing the
+// container), so that what they see and act on agrees with the kernel.
 std::optional<Record> reconcile(const ContainerStore& store, Record record);
 
 // Every container after reconciling, oldest first.
@@ -119,9 +132,10 @@ std::vector<Record> list_containers(const ContainerStore& store);
 // The reconciled record of the container ref names (id, name or unique prefix).
 Record inspect_container(const ContainerStore& store, std::string_view ref);
 
-// Docker's rm: refuses a running or restarting container unless force, which kills every process
-// of its cgroup (and the supervisor of a restarting one) and waits for them; then releases the
-// cgroup and removes the directory. Returns the id.
+// Docker's rm: refuses a running or restarting container (one whose owner lives) unless force,
+// which kills every process of its cgroup (and its owner unless the container runs) and waits
+// for them; then releases the cgroup and removes the directory. A broken record (see
+// ContainerStore) is removed with force only. Returns the id.
 std::string remove_container(const ContainerStore& store, std::string_view ref, bool force);
 
 // Sends sig to the running container's pid 1 (checked by start time). Throws when not running.

@@ -70,6 +70,15 @@ nlohmann::json to_json(const Record& record);
 // Throws an invalid-input Error when a required field is missing or has the wrong type.
 Record record_from_json(const nlohmann::json& json);
 
+// What can still be read of a damaged record (truncated, or not a record any more): its name and
+// owner when they come before the damage, empty otherwise. Lets `rm -f NAME` find the container
+// and stop its owner.
+struct RecordIdentity {
+  std::string name;  // without '/'; only a valid container name
+  ProcessId owner;
+};
+RecordIdentity salvage_identity(std::string_view text);
+
 // The network a --network value names: "default" (and "") is the default network "bridge".
 std::string network_name_of(std::string_view mode);
 

@@ -1,10 +1,17 @@
 // The containers of a data root: <root>/containers/<id>/config.json for each one, and
 // <root>/containers.lock, held by every change so that names stay unique and two gctool processes
 // never interleave their writes.
+//
+// One damaged record never stops the others: listings skip it (telling the store's handler), and
+// resolve() still finds it so that `rm -f` can remove it. Reading and removing never need free
+// disk space, and a record that cannot be replaced on a full disk is rewritten in place.
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <optional>
+#include <set>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -14,9 +21,20 @@
 
 namespace gctool::container {
 
+// A container directory whose config.json cannot be read (truncated, corrupt, not a record).
+struct BrokenRecord {
+  std::string id;
+  RecordIdentity identity;  // what could be salvaged
+  std::string error;        // why it cannot be read, naming the file
+};
+
+// Told about each broken record a store comes across, once per store object (the CLI prints a
+// warning line).
+using BrokenRecordHandler = std::function<void(const BrokenRecord&)>;
+
 class ContainerStore {
  public:
-  explicit ContainerStore(std::filesystem::path root);
+  explicit ContainerStore(std::filesystem::path root, BrokenRecordHandler on_broken = {});
 
   const std::filesystem::path& root() const noexcept { return root_; }
   std::filesystem::path dir(std::string_view id) const;
@@ -32,22 +50,39 @@ class ContainerStore {
   };
 
   // Creates the container's directory and writes its first record; the name is checked against
-  // the stored records in one listing.
+  // the stored records (and the names salvaged from broken ones) in one listing.
   void create(Record& record, Durability durability,
               NameConflict on_conflict = NameConflict::fail) const;
 
-  // Replaces the record; false (nothing written) when the container was removed meanwhile.
+  // Replaces the record; false (nothing written) when the container was removed meanwhile. When
+  // the disk is too full for a new file, the record is rewritten in the old file's blocks.
   bool save(const Record& record, Durability durability) const;
 
-  // The record, or nullopt when there is no such container (any more).
+  // The record, or nullopt when there is no such container (any more). Throws an Error naming
+  // the file when the record is broken.
   std::optional<Record> load(std::string_view id) const;
 
-  // Every container, oldest first. Deletes what removals and creates cut short left (directories
-  // without a record), so the caller must hold the lock.
-  std::vector<Record> list() const;
+  // The broken record of id; nullopt when it can be read or does not exist.
+  std::optional<BrokenRecord> load_broken(std::string_view id) const;
 
-  // The id of the container named by ref: a full id, a name, or a unique id prefix. Throws an
-  // invalid-input Error "no such container: ref", or one for an ambiguous prefix.
+  struct Listing {
+    std::vector<Record> records;  // oldest first
+    std::vector<BrokenRecord> broken;
+    std::vector<std::filesystem::path> leftovers;  // directories without a record
+  };
+  // Every container directory, read.
+  Listing scan() const;
+
+  // Deletes what removals and creates cut short left (directories without a record, listed by
+  // scan()). With the lock held only: a create makes the directory, then the record.
+  void remove_leftovers(const Listing& listing) const;
+
+  // Every container whose record can be read, oldest first.
+  std::vector<Record> list() const { return scan().records; }
+
+  // The id of the container named by ref: a full id, a name, or a unique id prefix (broken
+  // records included). Throws an invalid-input Error "no such container: ref", or one for an
+  // ambiguous prefix.
   std::string resolve(std::string_view ref) const;
 
   // Removes the container's directory with everything in it; succeeds when already gone. The
@@ -55,8 +90,17 @@ class ContainerStore {
   void remove(std::string_view id) const;
 
  private:
+  struct Read {
+    std::optional<Record> record;
+    std::optional<BrokenRecord> broken;  // both empty: no such container
+  };
+  Read read(std::string_view id) const;
+  void report(const BrokenRecord& broken) const;
+
   std::filesystem::path containers_dir() const { return root_ / "containers"; }
   std::filesystem::path root_;
+  BrokenRecordHandler on_broken_;
+  mutable std::set<std::string> reported_;
 };
 
 }  // namespace gctool::container

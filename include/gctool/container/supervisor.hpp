@@ -105,8 +105,9 @@ std::string stop_container(const ContainerStore& store, std::string_view ref,
                            std::chrono::seconds timeout = std::chrono::seconds(10));
 
 // Docker's kill: sends sig to the container's pid 1 through a pidfd (checked by start time).
-// SIGKILL counts as a stop by the user: the restart policy does not start the container again.
-// Throws when the container is not running. Returns the id.
+// SIGKILL counts as a stop by the user: the restart policy does not start the container again,
+// and kill returns once the exit is recorded and the owner has ended (as stop does). Throws when
+// the container is not running. Returns the id.
 std::string kill_container(const ContainerStore& store, std::string_view ref, int sig);
 
 }  // namespace gctool::container

@@ -36,7 +36,12 @@ namespace gctool::container {
 
 namespace fsys = std::filesystem;
 
+using namespace std::chrono_literals;
+
 namespace {
+
+// How long a command waits for a live owner to record what the kernel already shows.
+constexpr auto kSettleTimeout = 5s;
 
 std::string now_rfc3339() {
   return format_rfc3339_nano(std::chrono::system_clock::now());
@@ -133,6 +138,41 @@ bool wait_gone(const ProcessId& process, std::chrono::milliseconds timeout) {
   return ::poll(&pfd, 1, static_cast<int>(timeout.count())) > 0;
 }
 
+// SIGKILLs the process, when it is still the one recorded, and waits until it is gone.
+void kill_and_wait(const ProcessId& process, std::string_view what) {
+  if (auto pidfd = sys::try_pidfd_open(process.pid); pidfd && alive(process)) {
+    sys::pidfd_signal(*pidfd, SIGKILL);
+  }
+  if (!wait_gone(process, 10s)) {
+    throw Error(EBUSY, fmt::format("{} did not exit", what));
+  }
+}
+
+// Whether the record's owner is a live process other than this one.
+bool owned_by_other(const Record& record) {
+  return record.owner.pid != ::getpid() && alive(record.owner);
+}
+
+// Whether a live owner is about to change the record: pid 1 has exited but the exit is not
+// recorded yet, or the owner is between recording an exit and ending, or between taking the
+// container over and starting it. Acting on such a record races the owner (`kill; start` finding
+// it still running, `rm` removing a container about to restart). Restarting is a state of its own.
+bool in_transition(const Record& record) {
+  if (!owned_by_other(record)) {
+    return false;
+  }
+  switch (record.state.status) {
+    case Status::running:
+      return !alive(record.state.process);
+    case Status::restarting:
+      return false;
+    case Status::created:
+    case Status::exited:
+      return true;
+  }
+  return false;
+}
+
 // The stored record of id brought in line with reality; nullopt when it is gone. The caller
 // holds the store lock.
 std::optional<Record> load_reconciled(const ContainerStore& store, std::string_view id) {
@@ -141,6 +181,49 @@ std::optional<Record> load_reconciled(const ContainerStore& store, std::string_v
     return std::nullopt;
   }
   return reconcile(store, std::move(*record));
+}
+
+// The reconciled record of id with the store lock held, once no live owner is about to change
+// it. The lock is released while waiting (the owner needs it to save), at most kSettleTimeout;
+// after that the record is taken as it is.
+struct Settled {
+  FileLock lock;
+  std::optional<Record> record;
+};
+Settled load_settled(const ContainerStore& store, std::string_view id) {
+  const auto deadline = std::chrono::steady_clock::now() + kSettleTimeout;
+  for (;;) {
+    auto lock = store.lock();
+    auto record = load_reconciled(store, id);
+    if (!record || !in_transition(*record) || std::chrono::steady_clock::now() > deadline) {
+      return Settled{std::move(lock), std::move(record)};
+    }
+    lock.unlock();
+    std::this_thread::sleep_for(10ms);
+  }
+}
+
+// The id ref names, resolved under the store lock.
+std::string resolve_locked(const ContainerStore& store, std::string_view ref) {
+  const auto lock = store.lock();
+  return store.resolve(ref);
+}
+
+// rm -f of a container whose record cannot be read: its owner (when salvaged) and what runs in
+// its cgroup (named after the id) are killed, its network attachment released, its directory
+// removed. The caller holds the store lock.
+void remove_broken(const ContainerStore& store, const BrokenRecord& broken) {
+  const ProcessId& owner = broken.identity.owner;
+  if (owner.pid != 0 && owner.pid != ::getpid()) {
+    kill_and_wait(owner, fmt::format("the owner of container {}", short_id(broken.id)));
+  }
+  release_cgroup(cgroup::container_cgroup_path(broken.id));
+  try {
+    net::detach(store.root(), broken.id);
+  } catch (const std::exception&) {
+    // Best effort: the next net::reconcile releases what no live record holds.
+  }
+  store.remove(broken.id);
 }
 
 }  // namespace
@@ -179,7 +262,9 @@ Container::Container(Container&& other) noexcept
       pidfd_(std::move(other.pidfd_)),
       console_(std::move(other.console_)),
       reaped_(other.reaped_),
-      finished_(std::exchange(other.finished_, true)) {}
+      started_(other.started_),
+      finished_(std::exchange(other.finished_, true)),
+      save_error_(std::move(other.save_error_)) {}
 
 Container::~Container() {
   if (!finished_) {
@@ -230,14 +315,12 @@ Container Container::restart(const ContainerStore& store, std::string_view ref,
                              Durability durability) {
   Record record;
   {
-    const auto lock = store.lock();
-    const auto id = store.resolve(ref);
-    auto loaded = load_reconciled(store, id);
-    if (!loaded) {
+    auto settled = load_settled(store, resolve_locked(store, ref));
+    if (!settled.record) {
       throw_invalid("no such container: {}", ref);
     }
-    record = std::move(*loaded);
-    if (record.running() || alive(record.owner)) {
+    record = std::move(*settled.record);
+    if (record.running() || owned_by_other(record)) {
       throw_invalid("container {} is already running", short_id(record.id));
     }
     record.owner = self_process();
@@ -267,6 +350,7 @@ Container Container::adopt(const ContainerStore& store, std::string_view id) {
   const Durability durability = record->spec.auto_remove ? Durability::fast : Durability::durable;
   Container container(store, std::move(*record), durability, std::move(cgroup));
   container.reaped_ = true;
+  container.started_ = true;
   return container;
 }
 
@@ -384,9 +468,14 @@ void Container::start(BorrowedFd stdin_fd) {
   if (spec.tty && !console_.valid()) {
     throw Error(EPROTO, "container init: no console received");
   }
+  // As Docker: the state of the last run goes when a new one starts.
   record_.state.status = Status::running;
   record_.state.started_at = now_rfc3339();
+  record_.state.exit_code = 0;
+  record_.state.oom_killed = false;
+  record_.state.error.clear();
   save();
+  started_ = true;
 }
 
 void Container::make_cgroup(const std::shared_ptr<const cgroup::CgroupDriver>& driver) {
@@ -430,7 +519,7 @@ int Container::record_exit(const siginfo_t& info, bool restarting) {
       // Stats are best effort: the exit itself is what matters.
     }
   }
-  save();
+  try_save();
   return code;
 }
 
@@ -439,7 +528,7 @@ void Container::cancel_restart(const std::string& error) {
     record_.state.status = Status::exited;
     record_.state.process = {};
     record_.state.error = error;
-    save();
+    try_save();
   }
 }
 
@@ -464,17 +553,36 @@ void Container::save() {
   store_->save(record_, durability_);
 }
 
+bool Container::try_save() noexcept {
+  try {
+    save();
+    save_error_.clear();
+    return true;
+  } catch (const std::exception& e) {
+    save_error_ =
+        fmt::format("could not save the state of container {}: {}", short_id(id()), e.what());
+    return false;
+  }
+}
+
 void Container::destroy() noexcept {
   if (pidfd_.valid() && !reaped_) {
     sys::pidfd_signal(pidfd_, SIGKILL);
     try {
-      sys::pidfd_wait(pidfd_);
-    } catch (const Error&) {
+      const siginfo_t info = sys::pidfd_wait(pidfd_);
+      if (started_) {
+        record_exit(info);
+      }
+    } catch (const std::exception&) {
     }
     reaped_ = true;
   }
   cgroup_.reset();  // the handle's destructor kills and removes the cgroup
   teardown_network(store_->root(), record_);
+  if (started_ && !record_.spec.auto_remove) {
+    // It ran: its files and record (exited) stay for ps, logs, commit and rm, as after any exit.
+    return;
+  }
   try {
     const auto lock = store_->lock();
     store_->remove(id());
@@ -508,79 +616,97 @@ std::optional<Record> reconcile(const ContainerStore& store, Record record) {
     return std::nullopt;
   }
   record.owner = {};
-  store.save(record, Durability::durable);
+  try {
+    store.save(record, Durability::durable);
+  } catch (const Error&) {
+    // Reading must not need disk space: the next command reconciles again.
+  }
   return record;
 }
 
 std::vector<Record> list_containers(const ContainerStore& store) {
-  std::vector<Record> records;
-  const auto lock = store.lock();
-  for (auto& record : store.list()) {
-    if (auto current = reconcile(store, std::move(record))) {
-      records.push_back(std::move(*current));
+  const auto deadline = std::chrono::steady_clock::now() + kSettleTimeout;
+  for (;;) {
+    auto lock = store.lock();
+    auto listing = store.scan();
+    store.remove_leftovers(listing);
+    std::vector<Record> records;
+    bool settled = true;
+    for (auto& record : listing.records) {
+      if (auto current = reconcile(store, std::move(record))) {
+        settled = settled && !in_transition(*current);
+        records.push_back(std::move(*current));
+      }
     }
-  }
-  // Addresses and attachments of containers that no longer live (a crash between allocating and
-  // recording, say). With the store lock held no container can be created meanwhile, so every
-  // attachment in progress belongs to a listed record whose owner is alive. Taking the networks
-  // lock also finishes the network changes cut short by a crash.
-  std::set<std::string> live;
-  for (const auto& r : records) {
-    if (r.running() || alive(r.owner)) {
-      live.insert(r.id);
+    if (!settled && std::chrono::steady_clock::now() < deadline) {
+      lock.unlock();
+      std::this_thread::sleep_for(10ms);
+      continue;
     }
+    // Addresses and attachments of containers that no longer live (a crash between allocating
+    // and recording, say). With the store lock held no container can be created meanwhile, so
+    // every attachment in progress belongs to a listed record whose owner is alive. A broken
+    // record may belong to a live container: it keeps its address until rm -f. Taking the
+    // networks lock also finishes the network changes cut short by a crash.
+    std::set<std::string> live;
+    for (const auto& r : records) {
+      if (r.running() || alive(r.owner)) {
+        live.insert(r.id);
+      }
+    }
+    for (const auto& b : listing.broken) {
+      live.insert(b.id);
+    }
+    net::reconcile(store.root(), live);
+    return records;
   }
-  net::reconcile(store.root(), live);
-  return records;
 }
 
 Record inspect_container(const ContainerStore& store, std::string_view ref) {
-  const auto lock = store.lock();
-  const auto id = store.resolve(ref);
-  auto record = load_reconciled(store, id);
-  if (!record) {
+  auto settled = load_settled(store, resolve_locked(store, ref));
+  if (!settled.record) {
     throw_invalid("no such container: {}", ref);
   }
-  return *record;
+  return std::move(*settled.record);
 }
 
 std::string remove_container(const ContainerStore& store, std::string_view ref, bool force) {
-  const auto lock = store.lock();
-  const auto id = store.resolve(ref);
-  auto record = load_reconciled(store, id);
+  const std::string id = [&] {
+    const auto lock = store.lock();
+    std::string found = store.resolve(ref);
+    if (auto broken = store.load_broken(found)) {
+      if (!force) {
+        throw_invalid("cannot remove container {} without -f: {}", short_id(found), broken->error);
+      }
+      remove_broken(store, *broken);
+      return std::string();
+    }
+    return found;
+  }();
+  if (id.empty()) {
+    return id;
+  }
+  auto [lock, record] = load_settled(store, id);
   if (!record) {
     return id;
   }
-  if (record->state.status == Status::restarting && !force) {
-    // reconcile left it restarting: its supervisor lives and would start it again.
-    throw_invalid("cannot remove restarting container {}: stop it first or use -f",
+  const bool process_alive = record->running() && alive(record->state.process);
+  // A live owner other than this process: a supervisor (also while restarting), or a foreground
+  // run, recording an exit or starting the container.
+  const bool owner_alive = owned_by_other(*record);
+  if (!force && (process_alive || owner_alive)) {
+    throw_invalid("cannot remove {} container {}: stop it first or use -f",
+                  record->state.status == Status::restarting ? "restarting" : "running",
                   short_id(record->id));
   }
-  if (force && !record->running() && alive(record->owner) && record->owner != self_process()) {
-    // Its owner is starting it (again), or would: a start that went on after the removal would
-    // leave a container without a record. A container it is starting dies with it (the init's
-    // parent-death signal).
-    if (auto pidfd = sys::try_pidfd_open(record->owner.pid); pidfd && alive(record->owner)) {
-      sys::pidfd_signal(*pidfd, SIGKILL);
-    }
-    if (!wait_gone(record->owner, std::chrono::seconds(10))) {
-      throw Error(EBUSY,
-                  fmt::format("the owner of container {} did not exit", short_id(record->id)));
-    }
+  if (owner_alive && !process_alive) {
+    // It would go on with a container that is gone (start it again, say). A container it is
+    // starting dies with it (the init's parent-death signal).
+    kill_and_wait(record->owner, fmt::format("the supervisor of container {}", short_id(id)));
   }
-  if (record->running() && alive(record->state.process)) {
-    if (!force) {
-      throw_invalid("cannot remove running container {}: stop it first or use -f",
-                    short_id(record->id));
-    }
+  if (process_alive) {
     release_cgroup(record->cgroup_path);
-    if (auto pidfd = sys::try_pidfd_open(record->state.process.pid);
-        pidfd && alive(record->state.process)) {
-      sys::pidfd_signal(*pidfd, SIGKILL);
-    }
-    if (!wait_gone(record->state.process, std::chrono::seconds(10))) {
-      throw Error(EBUSY, fmt::format("container {} did not exit", short_id(record->id)));
-    }
+    kill_and_wait(record->state.process, fmt::format("container {}", short_id(id)));
   }
   release_cgroup(record->cgroup_path);
   teardown_network(store.root(), *record);

@@ -1,8 +1,11 @@
 #include "gctool/container/state.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "gctool/core/error.hpp"
+#include "gctool/core/ids.hpp"
 #include "gctool/net/network.hpp"
 
 namespace gctool::container {
@@ -316,6 +319,81 @@ Record record_from_json(const json& j) {
   } catch (const json::exception& e) {
     throw_invalid("invalid container state: {}", e.what());
   }
+}
+
+namespace {
+
+// Follows the keys of a JSON text as far as it parses and keeps the values salvage_identity
+// wants; stops at the first error.
+class IdentitySax : public nlohmann::json_sax<json> {
+ public:
+  RecordIdentity identity;
+
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t value) override {
+    return value >= 0 ? number_unsigned(static_cast<number_unsigned_t>(value)) : true;
+  }
+  bool number_unsigned(number_unsigned_t value) override {
+    if (at({"Gctool", "Owner", "Pid"})) {
+      identity.owner.pid = static_cast<pid_t>(value);
+    } else if (at({"Gctool", "Owner", "StartTime"})) {
+      identity.owner.start_time = value;
+    }
+    return true;
+  }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool string(string_t& value) override {
+    if (at({"Name"})) {
+      const std::string_view name = std::string_view(value).substr(value.starts_with('/') ? 1 : 0);
+      if (valid_name(name)) {
+        identity.name = name;
+      }
+    }
+    return true;
+  }
+  bool binary(binary_t&) override { return true; }
+  bool start_object(std::size_t) override {
+    path_.emplace_back();
+    return true;
+  }
+  bool key(string_t& key) override {
+    path_.back() = key;
+    return true;
+  }
+  bool end_object() override {
+    path_.pop_back();
+    return true;
+  }
+  bool start_array(std::size_t) override {
+    path_.emplace_back("[]");
+    return true;
+  }
+  bool end_array() override {
+    path_.pop_back();
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
+    return false;
+  }
+
+ private:
+  bool at(std::initializer_list<std::string_view> keys) const {
+    return std::equal(path_.begin(), path_.end(), keys.begin(), keys.end());
+  }
+  std::vector<std::string> path_;
+};
+
+}  // namespace
+
+RecordIdentity salvage_identity(std::string_view text) {
+  IdentitySax sax;
+  json::sax_parse(text, &sax);
+  // A pid without its start time cannot be told from a reused one.
+  if (sax.identity.owner.start_time == 0) {
+    sax.identity.owner = {};
+  }
+  return sax.identity;
 }
 
 }  // namespace gctool::container

@@ -1,6 +1,8 @@
 #include "gctool/container/store.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -12,6 +14,8 @@
 
 #include "gctool/core/crash_point.hpp"
 #include "gctool/core/error.hpp"
+#include "gctool/core/fd.hpp"
+#include "gctool/core/file_util.hpp"
 #include "gctool/core/ids.hpp"
 #include "gctool/core/json_file.hpp"
 
@@ -24,9 +28,38 @@ namespace {
 // A directory being removed: renamed to this prefix and the id first (see remove()).
 constexpr std::string_view kRemovingPrefix = ".removing-";
 
+// The fallback of save() on a full disk: the record, compact and padded with spaces (which JSON
+// ignores) to the file's size, written over the old one in blocks it already has. Not atomic
+// like a rename, but a single page for any usual record, and a torn one is a broken record that
+// the store skips and rm -f removes. False when it does not fit in the blocks the file has.
+bool overwrite_in_place(const fs::path& path, const nlohmann::json& value, Durability durability) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW));
+  struct stat st {};
+  if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    return false;
+  }
+  std::string text = value.dump();
+  const auto size = std::max(static_cast<std::size_t>(st.st_size), text.size() + 1);
+  if (size > static_cast<std::size_t>(st.st_blocks) * 512) {
+    return false;
+  }
+  text.resize(size - 1, ' ');
+  text += '\n';
+  for (std::size_t done = 0; done < text.size();) {
+    const ssize_t n =
+        ::pwrite(fd.get(), text.data() + done, text.size() - done, static_cast<off_t>(done));
+    if (n < 0 && errno != EINTR) {
+      return false;
+    }
+    done += n > 0 ? static_cast<std::size_t>(n) : 0;
+  }
+  return durability != Durability::durable || ::fsync(fd.get()) == 0;
+}
+
 }  // namespace
 
-ContainerStore::ContainerStore(fs::path root) : root_(std::move(root)) {}
+ContainerStore::ContainerStore(fs::path root, BrokenRecordHandler on_broken)
+    : root_(std::move(root)), on_broken_(std::move(on_broken)) {}
 
 fs::path ContainerStore::dir(std::string_view id) const {
   return containers_dir() / id;
@@ -47,8 +80,12 @@ FileLock ContainerStore::lock() const {
 
 void ContainerStore::create(Record& record, Durability durability, NameConflict on_conflict) const {
   std::map<std::string, std::string> holders;  // name -> id
-  for (auto& other : list()) {
+  auto listing = scan();
+  for (auto& other : listing.records) {
     holders.emplace(std::move(other.name), std::move(other.id));
+  }
+  for (auto& other : listing.broken) {
+    holders.emplace(std::move(other.identity.name), std::move(other.id));
   }
   for (auto taken = holders.find(record.name); taken != holders.end();
        taken = holders.find(record.name)) {
@@ -77,47 +114,94 @@ bool ContainerStore::save(const Record& record, Durability durability) const {
   if (!fs::is_directory(dir(record.id), ec)) {
     return false;
   }
-  save_json(config_path(record.id), to_json(record), durability);
+  const auto json = to_json(record);
+  try {
+    save_json(config_path(record.id), json, durability);
+  } catch (const Error& e) {
+    const bool full = e.errno_value() == ENOSPC || e.errno_value() == EDQUOT;
+    if (!full || !overwrite_in_place(config_path(record.id), json, durability)) {
+      throw;
+    }
+  }
   return true;
 }
 
-std::optional<Record> ContainerStore::load(std::string_view id) const {
-  auto json = try_load_json(config_path(id));
-  if (!json) {
-    return std::nullopt;
+ContainerStore::Read ContainerStore::read(std::string_view id) const {
+  const fs::path path = config_path(id);
+  std::optional<std::string> text;
+  try {
+    text = try_read_file(path);
+    if (!text) {
+      return {};
+    }
+    auto record = record_from_json(parse_json(*text, path));
+    if (record.id != id) {
+      throw_invalid("{} holds the record of container {}", path, record.id);
+    }
+    return {std::move(record), std::nullopt};
+  } catch (const Error& e) {
+    std::string error = e.what();
+    if (error.find(path.string()) == std::string::npos) {
+      error = fmt::format("{}: {}", path, error);
+    }
+    return {std::nullopt,
+            BrokenRecord{std::string(id), text ? salvage_identity(*text) : RecordIdentity{},
+                         std::move(error)}};
   }
-  return record_from_json(*json);
 }
 
-std::vector<Record> ContainerStore::list() const {
-  std::vector<Record> records;
-  std::vector<fs::path> leftovers;
+void ContainerStore::report(const BrokenRecord& broken) const {
+  if (on_broken_ && reported_.insert(broken.id).second) {
+    on_broken_(broken);
+  }
+}
+
+std::optional<Record> ContainerStore::load(std::string_view id) const {
+  auto read = this->read(id);
+  if (read.broken) {
+    throw_invalid("corrupt record of container {}: {}", short_id(id), read.broken->error);
+  }
+  return std::move(read.record);
+}
+
+std::optional<BrokenRecord> ContainerStore::load_broken(std::string_view id) const {
+  return read(id).broken;
+}
+
+ContainerStore::Listing ContainerStore::scan() const {
+  Listing listing;
   std::error_code ec;
   for (fs::directory_iterator it(containers_dir(), ec), end; !ec && it != end; it.increment(ec)) {
     const std::string id = it->path().filename().string();
     if (id.starts_with(kRemovingPrefix)) {
-      leftovers.push_back(it->path());
+      listing.leftovers.push_back(it->path());
       continue;
     }
     if (!valid_id(id)) {
       continue;
     }
-    if (auto record = load(id)) {
-      records.push_back(std::move(*record));
+    auto read = this->read(id);
+    if (read.record) {
+      listing.records.push_back(std::move(*read.record));
+    } else if (read.broken) {
+      report(*read.broken);
+      listing.broken.push_back(std::move(*read.broken));
     } else {
-      // No record: a create killed between the directory and its first record, or a removal by
-      // an older gctool cut short. Nothing can refer to it, and with the lock held nobody is
-      // writing it.
-      leftovers.push_back(it->path());
+      // No record: a create killed between the directory and its first record, a removal by an
+      // older gctool cut short, or a create under way (without the lock).
+      listing.leftovers.push_back(it->path());
     }
   }
-  for (const auto& path : leftovers) {
+  std::sort(listing.records.begin(), listing.records.end(),
+            [](const Record& a, const Record& b) { return a.created < b.created; });
+  return listing;
+}
+
+void ContainerStore::remove_leftovers(const Listing& listing) const {
+  for (const auto& path : listing.leftovers) {
     std::error_code ignored;
     fs::remove_all(path, ignored);
   }
-  std::sort(records.begin(), records.end(),
-            [](const Record& a, const Record& b) { return a.created < b.created; });
-  return records;
 }
 
 std::string ContainerStore::resolve(std::string_view ref) const {
@@ -128,17 +212,27 @@ std::string ContainerStore::resolve(std::string_view ref) const {
   if (valid_id(ref) && fs::exists(config_path(ref), ec)) {
     return std::string(ref);
   }
-  const auto records = list();
+  const auto listing = scan();
   const std::string_view name = ref.starts_with('/') ? ref.substr(1) : ref;
-  for (const auto& r : records) {
+  for (const auto& r : listing.records) {
     if (r.name == name) {
       return r.id;
     }
   }
+  for (const auto& b : listing.broken) {
+    if (!b.identity.name.empty() && b.identity.name == name) {
+      return b.id;
+    }
+  }
   std::vector<std::string> matches;
-  for (const auto& r : records) {
+  for (const auto& r : listing.records) {
     if (r.id.starts_with(ref)) {
       matches.push_back(r.id);
+    }
+  }
+  for (const auto& b : listing.broken) {
+    if (b.id.starts_with(ref)) {
+      matches.push_back(b.id);
     }
   }
   if (matches.size() > 1) {

@@ -218,8 +218,11 @@ class Supervisor {
   }
 
  private:
+  // Asked to stop (stop, kill -9, SIGTERM to this process), or removed (rm -f): the container
+  // is not started again.
   bool stop_requested() const {
-    return stopping_ || monitor_.stopping() || std::filesystem::exists(stop_request_path(dir_));
+    return stopping_ || monitor_.stopping() || std::filesystem::exists(stop_request_path(dir_)) ||
+           !std::filesystem::exists(dir_);
   }
 
   Container& container_;

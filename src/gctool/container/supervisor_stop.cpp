@@ -64,9 +64,10 @@ void kill_cgroup(const Record& record) {
   [[maybe_unused]] const auto path = handle.release();
 }
 
-// Until the exit is in state (or the container is gone) and nobody will start it again: the
-// owner, while alive, records the exit and then ends; without one, reconcile records it.
-void wait_recorded(const ContainerStore& store, const std::string& id) {
+// Until the exit of `run` (its pid 1 as signalled; {} for none) is in state (or the container is
+// gone) and nobody will start it again: the owner, while alive, records the exit and then ends;
+// without one, reconcile records it. A run started since by someone else ends the wait.
+void wait_recorded(const ContainerStore& store, const std::string& id, const ProcessId& run) {
   const auto deadline = std::chrono::steady_clock::now() + kRecordTimeout;
   for (;;) {
     std::optional<Record> record;
@@ -78,6 +79,10 @@ void wait_recorded(const ContainerStore& store, const std::string& id) {
       }
     }
     if (!record || (record->state.status != Status::running && !alive(record->owner))) {
+      return;
+    }
+    const ProcessId& now = record->state.process;
+    if (run.pid != 0 && now.pid != 0 && now != run) {
       return;
     }
     if (std::chrono::steady_clock::now() > deadline) {
@@ -114,7 +119,7 @@ std::string stop_container(const ContainerStore& store, std::string_view ref,
       }
     }
   }
-  wait_recorded(store, record.id);
+  wait_recorded(store, record.id, record.state.process);
   return record.id;
 }
 
@@ -124,6 +129,11 @@ std::string kill_container(const ContainerStore& store, std::string_view ref, in
     request_stop(store, record);
   }
   signal_container(store, record.id, sig);
+  if (sig == SIGKILL) {
+    // As Docker: once kill returns the container is down and recorded so, and its owner has
+    // ended, so that `start` or `inspect` right after does not find it running.
+    wait_recorded(store, record.id, record.state.process);
+  }
   return record.id;
 }
 

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "command.hpp"
+#include "container_store.hpp"
 #include "gctool/container/commit.hpp"
 
 namespace gctool::tool {
@@ -19,7 +20,7 @@ struct CommitCliOptions {
 };
 
 void commit(const Globals& globals, const CommitCliOptions& o) {
-  const container::ContainerStore containers(globals.root);
+  const auto containers = open_container_store(globals);
   image::ImageStore images(globals.root);
   container::CommitOptions options;
   if (!o.name.empty()) {

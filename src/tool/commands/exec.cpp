@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "command.hpp"
+#include "container_store.hpp"
 #include "gctool/container/exec.hpp"
 #include "gctool/container/foreground.hpp"
 #include "gctool/container/init.hpp"
@@ -36,7 +37,7 @@ int exec(const Globals& globals, const ExecOptions& o, const std::vector<std::st
   spec.tty = o.tty;
   spec.detach = o.detach;
   spec.stdin_fd = o.interactive ? BorrowedFd(0) : BorrowedFd();
-  const container::ContainerStore store(globals.root);
+  const auto store = open_container_store(globals);
   // Blocked from here on, so a signal sent while the process starts is forwarded, not fatal.
   std::optional<io::SignalSet> signals;
   if (!o.detach) {

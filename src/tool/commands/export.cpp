@@ -5,6 +5,7 @@
 
 #include "archive_output.hpp"
 #include "command.hpp"
+#include "container_store.hpp"
 #include "gctool/container/commit.hpp"
 
 namespace gctool::tool {
@@ -16,7 +17,7 @@ struct ExportOptions {
 };
 
 void export_fs(const Globals& globals, const ExportOptions& o) {
-  const container::ContainerStore containers(globals.root);
+  const auto containers = open_container_store(globals);
   const image::ImageStore images(globals.root);
   write_archive_output(o.output, [&](BorrowedFd out) {
     container::export_container(containers, images, o.container, out);

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "command.hpp"
+#include "container_store.hpp"
 #include "gctool/cgroup/layout.hpp"
 #include "gctool/container/runtime.hpp"
 #include "gctool/core/file_util.hpp"
@@ -62,8 +63,9 @@ std::string backing_filesystem(const std::string& root) {
   }
 }
 
-nlohmann::json collect(const std::string& root) {
-  const container::ContainerStore store(root);
+nlohmann::json collect(const Globals& globals) {
+  const std::string& root = globals.root;
+  const auto store = open_container_store(globals);
   int running = 0;
   int stopped = 0;
   const auto records = container::list_containers(store);
@@ -150,7 +152,7 @@ void setup_info(CLI::App& app, Globals& globals) {
   auto format = std::make_shared<std::optional<std::string>>();
   cmd->add_option("-f,--format", *format, "Format the output using the given Go template");
   cmd->callback([format, &globals] {
-    const auto info = collect(globals.root);
+    const auto info = collect(globals);
     if (*format && !(*format)->empty()) {
       fmt::print("{}\n", render_template(**format, info));
     } else {

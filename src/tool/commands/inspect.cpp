@@ -5,6 +5,7 @@
 #include <string>
 
 #include "command.hpp"
+#include "container_store.hpp"
 #include "gctool/container/runtime.hpp"
 #include "gctool/core/error.hpp"
 #include "gctool/image/inspect.hpp"
@@ -24,7 +25,7 @@ std::optional<nlohmann::json> find_object(const Globals& globals, const std::str
                                           const std::string& type) {
   const auto wanted = [&](const char* kind) { return type.empty() || type == kind; };
   if (wanted("container")) {
-    const container::ContainerStore store(globals.root);
+    const auto store = open_container_store(globals);
     try {
       return container::to_json(container::inspect_container(store, ref));
     } catch (const Error&) {

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "command.hpp"
+#include "container_store.hpp"
 #include "gctool/container/supervisor.hpp"
 #include "gctool/core/error.hpp"
 #include "gctool/core/units.hpp"
@@ -19,7 +20,7 @@ struct KillArgs {
 
 void kill(Globals& globals, const KillArgs& args) {
   const int sig = parse_signal(args.signal);
-  const container::ContainerStore store(globals.root);
+  const auto store = open_container_store(globals);
   for_each_container(globals, args.refs,
                      [&](const std::string& ref) { container::kill_container(store, ref, sig); });
 }

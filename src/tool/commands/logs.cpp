@@ -12,11 +12,11 @@
 #include <vector>
 
 #include "command.hpp"
+#include "container_store.hpp"
 #include "gctool/container/log_reader.hpp"
 #include "gctool/container/log_stream.hpp"
 #include "gctool/container/log_writer.hpp"
 #include "gctool/core/error.hpp"
-#include "gctool/core/json_file.hpp"
 #include "gctool/core/proc.hpp"
 #include "gctool/core/time.hpp"
 #include "gctool/io/loop.hpp"
@@ -33,50 +33,17 @@ struct LogsArgs {
   std::string container;
 };
 
-// The directory of the container named by ref: a full id, a name (with or without Docker's
-// leading '/'), or a unique id prefix.
-std::filesystem::path find_container(const std::filesystem::path& root, const std::string& ref) {
-  const auto containers = root / "containers";
-  const std::string name = ref.starts_with('/') ? ref.substr(1) : ref;
-  std::vector<std::filesystem::path> by_prefix;
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(containers, ec)) {
-    const auto config = try_load_json(entry.path() / "config.json");
-    if (!config) {
-      continue;
-    }
-    const std::string id = config->value("Id", "");
-    std::string container_name = config->value("Name", "");
-    if (container_name.starts_with('/')) {
-      container_name.erase(0, 1);
-    }
-    if (id == ref || (!name.empty() && container_name == name)) {
-      return entry.path();
-    }
-    if (!ref.empty() && id.starts_with(ref)) {
-      by_prefix.push_back(entry.path());
-    }
-  }
-  if (by_prefix.size() > 1) {
-    throw_invalid("multiple containers match the id prefix {}", ref);
-  }
-  if (by_prefix.empty()) {
-    throw_invalid("no such container: {}", ref);
-  }
-  return by_prefix.front();
-}
-
 // Whether the container's process still runs: its pid with the recorded start time, so that a
-// reused pid does not count.
-bool container_running(const std::filesystem::path& dir) {
-  const auto config = try_load_json(dir / "config.json");
-  if (!config || !config->contains("State")) {
+// reused pid does not count. A record that has become unreadable counts as ended.
+bool container_running(const container::ContainerStore& store, const std::string& id) {
+  try {
+    const auto record = store.load(id);
+    const auto& process = record ? record->state.process : container::ProcessId{};
+    return record && record->running() && process.pid > 0 &&
+           process_matches(process.pid, process.start_time);
+  } catch (const Error&) {
     return false;
   }
-  const auto& state = config->at("State");
-  const pid_t pid = state.value("Pid", 0);
-  const std::uint64_t start_time = state.value("PidStartTime", std::uint64_t{0});
-  return state.value("Status", "") == "running" && pid > 0 && process_matches(pid, start_time);
 }
 
 std::optional<std::size_t> parse_tail(const std::string& text) {
@@ -102,14 +69,16 @@ void run_logs(const LogsArgs& args, const Globals& globals) {
   if (!args.since.empty()) {
     options.since = parse_since(args.since, std::chrono::system_clock::now());
   }
-  const auto dir = find_container(globals.root, args.container);
+  // Read without the store lock: records are replaced atomically, and logs must not wait.
+  const auto store = open_container_store(globals);
+  const std::string id = store.resolve(args.container);
   container::FdLogSink sink{BorrowedFd(STDOUT_FILENO), BorrowedFd(STDERR_FILENO)};
-  container::LogReader reader(container::container_log_path(dir), options, sink);
+  container::LogReader reader(container::container_log_path(store.dir(id)), options, sink);
   reader.read_existing();
   if (args.follow) {
     io::Loop loop;
-    io::sync_wait(loop,
-                  container::follow_log(loop, reader, [&dir] { return container_running(dir); }));
+    io::sync_wait(loop, container::follow_log(
+                            loop, reader, [&store, &id] { return container_running(store, id); }));
   }
   sink.flush();
 }

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "command.hpp"
+#include "container_store.hpp"
 #include "gctool/container/runtime.hpp"
 #include "gctool/core/error.hpp"
 
@@ -15,7 +16,7 @@ struct PortArgs {
 };
 
 void port(const Globals& globals, const PortArgs& args) {
-  const container::ContainerStore store(globals.root);
+  const auto store = open_container_store(globals);
   const auto record = container::inspect_container(store, args.container);
   bool found = false;
   if (record.network) {

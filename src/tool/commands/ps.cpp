@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "command.hpp"
+#include "container_store.hpp"
 #include "gctool/container/runtime.hpp"
 #include "gctool/core/error.hpp"
 #include "gctool/core/ids.hpp"
@@ -95,7 +96,7 @@ std::string ports_text(const container::Record& r) {
 void ps(const Globals& globals, const PsOptions& o) {
   // Anything but json and table is a Go template over the json fields, as in Docker.
   const bool templated = !o.format.empty() && o.format != "json" && o.format != "table";
-  const container::ContainerStore store(globals.root);
+  const auto store = open_container_store(globals);
   auto records = container::list_containers(store);
   // Newest first, as Docker.
   std::reverse(records.begin(), records.end());

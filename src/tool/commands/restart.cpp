@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "command.hpp"
+#include "container_store.hpp"
 #include "gctool/cgroup/migration_warmup.hpp"
 #include "gctool/container/supervisor.hpp"
 #include "gctool/core/error.hpp"
@@ -22,7 +23,7 @@ void restart(Globals& globals, const RestartArgs& args) {
   if (args.timeout < 0) {
     throw_invalid("invalid timeout {}: must be at least 0", args.timeout);
   }
-  const container::ContainerStore store(globals.root);
+  const auto store = open_container_store(globals);
   for_each_container(globals, args.refs, [&](const std::string& ref) {
     container::stop_container(store, ref, std::chrono::seconds(args.timeout));
     const auto warmup = cgroup::MigrationWarmup::start();

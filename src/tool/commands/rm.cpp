@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "command.hpp"
+#include "container_store.hpp"
 #include "gctool/container/runtime.hpp"
 #include "gctool/core/error.hpp"
 
@@ -16,7 +17,7 @@ struct RmOptions {
 };
 
 void rm(Globals& globals, const RmOptions& o) {
-  const container::ContainerStore store(globals.root);
+  const auto store = open_container_store(globals);
   for_each_container(globals, o.refs, [&](const std::string& ref) {
     container::remove_container(store, ref, o.force);
   });

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "command.hpp"
+#include "container_store.hpp"
 #include "gctool/container/foreground.hpp"
 #include "gctool/container/init.hpp"
 #include "gctool/container/runtime.hpp"
@@ -151,7 +152,7 @@ container::Spec build_spec(const std::string& root, const RunOptions& o,
 // -d: the container runs under a supervisor; print its id once its command has started.
 int run_detached(const Globals& globals, const container::SupervisorOptions& options,
                  container::Spec spec) {
-  const container::ContainerStore store(globals.root);
+  const auto store = open_container_store(globals);
   try {
     fmt::print("{}\n", container::run_detached(store, std::move(spec), options));
   } catch (const container::StartError& e) {
@@ -176,7 +177,7 @@ int run(const Globals& globals, const RunOptions& o, const std::vector<std::stri
   }
   // Blocked from here on, so a signal sent while the container starts is forwarded, not fatal.
   io::SignalSet signals(container::kForwardedSignals);
-  const container::ContainerStore store(globals.root);
+  const auto store = open_container_store(globals);
   auto container = container::Container::create(store, std::move(spec),
                                                 o.rm ? Durability::fast : Durability::durable);
   try {
@@ -188,6 +189,11 @@ int run(const Globals& globals, const RunOptions& o, const std::vector<std::stri
   }
   const int code = container::run_foreground(container, signals.fd(), o.interactive);
   container.finish();
+  // The container's own exit code even when its record could not be written (a full disk).
+  if (!container.save_error().empty()) {
+    std::fflush(stdout);
+    fmt::print(stderr, "gctool: warning: {}\n", container.save_error());
+  }
   return code;
 }
 

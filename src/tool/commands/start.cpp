@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "command.hpp"
+#include "container_store.hpp"
 #include "gctool/container/supervisor.hpp"
 #include "gctool/core/error.hpp"
 
@@ -12,7 +13,7 @@ namespace gctool::tool {
 namespace {
 
 void start(Globals& globals, const std::vector<std::string>& refs) {
-  const container::ContainerStore store(globals.root);
+  const auto store = open_container_store(globals);
   for_each_container(globals, refs,
                      [&](const std::string& ref) { container::start_detached(store, ref); });
 }

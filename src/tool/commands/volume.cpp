@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "command.hpp"
+#include "container_store.hpp"
 #include "gctool/container/volume.hpp"
 #include "table.hpp"
 
@@ -24,7 +25,7 @@ void setup_volume(CLI::App& app, Globals& globals) {
   auto* create = volume->add_subcommand("create", "Create a volume");
   create->add_option("NAME", args->name, "Volume name (default: a random one)");
   create->callback([args, &globals] {
-    const container::ContainerStore store(globals.root);
+    const auto store = open_container_store(globals);
     fmt::print("{}\n", container::create_volume(store, args->name).name);
   });
 
@@ -62,7 +63,7 @@ void setup_volume(CLI::App& app, Globals& globals) {
   rm->add_flag("-f,--force", args->force, "Do not fail on a volume that does not exist");
   rm->add_option("NAME", args->names, "Volume names")->required();
   rm->callback([args, &globals] {
-    const container::ContainerStore store(globals.root);
+    const auto store = open_container_store(globals);
     for_each_name(args->names, [&](const std::string& name) {
       if (!args->force || container::volume_exists(globals.root, name)) {
         container::remove_volume(store, name);
@@ -76,7 +77,7 @@ void setup_volume(CLI::App& app, Globals& globals) {
     if (!args->force) {
       throw_invalid("volume prune removes data: confirm with -f");
     }
-    const container::ContainerStore store(globals.root);
+    const auto store = open_container_store(globals);
     fmt::print("Deleted Volumes:\n");
     for (const auto& name : container::prune_volumes(store)) {
       fmt::print("{}\n", name);

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "command.hpp"
+#include "container_store.hpp"
 #include "gctool/container/runtime.hpp"
 #include "gctool/core/error.hpp"
 
@@ -11,7 +12,7 @@ namespace gctool::tool {
 namespace {
 
 void wait(Globals& globals, const std::vector<std::string>& refs) {
-  const container::ContainerStore store(globals.root);
+  const auto store = open_container_store(globals);
   for (const auto& ref : refs) {
     try {
       fmt::print("{}\n", container::wait_container(store, ref));
