@@ -257,6 +257,9 @@ void exec_container_command(BorrowedFd report, const CommandConfig& c) {
 void run_init(const InitConfig& c) noexcept {
   run_child(c.report, [&c] {
     reset_signals();
+    // Until the execve: nothing of the container may open this process's /proc files, among
+    // them /proc/PID/exe, gctool's executable.
+    check(::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "prctl PR_SET_DUMPABLE");
     // The container dies with whoever spawned it, so a killed `gctool run` leaves no orphan.
     check(::prctl(PR_SET_PDEATHSIG, SIGKILL), "prctl PR_SET_PDEATHSIG");
     check(::setsid(), "setsid");
