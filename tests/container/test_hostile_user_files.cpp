@@ -92,7 +92,7 @@ TEST_CASE("a symlinked /etc/passwd is followed inside the root, never to the hos
   TestRoot root;
   TempDir host{"gct-users-host"};
   write_bytes(host.path() / "passwd", kHostUser);
-  for (const std::string target :
+  for (const std::string& target :
        {host.str() + "/passwd", "../../../../../../../.." + host.str() + "/passwd"}) {
     INFO(target);
     const auto image = make_image(root, "ln -sf " + target + " /etc/passwd");
@@ -109,22 +109,15 @@ TEST_CASE("a symlinked /etc/passwd is followed inside the root, never to the hos
 
 TEST_CASE("exec -u with a hostile /etc/passwd or /etc/group fails at once", "[root][security]") {
   TestRoot root;
-  const auto name = run_detached(root, {"sleep", "1000"}, {"-m", "64m"});
   for (const auto& row : kRows) {
     INFO(row.what);
+    const auto name = run_detached(root, {"sleep", "1000"}, {"-m", "64m"});
     // A compromised container changes its own files; the admin then runs exec -u.
-    const auto backup =
-        root.run({"exec", name, "sh", "-c",
-                  "rm -rf /backup && mkdir /backup && cp /etc/passwd /etc/group /backup"});
-    REQUIRE(backup.exit_code == 0);
     REQUIRE(root.run({"exec", name, "sh", "-c", row.change}).exit_code == 0);
     const auto start = std::chrono::steady_clock::now();
     const auto r = bounded(root, {"exec", "-i", "-u", "escapee", name, "id", "-u"}, kHostUser);
     check_refused(r, row.expected, std::chrono::steady_clock::now() - start);
-    REQUIRE(root.run({"exec", name, "sh", "-c",
-                      "rm -f /etc/passwd /etc/group && cp /backup/passwd /backup/group /etc"})
-                .exit_code == 0);
+    remove(root, name);
   }
-  remove(root, name);
   CHECK(root.leaks().empty());
 }
