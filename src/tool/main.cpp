@@ -13,6 +13,7 @@
 #include "gctool/cgroup/migration_warmup.hpp"
 #include "gctool/container/supervisor.hpp"
 #include "gctool/core/error.hpp"
+#include "gctool/sys/sealed_exe.hpp"
 
 namespace gctool::tool {
 
@@ -69,9 +70,10 @@ std::string describe_parse_error(CLI::App& app, int argc, char** argv, const CLI
 // The small program detached containers' supervisors exec (see use_supervisor_helper), next to
 // this executable in a build tree, or in ../libexec/gctool once installed.
 void find_supervisor_helper() {
-  std::error_code ec;
-  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (ec) {
+  std::filesystem::path self;
+  try {
+    self = sys::host_executable();
+  } catch (const Error&) {
     return;
   }
   const auto dir = self.parent_path();
@@ -97,12 +99,27 @@ std::string_view verb_of(int argc, char** argv) {
   return {};
 }
 
+// The verbs whose process becomes a container's init or exec'd process until their execve.
+bool starts_container_processes(std::string_view verb) {
+  return verb == "run" || verb == "start" || verb == "restart" || verb == "exec" ||
+         verb == container::kSuperviseExitedVerb;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Before anything else (no thread, nothing to lose): such a process runs from a sealed copy of
+  // gctool, which a container cannot write through /proc/self/exe (see sys/sealed_exe.hpp).
+  const std::string_view verb = verb_of(argc, argv);
+  if (starts_container_processes(verb)) {
+    try {
+      sys::reexec_sealed(argv);
+    } catch (const Error& e) {
+      return fail(e.what());
+    }
+  }
   // Verbs that move a process into a container's cgroup begin the kernel's wait before a cgroup
   // v1 move first of all (see MigrationWarmup): loading, parsing and the rest then overlap it.
-  const std::string_view verb = verb_of(argc, argv);
   const auto warmup = verb == "run" || verb == "start" || verb == "exec"
                           ? cgroup::MigrationWarmup::start()
                           : cgroup::MigrationWarmup();

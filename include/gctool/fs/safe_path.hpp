@@ -5,6 +5,8 @@
 
 #include <sys/types.h>
 
+#include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -31,6 +33,13 @@ UniqueFd mkdir_all_in_root(BorrowedFd root, std::string_view path, mode_t mode =
 // (/etc/resolv.conf -> ../run/resolv.conf, or -> /etc/host-file) is followed inside root, and
 // its missing target is created there.
 UniqueFd touch_in_root(BorrowedFd root, std::string_view path, mode_t mode = 0644);
+
+// The content of the regular file at path inside root (resolved as open_in_root does); nullopt
+// when nothing is there. Anything else, which could block the reader forever or never end (a
+// FIFO, a device such as /dev/zero, a socket, a directory), and a file larger than max_size are
+// refused with an invalid-input Error that names path.
+std::optional<std::string> read_regular_file_in_root(BorrowedFd root, std::string_view path,
+                                                     std::size_t max_size);
 
 // "/proc/self/fd/N": a path naming what fd refers to, for mount(2) and friends.
 std::string fd_path(BorrowedFd fd);

@@ -17,6 +17,7 @@
 #include "gctool/core/file_util.hpp"
 #include "gctool/core/pipe.hpp"
 #include "gctool/core/proc.hpp"
+#include "gctool/core/proc_limits.hpp"
 #include "gctool/sys/clone.hpp"
 #include "gctool/sys/pidfd.hpp"
 #include "gctool/sys/pty.hpp"
@@ -46,10 +47,11 @@ struct ExecChild {
 
 // The same resource limits and OOM score as the container's pid 1, whatever the caller's are.
 void copy_limits(pid_t init) {
+  // From /proc: prlimit(2) on the pid 1 of another user (`run -u nobody`) needs CAP_SYS_RESOURCE.
+  const std::vector<rlimit> limits = read_proc_limits(init);
   for (int r = 0; r < RLIM_NLIMITS; ++r) {
     const auto resource = static_cast<__rlimit_resource>(r);
-    rlimit limit{};
-    check(::prlimit(init, resource, nullptr, &limit), "read rlimit {} of the container's pid 1", r);
+    rlimit limit = limits[static_cast<std::size_t>(r)];
     if (::prlimit(0, resource, &limit, nullptr) != 0) {
       // Raising a hard limit needs CAP_SYS_RESOURCE, which not every host gives root: keep our
       // hard limit then, and the container's soft limit within it.

@@ -18,7 +18,6 @@
 
 #include <fmt/std.h>
 
-#include "gctool/core/file_util.hpp"
 #include "gctool/fs/copy_tree.hpp"
 #include "gctool/fs/mount.hpp"
 #include "gctool/fs/rootfs.hpp"
@@ -147,9 +146,16 @@ void setup_console(const InitConfig& c) {
   sys::make_controlling_tty(pty.slave);
 }
 
+// Far larger than any real /etc/passwd or /etc/group; a bound on what a hostile image can make
+// the init read.
+constexpr std::size_t kMaxUserFileSize = 16 << 20;
+
 sys::ExecUser switch_user(const std::string& spec) {
-  const auto passwd = try_read_file("/etc/passwd").value_or("");
-  const auto group = try_read_file("/etc/group").value_or("");
+  const UniqueFd root(check(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC), "open /"));
+  const auto passwd =
+      fs::read_regular_file_in_root(root, "/etc/passwd", kMaxUserFileSize).value_or("");
+  const auto group =
+      fs::read_regular_file_in_root(root, "/etc/group", kMaxUserFileSize).value_or("");
   const auto user = sys::resolve_exec_user(spec, passwd, group);
   check(::setgroups(user.supplementary_gids.size(), user.supplementary_gids.data()), "setgroups");
   check(::setresgid(user.gid, user.gid, user.gid), "setgid {}", user.gid);
@@ -267,6 +273,9 @@ void exec_container_command(BorrowedFd report, const CommandConfig& c) {
 void run_init(const InitConfig& c) noexcept {
   run_child(c.report, [&c] {
     reset_signals();
+    // Until the execve: nothing of the container may open this process's /proc files, among
+    // them /proc/PID/exe, gctool's executable.
+    check(::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "prctl PR_SET_DUMPABLE");
     // The container dies with whoever spawned it, so a killed `gctool run` leaves no orphan.
     check(::prctl(PR_SET_PDEATHSIG, SIGKILL), "prctl PR_SET_PDEATHSIG");
     check(::setsid(), "setsid");

@@ -30,6 +30,7 @@
 #include "gctool/io/task.hpp"
 #include "gctool/sys/daemon.hpp"
 #include "gctool/sys/pidfd.hpp"
+#include "gctool/sys/sealed_exe.hpp"
 
 namespace gctool::container {
 namespace {
@@ -183,9 +184,14 @@ class Supervisor {
   // possible; the caller then supervises in process.
   void exec_helper(const ContainerStore& store) {
     const auto& helper = supervisor_helper();
-    std::error_code ec;
-    const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-    if (helper.empty() || ec) {
+    if (helper.empty()) {
+      return;
+    }
+    // The host's gctool, not the sealed copy this process may run from.
+    std::filesystem::path self;
+    try {
+      self = sys::host_executable();
+    } catch (const Error&) {
       return;
     }
     MonitorArgs args;

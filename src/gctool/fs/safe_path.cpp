@@ -213,6 +213,73 @@ UniqueFd touch_in_root(BorrowedFd root, std::string_view path, mode_t mode) {
   return file;
 }
 
+namespace {
+
+std::string_view file_kind(mode_t mode) {
+  switch (mode & S_IFMT) {
+    case S_IFIFO:
+      return "a FIFO";
+    case S_IFCHR:
+      return "a character device";
+    case S_IFBLK:
+      return "a block device";
+    case S_IFSOCK:
+      return "a socket";
+    case S_IFDIR:
+      return "a directory";
+    default:
+      return "not a regular file";
+  }
+}
+
+}  // namespace
+
+std::optional<std::string> read_regular_file_in_root(BorrowedFd root, std::string_view path,
+                                                     std::size_t max_size) {
+  // O_PATH first: opening a FIFO or a device to read it may block or have effects of its own.
+  const long rc = raw_openat2(root, trim_slashes(path), O_PATH, 0);
+  if (rc < 0 && (errno == ENOENT || errno == ENOTDIR)) {
+    return std::nullopt;
+  }
+  const UniqueFd where(static_cast<int>(check(rc, "open {} in the container", path)));
+  struct stat st {};
+  check(::fstat(where.get(), &st), "stat {} in the container", path);
+  if (!S_ISREG(st.st_mode)) {
+    throw_invalid("{} in the container is {}, not a regular file", path, file_kind(st.st_mode));
+  }
+  const auto too_large = [&] {
+    throw_invalid("{} in the container is larger than {} bytes", path, max_size);
+  };
+  if (static_cast<std::uint64_t>(st.st_size) > max_size) {
+    too_large();
+  }
+  // The same inode, now readable (a regular file opens without side effects).
+  const UniqueFd file(check(::open(fd_path(where).c_str(), O_RDONLY | O_NOCTTY | O_CLOEXEC),
+                            "open {} in the container", path));
+  struct stat opened {};
+  check(::fstat(file.get(), &opened), "stat {} in the container", path);
+  if (opened.st_dev != st.st_dev || opened.st_ino != st.st_ino) {
+    throw Error(EXDEV, fmt::format("reopen {} in the container: another file was opened", path));
+  }
+  std::string content;
+  char buf[8192];
+  while (true) {
+    const ssize_t n = ::read(file.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    check(n, "read {} in the container", path);
+    if (n == 0) {
+      return content;
+    }
+    content.append(buf, static_cast<std::size_t>(n));
+    if (content.size() > max_size) {
+      // It grew while read.
+      too_large();
+    }
+  }
+}
+
 std::string fd_path(BorrowedFd fd) {
   return fmt::format("/proc/self/fd/{}", fd.get());
 }
