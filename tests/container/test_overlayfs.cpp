@@ -1,5 +1,6 @@
-// Overlayfs under gctool (the checkout inside a container): overlayfs cannot hold the upper dir of
-// an overlay, so the tests' temporary roots go where containers can run.
+// Overlayfs under gctool (gctool, or the checkout, inside a container): overlayfs cannot hold the
+// upper dir of an overlay. A data root there is refused before anything exists, with one line
+// that says what to do; the tests' temporary roots go where containers can run.
 #include <sys/mount.h>
 
 #include <catch2/catch.hpp>
@@ -53,6 +54,28 @@ class ScopedEnv {
 };
 
 }  // namespace
+
+TEST_CASE("a data root on overlayfs is refused with one line that says what to do", "[root]") {
+  HostNetns netns;
+  TempDir dir{"gct-overlay-root"};
+  const fs::path root = mount_overlay_in(dir);
+  import_busybox(root);
+
+  const auto r = gctool::test::gctool(
+      {"--root", root.string(), "run", "--name", "c", "-v", "vol:/data", "busybox", "true"});
+  INFO(r.err);
+  CHECK(r.exit_code == 125);
+  CHECK(r.out == "");
+  CHECK(r.err == fmt::format("gctool: the data root \"{}\" is on overlayfs, which cannot hold a "
+                             "container's writable layer: put --root on another filesystem (a "
+                             "volume or a tmpfs)\n",
+                             root.string()));
+  // Nothing was created: no record, no volume, no mount.
+  CHECK((!fs::exists(root / "containers") || fs::is_empty(root / "containers")));
+  CHECK((!fs::exists(root / "volumes") || fs::is_empty(root / "volumes")));
+  CHECK(mounts_under(root.string()) == std::vector<std::string>{root.string()});
+  CHECK(gctool::test::gctool({"--root", root.string(), "ps", "-a", "-q"}).out == "");
+}
 
 TEST_CASE("tests whose temporary directory is on overlayfs still run containers", "[root]") {
   // A checkout inside a container: GCTOOL_TEST_TMP (the build tree) on overlayfs.
