@@ -2,13 +2,17 @@
 #pragma once
 
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <poll.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -73,7 +77,14 @@ inline void remove_tree_safely(const std::filesystem::path& path) {
   }
 }
 
+inline bool on_overlayfs(const std::filesystem::path& path) {
+  struct statfs fs {};
+  return ::statfs(path.c_str(), &fs) == 0 && fs.f_type == OVERLAYFS_SUPER_MAGIC;
+}
+
 // A directory under the build tree (or /tmp) removed with everything in it at scope end.
+// Overlayfs cannot hold an overlay's upper dir: on a checkout inside a container, root's temp
+// dirs get a tmpfs of their own, so that the tests can run containers in them.
 class TempDir {
  public:
   explicit TempDir(const std::string& prefix = "gct-test") {
@@ -84,15 +95,27 @@ class TempDir {
     if (::mkdtemp(tmpl.data()) == nullptr) {
       throw std::runtime_error("mkdtemp failed");
     }
-    path_ = tmpl;
+    top_ = path_ = tmpl;
+    if (::geteuid() == 0 && on_overlayfs(top_)) {
+      if (::mount("gct-test", top_.c_str(), "tmpfs", 0, "mode=0700") != 0) {
+        const int err = errno;
+        remove_tree_safely(top_);
+        throw std::runtime_error("mount a tmpfs on " + top_.string() + ": " + std::strerror(err));
+      }
+      // Below the mount point: the leak checks look for mounts under path().
+      path_ = top_ / "d";
+      std::filesystem::create_directory(path_);
+      std::filesystem::permissions(path_, std::filesystem::perms::owner_all);
+    }
   }
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() { remove_tree_safely(path_); }
+  ~TempDir() { remove_tree_safely(top_); }
   const std::filesystem::path& path() const { return path_; }
   std::string str() const { return path_.string(); }
 
  private:
+  std::filesystem::path top_;
   std::filesystem::path path_;
 };
 

@@ -1,10 +1,12 @@
 #include "gctool/container/runtime.hpp"
 
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <poll.h>
 #include <sched.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -62,7 +64,23 @@ bool valid_hostname(std::string_view name) {
                           : valid_name(name);
 }
 
+// Overlayfs cannot hold an overlay's upper dir: a data root on the root filesystem of a container
+// (gctool run inside one) would fail at the mount, deep inside the start.
+void check_root_filesystem(const fsys::path& root) {
+  struct statfs fs {};
+  if (::statfs((root / "containers").c_str(), &fs) != 0 && ::statfs(root.c_str(), &fs) != 0) {
+    return;  // what uses the root reports it
+  }
+  if (fs.f_type == OVERLAYFS_SUPER_MAGIC) {
+    throw_invalid(
+        "the data root {} is on overlayfs, which cannot hold a container's writable layer: put "
+        "--root on another filesystem (a volume or a tmpfs)",
+        root);
+  }
+}
+
 void validate(const fsys::path& root, const Spec& spec) {
+  check_root_filesystem(root);
   if (!spec.name.empty() && !valid_name(spec.name)) {
     throw_invalid("invalid container name \"{}\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
                   spec.name);

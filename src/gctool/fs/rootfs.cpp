@@ -82,6 +82,34 @@ UniqueFd system_mount_point(BorrowedFd root, const std::string& name, const char
   return mkdir_all_in_root(root, name, mode);
 }
 
+bool same_file(const char* a, const char* b) {
+  struct stat sa {};
+  struct stat sb {};
+  check(::stat(a, &sa), "stat {}", a);
+  check(::stat(b, &sb), "stat {}", b);
+  return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+// Under a chroot (gctool run from one), the mount namespace's root lies above our "/": pivot_root
+// would swap only the chroot's mount, and the host's tree would stay the namespace's root, where
+// `exec` lands (setns) and which the container could reach again with CAP_SYS_CHROOT. So go up
+// to the namespace's root first: with the root moved below the cwd, ".." climbs past the old one,
+// up to the top, where ".." is "." (at once without a chroot).
+void enter_namespace_root(const std::filesystem::path& below) {
+  check(::chdir("/"), "chdir /");
+  check(::chroot(below.c_str()), "chroot {}", below);
+  bool climbed = false;
+  for (; !same_file(".", ".."); climbed = true) {
+    check(::chdir(".."), "chdir ..");
+  }
+  check(::chroot("."), "chroot to the mount namespace's root");
+  if (climbed) {
+    // pivot_root refuses a shared root, and nothing done here may propagate to the host (as
+    // build_rootfs made the chroot's mounts).
+    mount("", "/", "", MS_PRIVATE | MS_REC);
+  }
+}
+
 }  // namespace
 
 void mount_proc_and_sys(BorrowedFd root) {
@@ -145,9 +173,12 @@ UniqueFd setup_dev(BorrowedFd root) {
 }
 
 void pivot_root_into(const std::filesystem::path& new_root) {
+  const UniqueFd target(
+      check(::open(new_root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), "open {}", new_root));
+  enter_namespace_root(new_root);
   // pivot_root(".", ".") stacks the old root on top of the new one; unmounting "." then removes
   // the old root without needing a directory for it inside the container.
-  check(::chdir(new_root.c_str()), "chdir {}", new_root);
+  check(::fchdir(target.get()), "chdir {}", new_root);
   check(static_cast<int>(::syscall(SYS_pivot_root, ".", ".")), "pivot_root");
   // The old root may have shared mounts: do not let the unmount propagate back to the host.
   check(::mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr), "make the old root slave");
