@@ -225,9 +225,9 @@ TEST_CASE("network and volume names with control characters are refused, nothing
   CHECK(root.run({"network", "ls", "-q"}).out == "");
   CHECK(root.run({"volume", "ls", "-q"}).out == "");
   CHECK(gctool::test::gctool_links().empty());
-  CHECK(entries(fs::path(root.root()) / "volumes").empty());
+  CHECK(directory_entries(fs::path(root.root()) / "volumes").empty());
   // The lock file at most: no network record.
-  for (const auto& name : entries(fs::path(root.root()) / "networks")) {
+  for (const auto& name : directory_entries(fs::path(root.root()) / "networks")) {
     CHECK(name == ".lock");
   }
 }
