@@ -33,7 +33,10 @@ std::filesystem::path make_container(const gctool::test::TempDir& root, bool run
       {"Id", kId},
       {"Name", "/web"},
       {"State",
-       {{"Status", running ? "running" : "exited"}, {"Pid", pid}, {"PidStartTime", start}}}};
+       {{"Status", running ? "running" : "exited"}, {"Pid", pid}, {"PidStartTime", start}}},
+      {"Config", nlohmann::json::object()},
+      {"HostConfig", nlohmann::json::object()},
+      {"Gctool", nlohmann::json::object()}};
   gctool::write_file(dir / "config.json", config.dump());
   return dir;
 }
