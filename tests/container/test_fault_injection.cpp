@@ -42,7 +42,6 @@ enum class Op { run_detached, remove, stop, network_create, network_remove, volu
 constexpr Op kOps[] = {Op::run_detached,   Op::remove,        Op::stop,  Op::network_create,
                        Op::network_remove, Op::volume_remove, Op::commit};
 constexpr int kKillsPerOp = 8;      // kills that cut the command short, per operation
-constexpr int kAttemptsPerOp = 24;  // a kill may come after the command has finished
 constexpr auto kKillBudget = 200s;  // the kills stop here even if fewer were effective
 
 const char* op_name(Op op) {
@@ -65,9 +64,15 @@ const char* op_name(Op op) {
   return "?";
 }
 
+// The text of a file, or what could be read of it: /proc files of a process that exits meanwhile
+// fail to read (ESRCH), which libstdc++ reports by throwing.
 std::string read_text(const fsys::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  try {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  } catch (const std::exception&) {
+    return {};
+  }
 }
 
 std::vector<std::string> lines(const std::string& text) {
@@ -175,6 +180,13 @@ class FaultRun {
     INFO(op_name(op) << ": " << result.err);
     REQUIRE(result.exit_code == 0);
     durations_[op] = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
+  }
+
+  // A kill of op came after the command had finished (the machine got faster than when it was
+  // measured): later kills are drawn from a shorter span.
+  void shorten(Op op) {
+    auto& duration = durations_.at(op);
+    duration = std::max(duration * 3 / 4, std::chrono::microseconds(1000));
   }
 
   std::chrono::microseconds random_delay(Op op) {
@@ -399,27 +411,28 @@ TEST_CASE("gctool killed at random moments leaves nothing once everything is rem
   REQUIRE(mounts_under(root.string()).empty());
   REQUIRE(test_processes(root.string(), f.marker()).empty());
 
-  // The kills, in an order drawn from the seed.
-  std::vector<Op> schedule;
-  for (int i = 0; i < kAttemptsPerOp; ++i) {
-    schedule.insert(schedule.end(), std::begin(kOps), std::end(kOps));
-  }
-  std::shuffle(schedule.begin(), schedule.end(), std::mt19937_64(seed));
+  // The kills, each of an operation drawn from the seed among those that still need kills.
   std::map<Op, int> effective;
   int kills = 0;
   const auto start = Clock::now();
-  for (const Op op : schedule) {
-    if (effective[op] >= kKillsPerOp) {
-      continue;
+  while (Clock::now() - start <= kKillBudget) {
+    std::vector<Op> pending;
+    for (const Op op : kOps) {
+      if (effective[op] < kKillsPerOp) {
+        pending.push_back(op);
+      }
     }
-    if (Clock::now() - start > kKillBudget) {
+    if (pending.empty()) {
       break;
     }
+    const Op op = f.pick(pending);
     const auto args = f.prepare(op);
     const bool kill_forked = op == Op::run_detached && f.random(2) == 0;
     ++kills;
     if (f.run_killed(args, f.random_delay(op), kill_forked)) {
       ++effective[op];
+    } else {
+      f.shorten(op);
     }
     if (f.random(4) == 0) {
       const auto ps = f.run({"ps", "-a"});
@@ -449,7 +462,17 @@ TEST_CASE("gctool killed at random moments leaves nothing once everything is rem
   CHECK(f.networks().empty());
   CHECK(f.volumes().empty());
   CHECK(f.images() == std::vector<std::string>{base_image});
-  CHECK(wait_until([&] { return test_processes(root.string(), f.marker()).empty(); }, 10s));
+  const bool processes_gone =
+      wait_until([&] { return test_processes(root.string(), f.marker()).empty(); }, 10s);
+  std::string leftover;
+  for (const pid_t pid : test_processes(root.string(), f.marker())) {
+    const fsys::path proc = fsys::path("/proc") / std::to_string(pid);
+    std::string cmdline = read_text(proc / "cmdline");
+    std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+    leftover += fmt::format("\n{} [{}] {}", pid, read_text(proc / "stat"), cmdline);
+  }
+  INFO("processes left:" << leftover);
+  CHECK(processes_gone);
   CHECK(mounts_under(root.string()).empty());
   CHECK(all_links() == links_before);
   CHECK(net::list_firewall_rules().empty());
