@@ -10,12 +10,10 @@
 
 #include <fmt/std.h>
 #include <range/v3/algorithm/find.hpp>
-#include <range/v3/range/conversion.hpp>
-#include <range/v3/view/split.hpp>
-#include <range/v3/view/transform.hpp>
 
 #include "gctool/core/error.hpp"
 #include "gctool/core/file_util.hpp"
+#include "gctool/core/text.hpp"
 
 namespace gctool::cgroup {
 
@@ -26,12 +24,6 @@ namespace {
 const std::set<std::string, std::less<>> kV1Controllers = {
     "blkio",  "cpu",  "cpuacct", "cpuset",   "devices",    "freezer", "hugetlb",
     "memory", "misc", "net_cls", "net_prio", "perf_event", "pids",    "rdma"};
-
-std::vector<std::string> split(std::string_view text, char sep) {
-  return text | ranges::views::split(sep) |
-         ranges::views::transform([](auto&& part) { return part | ranges::to<std::string>(); }) |
-         ranges::to<std::vector>();
-}
 
 // mountinfo escapes space, tab, newline and backslash in paths as \ooo.
 std::string unescape(std::string_view field) {
@@ -63,7 +55,8 @@ std::optional<Mount> parse_line(std::string_view line) {
   if (fields.size() < 6 || dash == fields.end() || fields.end() - dash < 4) {
     return std::nullopt;
   }
-  return Mount{unescape(fields[4]), *(dash + 1), split(*(dash + 3), ',')};
+  const auto options = split(*(dash + 3), ',');
+  return Mount{unescape(fields[4]), std::string(*(dash + 1)), {options.begin(), options.end()}};
 }
 
 }  // namespace

@@ -21,7 +21,7 @@
 
 namespace gctool::container {
 
-namespace fs = std::filesystem;
+namespace fsys = std::filesystem;
 
 namespace {
 
@@ -32,7 +32,8 @@ constexpr std::string_view kRemovingPrefix = ".removing-";
 // ignores) to the file's size, written over the old one in blocks it already has. Not atomic
 // like a rename, but a single page for any usual record, and a torn one is a broken record that
 // the store skips and rm -f removes. False when it does not fit in the blocks the file has.
-bool overwrite_in_place(const fs::path& path, const nlohmann::json& value, Durability durability) {
+bool overwrite_in_place(const fsys::path& path, const nlohmann::json& value,
+                        Durability durability) {
   UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW));
   struct stat st {};
   if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -58,20 +59,20 @@ bool overwrite_in_place(const fs::path& path, const nlohmann::json& value, Durab
 
 }  // namespace
 
-ContainerStore::ContainerStore(fs::path root, BrokenRecordHandler on_broken)
+ContainerStore::ContainerStore(fsys::path root, BrokenRecordHandler on_broken)
     : root_(std::move(root)), on_broken_(std::move(on_broken)) {}
 
-fs::path ContainerStore::dir(std::string_view id) const {
+fsys::path ContainerStore::dir(std::string_view id) const {
   return containers_dir() / id;
 }
 
-fs::path ContainerStore::config_path(std::string_view id) const {
+fsys::path ContainerStore::config_path(std::string_view id) const {
   return dir(id) / "config.json";
 }
 
 FileLock ContainerStore::lock() const {
   std::error_code ec;
-  fs::create_directories(containers_dir(), ec);
+  fsys::create_directories(containers_dir(), ec);
   if (ec) {
     throw Error(ec.value(), fmt::format("create {}", containers_dir()));
   }
@@ -98,20 +99,20 @@ void ContainerStore::create(Record& record, Durability durability, NameConflict 
     record.name = random_name();
     record.spec.name = record.name;
   }
-  const fs::path path = dir(record.id);
+  const fsys::path path = dir(record.id);
   check(::mkdir(path.c_str(), 0700), "create container directory {}", path);
   try {
     save_json(config_path(record.id), to_json(record), durability);
   } catch (...) {
     std::error_code ec;
-    fs::remove_all(path, ec);
+    fsys::remove_all(path, ec);
     throw;
   }
 }
 
 bool ContainerStore::save(const Record& record, Durability durability) const {
   std::error_code ec;
-  if (!fs::is_directory(dir(record.id), ec)) {
+  if (!fsys::is_directory(dir(record.id), ec)) {
     return false;
   }
   const auto json = to_json(record);
@@ -127,7 +128,7 @@ bool ContainerStore::save(const Record& record, Durability durability) const {
 }
 
 ContainerStore::Read ContainerStore::read(std::string_view id) const {
-  const fs::path path = config_path(id);
+  const fsys::path path = config_path(id);
   std::optional<std::string> text;
   try {
     text = try_read_file(path);
@@ -171,7 +172,7 @@ std::optional<BrokenRecord> ContainerStore::load_broken(std::string_view id) con
 ContainerStore::Listing ContainerStore::scan() const {
   Listing listing;
   std::error_code ec;
-  for (fs::directory_iterator it(containers_dir(), ec), end; !ec && it != end; it.increment(ec)) {
+  for (fsys::directory_iterator it(containers_dir(), ec), end; !ec && it != end; it.increment(ec)) {
     const std::string id = it->path().filename().string();
     if (id.starts_with(kRemovingPrefix)) {
       listing.leftovers.push_back(it->path());
@@ -200,7 +201,7 @@ ContainerStore::Listing ContainerStore::scan() const {
 void ContainerStore::remove_leftovers(const Listing& listing) const {
   for (const auto& path : listing.leftovers) {
     std::error_code ignored;
-    fs::remove_all(path, ignored);
+    fsys::remove_all(path, ignored);
   }
 }
 
@@ -209,7 +210,7 @@ std::string ContainerStore::resolve(std::string_view ref) const {
     throw_invalid("empty container name or id");
   }
   std::error_code ec;
-  if (valid_id(ref) && fs::exists(config_path(ref), ec)) {
+  if (valid_id(ref) && fsys::exists(config_path(ref), ec)) {
     return std::string(ref);
   }
   const auto listing = scan();
@@ -247,7 +248,7 @@ std::string ContainerStore::resolve(std::string_view ref) const {
 void ContainerStore::remove(std::string_view id) const {
   // Renamed away first: a removal cut short leaves no directory without its record under the
   // id, only one under the removing prefix, which the next list() deletes.
-  const fs::path doomed = containers_dir() / fmt::format("{}{}", kRemovingPrefix, id);
+  const fsys::path doomed = containers_dir() / fmt::format("{}{}", kRemovingPrefix, id);
   if (::rename(dir(id).c_str(), doomed.c_str()) != 0) {
     if (errno == ENOENT) {
       return;
@@ -256,7 +257,7 @@ void ContainerStore::remove(std::string_view id) const {
   }
   crash_point("container-rm:renamed");
   std::error_code ec;
-  fs::remove_all(doomed, ec);
+  fsys::remove_all(doomed, ec);
   if (ec) {
     throw Error(ec.value(), fmt::format("remove {}", doomed));
   }

@@ -67,7 +67,7 @@ void check_name(std::string_view name) {
 }
 
 // A volume being deleted: renamed to this prefix and a random id first (see delete_volume).
-constexpr std::string_view kRemovingPrefix = ".removing-";
+constexpr std::string_view kRemovingVolumePrefix = ".removing-";
 
 // Deletes a renamed-away volume. Another process may be deleting the same tree (a sweep of one
 // whose deleter died): what it removed first is no error.
@@ -84,7 +84,8 @@ void remove_doomed(const fsys::path& doomed) {
 // directory, which the next listing removes.
 void delete_volume(const fsys::path& root, std::string_view name) {
   const fsys::path dir = volumes_dir(root) / name;
-  const fsys::path doomed = volumes_dir(root) / fmt::format("{}{}", kRemovingPrefix, random_id());
+  const fsys::path doomed =
+      volumes_dir(root) / fmt::format("{}{}", kRemovingVolumePrefix, random_id());
   check(::rename(dir.c_str(), doomed.c_str()), "rename {} to {}", dir, doomed);
   crash_point("volume-rm:renamed");
   remove_doomed(doomed);
@@ -95,7 +96,7 @@ void remove_interrupted_deletions(const fsys::path& root) {
   std::vector<fsys::path> doomed;
   std::error_code ec;
   for (const auto& entry : fsys::directory_iterator(volumes_dir(root), ec)) {
-    if (entry.path().filename().string().starts_with(kRemovingPrefix)) {
+    if (entry.path().filename().string().starts_with(kRemovingVolumePrefix)) {
       doomed.push_back(entry.path());
     }
   }

@@ -23,7 +23,7 @@
 #include "gctool/image/platform.hpp"
 #include "gctool/image/sha256.hpp"
 
-namespace fs = std::filesystem;
+namespace fsys = std::filesystem;
 using nlohmann::json;
 
 namespace gctool::image {
@@ -339,7 +339,7 @@ std::vector<LoadedImage> load_archive(ImageStore& store, const ByteSource& sourc
   return Loader(store, unpacked.dir_fd(), options).run();
 }
 
-std::vector<LoadedImage> load_directory(ImageStore& store, const fs::path& dir,
+std::vector<LoadedImage> load_directory(ImageStore& store, const fsys::path& dir,
                                         const LoadOptions& options) {
   const UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!fd) {

@@ -23,25 +23,17 @@
 #include <fmt/format.h>
 #include <fmt/std.h>
 
+#include "archive_ptr.hpp"
 #include "gctool/core/error.hpp"
 #include "gctool/core/file_util.hpp"
 #include "gctool/image/sha256.hpp"
 
-namespace fs = std::filesystem;
+namespace fsys = std::filesystem;
 
 namespace gctool::image {
 namespace {
 
 constexpr std::string_view kOverlayXattrPrefix = "trusted.overlay.";
-
-struct WriterDeleter {
-  void operator()(archive* a) const noexcept { archive_write_free(a); }
-};
-using EntryPtr = std::unique_ptr<archive_entry, void (*)(archive_entry*)>;
-
-EntryPtr new_entry() {
-  return EntryPtr(archive_entry_new(), archive_entry_free);
-}
 
 bool is_whiteout(const struct stat& st) {
   return S_ISCHR(st.st_mode) && st.st_rdev == 0;
@@ -59,7 +51,7 @@ std::optional<struct stat> try_lstat_at(BorrowedFd dir, const std::string& name,
   return st;
 }
 
-UniqueFd open_dir_at(BorrowedFd dir, const std::string& name) {
+UniqueFd open_subdir(BorrowedFd dir, const std::string& name) {
   return UniqueFd(
       ::openat(dir.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
 }
@@ -184,7 +176,7 @@ class TarOut {
       return false;  // devices and sockets: nothing an image carries
     }
 
-    auto e = new_entry();
+    auto e = new_archive_entry();
     archive_entry_set_pathname(e.get(), S_ISDIR(st.st_mode) ? (path + "/").c_str() : path.c_str());
     archive_entry_set_filetype(e.get(), st.st_mode & S_IFMT);
     archive_entry_set_perm(e.get(), st.st_mode & 07777);
@@ -225,7 +217,7 @@ class TarOut {
 
   // An empty file with fixed metadata: the AUFS form of a whiteout, which every loader reads.
   void marker(const std::string& path) {
-    auto e = new_entry();
+    auto e = new_archive_entry();
     archive_entry_set_pathname(e.get(), path.c_str());
     archive_entry_set_filetype(e.get(), AE_IFREG);
     archive_entry_set_perm(e.get(), 0);
@@ -288,14 +280,14 @@ class TarOut {
   }
 
   BorrowedFd out_;
-  std::unique_ptr<archive, WriterDeleter> writer_;
+  ArchiveWriterPtr writer_;
   Sha256 hash_;
   std::uint64_t bytes_ = 0;
   std::exception_ptr failure_;
   std::map<std::pair<dev_t, ino_t>, std::string> links_;
 };
 
-UniqueFd open_root(const fs::path& dir) {
+UniqueFd open_root(const fsys::path& dir) {
   UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!fd) {
     throw_errno("open {}", dir);
@@ -354,7 +346,7 @@ void pack_merged_dir(TarOut& tar, const std::vector<UniqueFd>& stack, const std:
       if (!S_ISDIR(lower->st_mode)) {
         break;  // a file or whiteout ends the directory's history
       }
-      UniqueFd fd = open_dir_at(stack[i], name);
+      UniqueFd fd = open_subdir(stack[i], name);
       if (!fd) {
         break;
       }
@@ -366,7 +358,7 @@ void pack_merged_dir(TarOut& tar, const std::vector<UniqueFd>& stack, const std:
 
 }  // namespace
 
-PackedLayer pack_layer(const fs::path& dir, const fs::path& tmp_dir) {
+PackedLayer pack_layer(const fsys::path& dir, const fsys::path& tmp_dir) {
   UniqueFd file(::open(tmp_dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
   if (!file) {
     throw_errno("create temporary file in {}", tmp_dir);
@@ -378,14 +370,14 @@ PackedLayer pack_layer(const fs::path& dir, const fs::path& tmp_dir) {
   return PackedLayer{std::move(file), tar.digest(), tar.bytes()};
 }
 
-std::string layer_diff_id(const fs::path& dir) {
+std::string layer_diff_id(const fsys::path& dir) {
   TarOut tar{BorrowedFd()};
   pack_dir(tar, open_root(dir), "");
   tar.close();
   return tar.digest();
 }
 
-void pack_merged(const std::vector<fs::path>& layers, BorrowedFd out) {
+void pack_merged(const std::vector<fsys::path>& layers, BorrowedFd out) {
   std::vector<UniqueFd> stack;
   for (auto it = layers.rbegin(); it != layers.rend(); ++it) {
     stack.push_back(open_root(*it));

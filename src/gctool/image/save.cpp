@@ -17,26 +17,17 @@
 #include <fmt/std.h>
 #include <nlohmann/json.hpp>
 
+#include "archive_ptr.hpp"
 #include "gctool/core/error.hpp"
 #include "gctool/core/file_util.hpp"
 #include "gctool/image/pack.hpp"
 #include "gctool/image/sha256.hpp"
 
-namespace fs = std::filesystem;
+namespace fsys = std::filesystem;
 using nlohmann::json;
 
 namespace gctool::image {
 namespace {
-
-struct WriterDeleter {
-  void operator()(archive* a) const noexcept { archive_write_free(a); }
-};
-using WriterPtr = std::unique_ptr<archive, WriterDeleter>;
-using EntryPtr = std::unique_ptr<archive_entry, void (*)(archive_entry*)>;
-
-EntryPtr new_entry() {
-  return EntryPtr(archive_entry_new(), archive_entry_free);
-}
 
 void check_archive(archive* a, int rc, std::string_view what) {
   if (rc < ARCHIVE_WARN) {
@@ -71,7 +62,7 @@ class ArchiveWriter {
   }
 
   void dir(const std::string& path) {
-    auto e = new_entry();
+    auto e = new_archive_entry();
     archive_entry_set_pathname(e.get(), path.c_str());
     archive_entry_set_filetype(e.get(), AE_IFDIR);
     archive_entry_set_perm(e.get(), 0755);
@@ -84,8 +75,8 @@ class ArchiveWriter {
   }
 
  private:
-  EntryPtr header(const std::string& path, std::uint64_t size) {
-    auto e = new_entry();
+  ArchiveEntryPtr header(const std::string& path, std::uint64_t size) {
+    auto e = new_archive_entry();
     archive_entry_set_pathname(e.get(), path.c_str());
     archive_entry_set_filetype(e.get(), AE_IFREG);
     archive_entry_set_perm(e.get(), 0644);
@@ -101,7 +92,7 @@ class ArchiveWriter {
     }
   }
 
-  WriterPtr writer_;
+  ArchiveWriterPtr writer_;
 };
 
 }  // namespace

@@ -22,7 +22,7 @@
 #include "gctool/image/platform.hpp"
 #include "gctool/image/sha256.hpp"
 
-namespace fs = std::filesystem;
+namespace fsys = std::filesystem;
 using nlohmann::json;
 
 namespace gctool::image {
@@ -78,18 +78,18 @@ std::chrono::system_clock::time_point created_time(const std::string& text) {
 
 // Removes a directory tree by first renaming it to a temporary name, so that nobody ever sees
 // it half removed under its real name; a crash leaves only a temp the next sweep removes.
-void remove_tree(const fs::path& dir) {
-  const fs::path doomed =
+void remove_tree(const fsys::path& dir) {
+  const fsys::path doomed =
       dir.parent_path() / fmt::format("{}rm-{}", kTempPrefix, short_id(random_id()));
   std::error_code ec;
-  fs::rename(dir, doomed, ec);
+  fsys::rename(dir, doomed, ec);
   if (ec) {
     if (ec == std::errc::no_such_file_or_directory) {
       return;
     }
     throw Error(ec.value(), fmt::format("remove {}", dir));
   }
-  fs::remove_all(doomed, ec);
+  fsys::remove_all(doomed, ec);
   if (ec) {
     throw Error(ec.value(), fmt::format("remove {}", doomed));
   }
@@ -100,19 +100,19 @@ void remove_tree(const fs::path& dir) {
 void PendingLayer::discard() noexcept {
   if (!dir_.empty()) {
     std::error_code ec;
-    fs::remove_all(dir_, ec);
+    fsys::remove_all(dir_, ec);
     dir_.clear();
   }
   lock_.reset();
 }
 
-ImageStore::ImageStore(fs::path root) : root_(fs::absolute(root)) {}
+ImageStore::ImageStore(fsys::path root) : root_(fsys::absolute(root)) {}
 
-fs::path ImageStore::layer_dir(std::string_view diff_id) const {
+fsys::path ImageStore::layer_dir(std::string_view diff_id) const {
   return layers_dir() / digest_hex(diff_id);
 }
 
-fs::path ImageStore::record_path(std::string_view id) const {
+fsys::path ImageStore::record_path(std::string_view id) const {
   return images_dir() / (digest_hex(id) + ".json");
 }
 
@@ -129,7 +129,7 @@ FileLock ImageStore::lock_shared() const {
 void ImageStore::prepare_dirs() const {
   for (const auto& dir : {images_dir(), layers_dir()}) {
     std::error_code ec;
-    fs::create_directories(dir, ec);
+    fsys::create_directories(dir, ec);
     if (ec) {
       throw Error(ec.value(), fmt::format("create {}", dir));
     }
@@ -138,7 +138,7 @@ void ImageStore::prepare_dirs() const {
 
 namespace {
 
-TagIndex load_index(const fs::path& path) {
+TagIndex load_index(const fsys::path& path) {
   TagIndex index;
   if (auto j = try_load_json(path)) {
     if (auto it = j->find("Tags"); it != j->end() && it->is_object()) {
@@ -148,7 +148,7 @@ TagIndex load_index(const fs::path& path) {
   return index;
 }
 
-void save_index(const fs::path& path, const TagIndex& index) {
+void save_index(const fsys::path& path, const TagIndex& index) {
   save_json(path, json{{"Tags", index}});
 }
 
@@ -199,7 +199,7 @@ std::optional<Image> ImageStore::try_resolve(std::string_view ref) const {
   // A short id: the only case that lists the directory.
   std::optional<std::string> match;
   std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(images_dir(), ec)) {
+  for (const auto& entry : fsys::directory_iterator(images_dir(), ec)) {
     const std::string name = entry.path().filename();
     if (name.size() == 64 + 5 && name.ends_with(".json") && name.starts_with(hex)) {
       if (match) {
@@ -221,7 +221,7 @@ Image ImageStore::resolve(std::string_view ref) const {
 std::vector<Image> ImageStore::list() const {
   // `image ls` is where a user looks after a killed commit or load: remove what it left, unless
   // the store is busy (or this process holds the lock: changes sweep first on their own).
-  if (fs::exists(root_ / "images.lock")) {
+  if (fsys::exists(root_ / "images.lock")) {
     if (const auto lock = FileLock::try_exclusive(root_ / "images.lock")) {
       sweep_stale_temps();
     }
@@ -229,7 +229,7 @@ std::vector<Image> ImageStore::list() const {
   const TagIndex index = load_index(index_path());
   std::vector<Image> images;
   std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(images_dir(), ec)) {
+  for (const auto& entry : fsys::directory_iterator(images_dir(), ec)) {
     const std::string name = entry.path().filename();
     if (name.size() != 64 + 5 || !name.ends_with(".json") || !is_hex(name.substr(0, 64))) {
       continue;
@@ -247,14 +247,14 @@ std::vector<Image> ImageStore::list() const {
 
 void ImageStore::sweep_stale_temps() const {
   std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(layers_dir(), ec)) {
+  for (const auto& entry : fsys::directory_iterator(layers_dir(), ec)) {
     if (!entry.path().filename().string().starts_with(kTempPrefix)) {
       continue;
     }
     UniqueFd fd(::open(entry.path().c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (fd && ::flock(fd.get(), LOCK_EX | LOCK_NB) == 0) {
       std::error_code ignored;
-      fs::remove_all(entry.path(), ignored);
+      fsys::remove_all(entry.path(), ignored);
     }
   }
   // What a commit() killed midway left: it moves the layers into place, then writes each image's
@@ -267,8 +267,8 @@ void ImageStore::sweep_stale_temps() const {
       used.insert(digest_hex(diff_id));
     }
   }
-  std::vector<fs::path> orphans;
-  for (const auto& entry : fs::directory_iterator(layers_dir(), ec)) {
+  std::vector<fsys::path> orphans;
+  for (const auto& entry : fsys::directory_iterator(layers_dir(), ec)) {
     const std::string name = entry.path().filename();
     if (name.size() == 64 && is_hex(name) && !used.contains(name)) {
       orphans.push_back(entry.path());
@@ -281,11 +281,11 @@ void ImageStore::sweep_stale_temps() const {
       // Tried again by the next change.
     }
   }
-  for (const auto& entry : fs::directory_iterator(images_dir(), ec)) {
+  for (const auto& entry : fsys::directory_iterator(images_dir(), ec)) {
     const std::string name = entry.path().filename();
     if (name.size() == 64 + kConfigSuffix.size() && name.ends_with(kConfigSuffix) &&
-        !fs::exists(images_dir() / (name.substr(0, 64) + ".json"))) {
-      fs::remove(entry.path(), ec);
+        !fsys::exists(images_dir() / (name.substr(0, 64) + ".json"))) {
+      fsys::remove(entry.path(), ec);
     }
   }
 }
@@ -319,13 +319,13 @@ std::vector<Image> ImageStore::commit(std::vector<PendingLayer> pending,
   sweep_stale_temps();
   std::map<std::string, std::uint64_t> layer_sizes;
   for (auto& layer : pending) {
-    const fs::path target = layer_dir(layer.info_.diff_id);
+    const fsys::path target = layer_dir(layer.info_.diff_id);
     layer_sizes[layer.info_.diff_id] = layer.info_.size;
-    if (fs::exists(target)) {
+    if (fsys::exists(target)) {
       continue;  // the same content is there already; the destructor drops this copy
     }
     std::error_code ec;
-    fs::rename(layer.dir_, target, ec);
+    fsys::rename(layer.dir_, target, ec);
     if (ec) {
       throw Error(ec.value(), fmt::format("move layer {} to {}", layer.dir_, target));
     }
@@ -345,7 +345,7 @@ std::vector<Image> ImageStore::commit(std::vector<PendingLayer> pending,
     json layers = json::array();
     std::uint64_t size = 0;
     for (const auto& diff_id : image.diff_ids) {
-      if (!fs::is_directory(layer_dir(diff_id))) {
+      if (!fsys::is_directory(layer_dir(diff_id))) {
         throw_invalid("layer {} of image {} is missing from the store", diff_id, id);
       }
       if (!layer_sizes.contains(diff_id)) {
@@ -355,7 +355,7 @@ std::vector<Image> ImageStore::commit(std::vector<PendingLayer> pending,
       layers.push_back({{"DiffId", diff_id}, {"Size", layer_size}});
       size += layer_size;
     }
-    const fs::path config_path = images_dir() / (digest_hex(id) + std::string(kConfigSuffix));
+    const fsys::path config_path = images_dir() / (digest_hex(id) + std::string(kConfigSuffix));
     write_file_atomic(config_path, image.config_json);
     save_json(record_path(id), json{{"Id", id},
                                     {"Created", config.value("created", "")},
@@ -377,7 +377,7 @@ std::vector<Image> ImageStore::commit(std::vector<PendingLayer> pending,
 
 std::uint64_t ImageStore::stored_layer_size(std::string_view diff_id) const {
   std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(images_dir(), ec)) {
+  for (const auto& entry : fsys::directory_iterator(images_dir(), ec)) {
     const std::string name = entry.path().filename();
     if (name.size() != 64 + 5 || !name.ends_with(".json")) {
       continue;
@@ -421,7 +421,7 @@ Image ImageStore::import_rootfs(const ByteSource& source, const std::optional<Re
 std::vector<std::string> ImageStore::containers_using(std::string_view id) const {
   std::vector<std::string> users;
   std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(root_ / "containers", ec)) {
+  for (const auto& entry : fsys::directory_iterator(root_ / "containers", ec)) {
     try {
       const auto state = try_load_json(entry.path() / "config.json");
       if (!state || !state->is_object()) {
@@ -487,7 +487,7 @@ RemoveResult ImageStore::remove(std::string_view ref, bool force) {
   for (const auto& path :
        {record_path(image.id), images_dir() / (hex + std::string(kConfigSuffix))}) {
     std::error_code ec;
-    if (!fs::remove(path, ec) && ec) {
+    if (!fsys::remove(path, ec) && ec) {
       throw Error(ec.value(), fmt::format("remove {}", path));
     }
   }
