@@ -9,6 +9,8 @@
 #include <cstring>
 #include <string>
 
+#include <fmt/format.h>
+
 #include "gctool/core/error.hpp"
 
 namespace gctool::container {
@@ -29,7 +31,7 @@ std::filesystem::path rotated_log_path(const std::filesystem::path& log, int ind
     return log;
   }
   auto path = log;
-  path += "." + std::to_string(index);
+  path += fmt::format(".{}", index);
   return path;
 }
 
