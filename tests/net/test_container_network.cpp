@@ -554,7 +554,7 @@ TEST_CASE("containers on two user networks cannot reach each other; the host rea
   // From a container on each side: its own network's server answers, the other's does not (in
   // either direction), and neither does the other network's gateway-facing path.
   const auto fetch = [&](const std::string& network, const std::string& ip) {
-    return root.run({"run", "--rm", "--network", network, "busybox", "wget", "-T", "2", "-qO-",
+    return root.run({"run", "--rm", "--network", network, "busybox", "timeout", "3", "wget", "-qO-",
                      "http://" + ip + "/"});
   };
   CHECK_THAT(fetch(net1, ip1).out, Catch::Contains("hello-" + web1));

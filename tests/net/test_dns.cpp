@@ -112,8 +112,8 @@ std::vector<std::uint8_t> udp_exchange(const std::string& server,
   return buffer;
 }
 
-// A fake upstream DNS server on 127.0.0.1:53 of the test's namespace: every A query gets
-// 10.231.99.99; it counts what it answered.
+// A fake upstream DNS server on 127.0.0.1:53 of the test's namespace: every A query for a name
+// under "example" gets 10.231.99.99, any other name NXDOMAIN; it counts what it answered.
 class FakeUpstream {
  public:
   FakeUpstream() : fd_(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) {
@@ -144,8 +144,10 @@ class FakeUpstream {
       const std::span message(buffer.data(), n > 0 ? static_cast<std::size_t>(n) : 0);
       if (const auto q = dns::parse_query(message)) {
         const net::Ipv4Address address = net::parse_ipv4("10.231.99.99");
-        const auto r =
-            dns::build_response(message, *q, dns::Rcode::ok, std::span(&address, 1), 60, 512);
+        const bool known = q->name.ends_with("example");
+        const auto r = dns::build_response(
+            message, *q, known ? dns::Rcode::ok : dns::Rcode::name_error,
+            known ? std::span(&address, 1) : std::span<const net::Ipv4Address>(), 60, 512);
         ::sendto(fd_.get(), r.data(), r.size(), 0, reinterpret_cast<const sockaddr*>(&from),
                  length);
         ++answered_;
@@ -165,7 +167,7 @@ std::string trimmed(std::string text) {
   return text;
 }
 
-std::string run_detached(const TestRoot& root, std::vector<std::string> args) {
+std::string start_detached(const TestRoot& root, std::vector<std::string> args) {
   args.insert(args.begin(), {"run", "-d"});
   const auto result = root.run(args);
   INFO(result.err);
@@ -335,7 +337,7 @@ TEST_CASE(
   std::vector<std::string> args{"--name", web, "--network", network, "--network-alias", "db"};
   const auto httpd_args = httpd(web);
   args.insert(args.end(), httpd_args.begin(), httpd_args.end());
-  const auto web_id = run_detached(root, args);
+  const auto web_id = start_detached(root, args);
   const std::string web_ip = "10.231.60.2";
   const auto pids = resolver_processes(root.root());
   REQUIRE(pids.size() == 1);
@@ -436,9 +438,10 @@ TEST_CASE(
 
   // Gone with its container: the name no longer resolves, and the resolver stops with the last.
   const std::string other = unique_name("oth");
-  run_detached(root, {"--name", other, "--network", network, "busybox", "sleep", "60"});
+  start_detached(root, {"--name", other, "--network", network, "busybox", "sleep", "60"});
   CHECK(root.run({"rm", "-f", web}).exit_code == 0);
   const auto gone = parse_answer(udp_exchange("10.231.60.1", make_query(16, web)));
+  CHECK(gone.rcode == 3);  // forwarded, and the upstream does not know it
   CHECK(gone.addresses.empty());
   CHECK(resolver_processes(root.root()).size() == 1);
   CHECK(root.run({"rm", "-f", other}).exit_code == 0);
@@ -459,7 +462,7 @@ TEST_CASE(
   }
   TestRoot root;
   const std::string target = unique_name("tgt");
-  run_detached(root, {"--name", target, "busybox", "sleep", "60"});
+  start_detached(root, {"--name", target, "busybox", "sleep", "60"});
   const auto out =
       root.run({"run", "--rm", "--link", target + ":alias1", "--dns", "10.9.9.9", "--dns-search",
                 "a.example", "--dns-option", "ndots:3", "--add-host", "h1:10.1.1.1", "--add-host",
@@ -510,7 +513,7 @@ TEST_CASE("network connect and disconnect on a running container: interfaces and
   std::vector<std::string> args{"--name", web, "--network", net1};
   const auto httpd_args = httpd(web);
   args.insert(args.end(), httpd_args.begin(), httpd_args.end());
-  run_detached(root, args);
+  start_detached(root, args);
   const auto interfaces = [&] {
     return trimmed(root.run({"exec", web, "ls", "/sys/class/net"}).out);
   };
@@ -519,7 +522,7 @@ TEST_CASE("network connect and disconnect on a running container: interfaces and
   const auto fetch = [&](const std::string& network, const std::string& target) {
     return root
         .run({"run", "--rm", "--network", network, "busybox", "sh", "-c",
-              "wget -T 2 -qO- http://" + target + "/ || echo FAIL"})
+              "timeout 3 wget -qO- http://" + target + "/ || echo FAIL"})
         .out;
   };
   CHECK_THAT(fetch(net1, web), Catch::Contains("hello-" + web));

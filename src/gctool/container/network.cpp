@@ -12,6 +12,7 @@
 #include "gctool/net/attach.hpp"
 #include "gctool/net/dns_files.hpp"
 #include "gctool/net/network.hpp"
+#include "gctool/net/resolver.hpp"
 
 namespace gctool::container {
 
@@ -165,7 +166,7 @@ bool own_network_namespace(const Spec& spec) noexcept {
 
 void write_network_files(const fsys::path& root, const fsys::path& dir, const Record& record) {
   const Spec& spec = record.spec;
-  const auto host_resolv = try_read_file("/etc/resolv.conf").value_or("");
+  const auto host_resolv = try_read_file(net::host_resolv_conf_path()).value_or("");
   std::string hosts;
   std::string resolv;
   net::ResolvConfOptions dns{spec.dns, spec.dns_search, spec.dns_options, std::nullopt};
