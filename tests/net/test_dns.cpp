@@ -324,7 +324,9 @@ TEST_CASE(
   // The "host's" resolver: the test's own, on 127.0.0.1 of its namespace, reached by the
   // network's resolver from the host side.
   TempDir etc;
-  write_file(etc.path() / "resolv.conf", "nameserver 127.0.0.1\nsearch test.invalid\n");
+  // No search line: busybox nslookup asks only the search-qualified name then (glibc tries both);
+  // --dns-search is covered below.
+  write_file(etc.path() / "resolv.conf", "nameserver 127.0.0.1\n");
   ::setenv("GCTOOL_HOST_RESOLV_CONF", (etc.path() / "resolv.conf").c_str(), 1);
   struct Unset {
     ~Unset() { ::unsetenv("GCTOOL_HOST_RESOLV_CONF"); }
@@ -356,7 +358,6 @@ TEST_CASE(
   INFO(fetched.out + fetched.err);
   CHECK(fetched.exit_code == 0);
   CHECK_THAT(fetched.out, Catch::Contains("nameserver 10.231.60.1\n"));
-  CHECK_THAT(fetched.out, Catch::Contains("search test.invalid\n"));
   CHECK_THAT(fetched.out, Catch::Contains("options ndots:0\n"));
   CHECK(fetched.out.find("FAIL-") == std::string::npos);
   std::size_t hellos = 0;
