@@ -13,6 +13,7 @@
 #include "gctool/cgroup/migration_warmup.hpp"
 #include "gctool/container/supervisor.hpp"
 #include "gctool/core/error.hpp"
+#include "gctool/net/resolver.hpp"
 #include "gctool/sys/sealed_exe.hpp"
 
 namespace gctool::tool {
@@ -81,7 +82,14 @@ void find_supervisor_helper() {
                              dir.parent_path() / "libexec" / "gctool" / "gctool-supervisor"}) {
     if (::access(helper.c_str(), X_OK) == 0) {
       container::use_supervisor_helper(helper);
-      return;
+      break;
+    }
+  }
+  for (const auto& helper :
+       {dir / "gctool-resolver", dir.parent_path() / "libexec" / "gctool" / "gctool-resolver"}) {
+    if (::access(helper.c_str(), X_OK) == 0) {
+      net::use_resolver_helper(helper);
+      break;
     }
   }
 }

@@ -231,8 +231,8 @@ TEST_CASE("two containers on one network talk by address; the host reaches them"
   // The host, by address through the bridge.
   CHECK_THAT(wait_http(ip, 80), Catch::Contains("hello-" + web));
 
-  // Another container, by address; it has its own name and address in /etc/hosts and --dns in
-  // resolv.conf.
+  // Another container, by address; it has its own name and address in /etc/hosts and its
+  // network's resolver in resolv.conf.
   const std::string client = unique_name("cli");
   const auto fetched = root.run({"run", "--rm", "--network", network, "--name", client, "--dns",
                                  "10.9.9.9", "busybox", "sh", "-c",
@@ -242,7 +242,9 @@ TEST_CASE("two containers on one network talk by address; the host reaches them"
   CHECK(fetched.exit_code == 0);
   CHECK_THAT(fetched.out, Catch::Contains("hello-" + web));
   CHECK_THAT(fetched.out, Catch::Contains(prefix + ".3\t"));
-  CHECK_THAT(fetched.out, Catch::Contains("nameserver 10.9.9.9"));
+  // On a user network the nameserver is the network's resolver, which forwards to --dns.
+  CHECK_THAT(fetched.out,
+             Catch::Contains("forwards other names to 10.9.9.9\nnameserver " + prefix + ".1\n"));
 
   // network inspect lists the server; rm is refused while it is attached.
   const auto inspect = root.run({"network", "inspect", network});
@@ -529,5 +531,56 @@ TEST_CASE(
   }
   CHECK(root.inspect(brief).is_null());
   check_no_attachment_left(root);
+  remove_networks_and_check(root);
+}
+
+TEST_CASE("containers on two user networks cannot reach each other; the host reaches both",
+          "[root]") {
+  if (!is_root()) {
+    return;
+  }
+  TestRoot root;
+  const std::string net1 = create_network(root, random_subnet());
+  const std::string net2 = create_network(root, random_subnet());
+  const std::string web1 = unique_name("web");
+  const std::string web2 = unique_name("web");
+  run_detached(root, web1, {"--network", net1}, httpd_command(web1));
+  run_detached(root, web2, {"--network", net2}, httpd_command(web2));
+  const std::string ip1 = endpoint(root, web1, net1)["IPAddress"];
+  const std::string ip2 = endpoint(root, web2, net2)["IPAddress"];
+  CHECK_THAT(wait_http(ip1, 80), Catch::Contains("hello-" + web1));
+  CHECK_THAT(wait_http(ip2, 80), Catch::Contains("hello-" + web2));
+
+  // From a container on each side: its own network's server answers, the other's does not (in
+  // either direction), and neither does the other network's gateway-facing path.
+  const auto fetch = [&](const std::string& network, const std::string& ip) {
+    return root.run({"run", "--rm", "--network", network, "busybox", "timeout", "3", "wget", "-qO-",
+                     "http://" + ip + "/"});
+  };
+  CHECK_THAT(fetch(net1, ip1).out, Catch::Contains("hello-" + web1));
+  CHECK_THAT(fetch(net2, ip2).out, Catch::Contains("hello-" + web2));
+  const auto across12 = fetch(net1, ip2);
+  CHECK(across12.exit_code != 0);
+  CHECK(across12.out.empty());
+  const auto across21 = fetch(net2, ip1);
+  CHECK(across21.exit_code != 0);
+  CHECK(across21.out.empty());
+  // The default bridge is isolated from user networks too.
+  const auto from_default = fetch("bridge", ip1);
+  CHECK(from_default.exit_code != 0);
+  CHECK(from_default.out.empty());
+
+  // Each network's isolation rule goes with it.
+  const auto isolation_rules = [] {
+    std::size_t n = 0;
+    for (const auto& rule : net::list_firewall_rules()) {
+      n += rule.chain == "isolation" ? 1 : 0;
+    }
+    return n;
+  };
+  CHECK(isolation_rules() == 3);
+  CHECK(root.run({"rm", "-f", web1, web2}).exit_code == 0);
+  CHECK(root.run({"network", "rm", net2}).exit_code == 0);
+  CHECK(isolation_rules() == 2);
   remove_networks_and_check(root);
 }

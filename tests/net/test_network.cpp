@@ -36,6 +36,21 @@ gctool::test::RunResult cli(const std::vector<std::string>& args) {
   return gctool::test::gctool(args);
 }
 
+// A host route the test owns: a bridge outside gctool with address ip/prefix.
+void route_bridge(const std::string& name, const std::string& ip, int prefix) {
+  net::Netlink nl;
+  net::create_bridge(nl, name);
+  net::add_address(nl, name, net::parse_ipv4(ip), prefix);
+  net::set_link_up(nl, name);
+}
+
+// Nothing of gctool left in the test's namespace or its root.
+void check_nothing_left(const TempDir& root) {
+  CHECK(gctool::test::gctool_links().empty());
+  CHECK_FALSE(net::firewall_table_exists());
+  CHECK(files_under(root.path()).empty());
+}
+
 std::string nft_table() {
   return gctool::test::run_program({"nft", "list", "table", "ip", "gctool"}).out;
 }
@@ -106,13 +121,7 @@ TEST_CASE("invalid networks are refused with one line and change nothing", "[roo
   HostNetns host;
   TempDir root;
   const auto r = root.str();
-  // A host route the test owns: 10.231.40.0/24 on a bridge outside gctool.
-  {
-    net::Netlink nl;
-    net::create_bridge(nl, "gctroute");
-    net::add_address(nl, "gctroute", net::parse_ipv4("10.231.40.1"), 24);
-    net::set_link_up(nl, "gctroute");
-  }
+  route_bridge("gctroute", "10.231.40.1", 24);
   REQUIRE(cli({"--root", r, "network", "create", "--subnet", "10.231.21.0/24", "n1"}).exit_code ==
           0);
   const auto files_before = files_under(root.path());
@@ -217,4 +226,129 @@ TEST_CASE("network rm is refused while a container is attached, unless -f", "[ro
   CHECK(gctool::test::gctool_links().empty());
   CHECK_FALSE(net::firewall_table_exists());
   CHECK(files_under(root.path()).empty());
+}
+
+TEST_CASE("network create without --subnet takes free subnets of the pools", "[root]") {
+  if (!gctool::test::is_root()) {
+    return;
+  }
+  HostNetns host;
+  TempDir root;
+  const auto r = root.str();
+  // A host route on 172.18.0.0/16: the second network must skip it.
+  route_bridge("gctroute", "172.18.0.1", 16);
+  const auto subnet_of = [&](const std::string& name) {
+    const auto j = nlohmann::json::parse(cli({"--root", r, "network", "inspect", name}).out);
+    return j.at(0)["IPAM"]["Config"][0]["Subnet"].get<std::string>();
+  };
+  REQUIRE(cli({"--root", r, "network", "create", "a1"}).exit_code == 0);
+  REQUIRE(cli({"--root", r, "network", "create", "-d", "bridge", "a2"}).exit_code == 0);
+  CHECK(subnet_of("a1") == "172.17.0.0/16");
+  CHECK(subnet_of("a2") == "172.19.0.0/16");
+  const auto j = nlohmann::json::parse(cli({"--root", r, "network", "inspect", "a2"}).out);
+  CHECK(j.at(0)["IPAM"]["Config"][0]["Gateway"] == "172.19.0.1");
+
+  // A configured pool: two /24s in 10.231.50.0/23, then none is left.
+  const auto files_before = files_under(root.path());
+  const auto table_before = nft_table();
+  const std::vector<std::string> pool{"GCTOOL_DEFAULT_ADDRESS_POOLS=base=10.231.50.0/23,size=24"};
+  const auto with_pool = [&](const std::string& name) {
+    return gctool::test::run_program({GCTOOL_BINARY, "--root", r, "network", "create", name}, "",
+                                     pool);
+  };
+  struct Case {
+    gctool::test::RunResult result;
+    std::string error;
+  };
+  const std::vector<Case> bad = {
+      {cli({"--root", r, "network", "create", "--gateway", "10.1.1.1", "x"}),
+       "--gateway needs --subnet"},
+      {cli({"--root", r, "network", "create", "a1"}), "network with name a1 already exists"},
+      {cli({"--root", r, "network", "create", "-d", "macvlan", "x"}),
+       "driver \"macvlan\" is not supported"},
+      {gctool::test::run_program({GCTOOL_BINARY, "--root", r, "network", "create", "x"}, "",
+                                 {"GCTOOL_DEFAULT_ADDRESS_POOLS=base=10.0.0.0/8,size=4"}),
+       "invalid address pool \"base=10.0.0.0/8,size=4\""},
+      {gctool::test::run_program({GCTOOL_BINARY, "--root", r, "network", "create", "x"}, "",
+                                 {"GCTOOL_DEFAULT_ADDRESS_POOLS=10.0.0.0/8"}),
+       "invalid address pool \"10.0.0.0/8\""},
+  };
+  for (const auto& c : bad) {
+    INFO(c.result.err);
+    CHECK(c.result.exit_code == 125);
+    CHECK_THAT(c.result.err, Catch::StartsWith("gctool: ") && Catch::Contains(c.error));
+    CHECK(std::count(c.result.err.begin(), c.result.err.end(), '\n') == 1);
+  }
+  CHECK(files_under(root.path()) == files_before);
+  CHECK(nft_table() == table_before);
+
+  REQUIRE(with_pool("p1").exit_code == 0);
+  REQUIRE(with_pool("p2").exit_code == 0);
+  CHECK(subnet_of("p1") == "10.231.50.0/24");
+  CHECK(subnet_of("p2") == "10.231.51.0/24");
+  const auto files_full = files_under(root.path());
+  const auto table_full = nft_table();
+  const auto full = with_pool("p3");
+  CHECK(full.exit_code == 125);
+  CHECK(full.err ==
+        "gctool: no free subnet: every subnet of the address pools (10.231.50.0/23 in /24s) "
+        "overlaps a host route or another network; use --subnet: Cannot assign requested "
+        "address\n");
+  CHECK(files_under(root.path()) == files_full);
+  CHECK(nft_table() == table_full);
+  CHECK(gctool::test::gctool_links().size() == 5);  // gctroute and four bridges
+
+  for (const auto* name : {"a1", "a2", "p1", "p2"}) {
+    CHECK(cli({"--root", r, "network", "rm", name}).exit_code == 0);
+  }
+  net::Netlink nl;
+  net::delete_link(nl, "gctroute");
+  check_nothing_left(root);
+}
+
+TEST_CASE("network prune removes only the networks no container uses", "[root]") {
+  if (!gctool::test::is_root()) {
+    return;
+  }
+  HostNetns host;
+  gctool::test::TestNetns container;
+  TempDir root;
+  const auto r = root.str();
+  for (const auto* name : {"used", "idle1", "idle2"}) {
+    REQUIRE(cli({"--root", r, "network", "create", name}).exit_code == 0);
+  }
+  net::attach(root.path(), "used", "c0ffee02", "web", container.fd());
+  // ls --filter and --format, inspect -f.
+  CHECK(cli({"--root", r, "network", "ls", "--filter", "dangling=true", "--format",
+             "{{.Name}} {{.Driver}}"})
+            .out == "idle1 bridge\nidle2 bridge\n");
+  CHECK(cli({"--root", r, "network", "ls", "-f", "name=idle", "-f", "name=used", "--format",
+             "{{.Name}}"})
+            .out == "idle1\nidle2\nused\n");
+  CHECK(cli({"--root", r, "network", "ls", "-f", "dangling=false", "-q"}).out.size() == 13);
+  const auto bad_filter = cli({"--root", r, "network", "ls", "-f", "color=red"});
+  CHECK(bad_filter.exit_code == 125);
+  CHECK_THAT(bad_filter.err, Catch::StartsWith("gctool: invalid filter \"color=red\""));
+  CHECK(cli({"--root", r, "network", "inspect", "-f", "{{.Name}} {{len .Containers}}", "used",
+             "idle1"})
+            .out == "used 1\nidle1 0\n");
+  // Without -f it asks, and "n" keeps everything.
+  const auto declined = gctool::test::gctool({"--root", r, "network", "prune"}, "n\n");
+  CHECK(declined.exit_code == 0);
+  CHECK_THAT(declined.err, Catch::Contains("Are you sure you want to continue? [y/N]"));
+  CHECK(net::list_networks(root.path()).size() == 3);
+
+  const auto pruned = cli({"--root", r, "network", "prune", "-f"});
+  INFO(pruned.err);
+  CHECK(pruned.exit_code == 0);
+  CHECK(pruned.out == "Deleted Networks:\nidle1\nidle2\n");
+  const auto left = net::list_networks(root.path());
+  REQUIRE(left.size() == 1);
+  CHECK(left[0].name == "used");
+  CHECK(gctool::test::gctool_links().size() == 2);  // used's bridge and the container's veth
+  CHECK(cli({"--root", r, "network", "prune", "-f"}).out.empty());
+
+  CHECK(net::detach(root.path(), "c0ffee02"));
+  CHECK(cli({"--root", r, "network", "prune", "-f"}).out == "Deleted Networks:\nused\n");
+  check_nothing_left(root);
 }

@@ -10,11 +10,15 @@
 
 #include "gctool/container/spec.hpp"
 #include "gctool/container/state.hpp"
+#include "gctool/container/store.hpp"
+#include "gctool/net/attach.hpp"
 
 namespace gctool::container {
 
 // Checks the network part of a spec before anything is created: a named network exists, --ip
-// lies in its subnet, -p/--ip/--mac-address are not combined with none or host, and the
+// lies in its subnet, -p/--ip/--mac-address/--network-alias/--link are not combined with none or
+// host, --add-host, --dns-search, --dns-option are well formed, --link names a running container
+// on the same network, and the
 // published host ports are free (net::validate_publish). Throws a one-line Error.
 void validate_network(const std::filesystem::path& root, const Spec& spec);
 
@@ -27,7 +31,11 @@ bool own_network_namespace(const Spec& spec) noexcept;
 // /etc/resolv.conf: with "host" copies of the host's files (--dns replacing the nameservers),
 // otherwise localhost plus the container's hostname and name on its address (127.0.1.1 before it
 // has one) and the host's resolver unless that is a loopback one (then --dns, or a comment).
-void write_network_files(const std::filesystem::path& dir, const Record& record);
+// On a user-defined network with a resolver, resolv.conf names it alone (--dns servers become
+// its upstreams); --dns-search, --dns-option, --add-host (host-gateway: the network's gateway)
+// and --link (the linked container's address, looked up in the network's endpoints) as Docker.
+void write_network_files(const std::filesystem::path& root, const std::filesystem::path& dir,
+                         const Record& record);
 
 // Attaches the namespace of the waiting init `pid` to the container's network (an attachment
 // left by an earlier run of the same container is dropped first), records it in
@@ -38,5 +46,15 @@ void setup_network(const std::filesystem::path& root, const std::filesystem::pat
 // Detaches the container (port rules, veth, address; idempotent, also after a crash) and clears
 // record.network. Never throws.
 void teardown_network(const std::filesystem::path& root, Record& record) noexcept;
+
+// `network connect NETWORK CONTAINER`: the running container gets one more interface on the
+// network (net::connect); with no network left it becomes its first. One line, exit 125, nothing
+// changed, when the container is not running, uses none/host, or the network is unknown.
+net::Attachment connect_container(const ContainerStore& store, std::string_view ref,
+                                  const std::string& network, const net::AttachOptions& options);
+
+// `network disconnect NETWORK CONTAINER`: removes the container's interface on that network.
+void disconnect_container(const ContainerStore& store, std::string_view ref,
+                          const std::string& network);
 
 }  // namespace gctool::container

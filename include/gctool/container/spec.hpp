@@ -66,10 +66,15 @@ struct Spec {
   // Docker's --network: "bridge" (the default network, created on first use; "default" is the
   // same), "none" (loopback only), "host" (the host's network namespace) or a network's name.
   std::string network_mode = "bridge";
-  std::vector<net::PortMapping> publish;  // -p; host port 0: chosen when the container starts
-  std::optional<net::Ipv4Address> ip;     // --ip
-  std::optional<net::MacAddress> mac;     // --mac-address
-  std::vector<std::string> dns;           // --dns: the nameservers of /etc/resolv.conf
+  std::vector<net::PortMapping> publish;     // -p; host port 0: chosen when the container starts
+  std::optional<net::Ipv4Address> ip;        // --ip
+  std::optional<net::MacAddress> mac;        // --mac-address
+  std::vector<std::string> dns;              // --dns: the nameservers of /etc/resolv.conf
+  std::vector<std::string> dns_search;       // --dns-search
+  std::vector<std::string> dns_options;      // --dns-option
+  std::vector<std::string> extra_hosts;      // --add-host NAME:IP (IP may be "host-gateway")
+  std::vector<std::string> network_aliases;  // --network-alias
+  std::vector<std::string> links;            // --link NAME[:ALIAS]
   std::string stop_signal;
 
   // Security flags as given (--cap-add, --cap-drop, --privileged, --security-opt); the runtime

@@ -7,8 +7,9 @@
 //   When the container is gone: net::detach(root, id)     (idempotent, safe after a crash)
 //   When reading state:         net::reconcile(root, live_container_ids)
 //
-// An attachment is recorded in <root>/networks/endpoints/<container_id>.json; detach and
-// reconcile work from it, so the caller needs to remember nothing but the container id.
+// An attachment is recorded in <root>/networks/endpoints/<container_id>.json (a network connected
+// later in <container_id>+<network>.json); detach and reconcile work from them, so the caller needs
+// to remember nothing but the container id.
 #pragma once
 
 #include <sys/types.h>
@@ -32,6 +33,8 @@ struct AttachOptions {
   std::optional<Ipv4Address> ip;     // --ip: this address or an error
   std::vector<PortMapping> publish;  // -p; host_port 0 gets a free port
   std::optional<MacAddress> mac;     // --mac-address; default mac_for(ip)
+  std::vector<std::string> aliases;  // --network-alias: more names for the network's resolver
+  std::vector<std::string> dns;      // --dns: where the resolver forwards this container's names
 };
 
 struct Attachment {
@@ -45,6 +48,10 @@ struct Attachment {
   std::string bridge;
   std::string host_veth;           // the host end; the container's end is eth0
   std::vector<PortMapping> ports;  // host ports resolved
+  std::vector<std::string> aliases;
+  std::vector<std::string> dns;
+  // The network's resolver (its gateway address), when the network has one (see resolver.hpp).
+  std::optional<Ipv4Address> nameserver;
 };
 
 // Checks -p mappings before anything is created: no two of them conflict, none is published by
@@ -54,8 +61,9 @@ void validate_publish(const std::filesystem::path& root, const std::vector<PortM
 
 // Connects the network namespace `netns` to the network: allocates the address, creates the veth
 // pair (host end on the bridge, eth0 inside with address, MAC and default route, lo up), installs
-// the port rules, and records the attachment. All or nothing: on failure everything done is
-// undone. The network `bridge` is created by this call when it does not exist yet.
+// the port rules, records the attachment and starts the network's resolver if it has none. All or
+// nothing: on failure everything done is undone. The network `bridge` is created by this call when
+// it does not exist yet.
 Attachment attach(const std::filesystem::path& root, const std::string& network_name,
                   const std::string& container_id, const std::string& container_name,
                   BorrowedFd netns, const AttachOptions& options = {});
@@ -64,9 +72,26 @@ Attachment attach(const std::filesystem::path& root, const std::string& network_
                   const std::string& container_id, const std::string& container_name,
                   pid_t container_pid, const AttachOptions& options = {});
 
-// Undoes attach: removes the port rules, deletes the host veth if it still exists (the kernel
-// deletes it with the namespace otherwise), releases the address, forgets the attachment.
-// Idempotent; true when there was something to undo.
+// `network connect`: connects a running container's namespace to one more network, as the next
+// free ethN with the subnet's route only (a container without an endpoint gets eth0 and the
+// default route, as attach). Refused when it is on that network already.
+Attachment connect(const std::filesystem::path& root, const std::string& network_name,
+                   const std::string& container_id, const std::string& container_name,
+                   pid_t container_pid, const AttachOptions& options = {});
+
+// `network disconnect`: removes the container's endpoint on that network (its interface inside
+// goes with the veth; on the first network its published ports go too). False when it had none.
+bool disconnect(const std::filesystem::path& root, const std::string& network_name,
+                const std::string& container_id);
+
+// Every endpoint of a container (the first network's and those connected later).
+std::vector<Attachment> list_container_attachments(const std::filesystem::path& root,
+                                                   const std::string& container_id);
+
+// Undoes attach (and every connect): removes the port rules, deletes the host veth if it still
+// exists (the kernel deletes it with the namespace otherwise), releases the address, forgets the
+// attachment, and stops the network's resolver when no container is left on it. Idempotent; true
+// when there was something to undo.
 bool detach(const std::filesystem::path& root, const std::string& container_id);
 
 std::optional<Attachment> find_attachment(const std::filesystem::path& root,

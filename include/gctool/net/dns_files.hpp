@@ -25,4 +25,18 @@ bool is_loopback_nameserver(std::string_view address);
 std::string resolv_conf_content(std::string_view host_resolv_conf,
                                 const std::vector<std::string>& dns_servers);
 
+struct ResolvConfOptions {
+  std::vector<std::string> dns;      // --dns
+  std::vector<std::string> search;   // --dns-search: replaces the host's search domains
+  std::vector<std::string> options;  // --dns-option: replaces the host's options
+  // The network's resolver: then it is the only nameserver (it forwards the names it does not
+  // know to --dns or the host's resolvers, which a comment lists), with `options ndots:0` unless
+  // --dns-option is given, so that a container's name is asked as is first.
+  std::optional<Ipv4Address> resolver;
+};
+
+// As above, with Docker's --dns-search, --dns-option and user-network resolver.
+std::string resolv_conf_content(std::string_view host_resolv_conf,
+                                const ResolvConfOptions& options);
+
 }  // namespace gctool::net

@@ -5,6 +5,8 @@
 //   postrouting (nat, srcnat)  masquerade for traffic leaving a network's subnet, and for
 //                              127.0.0.0/8 sources going to a bridge
 //   forward     (filter)       accept traffic from and to the bridges
+//   isolation   (filter, before forward)  drop what goes from one gctool bridge to another:
+//                              user networks (and the default one) cannot reach each other
 //   raw-prerouting (filter, raw)  before NAT: drop what arrives on a bridge for 127.0.0.0/8, and
 //                              what arrives on any interface but lo for a port published on a
 //                              loopback address
@@ -31,6 +33,8 @@
 namespace gctool::net {
 
 inline constexpr std::string_view kFirewallTable = "gctool";
+// Every gctool bridge's name starts with this (the isolation rules match it).
+inline constexpr std::string_view kBridgePrefix = "gct-";
 
 struct FirewallRule {
   std::string chain;

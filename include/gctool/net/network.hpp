@@ -29,17 +29,33 @@ struct Network {
 struct CreateNetworkOptions {
   std::string name;
   std::string driver = "bridge";
-  std::string subnet;                  // CIDR, required
+  std::string subnet;                  // CIDR; empty: the first free subnet of the pools
   std::optional<std::string> gateway;  // default: the first host address
 };
 
 inline constexpr std::string_view kDefaultNetwork = "bridge";
 
+// Where `network create` without --subnet (and the default network) take a subnet from: the
+// subnets of prefix `size` inside `base`, in order.
+struct AddressPool {
+  Ipv4Network base;
+  int size = 0;
+};
+
+// "base=CIDR,size=N" entries separated by spaces or ';' (dockerd's --default-address-pool).
+// Throws a one-line invalid-input Error.
+std::vector<AddressPool> parse_address_pools(std::string_view text);
+
+// $GCTOOL_DEFAULT_ADDRESS_POOLS when set, else Docker's: 172.17.0.0/16 to 172.31.0.0/16, then
+// 192.168.0.0/16 in /20s.
+std::vector<AddressPool> default_address_pools();
+
 // Checks a network name: Docker's [a-zA-Z0-9][a-zA-Z0-9_.-]*, at most 64 characters.
 void check_network_name(std::string_view name);
 
 // Parses and validates the subnet and gateway of a new network against the host's routes and the
-// other gctool networks. Throws a one-line invalid-input Error and changes nothing.
+// other gctool networks; without a subnet, picks the first free one of the address pools. Throws a
+// one-line invalid-input Error and changes nothing.
 std::pair<Ipv4Network, Ipv4Address> validate_new_network(const std::filesystem::path& root,
                                                          const CreateNetworkOptions& options);
 
@@ -60,12 +76,15 @@ Network find_network(const std::filesystem::path& root, std::string_view name_or
 // attached, unless force: then they are detached first.
 void remove_network(const std::filesystem::path& root, std::string_view name_or_id, bool force);
 
-// The network `bridge`, created on first use: 172.17.0.0/16 unless that overlaps a host route or
-// another network, then the first free of 172.18-31.0.0/16, then 192.168.N.0/24.
+// The network `bridge`, created on first use with the first free subnet of the address pools
+// (172.17.0.0/16 unless that overlaps a host route or another network).
 Network ensure_default_network(const std::filesystem::path& root);
 
 // Re-creates the bridge, its address and firewall rules when they are missing (after a reboot).
 void ensure_bridge(const Network& network);
+
+// Removes every network no container is attached to, but the default one; returns their names.
+std::vector<std::string> prune_networks(const std::filesystem::path& root);
 
 // `docker network inspect` JSON for one network, Containers included.
 nlohmann::json inspect_network(const std::filesystem::path& root, const Network& network);

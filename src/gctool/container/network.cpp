@@ -1,21 +1,107 @@
 #include "gctool/container/network.hpp"
 
+#include <algorithm>
+#include <cctype>
+
 #include <fmt/format.h>
 
 #include "gctool/core/error.hpp"
 #include "gctool/core/file_util.hpp"
 #include "gctool/core/ids.hpp"
+#include "gctool/core/proc.hpp"
 #include "gctool/net/attach.hpp"
 #include "gctool/net/dns_files.hpp"
 #include "gctool/net/network.hpp"
+#include "gctool/net/resolver.hpp"
 
 namespace gctool::container {
 
 namespace fsys = std::filesystem;
 
+namespace {
+
+constexpr std::string_view kHostGateway = "host-gateway";
+
+bool valid_host_name(std::string_view name) {
+  const auto ok = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '.' || c == '_';
+  };
+  return !name.empty() && name.size() <= 253 && std::all_of(name.begin(), name.end(), ok) &&
+         name.front() != '-' && name.front() != '.';
+}
+
+// "NAME:IP" (or Docker's newer "NAME=IP") split in two.
+std::pair<std::string, std::string> split_extra_host(std::string_view entry) {
+  const auto sep = entry.find_first_of("=:");
+  if (sep == std::string_view::npos) {
+    return {std::string(entry), ""};
+  }
+  return {std::string(entry.substr(0, sep)), std::string(entry.substr(sep + 1))};
+}
+
+// "NAME[:ALIAS]" split in two; the alias defaults to the name.
+std::pair<std::string, std::string> split_link(std::string_view link) {
+  const auto colon = link.find(':');
+  if (colon == std::string_view::npos) {
+    return {std::string(link), std::string(link)};
+  }
+  return {std::string(link.substr(0, colon)), std::string(link.substr(colon + 1))};
+}
+
+// The running container a --link names, on the same network.
+const net::Attachment& link_target(const std::vector<net::Attachment>& attachments,
+                                   const std::string& network, const std::string& name) {
+  for (const auto& a : attachments) {
+    if (a.container_name == name || (name.size() >= 12 && a.container_id.starts_with(name))) {
+      if (a.network != network) {
+        throw_invalid("--link {}: container {} is on network {}, not on {}", name, name, a.network,
+                      network);
+      }
+      return a;
+    }
+  }
+  throw_invalid("--link {}: no running container {} on network {}", name, name, network);
+}
+
+void validate_dns_flags(const Spec& spec) {
+  for (const auto& entry : spec.extra_hosts) {
+    const auto [name, ip] = split_extra_host(entry);
+    if (!valid_host_name(name) || (ip != kHostGateway && !net::try_parse_ipv4(ip))) {
+      throw_invalid("invalid --add-host \"{}\": expected NAME:IPv4 or NAME:host-gateway", entry);
+    }
+    if (ip == kHostGateway && spec.network_mode == "none") {
+      throw_invalid("--add-host {}: host-gateway needs a network (not --network none)", entry);
+    }
+  }
+  for (const auto& domain : spec.dns_search) {
+    if (!valid_host_name(domain) && domain != ".") {
+      throw_invalid("invalid --dns-search \"{}\"", domain);
+    }
+  }
+  for (const auto& option : spec.dns_options) {
+    if (option.empty() || option.find_first_of(" \t\n") != std::string::npos) {
+      throw_invalid("invalid --dns-option \"{}\"", option);
+    }
+  }
+  for (const auto& alias : spec.network_aliases) {
+    if (!valid_host_name(alias)) {
+      throw_invalid("invalid --network-alias \"{}\"", alias);
+    }
+  }
+}
+
+}  // namespace
+
 void validate_network(const fsys::path& root, const Spec& spec) {
   const std::string& mode = spec.network_mode;
+  validate_dns_flags(spec);
   if (!attaches_to_network(spec)) {
+    if (!spec.network_aliases.empty()) {
+      throw_invalid("conflicting options: --network-alias cannot be used with --network {}", mode);
+    }
+    if (!spec.links.empty()) {
+      throw_invalid("conflicting options: --link cannot be used with --network {}", mode);
+    }
     if (!spec.publish.empty()) {
       throw_invalid("conflicting options: -p/--publish cannot be used with --network {}", mode);
     }
@@ -29,6 +115,19 @@ void validate_network(const fsys::path& root, const Spec& spec) {
   }
   const std::string name = network_name_of(mode);
   net::check_network_name(name);
+  if (name == net::kDefaultNetwork && !spec.network_aliases.empty()) {
+    throw_invalid("network-scoped aliases are only supported for user-defined networks");
+  }
+  if (!spec.links.empty()) {
+    const auto attachments = net::list_attachments(root);
+    for (const auto& link : spec.links) {
+      const auto [target, alias] = split_link(link);
+      if (!valid_host_name(target) || !valid_host_name(alias)) {
+        throw_invalid("invalid --link \"{}\": expected NAME[:ALIAS]", link);
+      }
+      link_target(attachments, name, target);
+    }
+  }
   const auto network = net::try_find_network(root, name);
   if (!network && name != net::kDefaultNetwork) {
     throw_invalid("network {} not found", name);
@@ -65,15 +164,20 @@ bool own_network_namespace(const Spec& spec) noexcept {
   return spec.network_mode != "host";
 }
 
-void write_network_files(const fsys::path& dir, const Record& record) {
+void write_network_files(const fsys::path& root, const fsys::path& dir, const Record& record) {
   const Spec& spec = record.spec;
-  const auto host_resolv = try_read_file("/etc/resolv.conf").value_or("");
+  const auto host_resolv = try_read_file(net::host_resolv_conf_path()).value_or("");
   std::string hosts;
   std::string resolv;
+  net::ResolvConfOptions dns{spec.dns, spec.dns_search, spec.dns_options, std::nullopt};
+  // host-gateway: the host's address as the container sees it.
+  std::string gateway = "127.0.0.1";
   if (!own_network_namespace(spec)) {
     // The host's namespace: its resolver, loopback or not, is reachable.
     hosts = try_read_file("/etc/hosts").value_or(net::hosts_file_content("localhost", {}));
-    resolv = spec.dns.empty() ? host_resolv : net::resolv_conf_content(host_resolv, spec.dns);
+    resolv = spec.dns.empty() && spec.dns_search.empty() && spec.dns_options.empty()
+                 ? host_resolv
+                 : net::resolv_conf_content(host_resolv, dns);
   } else {
     // The container's name resolves too, as an alias of its hostname.
     const std::string names = record.name.empty() || record.name == record.hostname
@@ -81,7 +185,25 @@ void write_network_files(const fsys::path& dir, const Record& record) {
                                   : fmt::format("{} {}", record.hostname, record.name);
     hosts = net::hosts_file_content(
         names, record.network ? std::optional(record.network->ip) : std::nullopt);
-    resolv = net::resolv_conf_content(host_resolv, spec.dns);
+    if (record.network) {
+      gateway = net::to_string(record.network->gateway);
+      dns.resolver = record.network->nameserver;
+    }
+    resolv = net::resolv_conf_content(host_resolv, dns);
+  }
+  // --link: the linked containers under their alias and name, as Docker's /etc/hosts.
+  if (record.network && !spec.links.empty()) {
+    const auto attachments = net::list_attachments(root);
+    for (const auto& link : spec.links) {
+      const auto [target, alias] = split_link(link);
+      const auto& a = link_target(attachments, record.network->network, target);
+      hosts += alias == target ? fmt::format("{}\t{}\n", net::to_string(a.ip), target)
+                               : fmt::format("{}\t{} {}\n", net::to_string(a.ip), alias, target);
+    }
+  }
+  for (const auto& entry : spec.extra_hosts) {
+    const auto [name, ip] = split_extra_host(entry);
+    hosts += fmt::format("{}\t{}\n", ip == kHostGateway ? gateway : ip, name);
   }
   write_file(dir / "hosts", hosts);
   write_file(dir / "resolv.conf", resolv);
@@ -98,9 +220,11 @@ void setup_network(const fsys::path& root, const fsys::path& dir, Record& record
   options.ip = record.spec.ip;
   options.mac = record.spec.mac;
   options.publish = record.spec.publish;
+  options.aliases = record.spec.network_aliases;
+  options.dns = record.spec.dns;
   record.network = net::attach(root, network_name_of(record.spec.network_mode), record.id,
                                record.name, pid, options);
-  write_network_files(dir, record);
+  write_network_files(root, dir, record);
 }
 
 void teardown_network(const fsys::path& root, Record& record) noexcept {
@@ -113,6 +237,76 @@ void teardown_network(const fsys::path& root, Record& record) noexcept {
     // Best effort: the next reconcile (ps, rm) detaches what is left.
   }
   record.network.reset();
+}
+
+namespace {
+
+// The running container `ref`, which must have a network namespace of its own.
+Record running_record(const ContainerStore& store, std::string_view ref) {
+  const std::string id = store.resolve(ref);
+  auto record = store.load(id);
+  if (!record) {
+    throw_invalid("no such container: {}", ref);
+  }
+  if (!record->running() ||
+      !process_matches(record->state.process.pid, record->state.process.start_time)) {
+    throw_invalid("container {} is not running", ref);
+  }
+  if (!attaches_to_network(record->spec)) {
+    throw_invalid("container {} uses --network {}: it cannot join other networks", ref,
+                  record->spec.network_mode);
+  }
+  return std::move(*record);
+}
+
+}  // namespace
+
+net::Attachment connect_container(const ContainerStore& store, std::string_view ref,
+                                  const std::string& network, const net::AttachOptions& options) {
+  const auto lock = store.lock();
+  Record record = running_record(store, ref);
+  const auto found = net::try_find_network(store.root(), network);
+  if (!found) {
+    throw_invalid("network {} not found", network);
+  }
+  if (options.ip && !found->subnet.contains(*options.ip)) {
+    throw_invalid("--ip {} is not in subnet {} of network {}", net::to_string(*options.ip),
+                  net::to_string(found->subnet), found->name);
+  }
+  if (found->name == net::kDefaultNetwork && !options.aliases.empty()) {
+    throw_invalid("network-scoped aliases are only supported for user-defined networks");
+  }
+  for (const auto& alias : options.aliases) {
+    if (!valid_host_name(alias)) {
+      throw_invalid("invalid --alias \"{}\"", alias);
+    }
+  }
+  auto with_dns = options;
+  with_dns.dns = record.spec.dns;
+  const auto a = net::connect(store.root(), found->name, record.id, record.name,
+                              record.state.process.pid, with_dns);
+  if (!record.network) {
+    record.network = a;
+    store.save(record, Durability::durable);
+  }
+  return a;
+}
+
+void disconnect_container(const ContainerStore& store, std::string_view ref,
+                          const std::string& network) {
+  const auto lock = store.lock();
+  Record record = running_record(store, ref);
+  const auto found = net::try_find_network(store.root(), network);
+  if (!found) {
+    throw_invalid("network {} not found", network);
+  }
+  if (!net::disconnect(store.root(), found->name, record.id)) {
+    throw_invalid("container {} is not connected to network {}", ref, found->name);
+  }
+  if (record.network && record.network->network == found->name) {
+    record.network.reset();
+    store.save(record, Durability::durable);
+  }
 }
 
 }  // namespace gctool::container

@@ -324,7 +324,7 @@ Container Container::create(const ContainerStore& store, Spec spec, Durability d
     check(::mkdir((dir / sub).c_str(), 0755), "create {}", dir / sub);
   }
   write_file(dir / "hostname", container.record_.hostname + "\n");
-  write_network_files(dir, container.record_);
+  write_network_files(store.root(), dir, container.record_);
   // The cgroup is made by start(), next to the clone.
   return container;
 }

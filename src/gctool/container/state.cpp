@@ -215,6 +215,10 @@ json to_json(const Record& r) {
         {"NetworkMode", s.network_mode},
         {"PortBindings", port_bindings_json(s.publish, "")},
         {"Dns", s.dns},
+        {"DnsSearch", s.dns_search},
+        {"DnsOptions", s.dns_options},
+        {"ExtraHosts", s.extra_hosts},
+        {"Links", s.links},
         {"CapAdd", s.cap_add},
         {"CapDrop", s.cap_drop},
         {"Privileged", s.privileged},
@@ -228,6 +232,7 @@ json to_json(const Record& r) {
         {"LayerDirs", layers},
         {"RequestedHostname", s.hostname},
         {"RequestedIp", s.ip ? json(net::to_string(*s.ip)) : json(nullptr)},
+        {"NetworkAliases", s.network_aliases},
         {"Network", r.network ? net::to_json(*r.network) : json(nullptr)}}},
   };
 }
@@ -288,6 +293,10 @@ Record record_from_json(const json& j) {
     s.network_mode = h.value("NetworkMode", "none");
     s.publish = port_bindings_from(h.value("PortBindings", json::object()));
     s.dns = h.value("Dns", std::vector<std::string>{});
+    s.dns_search = h.value("DnsSearch", std::vector<std::string>{});
+    s.dns_options = h.value("DnsOptions", std::vector<std::string>{});
+    s.extra_hosts = h.value("ExtraHosts", std::vector<std::string>{});
+    s.links = h.value("Links", std::vector<std::string>{});
     s.cap_add = h.value("CapAdd", std::vector<std::string>{});
     s.cap_drop = h.value("CapDrop", std::vector<std::string>{});
     s.privileged = h.value("Privileged", false);
@@ -309,6 +318,7 @@ Record record_from_json(const json& j) {
       s.layer_dirs.emplace_back(dir);
     }
     s.hostname = g.value("RequestedHostname", "");
+    s.network_aliases = g.value("NetworkAliases", std::vector<std::string>{});
     if (const auto ip = optional_from<std::string>(g, "RequestedIp")) {
       s.ip = net::parse_ipv4(*ip);
     }

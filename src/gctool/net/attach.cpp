@@ -1,5 +1,7 @@
 #include "gctool/net/attach.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 #include <fmt/std.h>
 
@@ -11,6 +13,7 @@
 #include "gctool/net/ipam_store.hpp"
 #include "gctool/net/netns.hpp"
 #include "gctool/net/network.hpp"
+#include "gctool/net/resolver.hpp"
 #include "network_internal.hpp"
 
 namespace gctool::net {
@@ -197,7 +200,10 @@ nlohmann::json to_json(const Attachment& a) {
           {"MacAddress", to_string(a.mac)},
           {"Bridge", a.bridge},
           {"HostVeth", a.host_veth},
-          {"Ports", ports}};
+          {"Ports", ports},
+          {"Aliases", a.aliases},
+          {"Dns", a.dns},
+          {"Nameserver", a.nameserver ? to_string(*a.nameserver) : ""}};
 }
 
 Attachment attachment_from_json(const nlohmann::json& j) {
@@ -213,6 +219,11 @@ Attachment attachment_from_json(const nlohmann::json& j) {
   a.host_veth = j.at("HostVeth").get<std::string>();
   for (const auto& p : j.value("Ports", nlohmann::json::array())) {
     a.ports.push_back(port_from_json(p));
+  }
+  a.aliases = j.value("Aliases", std::vector<std::string>{});
+  a.dns = j.value("Dns", std::vector<std::string>{});
+  if (const auto ns = j.value("Nameserver", ""); !ns.empty()) {
+    a.nameserver = parse_ipv4(ns);
   }
   return a;
 }
@@ -249,17 +260,42 @@ void validate_publish(const std::filesystem::path& root, const std::vector<PortM
   validate_publish(list_attachments(root), ports);
 }
 
-Attachment attach(const std::filesystem::path& root, const std::string& network_name,
-                  const std::string& container_id, const std::string& container_name,
-                  BorrowedFd netns, const AttachOptions& options) {
-  const auto file = endpoint_file(root, container_id);
-  const auto lock = lock_networks(root);
-  if (const auto existing = find_attachment(root, container_id)) {
-    throw_invalid("container {} is already attached to network {}", container_id,
-                  existing->network);
+namespace {
+
+// The endpoint files of a container: <id>.json for the network it started on (its eth0 and
+// default route), <id>+<network>.json for each network connected later (network names never
+// hold '+').
+std::string extra_key(const std::string& container_id, const std::string& network) {
+  return container_id + "+" + network;
+}
+
+// The first ethN free in the namespace.
+std::string free_interface_name(Netlink& inside) {
+  const auto links = list_links(inside);
+  for (int n = 0;; ++n) {
+    const auto name = fmt::format("eth{}", n);
+    if (std::none_of(links.begin(), links.end(),
+                     [&](const LinkInfo& l) { return l.name == name; })) {
+      return name;
+    }
   }
+}
+
+// Connects netns to a network as attach() describes. The first endpoint of a container (`primary`)
+// is eth0 with the default route; later ones are the next free ethN with their subnet's route.
+Attachment attach_locked(const std::filesystem::path& root, const std::string& network_name,
+                         const std::string& container_id, const std::string& container_name,
+                         BorrowedFd netns, const AttachOptions& options, bool primary) {
   const Network network = network_name == kDefaultNetwork ? ensure_default_network_locked(root)
                                                           : find_network(root, network_name);
+  const std::string key = primary ? container_id : extra_key(container_id, network.name);
+  const auto file = endpoint_file(root, key);
+  const auto attachments = list_attachments(root);
+  for (const auto& other : attachments) {
+    if (other.container_id == container_id && (primary || other.network == network.name)) {
+      throw_invalid("container {} is already attached to network {}", container_id, other.network);
+    }
+  }
   ensure_bridge(network);
 
   Attachment a;
@@ -269,8 +305,9 @@ Attachment attach(const std::filesystem::path& root, const std::string& network_
   a.prefix = network.subnet.prefix;
   a.gateway = network.gateway;
   a.bridge = network.bridge;
-  a.host_veth = host_veth_name(container_id);
-  const auto attachments = list_attachments(root);
+  a.host_veth = host_veth_name(key);
+  a.aliases = options.aliases;
+  a.dns = options.dns;
   a.ports = resolve_ports(attachments, options.publish);
 
   IpamStore ipam(root, network.name, network.subnet, network.gateway);
@@ -295,21 +332,106 @@ Attachment attach(const std::filesystem::path& root, const std::string& network_
   move_link_to_netns(nl, peer, netns);
   {
     auto inside = Netlink::in_netns(netns);
-    rename_link(inside, peer, "eth0");
-    add_address(inside, "eth0", a.ip, a.prefix);
-    set_link_up(inside, "eth0");
+    const std::string name = primary ? std::string("eth0") : free_interface_name(inside);
+    rename_link(inside, peer, name);
+    add_address(inside, name, a.ip, a.prefix);
+    set_link_up(inside, name);
     set_link_up(inside, "lo");
-    add_default_route(inside, a.gateway);
+    if (primary) {
+      add_default_route(inside, a.gateway);
+    }
   }
   ScopeExit undo_rules(
       [&]() noexcept { best_effort([&] { remove_container_rules(container_id); }); });
   install_port_rules(container_id, a.ip, a.ports);
+  // Started before the endpoint is recorded: a resolver that finds no endpoint waits two seconds
+  // before it leaves, and one that is not needed after a failure below leaves by itself.
+  ensure_resolver(root, network);
+  if (network_has_resolver(network)) {
+    a.nameserver = network.gateway;
+  }
   std::filesystem::create_directories(file.parent_path());
   save_json(file, to_json(a));
   undo_rules.release();
   undo_veth.release();
   undo_ip.release();
   return a;
+}
+
+// Removes one endpoint: its veth (the kernel removes the peer inside), its address, its file,
+// and the network's resolver when it was the network's last endpoint.
+void remove_endpoint_locked(const std::filesystem::path& root, const Attachment& a,
+                            const std::filesystem::path& file) {
+  {
+    Netlink nl;
+    try_delete_link(nl, a.host_veth);
+  }
+  if (const auto n = try_find_network(root, a.network)) {
+    IpamStore ipam(root, n->name, n->subnet, n->gateway);
+    try {
+      ipam.release(a.container_id);
+    } catch (const Error&) {
+      ipam.sync(endpoint_owners(list_attachments(root), n->name, a.container_id));
+    }
+  }
+  std::filesystem::remove(file);
+  const auto others = list_attachments(root);
+  if (std::none_of(others.begin(), others.end(),
+                   [&](const Attachment& o) { return o.network == a.network; })) {
+    stop_resolver(root, a.network);
+  }
+}
+
+}  // namespace
+
+Attachment attach(const std::filesystem::path& root, const std::string& network_name,
+                  const std::string& container_id, const std::string& container_name,
+                  BorrowedFd netns, const AttachOptions& options) {
+  const auto lock = lock_networks(root);
+  return attach_locked(root, network_name, container_id, container_name, netns, options, true);
+}
+
+Attachment connect(const std::filesystem::path& root, const std::string& network_name,
+                   const std::string& container_id, const std::string& container_name,
+                   pid_t container_pid, const AttachOptions& options) {
+  const auto netns = open_netns(container_pid);
+  const auto lock = lock_networks(root);
+  const bool primary = !find_attachment(root, container_id).has_value();
+  return attach_locked(root, network_name, container_id, container_name, netns.borrow(), options,
+                       primary);
+}
+
+bool disconnect_locked(const std::filesystem::path& root, const std::string& network_name,
+                       const std::string& container_id) {
+  if (const auto primary = find_attachment(root, container_id);
+      primary && primary->network == network_name) {
+    remove_container_rules(container_id);  // published ports live on the first network
+    remove_endpoint_locked(root, *primary, endpoint_file(root, container_id));
+    return true;
+  }
+  const auto key = extra_key(container_id, network_name);
+  if (const auto extra = find_attachment(root, key)) {
+    remove_endpoint_locked(root, *extra, endpoint_file(root, key));
+    return true;
+  }
+  return false;
+}
+
+bool disconnect(const std::filesystem::path& root, const std::string& network_name,
+                const std::string& container_id) {
+  const auto lock = lock_networks(root);
+  return disconnect_locked(root, find_network(root, network_name).name, container_id);
+}
+
+std::vector<Attachment> list_container_attachments(const std::filesystem::path& root,
+                                                   const std::string& container_id) {
+  std::vector<Attachment> out;
+  for (auto& a : list_attachments(root)) {
+    if (a.container_id == container_id) {
+      out.push_back(std::move(a));
+    }
+  }
+  return out;
 }
 
 Attachment attach(const std::filesystem::path& root, const std::string& network_name,
@@ -320,6 +442,13 @@ Attachment attach(const std::filesystem::path& root, const std::string& network_
 }
 
 bool detach_locked(const std::filesystem::path& root, const std::string& container_id) {
+  bool extras = false;
+  for (const auto& a : list_attachments(root)) {
+    if (a.container_id == container_id && a.host_veth != host_veth_name(container_id)) {
+      remove_endpoint_locked(root, a, endpoint_file(root, extra_key(container_id, a.network)));
+      extras = true;
+    }
+  }
   const auto file = endpoint_file(root, container_id);
   const auto attachment = find_attachment(root, container_id);
   bool changed = remove_container_rules(container_id);
@@ -342,8 +471,13 @@ bool detach_locked(const std::filesystem::path& root, const std::string& contain
   if (attachment) {
     std::filesystem::remove(file);
     changed = true;
+    const auto others = list_attachments(root);
+    if (std::none_of(others.begin(), others.end(),
+                     [&](const Attachment& a) { return a.network == attachment->network; })) {
+      stop_resolver(root, attachment->network);
+    }
   }
-  return changed;
+  return changed || extras;
 }
 
 bool detach(const std::filesystem::path& root, const std::string& container_id) {

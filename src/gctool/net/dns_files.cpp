@@ -1,6 +1,7 @@
 #include "gctool/net/dns_files.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace gctool::net {
 namespace {
@@ -91,6 +92,48 @@ std::string resolv_conf_content(std::string_view host_resolv_conf,
     }
   }
   return nameservers + kept;
+}
+
+}  // namespace gctool::net
+
+namespace gctool::net {
+
+std::string resolv_conf_content(std::string_view host_resolv_conf,
+                                const ResolvConfOptions& options) {
+  const std::string base = resolv_conf_content(host_resolv_conf, options.dns);
+  std::string nameservers;
+  std::string search;
+  std::string opts;
+  std::string rest;
+  std::string_view text = base;
+  while (!text.empty()) {
+    const auto nl = text.find('\n');
+    const auto line = text.substr(0, nl);
+    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+    const auto keyword = split_keyword(line).first;
+    std::string& into = keyword == "nameserver" || line.starts_with('#') ? nameservers
+                        : keyword == "search" || keyword == "domain"     ? search
+                        : keyword == "options"                           ? opts
+                                                                         : rest;
+    into += fmt::format("{}\n", line);
+  }
+  if (!options.search.empty()) {
+    search = fmt::format("search {}\n", fmt::join(options.search, " "));
+  }
+  if (!options.options.empty()) {
+    opts = fmt::format("options {}\n", fmt::join(options.options, " "));
+  }
+  if (options.resolver) {
+    const auto upstream = options.dns.empty() ? std::string("the host's resolvers")
+                                              : fmt::format("{}", fmt::join(options.dns, ", "));
+    nameservers = fmt::format(
+        "# gctool: the network's resolver; it forwards other names to {}\nnameserver {}\n",
+        upstream, to_string(*options.resolver));
+    if (options.options.empty()) {
+      opts = "options ndots:0\n";
+    }
+  }
+  return nameservers + search + opts + rest;
 }
 
 }  // namespace gctool::net

@@ -38,6 +38,8 @@ std::string table_setup() {
       "}}\n"
       "add chain ip {0} forward {{ type filter hook forward priority filter; policy accept; }}\n"
       "add chain ip {0} raw-prerouting {{ type filter hook prerouting priority raw; policy accept; "
+      "}}\n"
+      "add chain ip {0} isolation {{ type filter hook forward priority filter - 10; policy accept; "
       "}}\n",
       kFirewallTable);
 }
@@ -131,8 +133,12 @@ void install_network_rules(const std::string& bridge, const Ipv4Network& subnet)
                       // the masqueraded 127.0.0.1 connections are still addressed to the bridge
                       // here: conntrack restores 127.0.0.1 after this hook.)
                       "add rule ip {0} raw-prerouting iifname \"{2}\" ip daddr 127.0.0.0/8 drop "
-                      "comment \"{3}\"\n",
-                      t, s, bridge, tag),
+                      "comment \"{3}\"\n"
+                      // Docker's isolation: nothing from this network to another gctool bridge
+                      // (the other network's own rule covers the way back).
+                      "add rule ip {0} isolation iifname \"{2}\" oifname != \"{2}\" oifname "
+                      "\"{4}*\" drop comment \"{3}\"\n",
+                      t, s, bridge, tag, kBridgePrefix),
       fmt::format("add firewall rules for bridge \"{}\" ({})", bridge, s));
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <cstdlib>
 
 #include <fmt/format.h>
 #include <fmt/std.h>
@@ -19,6 +20,7 @@
 #include "gctool/net/firewall.hpp"
 #include "gctool/net/ipam_store.hpp"
 #include "gctool/net/link.hpp"
+#include "gctool/net/resolver.hpp"
 #include "network_internal.hpp"
 
 namespace gctool::net {
@@ -49,7 +51,7 @@ void dismantle(const std::filesystem::path& root, const Network& n,
   if (!name_taken) {
     for (const auto& a : list_attachments(root)) {
       if (a.network == n.name) {
-        detach_locked(root, a.container_id);
+        disconnect_locked(root, n.name, a.container_id);
       }
     }
   }
@@ -58,6 +60,9 @@ void dismantle(const std::filesystem::path& root, const Network& n,
     try_delete_link(nl, n.bridge);
   }
   crash_point("network-rm:link");
+  if (!name_taken) {
+    stop_resolver(root, n.name);
+  }
   remove_network_rules(n.bridge);
   if (!name_taken) {
     IpamStore(root, n.name, n.subnet, n.gateway).purge();
@@ -71,6 +76,8 @@ void dismantle(const std::filesystem::path& root, const Network& n,
 void recover(const std::filesystem::path& root) {
   remove_stale_temporaries(networks_dir(root));
   remove_stale_temporaries(networks_dir(root) / "endpoints");
+  remove_stale_temporaries(networks_dir(root) / "resolvers");
+  forget_dead_resolvers(root);
   std::vector<std::filesystem::path> intents;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(networks_dir(root), ec)) {
@@ -111,35 +118,93 @@ std::string describe_route(const RouteInfo& route, const std::vector<LinkInfo>& 
   return to_string(route.destination);
 }
 
-// The first subnet among the candidates that overlaps no network and no host route.
-std::optional<Ipv4Network> free_default_subnet(const std::filesystem::path& root) {
-  std::vector<Ipv4Network> candidates;
-  for (std::uint32_t b = 17; b <= 31; ++b) {
-    candidates.push_back({{(172u << 24) | (b << 16)}, 16});
-  }
-  for (std::uint32_t c = 0; c <= 255; ++c) {
-    candidates.push_back({{(192u << 24) | (168u << 16) | (c << 8)}, 24});
-  }
+// The first subnet of the pools that overlaps no network and no host route.
+std::optional<Ipv4Network> free_pool_subnet(const std::filesystem::path& root) {
+  const auto pools = default_address_pools();
   const auto networks = list_networks(root);
   Netlink nl;
   const auto routes = list_routes(nl);
-  for (const auto& candidate : candidates) {
-    const bool used = std::any_of(networks.begin(), networks.end(),
-                                  [&](const Network& n) { return n.subnet.overlaps(candidate); }) ||
-                      std::any_of(routes.begin(), routes.end(), [&](const RouteInfo& r) {
-                        return r.destination.prefix > 0 && r.destination.overlaps(candidate);
-                      });
-    if (!used) {
-      return candidate;
+  const auto used = [&](const Ipv4Network& candidate) {
+    return std::any_of(networks.begin(), networks.end(),
+                       [&](const Network& n) { return n.subnet.overlaps(candidate); }) ||
+           std::any_of(routes.begin(), routes.end(), [&](const RouteInfo& r) {
+             return r.destination.prefix > 0 && r.destination.overlaps(candidate);
+           });
+  };
+  for (const auto& pool : pools) {
+    const std::uint64_t count = std::uint64_t{1} << (pool.size - pool.base.prefix);
+    const std::uint64_t step = std::uint64_t{1} << (32 - pool.size);
+    for (std::uint64_t i = 0; i < count; ++i) {
+      const Ipv4Network candidate{{static_cast<std::uint32_t>(pool.base.address.value + i * step)},
+                                  pool.size};
+      if (!used(candidate)) {
+        return candidate;
+      }
     }
   }
   return std::nullopt;
+}
+
+std::string describe_pools() {
+  std::string out;
+  for (const auto& pool : default_address_pools()) {
+    out += fmt::format("{}{} in /{}s", out.empty() ? "" : ", ", to_string(pool.base), pool.size);
+  }
+  return out;
 }
 
 }  // namespace
 
 std::filesystem::path networks_dir(const std::filesystem::path& root) {
   return root / "networks";
+}
+
+std::vector<AddressPool> parse_address_pools(std::string_view text) {
+  std::vector<AddressPool> pools;
+  while (!text.empty()) {
+    const auto end = text.find_first_of(" ;");
+    const auto entry = text.substr(0, end);
+    text.remove_prefix(end == std::string_view::npos ? text.size() : end + 1);
+    if (entry.empty()) {
+      continue;
+    }
+    std::optional<Ipv4Network> base;
+    std::optional<int> size;
+    std::string_view rest = entry;
+    while (!rest.empty()) {
+      const auto comma = rest.find(',');
+      const auto field = rest.substr(0, comma);
+      rest.remove_prefix(comma == std::string_view::npos ? rest.size() : comma + 1);
+      if (field.starts_with("base=")) {
+        base = parse_cidr(field.substr(5));
+      } else if (field.starts_with("size=") && field.size() > 5 && field.size() <= 7 &&
+                 std::all_of(field.begin() + 5, field.end(),
+                             [](char c) { return c >= '0' && c <= '9'; })) {
+        size = std::stoi(std::string(field.substr(5)));
+      } else {
+        throw_invalid("invalid address pool \"{}\": expected base=CIDR,size=PREFIX", entry);
+      }
+    }
+    if (!base || !size || *size < base->prefix || *size > 30 || *size < 8) {
+      throw_invalid(
+          "invalid address pool \"{}\": expected base=CIDR,size=PREFIX with the base's prefix "
+          "<= size <= 30",
+          entry);
+    }
+    pools.push_back({*base, *size});
+  }
+  return pools;
+}
+
+std::vector<AddressPool> default_address_pools() {
+  if (const char* env = std::getenv("GCTOOL_DEFAULT_ADDRESS_POOLS"); env != nullptr && *env) {
+    return parse_address_pools(env);
+  }
+  // Docker's defaults: 172.17.0.0/16 to 172.31.0.0/16, then 192.168.0.0/16 in /20s.
+  return parse_address_pools(
+      "base=172.17.0.0/16,size=16 base=172.18.0.0/15,size=16 "
+      "base=172.20.0.0/14,size=16 base=172.24.0.0/13,size=16 "
+      "base=192.168.0.0/16,size=20");
 }
 
 FileLock lock_networks(const std::filesystem::path& root) {
@@ -246,7 +311,22 @@ std::pair<Ipv4Network, Ipv4Address> validate_new_network(const std::filesystem::
     throw_invalid("network driver \"{}\" is not supported (only bridge)", options.driver);
   }
   if (options.subnet.empty()) {
-    throw_invalid("a subnet is required: --subnet CIDR, e.g. 10.1.0.0/24");
+    if (options.gateway) {
+      throw_invalid("--gateway needs --subnet");
+    }
+    for (const auto& n : list_networks(root)) {
+      if (n.name == options.name) {
+        throw_invalid("network with name {} already exists", options.name);
+      }
+    }
+    const auto subnet = free_pool_subnet(root);
+    if (!subnet) {
+      throw Error(EADDRNOTAVAIL,
+                  fmt::format("no free subnet: every subnet of the address pools ({}) overlaps "
+                              "a host route or another network; use --subnet",
+                              describe_pools()));
+    }
+    return {*subnet, Ipv4Address{subnet->address.value + 1}};
   }
   const Ipv4Network subnet = parse_cidr(options.subnet);
   if (subnet.prefix > 30) {
@@ -312,7 +392,7 @@ Network create_network_locked(const std::filesystem::path& root,
   n.created = format_rfc3339_nano(std::chrono::system_clock::now());
   n.subnet = subnet;
   n.gateway = gateway;
-  n.bridge = "gct-" + n.id.substr(0, 10);
+  n.bridge = std::string(kBridgePrefix) + n.id.substr(0, 10);
 
   const auto intent = intent_file(root, kCreatingPrefix, n);
   save_json(intent, to_json(n));
@@ -349,21 +429,45 @@ Network ensure_default_network_locked(const std::filesystem::path& root) {
   if (auto n = try_find_network(root, kDefaultNetwork)) {
     return *n;
   }
-  const auto subnet = free_default_subnet(root);
-  if (!subnet) {
-    throw Error(EADDRNOTAVAIL,
-                "create the default network: every candidate subnet (172.17-31.0.0/16, "
-                "192.168.0-255.0/24) overlaps a host route or another network");
-  }
   CreateNetworkOptions options;
   options.name = std::string(kDefaultNetwork);
-  options.subnet = to_string(*subnet);
   return create_network_locked(root, options);
 }
 
 Network ensure_default_network(const std::filesystem::path& root) {
   const auto lock = lock_networks(root);
   return ensure_default_network_locked(root);
+}
+
+namespace {
+
+// Records the intent to remove n, then dismantles it. Called with the lock held.
+void remove_network_locked(const std::filesystem::path& root, const Network& n) {
+  // The intent: from here on, whoever takes the lock next finishes the removal if this process
+  // dies, and nothing can attach to the network any more.
+  const auto file = network_file(root, n.name);
+  const auto intent = intent_file(root, kRemovingPrefix, n);
+  check(::rename(file.c_str(), intent.c_str()), "rename {} to {}", file, intent);
+  fsync_directory(networks_dir(root));
+  crash_point("network-rm:intent");
+  dismantle(root, n, intent);
+}
+
+}  // namespace
+
+std::vector<std::string> prune_networks(const std::filesystem::path& root) {
+  const auto lock = lock_networks(root);
+  const auto attachments = list_attachments(root);
+  std::vector<std::string> removed;
+  for (const auto& n : list_networks(root)) {
+    const bool used = std::any_of(attachments.begin(), attachments.end(),
+                                  [&](const Attachment& a) { return a.network == n.name; });
+    if (!used && n.name != kDefaultNetwork) {
+      remove_network_locked(root, n);
+      removed.push_back(n.name);
+    }
+  }
+  return removed;
 }
 
 void remove_network(const std::filesystem::path& root, std::string_view name_or_id, bool force) {
@@ -383,14 +487,7 @@ void remove_network(const std::filesystem::path& root, std::string_view name_or_
     }
     throw_invalid("network {} has active containers: {}", n.name, names);
   }
-  // The intent: from here on, whoever takes the lock next finishes the removal if this process
-  // dies, and nothing can attach to the network any more.
-  const auto file = network_file(root, n.name);
-  const auto intent = intent_file(root, kRemovingPrefix, n);
-  check(::rename(file.c_str(), intent.c_str()), "rename {} to {}", file, intent);
-  fsync_directory(networks_dir(root));
-  crash_point("network-rm:intent");
-  dismantle(root, n, intent);
+  remove_network_locked(root, n);
 }
 
 nlohmann::json inspect_network(const std::filesystem::path& root, const Network& n) {

@@ -18,5 +18,7 @@ Network create_network_locked(const std::filesystem::path& root,
                               const CreateNetworkOptions& options);
 Network ensure_default_network_locked(const std::filesystem::path& root);
 bool detach_locked(const std::filesystem::path& root, const std::string& container_id);
+bool disconnect_locked(const std::filesystem::path& root, const std::string& network_name,
+                       const std::string& container_id);
 
 }  // namespace gctool::net

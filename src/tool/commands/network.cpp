@@ -1,12 +1,24 @@
-// `gctool network create|ls|inspect|rm`: bridge networks, as Docker's verbs.
+// `gctool network create|ls|inspect|rm|prune|connect|disconnect`: bridge networks, as Docker's
+// verbs.
 #include <algorithm>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <string>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "command.hpp"
+#include "container_store.hpp"
+#include "gctool/container/network.hpp"
 #include "gctool/core/error.hpp"
 #include "gctool/core/ids.hpp"
+#include "gctool/core/json_template.hpp"
+#include "gctool/net/attach.hpp"
 #include "gctool/net/network.hpp"
+#include "inspect_output.hpp"
 #include "table.hpp"
 
 namespace gctool::tool {
@@ -18,7 +30,90 @@ struct NetworkArgs {
   bool quiet = false;
   bool force = false;
   std::vector<std::string> names;
+  std::string network;
+  std::string container;
+  std::string ip;
+  std::vector<std::string> aliases;
+  std::vector<std::string> filters;
+  std::string format;
 };
+
+using Filters = std::map<std::string, std::vector<std::string>>;
+
+// Docker's `network ls --filter` keys that make sense here, by key.
+Filters parse_filters(const std::vector<std::string>& filters) {
+  Filters by_key;
+  for (const auto& f : filters) {
+    const auto eq = f.find('=');
+    const auto key = f.substr(0, eq);
+    if (eq == std::string::npos ||
+        (key != "name" && key != "id" && key != "driver" && key != "dangling")) {
+      throw_invalid("invalid filter \"{}\": use name=, id=, driver= or dangling=", f);
+    }
+    const auto value = f.substr(eq + 1);
+    if (key == "dangling" && value != "true" && value != "false") {
+      throw_invalid("invalid filter \"{}\": dangling is true or false", f);
+    }
+    by_key[key].push_back(value);
+  }
+  return by_key;
+}
+
+// A network matches when it matches one value of every key given.
+bool matches(const net::Network& n, bool used, const Filters& by_key) {
+  for (const auto& entry : by_key) {
+    const std::string& key = entry.first;
+    const auto& values = entry.second;
+    const bool any = std::any_of(values.begin(), values.end(), [&](const std::string& v) {
+      if (key == "name") {
+        return n.name.find(v) != std::string::npos;  // Docker: a substring of the name
+      }
+      if (key == "id") {
+        return n.id.starts_with(v);
+      }
+      if (key == "driver") {
+        return n.driver == v;
+      }
+      return (v == "true") == (!used && n.name != net::kDefaultNetwork);
+    });
+    if (!any) {
+      return false;
+    }
+  }
+  return true;
+}
+
+void list_networks(const Globals& globals, const NetworkArgs& args) {
+  const bool templated = !args.format.empty() && args.format != "json" && args.format != "table";
+  const auto filters = parse_filters(args.filters);
+  const auto networks = net::list_networks(globals.root);
+  const auto attachments = net::list_attachments(globals.root);
+  std::string lines;
+  std::vector<std::vector<std::string>> rows{{"NETWORK ID", "NAME", "DRIVER", "SCOPE"}};
+  for (const auto& n : networks) {
+    const bool used = std::any_of(attachments.begin(), attachments.end(),
+                                  [&](const net::Attachment& a) { return a.network == n.name; });
+    if (!matches(n, used, filters)) {
+      continue;
+    }
+    if (args.quiet) {
+      lines += short_id(n.id) + "\n";
+    } else if (args.format == "json" || templated) {
+      const nlohmann::json line = {{"ID", short_id(n.id)}, {"Name", n.name},
+                                   {"Driver", n.driver},   {"Scope", "local"},
+                                   {"IPv6", "false"},      {"Internal", "false"},
+                                   {"Labels", ""},         {"CreatedAt", n.created}};
+      lines += (templated ? render_template(args.format, line) : line.dump()) + "\n";
+    } else {
+      rows.push_back({short_id(n.id), n.name, n.driver, "local"});
+    }
+  }
+  if (args.quiet || args.format == "json" || templated) {
+    fmt::print("{}", lines);
+  } else {
+    print_table(rows);
+  }
+}
 
 void setup_network(CLI::App& app, Globals& globals) {
   auto args = std::make_shared<NetworkArgs>();
@@ -27,8 +122,8 @@ void setup_network(CLI::App& app, Globals& globals) {
 
   auto* create = network->add_subcommand("create", "Create a network");
   create->add_option("-d,--driver", args->create.driver, "Driver (bridge)")->capture_default_str();
-  create->add_option("--subnet", args->create.subnet, "Subnet in CIDR form, e.g. 10.1.0.0/24")
-      ->required();
+  create->add_option("--subnet", args->create.subnet,
+                     "Subnet in CIDR form, e.g. 10.1.0.0/24 (default: a free one of the pools)");
   create->add_option("--gateway", args->gateway, "Gateway address (default: first host)");
   create->add_option("NAME", args->create.name, "Network name")->required();
   create->callback([args, &globals] {
@@ -42,29 +137,73 @@ void setup_network(CLI::App& app, Globals& globals) {
   auto* ls = network->add_subcommand("ls", "List networks");
   ls->alias("list");
   ls->add_flag("-q,--quiet", args->quiet, "Only display network IDs");
-  ls->callback([args, &globals] {
-    const auto networks = net::list_networks(globals.root);
-    if (args->quiet) {
-      for (const auto& n : networks) {
-        fmt::print("{}\n", short_id(n.id));
-      }
-      return;
-    }
-    std::vector<std::vector<std::string>> rows{{"NETWORK ID", "NAME", "DRIVER", "SCOPE"}};
-    for (const auto& n : networks) {
-      rows.push_back({short_id(n.id), n.name, n.driver, "local"});
-    }
-    print_table(rows);
-  });
+  ls->add_option("-f,--filter", args->filters, "Filter: name=, id=, driver=, dangling=true|false")
+      ->allow_extra_args(false);
+  ls->add_option("--format", args->format, "Output format: table, json or a Go template");
+  ls->callback([args, &globals] { list_networks(globals, *args); });
 
   auto* inspect = network->add_subcommand("inspect", "Display detailed network information");
+  inspect->add_option("-f,--format", args->format, "Format the output with a Go template");
   inspect->add_option("NAME", args->names, "Network names or IDs")->required();
   inspect->callback([args, &globals] {
-    auto out = nlohmann::json::array();
+    InspectOutput result;
     for (const auto& name : args->names) {
-      out.push_back(net::inspect_network(globals.root, net::find_network(globals.root, name)));
+      if (const auto n = net::try_find_network(globals.root, name)) {
+        result.found.push_back(net::inspect_network(globals.root, *n));
+      } else {
+        result.errors.push_back(fmt::format("network {} not found", name));
+      }
     }
-    fmt::print("{}\n", out.dump(4));
+    if (result.found.empty() && !result.errors.empty()) {
+      throw_invalid("{}", result.errors.front());
+    }
+    print_inspect(result, args->format.empty() ? std::nullopt : std::optional(args->format),
+                  globals);
+  });
+
+  auto* prune = network->add_subcommand("prune", "Remove all networks no container uses");
+  prune->add_flag("-f,--force", args->force, "Do not prompt for confirmation");
+  prune->callback([args, &globals] {
+    if (!args->force) {
+      fmt::print(stderr,
+                 "WARNING! This will remove all networks not used by at least one container.\n"
+                 "Are you sure you want to continue? [y/N] ");
+      std::fflush(stderr);
+      std::string answer;
+      if (!std::getline(std::cin, answer) || (answer != "y" && answer != "Y")) {
+        return;
+      }
+    }
+    const auto removed = net::prune_networks(globals.root);
+    if (!removed.empty()) {
+      fmt::print("Deleted Networks:\n{}\n", fmt::join(removed, "\n"));
+    }
+  });
+
+  auto* connect = network->add_subcommand("connect", "Connect a running container to a network");
+  connect->add_option("--ip", args->ip, "IPv4 address on the network");
+  connect->add_option("--alias", args->aliases, "Add network-scoped aliases for the container")
+      ->allow_extra_args(false);
+  connect->add_option("NETWORK", args->network, "Network name or ID")->required();
+  connect->add_option("CONTAINER", args->container, "Container name or ID")->required();
+  connect->callback([args, &globals] {
+    net::AttachOptions options;
+    if (!args->ip.empty()) {
+      options.ip = net::parse_ipv4(args->ip);
+    }
+    options.aliases = args->aliases;
+    const auto store = open_container_store(globals);
+    container::connect_container(store, args->container, args->network, options);
+  });
+
+  auto* disconnect =
+      network->add_subcommand("disconnect", "Disconnect a running container from a network");
+  disconnect->add_flag("-f,--force", args->force, "Accepted for Docker compatibility");
+  disconnect->add_option("NETWORK", args->network, "Network name or ID")->required();
+  disconnect->add_option("CONTAINER", args->container, "Container name or ID")->required();
+  disconnect->callback([args, &globals] {
+    const auto store = open_container_store(globals);
+    container::disconnect_container(store, args->container, args->network);
   });
 
   auto* rm = network->add_subcommand("rm", "Remove networks");

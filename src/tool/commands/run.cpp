@@ -52,6 +52,11 @@ struct RunOptions {
   std::string ip;
   std::string mac;
   std::vector<std::string> dns;
+  std::vector<std::string> dns_search;
+  std::vector<std::string> dns_options;
+  std::vector<std::string> add_hosts;
+  std::vector<std::string> aliases;
+  std::vector<std::string> links;
   std::vector<std::string> cap_add;
   std::vector<std::string> cap_drop;
   bool privileged = false;
@@ -99,6 +104,11 @@ container::Spec build_spec(const std::string& root, const RunOptions& o,
     }
   }
   spec.dns = o.dns;
+  spec.dns_search = o.dns_search;
+  spec.dns_options = o.dns_options;
+  spec.extra_hosts = o.add_hosts;
+  spec.network_aliases = o.aliases;
+  spec.links = o.links;
   // Checked here, before anything exists; the runtime prepares them again when it starts.
   sys::SecurityRequest security;
   security.cap_add = o.cap_add;
@@ -236,6 +246,17 @@ void setup_run(CLI::App& app, Globals& globals) {
   cmd->add_option("--ip", o->ip, "IPv4 address on the network (e.g. 172.30.100.104)");
   cmd->add_option("--mac-address", o->mac, "Container MAC address (e.g. 92:d0:c6:0a:29:33)");
   cmd->add_option("--dns", o->dns, "Set custom DNS servers")->allow_extra_args(false);
+  cmd->add_option("--dns-search", o->dns_search, "Set custom DNS search domains")
+      ->allow_extra_args(false);
+  cmd->add_option("--dns-option", o->dns_options, "Set DNS options")->allow_extra_args(false);
+  cmd->add_option("--add-host", o->add_hosts,
+                  "Add a custom host-to-IP mapping (NAME:IP, IP may be host-gateway)")
+      ->allow_extra_args(false);
+  cmd->add_option("--network-alias,--net-alias", o->aliases,
+                  "Add network-scoped aliases for the container")
+      ->allow_extra_args(false);
+  cmd->add_option("--link", o->links, "Add a link to another container (NAME[:ALIAS])")
+      ->allow_extra_args(false);
   cmd->add_option("--cap-add", o->cap_add, "Add Linux capabilities")->allow_extra_args(false);
   cmd->add_option("--cap-drop", o->cap_drop, "Drop Linux capabilities")->allow_extra_args(false);
   cmd->add_flag("--privileged", o->privileged, "Give extended privileges to this container");
