@@ -22,7 +22,9 @@ constexpr const char* kExtraControllers[] = {"freezer", "blkio", "hugetlb", "net
 
 std::string trim(const std::string& text) {
   const auto first = text.find_first_not_of(" \n\t");
-  return first == std::string::npos ? "" : text.substr(first, text.find_last_not_of(" \n\t") - first + 1);
+  return first == std::string::npos
+             ? ""
+             : text.substr(first, text.find_last_not_of(" \n\t") - first + 1);
 }
 
 bool unified() {

@@ -34,5 +34,6 @@ void log_line(const Globals& globals, const std::string& level, const std::strin
 
 }  // namespace gctool::oci
 
-#define GCTOOL_OCI_COMMAND(fn) \
-  [[maybe_unused]] static const bool gctool_oci_registered_##fn = ::gctool::oci::register_command(fn)
+#define GCTOOL_OCI_COMMAND(fn)                                    \
+  [[maybe_unused]] static const bool gctool_oci_registered_##fn = \
+      ::gctool::oci::register_command(fn)

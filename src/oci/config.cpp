@@ -43,14 +43,14 @@ std::vector<std::string> strings(const json& doc, const char* key) {
 
 int rlimit_resource(const std::string& name) {
   static const std::map<std::string, int> names = {
-      {"RLIMIT_CPU", RLIMIT_CPU},         {"RLIMIT_FSIZE", RLIMIT_FSIZE},
-      {"RLIMIT_DATA", RLIMIT_DATA},       {"RLIMIT_STACK", RLIMIT_STACK},
-      {"RLIMIT_CORE", RLIMIT_CORE},       {"RLIMIT_RSS", RLIMIT_RSS},
-      {"RLIMIT_NPROC", RLIMIT_NPROC},     {"RLIMIT_NOFILE", RLIMIT_NOFILE},
-      {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK}, {"RLIMIT_AS", RLIMIT_AS},
-      {"RLIMIT_LOCKS", RLIMIT_LOCKS},     {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
+      {"RLIMIT_CPU", RLIMIT_CPU},           {"RLIMIT_FSIZE", RLIMIT_FSIZE},
+      {"RLIMIT_DATA", RLIMIT_DATA},         {"RLIMIT_STACK", RLIMIT_STACK},
+      {"RLIMIT_CORE", RLIMIT_CORE},         {"RLIMIT_RSS", RLIMIT_RSS},
+      {"RLIMIT_NPROC", RLIMIT_NPROC},       {"RLIMIT_NOFILE", RLIMIT_NOFILE},
+      {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},   {"RLIMIT_AS", RLIMIT_AS},
+      {"RLIMIT_LOCKS", RLIMIT_LOCKS},       {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
       {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE}, {"RLIMIT_NICE", RLIMIT_NICE},
-      {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},   {"RLIMIT_RTTIME", RLIMIT_RTTIME}};
+      {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},     {"RLIMIT_RTTIME", RLIMIT_RTTIME}};
   const auto it = names.find(name);
   if (it == names.end()) {
     throw_invalid("config.json: unknown rlimit type \"{}\"", name);
@@ -60,8 +60,8 @@ int rlimit_resource(const std::string& name) {
 
 int namespace_flag(const std::string& type) {
   static const std::map<std::string, int> types = {
-      {"pid", CLONE_NEWPID}, {"network", CLONE_NEWNET}, {"mount", CLONE_NEWNS},
-      {"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS},     {"user", CLONE_NEWUSER},
+      {"pid", CLONE_NEWPID},      {"network", CLONE_NEWNET}, {"mount", CLONE_NEWNS},
+      {"ipc", CLONE_NEWIPC},      {"uts", CLONE_NEWUTS},     {"user", CLONE_NEWUSER},
       {"cgroup", CLONE_NEWCGROUP}};
   const auto it = types.find(type);
   if (it == types.end()) {
@@ -73,8 +73,8 @@ int namespace_flag(const std::string& type) {
 std::vector<IdMapping> id_mappings(const json& list) {
   std::vector<IdMapping> out;
   for (const auto& m : list.is_array() ? list : json::array()) {
-    out.push_back({get_or<std::uint32_t>(m, "containerID", 0), get_or<std::uint32_t>(m, "hostID", 0),
-                   get_or<std::uint32_t>(m, "size", 0)});
+    out.push_back({get_or<std::uint32_t>(m, "containerID", 0),
+                   get_or<std::uint32_t>(m, "hostID", 0), get_or<std::uint32_t>(m, "size", 0)});
   }
   return out;
 }
@@ -106,10 +106,10 @@ std::vector<Hook> hook_list(const json& hooks, const char* key) {
 
 unsigned long propagation_flag(const std::string& name) {
   static const std::map<std::string, unsigned long> flags = {
-      {"private", MS_PRIVATE},          {"rprivate", MS_PRIVATE | MS_REC},
-      {"shared", MS_SHARED},            {"rshared", MS_SHARED | MS_REC},
-      {"slave", MS_SLAVE},              {"rslave", MS_SLAVE | MS_REC},
-      {"unbindable", MS_UNBINDABLE},    {"runbindable", MS_UNBINDABLE | MS_REC}};
+      {"private", MS_PRIVATE},       {"rprivate", MS_PRIVATE | MS_REC},
+      {"shared", MS_SHARED},         {"rshared", MS_SHARED | MS_REC},
+      {"slave", MS_SLAVE},           {"rslave", MS_SLAVE | MS_REC},
+      {"unbindable", MS_UNBINDABLE}, {"runbindable", MS_UNBINDABLE | MS_REC}};
   const auto it = flags.find(name);
   return it == flags.end() ? 0 : it->second;
 }
@@ -205,27 +205,39 @@ Process parse_process(const json& doc) {
 
 void parse_mount_options(const std::vector<std::string>& options, Mount& m) {
   static const std::map<std::string, std::pair<bool, unsigned long>> flags = {
-      {"async", {false, MS_SYNCHRONOUS}},  {"atime", {false, MS_NOATIME}},
-      {"defaults", {true, 0}},             {"dev", {false, MS_NODEV}},
-      {"diratime", {false, MS_NODIRATIME}}, {"dirsync", {true, MS_DIRSYNC}},
-      {"exec", {false, MS_NOEXEC}},        {"mand", {true, MS_MANDLOCK}},
-      {"noatime", {true, MS_NOATIME}},     {"nodev", {true, MS_NODEV}},
-      {"nodiratime", {true, MS_NODIRATIME}}, {"noexec", {true, MS_NOEXEC}},
-      {"nosuid", {true, MS_NOSUID}},       {"relatime", {true, MS_RELATIME}},
-      {"norelatime", {false, MS_RELATIME}}, {"remount", {true, MS_REMOUNT}},
-      {"ro", {true, MS_RDONLY}},           {"rw", {false, MS_RDONLY}},
-      {"strictatime", {true, MS_STRICTATIME}}, {"nostrictatime", {false, MS_STRICTATIME}},
-      {"suid", {false, MS_NOSUID}},        {"sync", {true, MS_SYNCHRONOUS}},
-      {"lazytime", {true, MS_LAZYTIME}},   {"nolazytime", {false, MS_LAZYTIME}},
-      {"silent", {true, MS_SILENT}},       {"loud", {false, MS_SILENT}}};
+      {"async", {false, MS_SYNCHRONOUS}},
+      {"atime", {false, MS_NOATIME}},
+      {"defaults", {true, 0}},
+      {"dev", {false, MS_NODEV}},
+      {"diratime", {false, MS_NODIRATIME}},
+      {"dirsync", {true, MS_DIRSYNC}},
+      {"exec", {false, MS_NOEXEC}},
+      {"mand", {true, MS_MANDLOCK}},
+      {"noatime", {true, MS_NOATIME}},
+      {"nodev", {true, MS_NODEV}},
+      {"nodiratime", {true, MS_NODIRATIME}},
+      {"noexec", {true, MS_NOEXEC}},
+      {"nosuid", {true, MS_NOSUID}},
+      {"relatime", {true, MS_RELATIME}},
+      {"norelatime", {false, MS_RELATIME}},
+      {"remount", {true, MS_REMOUNT}},
+      {"ro", {true, MS_RDONLY}},
+      {"rw", {false, MS_RDONLY}},
+      {"strictatime", {true, MS_STRICTATIME}},
+      {"nostrictatime", {false, MS_STRICTATIME}},
+      {"suid", {false, MS_NOSUID}},
+      {"sync", {true, MS_SYNCHRONOUS}},
+      {"lazytime", {true, MS_LAZYTIME}},
+      {"nolazytime", {false, MS_LAZYTIME}},
+      {"silent", {true, MS_SILENT}},
+      {"loud", {false, MS_SILENT}}};
   std::vector<std::string> data;
   for (const auto& option : options) {
     if (option == "bind" || option == "rbind") {
       m.bind = true;
       m.recursive = m.recursive || option == "rbind";
     } else if (option == "idmap" || option == "ridmap") {
-      throw_invalid("mount \"{}\": idmapped mounts are not supported by gctool-oci",
-                    m.destination);
+      throw_invalid("mount \"{}\": idmapped mounts are not supported by gctool-oci", m.destination);
     } else if (const auto p = propagation_flag(option); p != 0) {
       m.propagation.push_back(p);
     } else if (const auto it = flags.find(option); it != flags.end()) {
@@ -276,7 +288,8 @@ CgroupSettings parse_resources(const json& r) {
         std::to_string(memory.at("kernelTCP").get<std::int64_t>()));
   }
   if (member(memory, "swappiness").is_number()) {
-    add("memory", "memory.swappiness", std::to_string(memory.at("swappiness").get<std::uint64_t>()));
+    add("memory", "memory.swappiness",
+        std::to_string(memory.at("swappiness").get<std::uint64_t>()));
   }
   if (member(memory, "disableOOMKiller").is_boolean()) {
     add("memory", "memory.oom_control", memory.at("disableOOMKiller").get<bool>() ? "1" : "0");
@@ -325,28 +338,30 @@ CgroupSettings parse_resources(const json& r) {
                       get_or<std::int64_t>(d, "minor", 0), get_or<std::uint64_t>(d, "rate", 0)));
     }
   }
-  for (const auto& d : member(blkio, "weightDevice").is_array() ? blkio.at("weightDevice")
-                                                                  : json::array()) {
+  for (const auto& d :
+       member(blkio, "weightDevice").is_array() ? blkio.at("weightDevice") : json::array()) {
     if (member(d, "weight").is_number()) {
       add("blkio", "blkio.weight_device",
           fmt::format("{}:{} {}", get_or<std::int64_t>(d, "major", 0),
                       get_or<std::int64_t>(d, "minor", 0), d.at("weight").get<unsigned>()));
     }
   }
-  for (const auto& h : member(r, "hugepageLimits").is_array() ? r.at("hugepageLimits")
-                                                               : json::array()) {
-    s.files.push_back({"hugetlb",
-                       {fmt::format("hugetlb.{}.limit_in_bytes", get_or<std::string>(h, "pageSize", "")),
-                        std::to_string(get_or<std::uint64_t>(h, "limit", 0))}});
+  for (const auto& h :
+       member(r, "hugepageLimits").is_array() ? r.at("hugepageLimits") : json::array()) {
+    s.files.push_back(
+        {"hugetlb",
+         {fmt::format("hugetlb.{}.limit_in_bytes", get_or<std::string>(h, "pageSize", "")),
+          std::to_string(get_or<std::uint64_t>(h, "limit", 0))}});
   }
   const auto& network = member(r, "network");
   if (member(network, "classID").is_number()) {
     add("net_cls", "net_cls.classid", std::to_string(network.at("classID").get<std::uint32_t>()));
   }
-  for (const auto& p : member(network, "priorities").is_array() ? network.at("priorities")
-                                                                  : json::array()) {
+  for (const auto& p :
+       member(network, "priorities").is_array() ? network.at("priorities") : json::array()) {
     add("net_prio", "net_prio.ifpriomap",
-        fmt::format("{} {}", get_or<std::string>(p, "name", ""), get_or<std::uint32_t>(p, "priority", 0)));
+        fmt::format("{} {}", get_or<std::string>(p, "name", ""),
+                    get_or<std::uint32_t>(p, "priority", 0)));
   }
   if (member(r, "unified").is_object()) {
     for (const auto& [key, value] : r.at("unified").items()) {
@@ -363,7 +378,8 @@ std::string cgroup_path(const std::string& cgroups_path, const std::string& id) 
   if (cgroups_path.empty()) {
     return "gctool-oci/" + id;
   }
-  if (cgroups_path.front() != '/' && std::count(cgroups_path.begin(), cgroups_path.end(), ':') == 2) {
+  if (cgroups_path.front() != '/' &&
+      std::count(cgroups_path.begin(), cgroups_path.end(), ':') == 2) {
     const auto first = cgroups_path.find(':');
     const auto second = cgroups_path.find(':', first + 1);
     auto slice = cgroups_path.substr(0, first);
@@ -380,6 +396,9 @@ std::string cgroup_path(const std::string& cgroups_path, const std::string& id) 
 Config load_config(const std::filesystem::path& bundle) {
   Config c;
   c.bundle = std::filesystem::absolute(bundle).lexically_normal();
+  if (c.bundle.filename().empty()) {
+    c.bundle = c.bundle.parent_path();  // "/b/" from "."
+  }
   try {
     c.doc = load_json(c.bundle / "config.json");
   } catch (const Error& e) {
@@ -396,7 +415,7 @@ Config load_config(const std::filesystem::path& bundle) {
       throw_invalid("config.json: root.path is missing");
     }
     c.rootfs = std::filesystem::path(root_path).is_absolute() ? std::filesystem::path(root_path)
-                                                               : c.bundle / root_path;
+                                                              : c.bundle / root_path;
     c.root_readonly = get_or<bool>(root, "readonly", false);
     if (member(doc, "hostname").is_string()) {
       c.hostname = doc.at("hostname").get<std::string>();
@@ -409,8 +428,7 @@ Config load_config(const std::filesystem::path& bundle) {
       Mount mount;
       mount.destination = get_or<std::string>(m, "destination", "");
       if (mount.destination.empty() || mount.destination.front() != '/') {
-        throw_invalid("config.json: mount destination \"{}\" is not absolute",
-                      mount.destination);
+        throw_invalid("config.json: mount destination \"{}\" is not absolute", mount.destination);
       }
       mount.type = get_or<std::string>(m, "type", "");
       mount.source = get_or<std::string>(m, "source", "");
@@ -428,11 +446,12 @@ Config load_config(const std::filesystem::path& bundle) {
       c.mounts.push_back(std::move(mount));
     }
     const auto& linux_doc = member(doc, "linux");
-    for (const auto& ns : member(linux_doc, "namespaces").is_array() ? linux_doc.at("namespaces")
-                                                                     : json::array()) {
+    for (const auto& ns :
+         member(linux_doc, "namespaces").is_array() ? linux_doc.at("namespaces") : json::array()) {
       const int flag = namespace_flag(get_or<std::string>(ns, "type", ""));
       if (c.has_namespace(flag)) {
-        throw_invalid("config.json: namespace \"{}\" given twice", ns.at("type").get<std::string>());
+        throw_invalid("config.json: namespace \"{}\" given twice",
+                      ns.at("type").get<std::string>());
       }
       c.namespaces.push_back({flag, get_or<std::string>(ns, "path", "")});
     }
@@ -441,13 +460,14 @@ Config load_config(const std::filesystem::path& bundle) {
     if (!c.uid_mappings.empty() && !c.has_namespace(CLONE_NEWUSER)) {
       throw_invalid("config.json: uidMappings need a user namespace");
     }
-    for (const auto& d : member(linux_doc, "devices").is_array() ? linux_doc.at("devices")
-                                                                 : json::array()) {
+    for (const auto& d :
+         member(linux_doc, "devices").is_array() ? linux_doc.at("devices") : json::array()) {
       Device dev;
       dev.path = get_or<std::string>(d, "path", "");
       const auto type = get_or<std::string>(d, "type", "c");
       dev.type = type == "u" ? 'c' : type.front();
-      if (dev.path.empty() || dev.path.front() != '/' || (dev.type != 'c' && dev.type != 'b' && dev.type != 'p')) {
+      if (dev.path.empty() || dev.path.front() != '/' ||
+          (dev.type != 'c' && dev.type != 'b' && dev.type != 'p')) {
         throw_invalid("config.json: bad device \"{}\" of type \"{}\"", dev.path, type);
       }
       dev.major = get_or<std::int64_t>(d, "major", 0);
@@ -494,9 +514,8 @@ Config load_config(const std::filesystem::path& bundle) {
     if (member(linux_doc, "personality").is_object()) {
       throw_invalid("config.json: linux.personality is not supported by gctool-oci");
     }
-    if (!get_or<std::string>(linux_doc, "mountLabel", "").empty()) {
-      throw_invalid("config.json: linux.mountLabel needs SELinux, which this host does not have");
-    }
+    // linux.mountLabel is an SELinux context for the mounts: without SELinux there is nothing to
+    // label, and crun ignores it the same way.
     const auto& hooks = member(doc, "hooks");
     c.hooks.prestart = hook_list(hooks, "prestart");
     c.hooks.create_runtime = hook_list(hooks, "createRuntime");

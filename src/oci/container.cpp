@@ -137,8 +137,8 @@ sys::SecurityOptions security_of(const Process& p, const std::optional<nlohmann:
     if (seccomp->value("defaultAction", "") == "SCMP_ACT_NOTIFY") {
       throw_invalid("config.json: seccomp action SCMP_ACT_NOTIFY is not supported by gctool-oci");
     }
-    const auto profile = sys::parse_seccomp_profile(seccomp->dump(), "config.json linux.seccomp",
-                                                    s.caps.bounding);
+    const auto profile =
+        sys::parse_seccomp_profile(seccomp->dump(), "config.json linux.seccomp", s.caps.bounding);
     s.seccomp = sys::compile_seccomp(profile);
   }
   return s;
@@ -148,8 +148,8 @@ Created create_container(const std::filesystem::path& root, const CreateOptions&
   validate_id(o.id);
   const Config config = load_config(o.bundle);
   check_lsm(config);
-  if (!config.has_namespace(CLONE_NEWNS) || !config.find_namespace(CLONE_NEWNS)->path.empty()) {
-    throw_invalid("config.json: gctool-oci needs a new mount namespace");
+  if (!config.has_namespace(CLONE_NEWNS)) {
+    throw_invalid("config.json: gctool-oci needs a mount namespace");
   }
   if (config.process.terminal && o.console_socket.empty()) {
     throw_invalid("process.terminal needs --console-socket");
@@ -193,8 +193,8 @@ Created create_container(const std::filesystem::path& root, const CreateOptions&
       }
       continue;
     }
-    UniqueFd fd(check(::open(ns.path.c_str(), O_RDONLY | O_CLOEXEC), "open namespace \"{}\"",
-                      ns.path));
+    UniqueFd fd(
+        check(::open(ns.path.c_str(), O_RDONLY | O_CLOEXEC), "open namespace \"{}\"", ns.path));
     joins.emplace_back(ns.flag, std::move(fd));
   }
   // A user namespace first: the others belong to it.
@@ -219,8 +219,7 @@ Created create_container(const std::filesystem::path& root, const CreateOptions&
   plan.state_dir = state_dir.borrow();
 
   for (const auto& [flag, fd] : joins) {
-    check(::setns(fd.get(), flag), "join namespace {}",
-          config.find_namespace(flag)->path);
+    check(::setns(fd.get(), flag), "join namespace {}", config.find_namespace(flag)->path);
   }
   const UniqueFd cgroup_dir = cgroup.open_dir();
   auto child = sys::clone_with_pidfd(new_flags, cgroup_dir.borrow());
@@ -275,16 +274,15 @@ void start_container(const std::filesystem::path& root, const State& state) {
   const auto dir = container_dir(root, state.id);
   const auto fifo_path = dir / "exec.fifo";
   if (!std::filesystem::exists(fifo_path)) {
-    throw_invalid("cannot start a container that has {}", status_of(root, state) == "stopped"
-                                                               ? "stopped"
-                                                               : "already started");
+    throw_invalid("cannot start a container that has {}",
+                  status_of(root, state) == "stopped" ? "stopped" : "already started");
   }
   const UniqueFd pidfd = open_process(state);
   if (!pidfd.valid()) {
     throw_invalid("cannot start a container that has stopped");
   }
-  const UniqueFd fifo(check(::open(fifo_path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC),
-                            "open {}", fifo_path.string()));
+  const UniqueFd fifo(check(::open(fifo_path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC), "open {}",
+                            fifo_path.string()));
   // The init opens the fifo for writing once we have it open for reading, then writes a byte.
   for (;;) {
     pollfd fds[2] = {{fifo.get(), POLLIN, 0}, {pidfd.get(), POLLIN, 0}};
@@ -310,7 +308,7 @@ void start_container(const std::filesystem::path& root, const State& state) {
 void delete_container(const std::filesystem::path& root, const std::string& id, bool force) {
   const State state = load_state(root, id);
   const auto status = status_of(root, state);
-  if (status != "stopped" && status != "created" && !force) {
+  if (status != "stopped" && !force) {
     throw_invalid("cannot delete container \"{}\" that is not stopped: {}", id, status);
   }
   if (const UniqueFd pidfd = open_process(state); pidfd.valid()) {

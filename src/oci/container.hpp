@@ -42,7 +42,6 @@ void start_container(const std::filesystem::path& root, const State& state);
 // and state and runs the poststop hooks.
 void delete_container(const std::filesystem::path& root, const std::string& id, bool force);
 
-
 // Connects to the unix socket that receives a pty master (--console-socket).
 UniqueFd connect_console_socket(const std::filesystem::path& path);
 

@@ -29,8 +29,8 @@ std::vector<char*> c_strings(const std::vector<std::string>& list) {
   return out;
 }
 
-void run_hook(const Hook& hook, const std::string& kind, const std::string& state,
-              BorrowedFd pidfd, int namespaces) {
+void run_hook(const Hook& hook, const std::string& kind, const std::string& state, BorrowedFd pidfd,
+              int namespaces) {
   auto [read_end, write_end] = make_pipe();
   auto args = hook.args.empty() ? std::vector<std::string>{hook.path} : hook.args;
   auto argv = c_strings(args);
@@ -64,9 +64,9 @@ void run_hook(const Hook& hook, const std::string& kind, const std::string& stat
   }
   const auto info = sys::pidfd_wait(child->pidfd.borrow());
   if (info.si_code != CLD_EXITED || info.si_status != 0) {
-    throw Error(ECANCELED, fmt::format("{} hook \"{}\" failed with {} {}", kind, hook.path,
-                                       info.si_code == CLD_EXITED ? "exit status" : "signal",
-                                       info.si_status));
+    throw Error(ECANCELED,
+                fmt::format("{} hook \"{}\" failed with {} {}", kind, hook.path,
+                            info.si_code == CLD_EXITED ? "exit status" : "signal", info.si_status));
   }
 }
 

@@ -55,8 +55,7 @@ bool in_new_userns(const Config& c) {
 
 // cgroup v1 hierarchies at destination: each one mounted afresh inside a cgroup namespace, else
 // the container's own cgroup bound from the host, as runc does.
-void mount_cgroups(BorrowedFd root, const Mount& m, const std::string& cgroup_path,
-                   bool cgroupns) {
+void mount_cgroups(BorrowedFd root, const Mount& m, const std::string& cgroup_path, bool cgroupns) {
   const auto& layout = cgroup::host_layout();
   const std::string dest = fs::resolve_in_root(root, m.destination);
   const unsigned long flags = m.flags & ~MS_RDONLY;
@@ -66,7 +65,8 @@ void mount_cgroups(BorrowedFd root, const Mount& m, const std::string& cgroup_pa
       fs::mount("cgroup2", fs::fd_path(target), "cgroup2", m.flags);
     } else {
       const UniqueFd t = fs::mkdir_all_in_root(root, dest);
-      fs::mount((layout.unified_mount / cgroup_path).string(), fs::fd_path(t), "", MS_BIND | MS_REC);
+      fs::mount((layout.unified_mount / cgroup_path).string(), fs::fd_path(t), "",
+                MS_BIND | MS_REC);
     }
     return;
   }
@@ -119,8 +119,8 @@ void do_mount(BorrowedFd root, const Mount& m, const InitPlan& plan) {
   } else {
     struct stat st {};
     check(::stat(m.source.c_str(), &st), "stat mount source \"{}\"", m.source);
-    const UniqueFd target = S_ISDIR(st.st_mode) ? fs::mkdir_all_in_root(root, dest)
-                                                : fs::touch_in_root(root, dest);
+    const UniqueFd target =
+        S_ISDIR(st.st_mode) ? fs::mkdir_all_in_root(root, dest) : fs::touch_in_root(root, dest);
     fs::mount(m.source, fs::fd_path(target), "", MS_BIND | (m.recursive ? MS_REC : 0));
     const unsigned long remount =
         m.flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME |
@@ -176,12 +176,9 @@ void make_devices(BorrowedFd root, const Config& c) {
     make_device(root, d, userns);
   }
   const UniqueFd dev = fs::mkdir_all_in_root(root, "/dev");
-  const std::pair<const char*, const char*> links[] = {{"pts/ptmx", "ptmx"},
-                                                       {"/proc/self/fd", "fd"},
-                                                       {"/proc/self/fd/0", "stdin"},
-                                                       {"/proc/self/fd/1", "stdout"},
-                                                       {"/proc/self/fd/2", "stderr"},
-                                                       {"/proc/kcore", "core"}};
+  const std::pair<const char*, const char*> links[] = {
+      {"pts/ptmx", "ptmx"},          {"/proc/self/fd", "fd"},       {"/proc/self/fd/0", "stdin"},
+      {"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"}, {"/proc/kcore", "core"}};
   for (const auto& [target, name] : links) {
     if (::symlinkat(target, dev.get(), name) != 0 && errno != EEXIST) {
       throw_errno("symlink /dev/{} -> {}", name, target);
@@ -264,8 +261,8 @@ void write_sysctls(const Config& c) {
 
 // Blocks until `start` opens the fifo for reading, then tells it we are going.
 void wait_for_start(BorrowedFd state_dir) {
-  const UniqueFd fifo(check(::openat(state_dir.get(), "exec.fifo", O_WRONLY | O_CLOEXEC),
-                            "open the exec fifo"));
+  const UniqueFd fifo(
+      check(::openat(state_dir.get(), "exec.fifo", O_WRONLY | O_CLOEXEC), "open the exec fifo"));
   const char byte = '0';
   check(::write(fifo.get(), &byte, 1), "write the exec fifo");
 }
@@ -329,8 +326,7 @@ void init_body(const InitPlan& plan) {
   }
   build_and_enter_root(plan, plan.sync);
   if (c.hostname) {
-    check(::sethostname(c.hostname->data(), c.hostname->size()), "sethostname \"{}\"",
-          *c.hostname);
+    check(::sethostname(c.hostname->data(), c.hostname->size()), "sethostname \"{}\"", *c.hostname);
   }
   if (c.domainname) {
     check(::setdomainname(c.domainname->data(), c.domainname->size()), "setdomainname \"{}\"",
@@ -368,10 +364,12 @@ std::string find_executable(const std::string& file, const std::vector<std::stri
     }
     return file;
   }
-  const auto path = container::env_value(env, "PATH").value_or(std::string(container::kDefaultPath));
+  const auto path =
+      container::env_value(env, "PATH").value_or(std::string(container::kDefaultPath));
   for (std::size_t start = 0; start <= path.size();) {
     const auto colon = path.find(':', start);
-    const auto dir = path.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
+    const auto dir =
+        path.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
     start = colon == std::string::npos ? path.size() + 1 : colon + 1;
     const auto candidate = (dir.empty() ? "." : dir) + "/" + file;
     if (executable(candidate)) {
@@ -390,9 +388,7 @@ void enter_process(const Process& p, const sys::SecurityOptions& security, int p
   if (p.umask) {
     ::umask(*p.umask);
   }
-  if (const auto st = sys::apply_security_before_user(security); !st.ok()) {
-    throw Error(st.error, st.step != nullptr ? st.step : "security");
-  }
+  // Every file is opened before the seccomp filter, which may not allow openat2.
   const UniqueFd root(check(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC), "open /"));
   const UniqueFd cwd = fs::mkdir_all_in_root(root, p.cwd);
   std::vector<std::string> env = p.env;
@@ -410,6 +406,10 @@ void enter_process(const Process& p, const sys::SecurityOptions& security, int p
     }
   }
   const std::string exe = find_executable(p.args.front(), env);
+  check(::close_range(3 + preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC), "close_range");
+  if (const auto st = sys::apply_security_before_user(security); !st.ok()) {
+    throw Error(st.error, st.step != nullptr ? st.step : "security");
+  }
   // setgroups is refused in a user namespace whose setgroups file says deny.
   if (::setgroups(p.additional_gids.size(), p.additional_gids.data()) != 0 &&
       !(new_userns && errno == EPERM)) {
@@ -421,7 +421,6 @@ void enter_process(const Process& p, const sys::SecurityOptions& security, int p
   if (const auto st = sys::apply_security_after_user(security); !st.ok()) {
     throw Error(st.error, st.step != nullptr ? st.step : "security");
   }
-  check(::close_range(3 + preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC), "close_range");
   std::vector<char*> argv;
   for (const auto& a : p.args) {
     argv.push_back(const_cast<char*>(a.c_str()));

@@ -33,8 +33,7 @@ void log_line(const Globals& g, const std::string& level, const std::string& mes
   if (g.log_format == "json") {
     line = nlohmann::json{{"level", level}, {"msg", message}, {"time", now}}.dump() + "\n";
   } else {
-    line = fmt::format("time=\"{}\" level={} msg={}\n", now, level,
-                       nlohmann::json(message).dump());
+    line = fmt::format("time=\"{}\" level={} msg={}\n", now, level, nlohmann::json(message).dump());
   }
   const int fd = ::open(g.log.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
   if (fd >= 0) {
@@ -80,8 +79,8 @@ int main(int argc, char** argv) {
   }
   CLI::App app{"gctool-oci: an OCI runtime (runc's command line) built on gctool's library",
                "gctool-oci"};
-  app.set_version_flag("-v,--version", fmt::format("gctool-oci version {}\nspec: {}",
-                                                   GCTOOL_VERSION, kSpecVersion));
+  app.set_version_flag(
+      "-v,--version", fmt::format("gctool-oci version {}\nspec: {}", GCTOOL_VERSION, kSpecVersion));
   app.add_option("--root", globals.root, "Where container state lives")->capture_default_str();
   app.add_option("--log", globals.log, "Log file (errors and warnings)");
   app.add_option("--log-format", globals.log_format, "Log format: text or json")

@@ -12,8 +12,9 @@ namespace gctool::oci {
 
 void validate_id(const std::string& id) {
   const bool ok = !id.empty() && id.size() <= 1024 && id != "." && id != ".." &&
-                  id.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                       "0123456789_+-.") == std::string::npos;
+                  id.find_first_not_of(
+                      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                      "0123456789_+-.") == std::string::npos;
   if (!ok) {
     throw_invalid("invalid container id \"{}\"", id);
   }

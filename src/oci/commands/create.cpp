@@ -14,7 +14,8 @@ void add_create_flags(CLI::App* cmd, CreateOptions& o) {
   cmd->add_option("--console-socket", o.console_socket,
                   "Unix socket that receives the pty master when process.terminal is set");
   cmd->add_option("--preserve-fds", o.preserve_fds, "Pass this many fds from 3 on to the process");
-  cmd->add_flag("--no-pivot", o.no_pivot, "Move the root with MS_MOVE and chroot instead of pivot_root");
+  cmd->add_flag("--no-pivot", o.no_pivot,
+                "Move the root with MS_MOVE and chroot instead of pivot_root");
   bool ignored = false;
   cmd->add_flag("--no-new-keyring", ignored, "Accepted: no session keyring is created anyway");
   cmd->add_option("id", o.id, "Container ID")->required();

@@ -3,8 +3,8 @@
 // the container's cgroup and namespaces (one setns on the init's pidfd) and clones the process
 // with CLONE_PARENT, so that it is born in the container's pid namespace as our own child.
 #include <sched.h>
-#include <sys/prctl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -66,7 +66,8 @@ Process exec_process(const State& state, const ExecArgs& a) {
   if (!a.user.empty()) {
     const auto colon = a.user.find(':');
     p.uid = static_cast<uid_t>(std::stoul(a.user.substr(0, colon)));
-    p.gid = colon == std::string::npos ? 0 : static_cast<gid_t>(std::stoul(a.user.substr(colon + 1)));
+    p.gid =
+        colon == std::string::npos ? 0 : static_cast<gid_t>(std::stoul(a.user.substr(colon + 1)));
   }
   for (const auto& cap : a.caps) {
     const auto bit = sys::cap_bit(sys::parse_capability(cap));
@@ -121,7 +122,8 @@ int exec(Globals& globals, const ExecArgs& a) {
         });
       }
       const pid_t pid = child->pid;
-      write_all(pid_pipe.write.borrow(), std::string_view(reinterpret_cast<const char*>(&pid), sizeof pid),
+      write_all(pid_pipe.write.borrow(),
+                std::string_view(reinterpret_cast<const char*>(&pid), sizeof pid),
                 "the exec pid pipe");
       ::_exit(0);
     });
@@ -156,9 +158,10 @@ void setup_exec(CLI::App& app, Globals& globals) {
   cmd->add_option("--pid-file", a->pid_file, "Write the process's pid here");
   cmd->add_option("--console-socket", a->console_socket, "Receives the pty master");
   cmd->add_option("--cwd", a->cwd, "Working directory");
-  cmd->add_option("-e,--env", a->env, "K=V to set");
+  // One value per flag, as runc's: `-e K=V ID CMD` must leave ID and CMD alone.
+  cmd->add_option("-e,--env", a->env, "K=V to set")->allow_extra_args(false);
   cmd->add_option("-u,--user", a->user, "UID[:GID]");
-  cmd->add_option("-c,--cap", a->caps, "Capability to add");
+  cmd->add_option("-c,--cap", a->caps, "Capability to add")->allow_extra_args(false);
   cmd->add_flag("--no-new-privs", a->no_new_privs, "Set no_new_privs");
   cmd->add_option("--preserve-fds", a->preserve_fds, "Pass this many fds from 3 on");
   std::string ignored;

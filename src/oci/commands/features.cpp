@@ -15,17 +15,17 @@ nlohmann::json features() {
   doc["ociVersionMax"] = kSpecVersion;
   doc["hooks"] = {"prestart",       "createRuntime", "createContainer",
                   "startContainer", "poststart",     "poststop"};
-  doc["mountOptions"] = {"async",  "atime",       "bind",     "defaults",  "dev",      "diratime",
-                         "dirsync", "exec",       "lazytime", "mand",      "noatime",  "nodev",
-                         "nodiratime", "noexec",  "nosuid",   "private",   "rbind",    "relatime",
-                         "remount", "ro",         "rprivate", "rshared",   "rslave",   "runbindable",
-                         "rw",      "shared",     "silent",   "slave",     "strictatime", "suid",
-                         "sync",    "tmpcopyup",  "unbindable"};
+  doc["mountOptions"] = {
+      "async",       "atime",    "bind",        "defaults",  "dev",       "diratime",   "dirsync",
+      "exec",        "lazytime", "mand",        "noatime",   "nodev",     "nodiratime", "noexec",
+      "nosuid",      "private",  "rbind",       "relatime",  "remount",   "ro",         "rprivate",
+      "rshared",     "rslave",   "runbindable", "rw",        "shared",    "silent",     "slave",
+      "strictatime", "suid",     "sync",        "tmpcopyup", "unbindable"};
   auto& linux_doc = doc["linux"];
   linux_doc["namespaces"] = {"cgroup", "ipc", "mount", "network", "pid", "user", "uts"};
   linux_doc["capabilities"] = sys::capability_names(sys::all_capabilities(sys::kLastKnownCap));
-  linux_doc["cgroup"] = {{"v1", true}, {"v2", true}, {"systemd", false}, {"systemdUser", false},
-                         {"rdma", false}};
+  linux_doc["cgroup"] = {
+      {"v1", true}, {"v2", true}, {"systemd", false}, {"systemdUser", false}, {"rdma", false}};
   linux_doc["seccomp"] = {
       {"enabled", true},
       {"actions",
@@ -34,8 +34,9 @@ nlohmann::json features() {
       {"operators",
        {"SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE", "SCMP_CMP_LT",
         "SCMP_CMP_MASKED_EQ", "SCMP_CMP_NE"}},
-      {"archs", {"SCMP_ARCH_X86", "SCMP_ARCH_X86_64", "SCMP_ARCH_X32", "SCMP_ARCH_AARCH64",
-                 "SCMP_ARCH_ARM"}}};
+      {"archs",
+       {"SCMP_ARCH_X86", "SCMP_ARCH_X86_64", "SCMP_ARCH_X32", "SCMP_ARCH_AARCH64",
+        "SCMP_ARCH_ARM"}}};
   linux_doc["apparmor"] = {{"enabled", false}};
   linux_doc["selinux"] = {{"enabled", false}};
   linux_doc["intelRdt"] = {{"enabled", false}};

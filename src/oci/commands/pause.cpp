@@ -20,9 +20,9 @@ void set_paused(const Globals& globals, const std::string& id, bool paused) {
 
 void setup_pause(CLI::App& app, Globals& globals) {
   for (const bool paused : {true, false}) {
-    auto* cmd = app.add_subcommand(paused ? "pause" : "resume",
-                                   paused ? "Freeze every process of a container"
-                                          : "Thaw a paused container");
+    auto* cmd = app.add_subcommand(
+        paused ? "pause" : "resume",
+        paused ? "Freeze every process of a container" : "Thaw a paused container");
     auto id = std::make_shared<std::string>();
     cmd->add_option("id", *id, "Container ID")->required();
     cmd->callback([id, paused, &globals] { set_paused(globals, *id, paused); });

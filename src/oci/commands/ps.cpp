@@ -46,8 +46,7 @@ void ps(const Globals& globals, const PsArgs& a) {
   fmt::print("{:<8} {:>8} {:>8} {}\n", "UID", "PID", "PPID", "CMD");
   for (const pid_t pid : pids) {
     const auto stat = read_proc_stat(pid);
-    fmt::print("{:<8} {:>8} {:>8} {}\n", owner(pid), pid, stat ? stat->ppid : 0,
-               command_line(pid));
+    fmt::print("{:<8} {:>8} {:>8} {}\n", owner(pid), pid, stat ? stat->ppid : 0, command_line(pid));
   }
 }
 

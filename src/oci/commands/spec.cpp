@@ -30,8 +30,7 @@ nlohmann::json default_spec() {
       {"args", {"sh"}},
       {"env", {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"}},
       {"cwd", "/"},
-      {"capabilities",
-       {{"bounding", caps}, {"effective", caps}, {"permitted", caps}}},
+      {"capabilities", {{"bounding", caps}, {"effective", caps}, {"permitted", caps}}},
       {"rlimits", {{{"type", "RLIMIT_NOFILE"}, {"hard", 1024}, {"soft", 1024}}}},
       {"noNewPrivileges", true}};
   doc["root"] = {{"path", "rootfs"}, {"readonly", true}};
