@@ -1,0 +1,221 @@
+#include "cgroup_setup.hpp"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "gctool/cgroup/driver.hpp"
+#include "gctool/cgroup/layout.hpp"
+#include "gctool/core/error.hpp"
+#include "gctool/core/file_util.hpp"
+
+namespace gctool::oci {
+namespace {
+
+// v1 controllers the library's driver leaves alone but the OCI spec uses.
+constexpr const char* kExtraControllers[] = {"freezer", "blkio", "hugetlb", "net_cls", "net_prio"};
+
+std::string trim(const std::string& text) {
+  const auto first = text.find_first_not_of(" \n\t");
+  return first == std::string::npos
+             ? ""
+             : text.substr(first, text.find_last_not_of(" \n\t") - first + 1);
+}
+
+bool unified() {
+  return cgroup::host_layout().mode == cgroup::CgroupMode::unified;
+}
+
+std::filesystem::path v1_dir(const std::string& controller, const std::string& path) {
+  const auto& controllers = cgroup::host_layout().controllers;
+  const auto it = controllers.find(controller);
+  if (it == controllers.end()) {
+    return {};
+  }
+  return it->second / cgroup::normalize_path(path);
+}
+
+std::filesystem::path v2_dir(const std::string& path) {
+  return cgroup::host_layout().unified_mount / cgroup::normalize_path(path);
+}
+
+// The v1 file names of parse_resources in the unified hierarchy's terms; empty: no equivalent.
+std::pair<std::string, std::string> v2_file(const std::string& file, const std::string& value,
+                                            const CgroupSettings& settings) {
+  if (file == "memory.limit_in_bytes") {
+    return {"memory.max", value == "-1" ? "max" : value};
+  }
+  if (file == "memory.soft_limit_in_bytes") {
+    return {"memory.low", value == "-1" ? "max" : value};
+  }
+  if (file == "memory.memsw.limit_in_bytes") {
+    // v1 counts memory+swap, v2 swap alone.
+    std::int64_t limit = -1;
+    for (const auto& [ctrl, f] : settings.files) {
+      if (f.first == "memory.limit_in_bytes") {
+        limit = std::stoll(f.second);
+      }
+    }
+    const auto swap = std::stoll(value);
+    if (swap == -1 || limit == -1) {
+      return {"memory.swap.max", "max"};
+    }
+    return {"memory.swap.max", std::to_string(std::max<std::int64_t>(swap - limit, 0))};
+  }
+  if (file == "cpu.shares") {
+    return {"cpu.weight", std::to_string(cgroup::cpu_weight_from_shares(std::stoll(value)))};
+  }
+  if (file == "pids.max") {
+    return {"pids.max", value};
+  }
+  if (file == "blkio.weight") {
+    return {"io.bfq.weight", value};
+  }
+  return {};
+}
+
+void write_files(const std::string& path, const CgroupSettings& settings) {
+  if (unified()) {
+    std::string quota = "max";
+    std::string period;
+    for (const auto& [ctrl, f] : settings.files) {
+      if (f.first == "cpu.cfs_quota_us") {
+        quota = f.second == "-1" ? "max" : f.second;
+      } else if (f.first == "cpu.cfs_period_us") {
+        period = f.second;
+      } else if (ctrl == "unified") {
+        write_existing_file(v2_dir(path) / f.first, f.second);
+      } else if (const auto [file, value] = v2_file(f.first, f.second, settings); !file.empty()) {
+        write_existing_file(v2_dir(path) / file, value);
+      }
+    }
+    if (quota != "max" || !period.empty()) {
+      write_existing_file(v2_dir(path) / "cpu.max",
+                          fmt::format("{} {}", quota, period.empty() ? "100000" : period));
+    }
+    return;
+  }
+  // A limit lower than memory+swap is refused until the latter is lowered: write memsw last
+  // when raising, first when lowering, as the kernel checks each step.
+  for (int pass = 0; pass < 2; ++pass) {
+    for (const auto& [ctrl, f] : settings.files) {
+      if (ctrl == "unified") {
+        throw_invalid("linux.resources.unified needs cgroup v2; this host has v1 controllers");
+      }
+      const auto dir = v1_dir(ctrl, path);
+      if (dir.empty()) {
+        throw Error(ENOTSUP, fmt::format("set {}: the cgroup v1 \"{}\" controller is not mounted",
+                                         f.first, ctrl));
+      }
+      const bool memsw = f.first == "memory.memsw.limit_in_bytes";
+      if ((pass == 0) == memsw) {
+        try {
+          write_existing_file(dir / f.first, f.second);
+        } catch (const Error& e) {
+          if (!(memsw && e.errno_value() == EINVAL)) {
+            throw;
+          }
+        }
+      }
+    }
+  }
+  for (const auto& [ctrl, f] : settings.files) {
+    if (f.first == "memory.memsw.limit_in_bytes") {
+      write_existing_file(v1_dir(ctrl, path) / f.first, f.second);
+    }
+  }
+}
+
+}  // namespace
+
+cgroup::CgroupHandle create_cgroup(const std::string& path, const CgroupSettings& settings) {
+  auto handle = cgroup::CgroupHandle::create(cgroup::host_driver(), path, settings.resources);
+  if (!unified()) {
+    for (const char* ctrl : kExtraControllers) {
+      if (const auto dir = v1_dir(ctrl, path); !dir.empty()) {
+        std::filesystem::create_directories(dir);
+      }
+    }
+  }
+  write_files(handle.path(), settings);
+  return handle;
+}
+
+void update_cgroup(const std::string& path, const CgroupSettings& settings) {
+  cgroup::host_driver()->apply(path, settings.resources);
+  write_files(path, settings);
+}
+
+void join_cgroup(const std::string& path, pid_t pid) {
+  cgroup::host_driver()->add_process(path, pid);
+  if (!unified()) {
+    for (const char* ctrl : kExtraControllers) {
+      if (const auto dir = v1_dir(ctrl, path); !dir.empty() && std::filesystem::exists(dir)) {
+        write_existing_file(dir / "cgroup.procs", std::to_string(pid));
+      }
+    }
+  }
+}
+
+std::vector<pid_t> cgroup_pids(const std::string& path) {
+  return cgroup::host_driver()->pids(path);
+}
+
+void freeze_cgroup(const std::string& path, bool frozen) {
+  if (unified()) {
+    write_existing_file(v2_dir(path) / "cgroup.freeze", frozen ? "1" : "0");
+    return;
+  }
+  const auto dir = v1_dir("freezer", path);
+  if (dir.empty()) {
+    throw Error(ENOTSUP, "pause: the cgroup v1 freezer controller is not mounted");
+  }
+  write_existing_file(dir / "freezer.state", frozen ? "FROZEN" : "THAWED");
+  // FREEZING is a passing state: wait until every task has stopped (or run again).
+  for (int i = 0; i < 1000; ++i) {
+    const auto state = trim(read_file(dir / "freezer.state"));
+    if (state == (frozen ? "FROZEN" : "THAWED")) {
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  throw Error(EBUSY, fmt::format("{} the cgroup \"{}\"", frozen ? "freeze" : "thaw", path));
+}
+
+bool cgroup_frozen(const std::string& path) {
+  try {
+    if (unified()) {
+      return trim(read_file(v2_dir(path) / "cgroup.freeze")) == "1";
+    }
+    const auto dir = v1_dir("freezer", path);
+    return !dir.empty() && trim(read_file(dir / "freezer.state")) == "FROZEN";
+  } catch (const Error&) {
+    return false;
+  }
+}
+
+void remove_cgroup(const std::string& path) {
+  const auto driver = cgroup::host_driver();
+  if (cgroup_frozen(path)) {
+    freeze_cgroup(path, false);
+  }
+  if (driver->exists(path)) {
+    auto handle = cgroup::CgroupHandle::open(driver, path);
+    handle.kill_all();
+    handle.remove();
+  }
+  if (!unified()) {
+    for (const char* ctrl : kExtraControllers) {
+      if (const auto dir = v1_dir(ctrl, path); !dir.empty()) {
+        ::rmdir(dir.c_str());
+      }
+    }
+  }
+}
+
+}  // namespace gctool::oci
