@@ -4,10 +4,11 @@
 #include <fmt/format.h>
 
 #include "command.hpp"
+#include "filters.hpp"
 #include "gctool/core/error.hpp"
 #include "gctool/core/ids.hpp"
 #include "gctool/net/network.hpp"
-#include "table.hpp"
+#include "list_format.hpp"
 
 namespace gctool::tool {
 namespace {
@@ -16,9 +17,64 @@ struct NetworkArgs {
   net::CreateNetworkOptions create;
   std::string gateway;
   bool quiet = false;
+  bool no_trunc = false;
   bool force = false;
+  std::vector<std::string> filters;
+  std::string format;
   std::vector<std::string> names;
 };
+
+const ListColumns kColumns{"table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}",
+                           {{"ID", "NETWORK ID"},
+                            {"Name", "NAME"},
+                            {"Driver", "DRIVER"},
+                            {"Scope", "SCOPE"},
+                            {"IPv6", "IPV6"},
+                            {"Internal", "INTERNAL"},
+                            {"Labels", "LABELS"},
+                            {"CreatedAt", "CREATED AT"}}};
+
+void list_networks(const Globals& globals, const NetworkArgs& args) {
+  const auto filters = parse_filters(args.filters, {"driver", "id", "name", "scope", "type"});
+  for (const auto& v : filter_values(filters, "type")) {
+    if (v != "custom" && v != "builtin") {
+      throw_invalid("invalid filter 'type={}'", v);
+    }
+  }
+  if (!args.quiet && !args.format.empty()) {
+    render_list(args.format, kColumns, {});
+  }
+  std::vector<nlohmann::json> rows;
+  for (const auto& n : net::list_networks(globals.root)) {
+    const bool ok =
+        filter_accepts(filters, "driver", [&](const auto& v) { return v == n.driver; }) &&
+        filter_accepts(filters, "id", [&](const auto& v) { return n.id.starts_with(v); }) &&
+        filter_accepts(filters, "name", [&](const auto& v) { return filter_match(v, n.name); }) &&
+        filter_accepts(filters, "scope", [&](const auto& v) { return v == "local"; }) &&
+        // gctool's "bridge" network is made on first use, like Docker's built-in one.
+        filter_accepts(filters, "type",
+                       [&](const auto& v) { return (v == "builtin") == (n.name == "bridge"); });
+    if (!ok) {
+      continue;
+    }
+    const auto id = args.no_trunc ? n.id : short_id(n.id);
+    if (args.quiet) {
+      fmt::print("{}\n", id);
+      continue;
+    }
+    rows.push_back({{"ID", id},
+                    {"Name", n.name},
+                    {"Driver", n.driver},
+                    {"Scope", "local"},
+                    {"IPv6", "false"},
+                    {"Internal", "false"},
+                    {"Labels", ""},
+                    {"CreatedAt", n.created}});
+  }
+  if (!args.quiet) {
+    fmt::print("{}", render_list(args.format, kColumns, rows));
+  }
+}
 
 void setup_network(CLI::App& app, Globals& globals) {
   auto args = std::make_shared<NetworkArgs>();
@@ -42,20 +98,12 @@ void setup_network(CLI::App& app, Globals& globals) {
   auto* ls = network->add_subcommand("ls", "List networks");
   ls->alias("list");
   ls->add_flag("-q,--quiet", args->quiet, "Only display network IDs");
-  ls->callback([args, &globals] {
-    const auto networks = net::list_networks(globals.root);
-    if (args->quiet) {
-      for (const auto& n : networks) {
-        fmt::print("{}\n", short_id(n.id));
-      }
-      return;
-    }
-    std::vector<std::vector<std::string>> rows{{"NETWORK ID", "NAME", "DRIVER", "SCOPE"}};
-    for (const auto& n : networks) {
-      rows.push_back({short_id(n.id), n.name, n.driver, "local"});
-    }
-    print_table(rows);
-  });
+  ls->add_flag("--no-trunc", args->no_trunc, "Do not truncate the output");
+  ls->add_option("-f,--filter", args->filters, "Filter output: driver, id, name, scope, type")
+      ->allow_extra_args(false);
+  ls->add_option("--format", args->format,
+                 "Output format: table, table TEMPLATE, json or a Go template");
+  ls->callback([args, &globals] { list_networks(globals, *args); });
 
   auto* inspect = network->add_subcommand("inspect", "Display detailed network information");
   inspect->add_option("NAME", args->names, "Network names or IDs")->required();
