@@ -15,6 +15,7 @@
 #include "gctool/container/supervisor.hpp"
 #include "gctool/core/error.hpp"
 #include "gctool/sys/sealed_exe.hpp"
+#include "multi_container.hpp"
 #include "usage.hpp"
 
 namespace gctool::tool {
@@ -145,6 +146,11 @@ int main(int argc, char** argv) {
     }
     return fail_usage({first_line(e.what()), args.verb});
   } catch (const Error& e) {
+    // As Docker's daemon errors: a container that does not exist or does not run exits 1.
+    if (is_container_state_error(e)) {
+      fail(e.what());
+      return 1;
+    }
     return fail(e.what());
   } catch (const std::exception& e) {
     return fail(e.what());
