@@ -9,12 +9,15 @@
 
 #include <fmt/format.h>
 
+#include "args.hpp"
 #include "command.hpp"
 #include "gctool/cgroup/migration_warmup.hpp"
 #include "gctool/container/supervisor.hpp"
 #include "gctool/core/error.hpp"
 #include "gctool/net/resolver.hpp"
 #include "gctool/sys/sealed_exe.hpp"
+#include "multi_container.hpp"
+#include "usage.hpp"
 
 namespace gctool::tool {
 
@@ -37,35 +40,12 @@ std::string first_line(const std::string& text) {
   return nl == std::string::npos ? text : text.substr(0, nl);
 }
 
-bool has_subcommand(CLI::App& app, const std::string& name) {
-  for (const auto* sub : app.get_subcommands([](CLI::App*) { return true; })) {
-    if (sub->check_name(name)) {
-      return true;
-    }
+// One line, with Docker's pointer to the verb's help (or its usage line, where that says more).
+int fail_usage(const UsageError& e) {
+  if (e.show_usage) {
+    return fail(fmt::format("{} (usage: {})", e.message, usage_line(e.app)));
   }
-  return false;
-}
-
-// CLI11 reports an unknown verb or global flag as "a subcommand is required"; name the word
-// instead.
-std::string describe_parse_error(CLI::App& app, int argc, char** argv, const CLI::ParseError& e) {
-  if (app.get_subcommands().empty()) {
-    for (int i = 1; i < argc; ++i) {
-      const std::string arg = argv[i];
-      if (arg == "--root") {
-        ++i;
-      } else if (arg.rfind("--root=", 0) == 0) {
-        continue;
-      } else if (arg.starts_with('-')) {
-        return fmt::format("unknown flag \"{}\" (see 'gctool --help')", arg);
-      } else if (!has_subcommand(app, arg)) {
-        return fmt::format("unknown command \"{}\" (see 'gctool --help')", arg);
-      } else {
-        break;
-      }
-    }
-  }
-  return first_line(e.what());
+  return fail(fmt::format("{} (see '{} --help')", e.message, command_path(e.app)));
 }
 
 // The small program detached containers' supervisors exec (see use_supervisor_helper), next to
@@ -141,13 +121,24 @@ int main(int argc, char** argv) {
   app.add_option("--root", globals.root, "Root directory of gctool's state")
       ->envname("GCTOOL_ROOT")
       ->capture_default_str();
+  app.formatter(usage_formatter());
   app.require_subcommand(1);
   app.fallthrough(false);
   for (auto setup : command_registry()) {
     setup(app, globals);
   }
+  CheckedArgs args;
   try {
-    app.parse(argc, argv);
+    args = check_args(app, std::vector<std::string>(argv, argv + argc));
+  } catch (const UsageError& e) {
+    return fail_usage(e);
+  }
+  std::vector<char*> words;
+  for (auto& word : args.words) {
+    words.push_back(word.data());
+  }
+  try {
+    app.parse(static_cast<int>(words.size()), words.data());
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
@@ -158,8 +149,16 @@ int main(int argc, char** argv) {
     if (argc <= 1) {
       fmt::print(stderr, "{}", app.help());
     }
-    return fail(describe_parse_error(app, argc, argv, e));
+    if (args.verb->get_parent() == nullptr) {
+      return fail(first_line(e.what()));
+    }
+    return fail_usage({first_line(e.what()), args.verb});
   } catch (const Error& e) {
+    // As Docker's daemon errors: a container that does not exist or does not run exits 1.
+    if (is_container_state_error(e)) {
+      fail(e.what());
+      return 1;
+    }
     return fail(e.what());
   } catch (const std::exception& e) {
     return fail(e.what());

@@ -72,7 +72,7 @@ TEST_CASE("network create, ls, inspect and rm", "[root]") {
 
   const auto ls = cli({"--root", r, "network", "ls"});
   CHECK(ls.exit_code == 0);
-  CHECK_THAT(ls.out, Catch::StartsWith("NETWORK ID     NAME   DRIVER   SCOPE\n"));
+  CHECK_THAT(ls.out, Catch::StartsWith("NETWORK ID     NAME      DRIVER    SCOPE\n"));
   CHECK_THAT(ls.out, Catch::Contains(id.substr(0, 12) + "   net1   bridge   local\n"));
   CHECK(cli({"--root", r, "network", "ls", "-q"}).out == id.substr(0, 12) + "\n");
   CHECK(cli({"--root", r, "network", "list"}).out == ls.out);

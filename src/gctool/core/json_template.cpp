@@ -1,278 +1,611 @@
+// Go's text/template, parsed into a small tree and run over JSON (see json_template.hpp).
 #include "gctool/core/json_template.hpp"
 
-#include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <memory>
+#include <optional>
+#include <set>
 #include <vector>
 
 #include "gctool/core/error.hpp"
+#include "template_functions.hpp"
 
 namespace gctool {
 namespace {
 
 using nlohmann::json;
+using tmpl::print_value;
+using tmpl::truth;
 
-// Go's %v of a decoded JSON value.
-void print_value(std::string& out, const json& value, bool top) {
-  switch (value.type()) {
-    case json::value_t::string:
-      out += value.get_ref<const std::string&>();
-      break;
-    case json::value_t::null:
-    case json::value_t::discarded:
-      out += top ? "<no value>" : "<nil>";
-      break;
-    case json::value_t::array: {
-      out += '[';
-      for (std::size_t i = 0; i < value.size(); ++i) {
-        out += i == 0 ? "" : " ";
-        print_value(out, value[i], false);
-      }
-      out += ']';
-      break;
-    }
-    case json::value_t::object: {
-      out += "map[";
-      bool first = true;
-      for (const auto& [key, item] : value.items()) {
-        out += first ? "" : " ";
-        first = false;
-        out += key;
-        out += ':';
-        print_value(out, item, false);
-      }
-      out += ']';
-      break;
-    }
-    default:
-      out += value.dump();
-  }
-}
+// ---- tokens of an action -------------------------------------------------------------------
 
-std::string to_text(const json& value) {
-  std::string out;
-  print_value(out, value, true);
-  return out;
-}
+enum class Tok { ident, field, var, literal, lparen, rparen, pipe, declare, assign, comma };
 
-// One word of an action: a quoted string literal, or anything else up to a space or '|'.
-struct Word {
-  std::string text;
-  bool quoted = false;
+struct Token {
+  explicit Token(Tok k, std::string t = {}, std::vector<std::string> c = {}, json l = {})
+      : kind(k), text(std::move(t)), chain(std::move(c)), literal(std::move(l)) {}
+  Tok kind;
+  std::string text;                // ident or variable name ("$", "$x")
+  std::vector<std::string> chain;  // .A.B after a field, variable or ')'
+  json literal;
 };
 
-// An action split into pipeline stages of words.
-std::vector<std::vector<Word>> split_action(std::string_view action) {
-  std::vector<std::vector<Word>> stages(1);
+bool ident_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+}
+
+std::vector<std::string> read_chain(std::string_view s, std::size_t& i) {
+  std::vector<std::string> chain;
+  while (i < s.size() && s[i] == '.' && i + 1 < s.size() && ident_char(s[i + 1])) {
+    std::size_t end = i + 1;
+    while (end < s.size() && ident_char(s[end])) {
+      ++end;
+    }
+    chain.emplace_back(s.substr(i + 1, end - i - 1));
+    i = end;
+  }
+  return chain;
+}
+
+std::string quoted(std::string_view s, std::size_t& i, std::string_view action) {
+  const char quote = s[i];
+  std::string text;
+  for (++i; i < s.size() && s[i] != quote; ++i) {
+    if (quote == '"' && s[i] == '\\' && i + 1 < s.size()) {
+      const char next = s[++i];
+      text += next == 'n' ? '\n' : next == 't' ? '\t' : next == 'r' ? '\r' : next;
+    } else {
+      text += s[i];
+    }
+  }
+  if (i == s.size()) {
+    throw_invalid("template: unterminated quoted string in \"{{{{{}}}}}\"", action);
+  }
+  ++i;
+  return text;
+}
+
+std::vector<Token> lex(std::string_view s) {
+  std::vector<Token> tokens;
   std::size_t i = 0;
-  while (i < action.size()) {
-    const char c = action[i];
+  while (i < s.size()) {
+    const char c = s[i];
     if (std::isspace(static_cast<unsigned char>(c))) {
       ++i;
     } else if (c == '|') {
-      stages.emplace_back();
+      tokens.push_back(Token{Tok::pipe});
+      ++i;
+    } else if (c == '(') {
+      tokens.push_back(Token{Tok::lparen});
+      ++i;
+    } else if (c == ')') {
+      ++i;
+      tokens.push_back(Token{Tok::rparen, "", read_chain(s, i)});
+    } else if (c == ',') {
+      tokens.push_back(Token{Tok::comma});
+      ++i;
+    } else if (c == ':' && i + 1 < s.size() && s[i + 1] == '=') {
+      tokens.push_back(Token{Tok::declare});
+      i += 2;
+    } else if (c == '=') {
+      tokens.push_back(Token{Tok::assign});
       ++i;
     } else if (c == '"' || c == '`') {
-      Word word{"", true};
-      const char quote = c;
-      for (++i; i < action.size() && action[i] != quote; ++i) {
-        if (quote == '"' && action[i] == '\\' && i + 1 < action.size()) {
-          const char next = action[++i];
-          word.text += next == 'n' ? '\n' : next == 't' ? '\t' : next;
-        } else {
-          word.text += action[i];
-        }
+      tokens.push_back(Token{Tok::literal, "", {}, quoted(s, i, s)});
+    } else if (c == '.') {
+      auto chain = read_chain(s, i);
+      if (chain.empty()) {
+        ++i;  // "." alone: the dot
       }
-      if (i == action.size()) {
-        throw_invalid("template: unterminated quoted string in \"{{{{{}}}}}\"", action);
+      tokens.push_back(Token{Tok::field, "", std::move(chain)});
+    } else if (c == '$') {
+      std::size_t end = i + 1;
+      while (end < s.size() && ident_char(s[end])) {
+        ++end;
       }
-      ++i;
-      stages.back().push_back(std::move(word));
+      Token t{Tok::var, std::string(s.substr(i, end - i))};
+      i = end;
+      t.chain = read_chain(s, i);
+      tokens.push_back(std::move(t));
+    } else if (std::isdigit(static_cast<unsigned char>(c)) || c == '-' || c == '+') {
+      std::size_t end = i + 1;
+      while (end < s.size() &&
+             (std::isalnum(static_cast<unsigned char>(s[end])) || s[end] == '.')) {
+        ++end;
+      }
+      const std::string number(s.substr(i, end - i));
+      json value = json::parse(number, nullptr, false);
+      if (value.is_discarded() || !value.is_number()) {
+        throw_invalid("template: bad number syntax: \"{}\"", number);
+      }
+      tokens.push_back(Token{Tok::literal, "", {}, std::move(value)});
+      i = end;
+    } else if (ident_char(c)) {
+      std::size_t end = i;
+      while (end < s.size() && ident_char(s[end])) {
+        ++end;
+      }
+      tokens.push_back(Token{Tok::ident, std::string(s.substr(i, end - i))});
+      i = end;
     } else {
-      const auto end = action.find_first_of(" \t|", i);
-      stages.back().push_back({std::string(action.substr(i, end - i)), false});
-      i = end == std::string_view::npos ? action.size() : end;
+      throw_invalid("template: unexpected \"{}\" in \"{{{{{}}}}}\"", c, s);
     }
   }
-  if (std::any_of(stages.begin(), stages.end(), [](const auto& s) { return s.empty(); })) {
-    throw_invalid("template: missing value in \"{{{{{}}}}}\"", action);
-  }
-  return stages;
+  return tokens;
 }
 
-// ".A.B" looked up in data; a missing key is null, as Go's map lookup gives <no value>.
-json lookup(std::string_view path, const json& data) {
-  const json* node = &data;
-  std::size_t pos = 1;
-  while (pos < path.size()) {
-    const auto end = std::min(path.find('.', pos), path.size());
-    const std::string key(path.substr(pos, end - pos));
-    if (!node->is_object()) {
-      if (node->is_null()) {
-        return nullptr;
+// ---- the tree -------------------------------------------------------------------------------
+
+struct Pipeline;
+
+struct Operand {
+  enum class Kind { field, var, literal, function, pipeline };
+  explicit Operand(Kind k, std::string n = {}, std::vector<std::string> c = {}, json l = {})
+      : kind(k), name(std::move(n)), chain(std::move(c)), literal(std::move(l)) {}
+  Kind kind;
+  std::string name;                // variable or function
+  std::vector<std::string> chain;  // fields after it
+  json literal;
+  std::shared_ptr<Pipeline> sub;
+};
+
+struct Command {
+  std::vector<Operand> operands;
+};
+
+struct Pipeline {
+  std::vector<std::string> declare;  // $x := ... or $i, $e := ... (range)
+  bool assign = false;               // $x = ... (an existing variable)
+  std::vector<Command> commands;
+};
+
+struct Node {
+  enum class Kind { text, action, if_, range, with };
+  explicit Node(Kind k, std::string t = {}) : kind(k), text(std::move(t)) {}
+  Kind kind;
+  std::string text;
+  Pipeline pipeline;
+  std::vector<Node> body;
+  std::vector<Node> otherwise;
+};
+
+// One {{action}} or text between them.
+struct Item {
+  Item(bool t, std::string s, std::vector<Token> k = {})
+      : is_text(t), text(std::move(s)), tokens(std::move(k)) {}
+  bool is_text;
+  std::string text;  // text, or the action's source
+  std::vector<Token> tokens;
+};
+
+std::vector<Item> split_items(std::string_view t) {
+  std::vector<Item> items;
+  std::size_t pos = 0;
+  bool trim_next = false;
+  while (pos <= t.size()) {
+    const auto open = t.find("{{", pos);
+    std::string_view text = t.substr(pos, open == std::string_view::npos ? t.npos : open - pos);
+    if (trim_next) {
+      while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) {
+        text.remove_prefix(1);
       }
-      throw_invalid("template: can't evaluate field {} in a {}", key, node->type_name());
     }
-    const auto it = node->find(key);
-    if (it == node->end()) {
-      return nullptr;
+    if (open == std::string_view::npos) {
+      items.push_back(Item{true, std::string(text)});
+      break;
     }
-    node = &*it;
-    pos = end + 1;
+    const auto close = t.find("}}", open + 2);
+    if (close == std::string_view::npos) {
+      throw_invalid("template: unclosed action in \"{}\"", t);
+    }
+    std::string_view action = t.substr(open + 2, close - open - 2);
+    // "{{- " and " -}}" trim the white space next to the action, as in Go.
+    if (action.starts_with("- ") || action == "-") {
+      action.remove_prefix(1);
+      while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) {
+        text.remove_suffix(1);
+      }
+    }
+    trim_next = action.ends_with(" -");
+    if (trim_next) {
+      action.remove_suffix(1);
+    }
+    items.push_back(Item{true, std::string(text)});
+    const auto trimmed = action.find_first_not_of(" \t\r\n");
+    if (trimmed != std::string_view::npos && action.substr(trimmed).starts_with("/*")) {
+      pos = close + 2;  // a comment
+      continue;
+    }
+    items.push_back(Item{false, std::string(action), lex(action)});
+    pos = close + 2;
   }
-  return *node;
+  return items;
 }
 
-json argument(const Word& word, const json& data) {
-  if (word.quoted) {
-    return word.text;
-  }
-  if (word.text.starts_with('.')) {
-    return lookup(word.text, data);
-  }
-  long long number = 0;
-  const auto* first = word.text.data();
-  const auto* last = first + word.text.size();
-  if (auto [ptr, ec] = std::from_chars(first, last, number); ec == std::errc() && ptr == last) {
-    return number;
-  }
-  if (word.text == "true" || word.text == "false") {
-    return word.text == "true";
-  }
-  throw_invalid("template: function \"{}\" not defined", word.text);
-}
+class Parser {
+ public:
+  explicit Parser(std::vector<Item> items) : items_(std::move(items)) {}
 
-json call(const std::string& name, const std::vector<json>& args) {
-  const auto want = [&](std::size_t n) {
-    if (args.size() != n) {
-      throw_invalid("template: wrong number of args for {}: want {} got {}", name, n, args.size());
+  std::vector<Node> parse() {
+    auto [list, stop] = parse_list();
+    if (stop != nullptr) {
+      throw_invalid("template: unexpected {{{{{}}}}}", stop->text);
     }
-  };
-  if (name == "json") {
-    want(1);
-    return args[0].dump();
+    return list;
   }
-  if (name == "len") {
-    want(1);
-    if (args[0].is_string()) {
-      return args[0].get_ref<const std::string&>().size();
-    }
-    if (!args[0].is_array() && !args[0].is_object()) {
-      throw_invalid("template: len of {}", args[0].type_name());
-    }
-    return args[0].size();
-  }
-  if (name == "upper" || name == "lower") {
-    want(1);
-    auto text = to_text(args[0]);
-    for (auto& c : text) {
-      c = static_cast<char>(name == "upper" ? std::toupper(static_cast<unsigned char>(c))
-                                            : std::tolower(static_cast<unsigned char>(c)));
-    }
-    return text;
-  }
-  if (name == "join") {
-    want(2);
-    if (!args[0].is_array() && !args[0].is_null()) {
-      throw_invalid("template: join of {}", args[0].type_name());
-    }
-    std::string out;
-    const auto separator = to_text(args[1]);
-    for (std::size_t i = 0; i < args[0].size(); ++i) {
-      out += (i == 0 ? "" : separator) + to_text(args[0][i]);
-    }
-    return out;
-  }
-  if (name == "index") {
-    if (args.size() < 2) {
-      throw_invalid("template: wrong number of args for index: want at least 2 got {}",
-                    args.size());
-    }
-    json value = args[0];
-    for (std::size_t i = 1; i < args.size(); ++i) {
-      if (value.is_object() && args[i].is_string()) {
-        const auto it = value.find(args[i].get<std::string>());
-        value = it == value.end() ? json(nullptr) : *it;
-      } else if (value.is_array() && args[i].is_number_integer()) {
-        const auto n = args[i].get<long long>();
-        if (n < 0 || static_cast<std::size_t>(n) >= value.size()) {
-          throw_invalid("template: index out of range: {}", n);
+
+ private:
+  // Nodes up to an {{else ...}} or {{end}}, which is returned (nullptr at the end of input).
+  std::pair<std::vector<Node>, const Item*> parse_list() {
+    std::vector<Node> list;
+    while (next_ < items_.size()) {
+      const Item& item = items_[next_++];
+      if (item.is_text) {
+        if (!item.text.empty()) {
+          list.push_back(Node{Node::Kind::text, item.text});
         }
-        value = value[static_cast<std::size_t>(n)];
-      } else if (value.is_null()) {
-        return nullptr;
-      } else {
-        throw_invalid("template: can't index {} with {}", value.type_name(), args[i].dump());
+        continue;
       }
+      if (item.tokens.empty()) {
+        throw_invalid("template: missing value in \"{{{{{}}}}}\"", item.text);
+      }
+      const auto& head = item.tokens.front();
+      if (head.kind == Tok::ident && (head.text == "end" || head.text == "else")) {
+        return {std::move(list), &item};
+      }
+      if (head.kind == Tok::ident &&
+          (head.text == "if" || head.text == "range" || head.text == "with")) {
+        list.push_back(control(item, 0));
+        continue;
+      }
+      if (head.kind == Tok::ident &&
+          (head.text == "define" || head.text == "template" || head.text == "block" ||
+           head.text == "break" || head.text == "continue")) {
+        throw_invalid("template: {{{{{}}}}} is not supported", head.text);
+      }
+      Node node{Node::Kind::action};
+      node.pipeline = pipeline(item, 0, item.tokens.size());
+      list.push_back(std::move(node));
+    }
+    return {std::move(list), nullptr};
+  }
+
+  // {{if|range|with PIPELINE}} starting at tokens[at], through its {{end}}.
+  Node control(const Item& item, std::size_t at) {
+    const auto& word = item.tokens[at].text;
+    Node node{word == "if"      ? Node::Kind::if_
+              : word == "range" ? Node::Kind::range
+                                : Node::Kind::with};
+    if (at + 1 == item.tokens.size()) {
+      throw_invalid("template: missing value for {}", word);
+    }
+    node.pipeline = pipeline(item, at + 1, item.tokens.size());
+    auto [body, stop] = parse_list();
+    node.body = std::move(body);
+    if (stop == nullptr) {
+      throw_invalid("template: unexpected EOF: {{{{{}}}}} has no {{{{end}}}}", word);
+    }
+    if (stop->tokens.front().text == "else") {
+      if (stop->tokens.size() > 1) {
+        // {{else if ...}} / {{else with ...}}: a nested node that ends with ours.
+        const auto& next = stop->tokens[1];
+        if (next.kind != Tok::ident || (next.text != "if" && next.text != "with")) {
+          throw_invalid("template: unexpected \"{}\" after else", next.text);
+        }
+        node.otherwise.push_back(control(*stop, 1));
+        return node;
+      }
+      auto [otherwise, end] = parse_list();
+      node.otherwise = std::move(otherwise);
+      if (end == nullptr || end->tokens.front().text != "end") {
+        throw_invalid("template: expected {{{{end}}}} after {{{{else}}}} of {}", word);
+      }
+    }
+    if (stop->tokens.front().text == "end" && stop->tokens.size() > 1) {
+      throw_invalid("template: unexpected \"{}\" in end", stop->tokens[1].text);
+    }
+    return node;
+  }
+
+  Pipeline pipeline(const Item& item, std::size_t from, std::size_t to) {
+    const auto& t = item.tokens;
+    Pipeline p;
+    // $x := ..., $x = ..., $i, $e := ...
+    if (to - from >= 2 && t[from].kind == Tok::var && t[from].chain.empty()) {
+      if (t[from + 1].kind == Tok::declare || t[from + 1].kind == Tok::assign) {
+        p.declare.push_back(t[from].text);
+        p.assign = t[from + 1].kind == Tok::assign;
+        from += 2;
+      } else if (to - from >= 4 && t[from + 1].kind == Tok::comma && t[from + 2].kind == Tok::var &&
+                 t[from + 3].kind == Tok::declare) {
+        p.declare = {t[from].text, t[from + 2].text};
+        from += 4;
+      }
+    }
+    Command command;
+    for (std::size_t i = from; i < to; ++i) {
+      const auto& tok = t[i];
+      switch (tok.kind) {
+        case Tok::pipe:
+          if (command.operands.empty()) {
+            throw_invalid("template: missing value in \"{{{{{}}}}}\"", item.text);
+          }
+          p.commands.push_back(std::move(command));
+          command = {};
+          break;
+        case Tok::field:
+          command.operands.push_back(Operand{Operand::Kind::field, "", tok.chain});
+          break;
+        case Tok::var:
+          command.operands.push_back(Operand{Operand::Kind::var, tok.text, tok.chain});
+          break;
+        case Tok::literal:
+          command.operands.push_back(Operand{Operand::Kind::literal, "", {}, tok.literal});
+          break;
+        case Tok::ident:
+          if (tok.text == "true" || tok.text == "false") {
+            command.operands.push_back(Operand{Operand::Kind::literal, "", {}, tok.text == "true"});
+          } else if (tok.text == "nil") {
+            command.operands.push_back(Operand{Operand::Kind::literal, "", {}, nullptr});
+          } else if (tmpl::is_function(tok.text)) {
+            command.operands.push_back(Operand{Operand::Kind::function, tok.text});
+          } else {
+            throw_invalid("template: function \"{}\" not defined", tok.text);
+          }
+          break;
+        case Tok::lparen: {
+          int depth = 1;
+          std::size_t close = i + 1;
+          for (; close < to; ++close) {
+            depth += t[close].kind == Tok::lparen ? 1 : t[close].kind == Tok::rparen ? -1 : 0;
+            if (depth == 0) {
+              break;
+            }
+          }
+          if (close == to) {
+            throw_invalid("template: unclosed left paren in \"{{{{{}}}}}\"", item.text);
+          }
+          Operand sub(Operand::Kind::pipeline, "", t[close].chain);
+          sub.sub = std::make_shared<Pipeline>(pipeline(item, i + 1, close));
+          command.operands.push_back(std::move(sub));
+          i = close;
+          break;
+        }
+        default:
+          throw_invalid("template: unexpected token in \"{{{{{}}}}}\"", item.text);
+      }
+    }
+    if (command.operands.empty()) {
+      throw_invalid("template: missing value in \"{{{{{}}}}}\"", item.text);
+    }
+    p.commands.push_back(std::move(command));
+    return p;
+  }
+
+  std::vector<Item> items_;
+  std::size_t next_ = 0;
+};
+
+// ---- running it -----------------------------------------------------------------------------
+
+// Fields whose Docker type is a map: a missing key there is <no value>, not an error.
+bool map_field(std::string_view key) {
+  static const std::set<std::string_view> kMaps{
+      "Labels",      "Networks",   "Ports",   "Options", "ExposedPorts", "Volumes",
+      "Annotations", "DriverOpts", "Sysctls", "Tmpfs",   "StorageOpt",   "Containers"};
+  return kMaps.contains(key);
+}
+
+// An object whose keys are all Go field names stands for a struct.
+bool looks_like_struct(const json& object, std::string_view via) {
+  if (map_field(via) || object.empty()) {
+    return false;
+  }
+  for (const auto& [key, value] : object.items()) {
+    if (key.empty() || !std::isupper(static_cast<unsigned char>(key[0]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// A value and the field name it was reached through (for looks_like_struct).
+struct Value {
+  json data;
+  std::string via;
+};
+
+class Runner {
+ public:
+  explicit Runner(const json& root) { vars_.push_back({"$", {root, ""}}); }
+
+  void run(const std::vector<Node>& list, const Value& dot, std::string& out) {
+    for (const auto& node : list) {
+      switch (node.kind) {
+        case Node::Kind::text:
+          out += node.text;
+          break;
+        case Node::Kind::action: {
+          auto value = pipeline(node.pipeline, dot);
+          if (node.pipeline.declare.empty()) {
+            print_value(out, value.data, true);
+          }
+          break;
+        }
+        case Node::Kind::if_:
+        case Node::Kind::with: {
+          const auto mark = vars_.size();
+          auto value = pipeline(node.pipeline, dot);
+          if (truth(value.data)) {
+            run(node.body, node.kind == Node::Kind::with ? value : dot, out);
+          } else {
+            run(node.otherwise, dot, out);
+          }
+          vars_.resize(mark);
+          break;
+        }
+        case Node::Kind::range:
+          range(node, dot, out);
+          break;
+      }
+    }
+  }
+
+ private:
+  void range(const Node& node, const Value& dot, std::string& out) {
+    const auto mark = vars_.size();
+    Pipeline p = node.pipeline;
+    const auto names = p.declare;
+    p.declare.clear();
+    const auto value = pipeline(p, dot);
+    const auto& data = value.data;
+    if (!data.is_array() && !data.is_object() && !data.is_null()) {
+      throw_invalid("template: range can't iterate over {}", tmpl::to_text(data));
+    }
+    if (data.empty()) {
+      run(node.otherwise, dot, out);
+      return;
+    }
+    std::size_t i = 0;
+    for (auto it = data.begin(); it != data.end(); ++it, ++i) {
+      const Value element{*it, data.is_object() ? value.via : ""};
+      vars_.resize(mark);
+      if (names.size() == 2) {
+        vars_.push_back({names[0], {data.is_object() ? json(it.key()) : json(i), ""}});
+        vars_.push_back({names[1], element});
+      } else if (names.size() == 1) {
+        vars_.push_back({names[0], element});
+      }
+      run(node.body, element, out);
+    }
+    vars_.resize(mark);
+  }
+
+  Value pipeline(const Pipeline& p, const Value& dot) {
+    std::optional<Value> piped;
+    for (const auto& command : p.commands) {
+      piped = this->command(command, dot, piped);
+    }
+    if (!p.declare.empty()) {
+      if (p.assign) {
+        variable(p.declare[0]) = *piped;
+      } else {
+        vars_.push_back({p.declare[0], *piped});
+      }
+    }
+    return *piped;
+  }
+
+  Value command(const Command& c, const Value& dot, const std::optional<Value>& piped) {
+    const auto& head = c.operands.front();
+    if (head.kind != Operand::Kind::function) {
+      if (c.operands.size() > 1 || piped) {
+        throw_invalid("template: can't give argument to non-function {}", describe(head));
+      }
+      return operand(head, dot);
+    }
+    // and/or stop at the first argument that decides, as Go's do.
+    if (head.name == "and" || head.name == "or") {
+      if (c.operands.size() + (piped ? 1 : 0) < 2) {
+        throw_invalid("template: wrong number of args for {}: want at least 1 got 0", head.name);
+      }
+      Value result{nullptr, ""};
+      for (std::size_t i = 1; i <= c.operands.size(); ++i) {
+        if (i == c.operands.size() && !piped) {
+          break;
+        }
+        result = i < c.operands.size() ? operand(c.operands[i], dot) : *piped;
+        if (truth(result.data) != (head.name == "and")) {
+          break;
+        }
+      }
+      return result;
+    }
+    std::vector<json> args;
+    for (std::size_t i = 1; i < c.operands.size(); ++i) {
+      args.push_back(operand(c.operands[i], dot).data);
+    }
+    if (piped) {
+      args.push_back(piped->data);
+    }
+    return {tmpl::call_function(head.name, args), ""};
+  }
+
+  Value operand(const Operand& o, const Value& dot) {
+    switch (o.kind) {
+      case Operand::Kind::field:
+        return fields(dot, o.chain, o);
+      case Operand::Kind::var:
+        return fields(variable(o.name), o.chain, o);
+      case Operand::Kind::literal:
+        return {o.literal, ""};
+      case Operand::Kind::pipeline:
+        return fields(pipeline(*o.sub, dot), o.chain, o);
+      case Operand::Kind::function:
+        return {tmpl::call_function(o.name, {}), ""};
+    }
+    return {nullptr, ""};
+  }
+
+  Value fields(Value value, const std::vector<std::string>& chain, const Operand& o) {
+    for (const auto& key : chain) {
+      if (value.data.is_null()) {
+        return {nullptr, key};
+      }
+      if (!value.data.is_object()) {
+        throw_invalid("template: at <{}>: can't evaluate field {} in type {}", describe(o), key,
+                      value.data.type_name());
+      }
+      const auto it = value.data.find(key);
+      if (it == value.data.end()) {
+        if (looks_like_struct(value.data, value.via)) {
+          throw_invalid("template: at <{}>: can't evaluate field {}", describe(o), key);
+        }
+        return {nullptr, key};
+      }
+      value = {*it, key};
     }
     return value;
   }
-  throw_invalid("template: function \"{}\" not defined", name);
-}
 
-json evaluate(std::string_view action, const json& data) {
-  json result;
-  bool have_result = false;
-  for (const auto& stage : split_action(action)) {
-    const auto& head = stage.front();
-    const bool is_function = !head.quoted && !head.text.starts_with('.') &&
-                             !std::isdigit(static_cast<unsigned char>(head.text[0])) &&
-                             head.text != "true" && head.text != "false";
-    if (!is_function) {
-      if (stage.size() != 1 || have_result) {
-        throw_invalid("template: can't give argument to non-function {}", head.text);
+  Value& variable(const std::string& name) {
+    for (auto it = vars_.rbegin(); it != vars_.rend(); ++it) {
+      if (it->first == name) {
+        return it->second;
       }
-      result = argument(head, data);
-    } else {
-      std::vector<json> args;
-      for (std::size_t i = 1; i < stage.size(); ++i) {
-        args.push_back(argument(stage[i], data));
-      }
-      if (have_result) {
-        args.push_back(std::move(result));
-      }
-      result = call(head.text, args);
     }
-    have_result = true;
+    throw_invalid("template: undefined variable \"{}\"", name);
   }
-  return result;
+
+  static std::string describe(const Operand& o) {
+    std::string text = o.kind == Operand::Kind::var        ? o.name
+                       : o.kind == Operand::Kind::function ? o.name
+                                                           : "";
+    for (const auto& key : o.chain) {
+      text += "." + key;
+    }
+    return text.empty() ? "." : text;
+  }
+
+  std::vector<std::pair<std::string, Value>> vars_;
+};
+
+std::vector<Node> parse(std::string_view t) {
+  return Parser(split_items(t)).parse();
 }
 
 }  // namespace
 
 std::string render_template(std::string_view tmpl, const json& data) {
+  const auto tree = parse(tmpl);
   std::string out;
-  std::size_t pos = 0;
-  while (pos < tmpl.size()) {
-    const auto open = tmpl.find("{{", pos);
-    if (open == std::string_view::npos) {
-      out += tmpl.substr(pos);
-      break;
-    }
-    std::string_view text = tmpl.substr(pos, open - pos);
-    const auto close = tmpl.find("}}", open + 2);
-    if (close == std::string_view::npos) {
-      throw_invalid("template: unclosed action in \"{}\"", tmpl);
-    }
-    std::string_view action = tmpl.substr(open + 2, close - open - 2);
-    pos = close + 2;
-    // "{{- " and " -}}" trim the white space next to the action, as in Go.
-    if (action.starts_with("- ")) {
-      action.remove_prefix(2);
-      while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) {
-        text.remove_suffix(1);
-      }
-    }
-    if (action.ends_with(" -")) {
-      action.remove_suffix(2);
-      while (pos < tmpl.size() && std::isspace(static_cast<unsigned char>(tmpl[pos]))) {
-        ++pos;
-      }
-    }
-    out += text;
-    print_value(out, evaluate(action, data), true);
-  }
+  Runner(data).run(tree, {data, ""}, out);
   return out;
+}
+
+void check_template(std::string_view tmpl) {
+  parse(tmpl);
 }
 
 }  // namespace gctool

@@ -1,6 +1,8 @@
-// `gctool image ls` (alias `images`): Docker's table of REPOSITORY, TAG, IMAGE ID, CREATED, SIZE.
+// `gctool image ls` (alias `images`) [-q] [--no-trunc] [--filter K=V] [--format F] [REPO[:TAG]]:
+// Docker's table of REPOSITORY, TAG, IMAGE ID, CREATED, SIZE.
+#include <fnmatch.h>
+
 #include <algorithm>
-#include <array>
 #include <chrono>
 #include <set>
 #include <string>
@@ -9,9 +11,11 @@
 #include <fmt/format.h>
 
 #include "command.hpp"
+#include "filters.hpp"
 #include "gctool/core/units.hpp"
 #include "gctool/image/store.hpp"
 #include "image_group.hpp"
+#include "list_format.hpp"
 
 namespace gctool::tool {
 namespace {
@@ -19,9 +23,10 @@ namespace {
 struct LsOptions {
   bool quiet = false;
   bool no_trunc = false;
+  std::vector<std::string> filters;
+  std::string format;
+  std::string reference;
 };
-
-using Row = std::array<std::string, 5>;
 
 // "localhost:5000/bb:1.0" -> {"localhost:5000/bb", "1.0"}: the tag follows the last ':' after
 // the last '/'.
@@ -43,41 +48,92 @@ std::string created_ago(const image::Image& img) {
   return format_duration_ago(std::max(elapsed, std::chrono::seconds(0))) + " ago";
 }
 
+const ListColumns kColumns{"table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}",
+                           {{"Repository", "REPOSITORY"},
+                            {"Tag", "TAG"},
+                            {"ID", "IMAGE ID"},
+                            {"Digest", "DIGEST"},
+                            {"CreatedSince", "CREATED"},
+                            {"CreatedAt", "CREATED AT"},
+                            {"Size", "SIZE"},
+                            {"VirtualSize", "SIZE"},
+                            {"Containers", "CONTAINERS"}}};
+
+// Docker's `images` filters: reference (a glob on REPOSITORY[:TAG]), dangling, before, since.
+bool accepts(const Filters& filters, const image::Image& img, const image::ImageStore& store) {
+  const auto reference_matches = [&](const std::string& pattern) {
+    return std::any_of(img.repo_tags.begin(), img.repo_tags.end(), [&](const auto& repo_tag) {
+      const auto repo = split_tag(repo_tag).first;
+      return ::fnmatch(pattern.c_str(), repo_tag.c_str(), 0) == 0 ||
+             ::fnmatch(pattern.c_str(), repo.c_str(), 0) == 0;
+    });
+  };
+  const auto created_vs = [&](const std::string& ref, bool before) {
+    const auto other = store.try_resolve(ref);
+    if (!other) {
+      throw_invalid("no such image: {}", ref);
+    }
+    return before ? img.created_time < other->created_time : img.created_time > other->created_time;
+  };
+  return filter_accepts(filters, "reference", reference_matches) &&
+         filter_accepts(
+             filters, "dangling",
+             [&](const auto& v) { return (v == "true" || v == "1") == img.repo_tags.empty(); }) &&
+         filter_accepts(filters, "before", [&](const auto& v) { return created_vs(v, true); }) &&
+         filter_accepts(filters, "since", [&](const auto& v) { return created_vs(v, false); });
+}
+
 void run_ls(const Globals& globals, const LsOptions& opts) {
   const image::ImageStore store(globals.root);
-  const auto images = store.list();
-  if (opts.quiet) {
-    for (const auto& img : images) {
-      fmt::print("{}\n", opts.no_trunc ? img.id : img.short_id());
-    }
-    return;
+  auto filter_args = opts.filters;
+  if (!opts.reference.empty()) {
+    filter_args.push_back("reference=" + opts.reference);
   }
-  std::vector<Row> rows{{"REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"}};
-  for (const auto& img : images) {
+  const auto filters = parse_filters(filter_args, {"reference", "dangling", "before", "since"});
+  for (const auto& v : filter_values(filters, "dangling")) {
+    if (v != "true" && v != "false" && v != "1" && v != "0") {
+      throw_invalid("invalid filter 'dangling={}'", v);
+    }
+  }
+  if (!opts.quiet && !opts.format.empty()) {
+    render_list(opts.format, kColumns, {});
+  }
+  std::vector<nlohmann::json> rows;
+  std::vector<std::string> ids;
+  for (const auto& img : store.list()) {
+    if (!accepts(filters, img, store)) {
+      continue;
+    }
     const std::string id = opts.no_trunc ? img.id : img.short_id();
-    const std::string created = created_ago(img);
+    if (opts.quiet) {
+      if (std::find(ids.begin(), ids.end(), id) == ids.end()) {
+        ids.push_back(id);
+      }
+      continue;
+    }
     const std::string size = format_bytes(static_cast<std::int64_t>(img.size));
-    if (img.repo_tags.empty()) {
-      rows.push_back({"<none>", "<none>", id, created, size});
+    auto tags = img.repo_tags;
+    if (tags.empty()) {
+      tags.push_back("<none>:<none>");
     }
-    for (const auto& repo_tag : img.repo_tags) {
+    for (const auto& repo_tag : tags) {
       auto [repo, tag] = split_tag(repo_tag);
-      rows.push_back({repo, tag, id, created, size});
+      rows.push_back({{"Repository", repo},
+                      {"Tag", tag},
+                      {"ID", id},
+                      {"Digest", "<none>"},
+                      {"CreatedSince", created_ago(img)},
+                      {"CreatedAt", img.created},
+                      {"Size", size},
+                      {"VirtualSize", size},
+                      {"Containers", "N/A"}});
     }
   }
-  std::array<std::size_t, 5> width{};
-  for (const auto& row : rows) {
-    for (std::size_t i = 0; i < row.size(); ++i) {
-      width[i] = std::max(width[i], row[i].size());
-    }
+  for (const auto& id : ids) {
+    fmt::print("{}\n", id);
   }
-  for (const auto& row : rows) {
-    std::string line;
-    for (std::size_t i = 0; i + 1 < row.size(); ++i) {
-      line += fmt::format("{:<{}}   ", row[i], width[i]);
-    }
-    line += row.back();
-    fmt::print("{}\n", line);
+  if (!opts.quiet) {
+    fmt::print("{}", render_list(opts.format, kColumns, rows));
   }
 }
 
@@ -85,6 +141,12 @@ void add_ls_options(CLI::App* cmd, Globals& globals) {
   auto opts = std::make_shared<LsOptions>();
   cmd->add_flag("-q,--quiet", opts->quiet, "Only show image IDs");
   cmd->add_flag("--no-trunc", opts->no_trunc, "Show full image IDs");
+  cmd->add_option("-f,--filter", opts->filters,
+                  "Filter output: reference, dangling, before, since (KEY=VALUE)")
+      ->allow_extra_args(false);
+  cmd->add_option("--format", opts->format,
+                  "Output format: table, table TEMPLATE, json or a Go template");
+  cmd->add_option("REPOSITORY", opts->reference, "Only images of this REPOSITORY[:TAG]");
   cmd->callback([&globals, opts] { run_ls(globals, *opts); });
 }
 

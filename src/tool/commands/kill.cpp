@@ -9,6 +9,7 @@
 #include "gctool/container/supervisor.hpp"
 #include "gctool/core/error.hpp"
 #include "gctool/core/units.hpp"
+#include "multi_container.hpp"
 
 namespace gctool::tool {
 namespace {
@@ -21,7 +22,7 @@ struct KillArgs {
 void kill(Globals& globals, const KillArgs& args) {
   const int sig = parse_signal(args.signal);
   const auto store = open_container_store(globals);
-  for_each_container(globals, args.refs,
+  for_all_containers(globals, args.refs,
                      [&](const std::string& ref) { container::kill_container(store, ref, sig); });
 }
 

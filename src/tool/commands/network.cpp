@@ -12,6 +12,7 @@
 
 #include "command.hpp"
 #include "container_store.hpp"
+#include "filters.hpp"
 #include "gctool/container/network.hpp"
 #include "gctool/core/error.hpp"
 #include "gctool/core/ids.hpp"
@@ -19,7 +20,7 @@
 #include "gctool/net/attach.hpp"
 #include "gctool/net/network.hpp"
 #include "inspect_output.hpp"
-#include "table.hpp"
+#include "list_format.hpp"
 
 namespace gctool::tool {
 namespace {
@@ -28,90 +29,80 @@ struct NetworkArgs {
   net::CreateNetworkOptions create;
   std::string gateway;
   bool quiet = false;
+  bool no_trunc = false;
   bool force = false;
+  std::vector<std::string> filters;
+  std::string format;
   std::vector<std::string> names;
   std::string network;
   std::string container;
   std::string ip;
   std::vector<std::string> aliases;
-  std::vector<std::string> filters;
-  std::string format;
 };
 
-using Filters = std::map<std::string, std::vector<std::string>>;
-
-// Docker's `network ls --filter` keys that make sense here, by key.
-Filters parse_filters(const std::vector<std::string>& filters) {
-  Filters by_key;
-  for (const auto& f : filters) {
-    const auto eq = f.find('=');
-    const auto key = f.substr(0, eq);
-    if (eq == std::string::npos ||
-        (key != "name" && key != "id" && key != "driver" && key != "dangling")) {
-      throw_invalid("invalid filter \"{}\": use name=, id=, driver= or dangling=", f);
-    }
-    const auto value = f.substr(eq + 1);
-    if (key == "dangling" && value != "true" && value != "false") {
-      throw_invalid("invalid filter \"{}\": dangling is true or false", f);
-    }
-    by_key[key].push_back(value);
-  }
-  return by_key;
-}
-
-// A network matches when it matches one value of every key given.
-bool matches(const net::Network& n, bool used, const Filters& by_key) {
-  for (const auto& entry : by_key) {
-    const std::string& key = entry.first;
-    const auto& values = entry.second;
-    const bool any = std::any_of(values.begin(), values.end(), [&](const std::string& v) {
-      if (key == "name") {
-        return n.name.find(v) != std::string::npos;  // Docker: a substring of the name
-      }
-      if (key == "id") {
-        return n.id.starts_with(v);
-      }
-      if (key == "driver") {
-        return n.driver == v;
-      }
-      return (v == "true") == (!used && n.name != net::kDefaultNetwork);
-    });
-    if (!any) {
-      return false;
-    }
-  }
-  return true;
-}
+const ListColumns kColumns{"table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}",
+                           {{"ID", "NETWORK ID"},
+                            {"Name", "NAME"},
+                            {"Driver", "DRIVER"},
+                            {"Scope", "SCOPE"},
+                            {"IPv6", "IPV6"},
+                            {"Internal", "INTERNAL"},
+                            {"Labels", "LABELS"},
+                            {"CreatedAt", "CREATED AT"}}};
 
 void list_networks(const Globals& globals, const NetworkArgs& args) {
-  const bool templated = !args.format.empty() && args.format != "json" && args.format != "table";
-  const auto filters = parse_filters(args.filters);
-  const auto networks = net::list_networks(globals.root);
-  const auto attachments = net::list_attachments(globals.root);
-  std::string lines;
-  std::vector<std::vector<std::string>> rows{{"NETWORK ID", "NAME", "DRIVER", "SCOPE"}};
-  for (const auto& n : networks) {
-    const bool used = std::any_of(attachments.begin(), attachments.end(),
-                                  [&](const net::Attachment& a) { return a.network == n.name; });
-    if (!matches(n, used, filters)) {
-      continue;
-    }
-    if (args.quiet) {
-      lines += short_id(n.id) + "\n";
-    } else if (args.format == "json" || templated) {
-      const nlohmann::json line = {{"ID", short_id(n.id)}, {"Name", n.name},
-                                   {"Driver", n.driver},   {"Scope", "local"},
-                                   {"IPv6", "false"},      {"Internal", "false"},
-                                   {"Labels", ""},         {"CreatedAt", n.created}};
-      lines += (templated ? render_template(args.format, line) : line.dump()) + "\n";
-    } else {
-      rows.push_back({short_id(n.id), n.name, n.driver, "local"});
+  const auto filters =
+      parse_filters(args.filters, {"dangling", "driver", "id", "name", "scope", "type"});
+  for (const auto& v : filter_values(filters, "type")) {
+    if (v != "custom" && v != "builtin") {
+      throw_invalid("invalid filter 'type={}'", v);
     }
   }
-  if (args.quiet || args.format == "json" || templated) {
-    fmt::print("{}", lines);
-  } else {
-    print_table(rows);
+  if (!args.quiet && !args.format.empty()) {
+    render_list(args.format, kColumns, {});
+  }
+  for (const auto& v : filter_values(filters, "dangling")) {
+    if (v != "true" && v != "false") {
+      throw_invalid("invalid filter 'dangling={}': true or false", v);
+    }
+  }
+  const auto attachments = net::list_attachments(globals.root);
+  std::vector<nlohmann::json> rows;
+  for (const auto& n : net::list_networks(globals.root)) {
+    // Docker: a dangling network is a user network no container uses.
+    const bool dangling =
+        n.name != net::kDefaultNetwork &&
+        std::none_of(attachments.begin(), attachments.end(),
+                     [&](const net::Attachment& a) { return a.network == n.name; });
+    const bool ok =
+        filter_accepts(filters, "dangling",
+                       [&](const auto& v) { return (v == "true") == dangling; }) &&
+        filter_accepts(filters, "driver", [&](const auto& v) { return v == n.driver; }) &&
+        filter_accepts(filters, "id", [&](const auto& v) { return n.id.starts_with(v); }) &&
+        filter_accepts(filters, "name", [&](const auto& v) { return filter_match(v, n.name); }) &&
+        filter_accepts(filters, "scope", [&](const auto& v) { return v == "local"; }) &&
+        // gctool's "bridge" network is made on first use, like Docker's built-in one.
+        filter_accepts(filters, "type",
+                       [&](const auto& v) { return (v == "builtin") == (n.name == "bridge"); });
+    if (!ok) {
+      continue;
+    }
+    const auto id = args.no_trunc ? n.id : short_id(n.id);
+    if (args.quiet) {
+      fmt::print("{}\n", id);
+      continue;
+    }
+    rows.push_back({{"ID", id},
+                    {"Name", n.name},
+                    {"Driver", n.driver},
+                    {"Scope", "local"},
+                    {"IPv6", "false"},
+                    {"Internal", "false"},
+                    {"Labels", ""},
+                    {"CreatedAt", n.created}});
+  }
+  if (!args.quiet) {
+    fmt::print("{}", render_list(args.format, kColumns, rows));
   }
 }
 
@@ -137,9 +128,12 @@ void setup_network(CLI::App& app, Globals& globals) {
   auto* ls = network->add_subcommand("ls", "List networks");
   ls->alias("list");
   ls->add_flag("-q,--quiet", args->quiet, "Only display network IDs");
-  ls->add_option("-f,--filter", args->filters, "Filter: name=, id=, driver=, dangling=true|false")
+  ls->add_flag("--no-trunc", args->no_trunc, "Do not truncate the output");
+  ls->add_option("-f,--filter", args->filters,
+                 "Filter output: dangling, driver, id, name, scope, type")
       ->allow_extra_args(false);
-  ls->add_option("--format", args->format, "Output format: table, json or a Go template");
+  ls->add_option("--format", args->format,
+                 "Output format: table, table TEMPLATE, json or a Go template");
   ls->callback([args, &globals] { list_networks(globals, *args); });
 
   auto* inspect = network->add_subcommand("inspect", "Display detailed network information");

@@ -1,20 +1,25 @@
-// `gctool ps [-a] [-q] [--no-trunc] [--format json|TEMPLATE]`: the containers, as `docker ps` lists
-// them.
+// `gctool ps [-a] [-q] [-s] [-n N|-l] [--no-trunc] [--filter K=V] [--format F]`: the
+// containers, as `docker ps` lists them.
+#include <charconv>
 #include <chrono>
+#include <filesystem>
 #include <memory>
+#include <optional>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "command.hpp"
 #include "container_store.hpp"
+#include "filters.hpp"
 #include "gctool/container/runtime.hpp"
 #include "gctool/core/error.hpp"
 #include "gctool/core/ids.hpp"
-#include "gctool/core/json_template.hpp"
 #include "gctool/core/time.hpp"
 #include "gctool/core/units.hpp"
-#include "table.hpp"
+#include "gctool/image/store.hpp"
+#include "gctool/net/network.hpp"
+#include "list_format.hpp"
 
 namespace gctool::tool {
 namespace {
@@ -25,6 +30,10 @@ struct PsOptions {
   bool all = false;
   bool quiet = false;
   bool no_trunc = false;
+  bool size = false;
+  bool latest = false;
+  int last = -1;
+  std::vector<std::string> filters;
   std::string format;
 };
 
@@ -93,50 +102,217 @@ std::string ports_text(const container::Record& r) {
   return text;
 }
 
+// Bytes of the files under dir (not following links); 0 when it is gone.
+std::int64_t tree_size(const std::filesystem::path& dir) {
+  std::int64_t total = 0;
+  std::error_code ec;
+  for (std::filesystem::recursive_directory_iterator it(dir, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    const auto status = it->symlink_status(ec);
+    if (!ec && std::filesystem::is_regular_file(status)) {
+      total += static_cast<std::int64_t>(it->file_size(ec));
+    }
+  }
+  return total;
+}
+
+// Docker's SIZE: what the container wrote, and with its image.
+std::string size_text(const Globals& globals, const container::Record& r,
+                      const image::ImageStore& images) {
+  const auto written =
+      tree_size(std::filesystem::path(globals.root) / "containers" / r.id / "upper");
+  const auto image = images.try_resolve(r.spec.image_id);
+  const auto virtual_size = written + (image ? static_cast<std::int64_t>(image->size) : 0);
+  return fmt::format("{} (virtual {})", format_bytes(written), format_bytes(virtual_size));
+}
+
+constexpr std::string_view kStatuses[] = {"created", "restarting", "running", "removing",
+                                          "paused",  "exited",     "dead"};
+
+// The container a before= or since= filter names, as its position in creation order.
+std::size_t position_of(const std::vector<container::Record>& records, const std::string& ref) {
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    if (records[i].name == ref || records[i].id == ref ||
+        (ref.size() >= 3 && records[i].id.starts_with(ref))) {
+      return i;
+    }
+  }
+  throw_invalid("no such container: {}", ref);
+}
+
+class PsFilter {
+ public:
+  PsFilter(const Globals& globals, const std::vector<std::string>& args,
+           const std::vector<container::Record>& records)
+      : filters_(parse_filters(args, {"id", "name", "label", "status", "exited", "ancestor",
+                                      "network", "volume", "before", "since"})) {
+    for (const auto& status : filter_values(filters_, "status")) {
+      if (std::find(std::begin(kStatuses), std::end(kStatuses), status) == std::end(kStatuses)) {
+        throw_invalid("invalid filter 'status={}'", status);
+      }
+    }
+    for (const auto& code : filter_values(filters_, "exited")) {
+      int value = 0;
+      const auto [ptr, ec] = std::from_chars(code.data(), code.data() + code.size(), value);
+      if (ec != std::errc() || ptr != code.data() + code.size()) {
+        throw_invalid("invalid filter 'exited={}'", code);
+      }
+      exited_.push_back(value);
+    }
+    const image::ImageStore images(globals.root);
+    for (const auto& ref : filter_values(filters_, "ancestor")) {
+      ancestors_.push_back(ref);
+      if (auto image = images.try_resolve(ref)) {
+        ancestors_.push_back(image->id);
+      }
+    }
+    for (const auto& ref : filter_values(filters_, "network")) {
+      networks_.push_back(ref);
+      if (auto network = net::try_find_network(globals.root, ref)) {
+        networks_.push_back(network->name);
+      }
+    }
+    for (const auto& ref : filter_values(filters_, "before")) {
+      before_ = std::min(before_.value_or(records.size()), position_of(records, ref));
+    }
+    for (const auto& ref : filter_values(filters_, "since")) {
+      since_ = std::max(since_.value_or(0), position_of(records, ref));
+    }
+  }
+
+  // Docker: a status filter lists stopped containers without -a.
+  bool implies_all() const { return filters_.count("status") > 0; }
+
+  // position: the record's index in creation order.
+  bool accepts(const container::Record& r, std::size_t position) const {
+    if ((before_ && position >= *before_) || (since_ && position <= *since_)) {
+      return false;
+    }
+    const auto status = std::string(to_string(r.state.status));
+    const auto labels = container::to_json(r)["Config"]["Labels"];
+    return filter_accepts(filters_, "id", [&](const auto& v) { return r.id.starts_with(v); }) &&
+           filter_accepts(filters_, "name",
+                          [&](const auto& v) { return filter_match(v, "/" + r.name); }) &&
+           filter_accepts(filters_, "label",
+                          [&](const auto& v) { return label_matches(v, labels); }) &&
+           filter_accepts(filters_, "status", [&](const auto& v) { return v == status; }) &&
+           (exited_.empty() ||
+            (r.state.status == container::Status::exited &&
+             std::find(exited_.begin(), exited_.end(), r.state.exit_code) != exited_.end())) &&
+           (ancestors_.empty() || std::any_of(ancestors_.begin(), ancestors_.end(),
+                                              [&](const auto& a) {
+                                                return a == r.spec.image_ref ||
+                                                       a == r.spec.image_id ||
+                                                       r.spec.image_ref == a + ":latest";
+                                              })) &&
+           (networks_.empty() ||
+            std::find(networks_.begin(), networks_.end(),
+                      container::network_name_of(r.spec.network_mode)) != networks_.end()) &&
+           filter_accepts(filters_, "volume", [&](const auto& v) {
+             return std::any_of(r.spec.binds.begin(), r.spec.binds.end(), [&](const auto& b) {
+               return b.volume == v || b.destination == v || b.source == v;
+             });
+           });
+  }
+
+ private:
+  Filters filters_;
+  std::vector<int> exited_;
+  std::vector<std::string> ancestors_;
+  std::vector<std::string> networks_;
+  std::optional<std::size_t> before_;
+  std::optional<std::size_t> since_;
+};
+
+std::string join_labels(const nlohmann::json& labels) {
+  std::string text;
+  if (labels.is_object()) {
+    for (const auto& [key, value] : labels.items()) {
+      text += fmt::format("{}{}={}", text.empty() ? "" : ",", key,
+                          value.is_string() ? value.get<std::string>() : value.dump());
+    }
+  }
+  return text;
+}
+
+std::string mounts_text(const container::Record& r) {
+  std::string text;
+  for (const auto& b : r.spec.binds) {
+    text += (text.empty() ? "" : ",") + (b.volume.empty() ? b.source : b.volume);
+  }
+  return text;
+}
+
+const ListColumns& ps_columns(bool size) {
+  static const nlohmann::json kHeaders = {
+      {"ID", "CONTAINER ID"},    {"Image", "IMAGE"},
+      {"Command", "COMMAND"},    {"CreatedAt", "CREATED AT"},
+      {"RunningFor", "CREATED"}, {"Ports", "PORTS"},
+      {"State", "STATE"},        {"Status", "STATUS"},
+      {"Size", "SIZE"},          {"Names", "NAMES"},
+      {"Labels", "LABELS"},      {"Mounts", "MOUNTS"},
+      {"Networks", "NETWORKS"},  {"LocalVolumes", "LOCAL VOLUMES"}};
+  static const ListColumns kTable{
+      "table "
+      "{{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}",
+      kHeaders};
+  static const ListColumns kSized{kTable.default_table + "\t{{.Size}}", kHeaders};
+  return size ? kSized : kTable;
+}
+
 void ps(const Globals& globals, const PsOptions& o) {
-  // Anything but json and table is a Go template over the json fields, as in Docker.
-  const bool templated = !o.format.empty() && o.format != "json" && o.format != "table";
   const auto store = open_container_store(globals);
-  auto records = container::list_containers(store);
-  // Newest first, as Docker.
-  std::reverse(records.begin(), records.end());
+  const auto records = container::list_containers(store);
+  const PsFilter filter(globals, o.filters, records);
+  const int limit = o.latest ? 1 : o.last;
+  const bool all = o.all || filter.implies_all() || limit > 0;
+  // Checked before any output, so a bad template prints nothing.
+  if (!o.quiet && !o.format.empty()) {
+    render_list(o.format, ps_columns(o.size), {});
+  }
+  const image::ImageStore images(globals.root);
   const auto now = Clock::now();
-  std::string lines;  // json or template output
-  std::vector<std::vector<std::string>> rows{
-      {"CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"}};
-  for (const auto& r : records) {
+  std::vector<nlohmann::json> rows;
+  // Newest first, as Docker.
+  for (std::size_t k = records.size(); k-- > 0;) {
+    const auto& r = records[k];
     // As Docker: a restarting container is listed with the running ones.
-    if (!o.all && !r.running() && r.state.status != container::Status::restarting) {
+    if (!all && !r.running() && r.state.status != container::Status::restarting) {
       continue;
+    }
+    if (!filter.accepts(r, k)) {
+      continue;
+    }
+    if (limit > 0 && static_cast<int>(rows.size()) >= limit) {
+      break;
     }
     const std::string id = o.no_trunc ? r.id : short_id(r.id);
-    if (o.quiet) {
-      fmt::print("{}\n", id);
-      continue;
-    }
-    const std::string created = ago(r.created, now) + " ago";
-    if (o.format == "json" || templated) {
-      const nlohmann::json line = {{"ID", id},
-                                   {"Image", r.spec.image_ref},
-                                   {"Command", command_text(r, o.no_trunc)},
-                                   {"CreatedAt", r.created},
-                                   {"RunningFor", created},
-                                   {"State", to_string(r.state.status)},
-                                   {"Status", status_text(r, now)},
-                                   {"Ports", ports_text(r)},
-                                   {"Networks", r.network ? r.network->network : ""},
-                                   {"Names", r.name}};
-      // Collected, so a template that fails on any row prints nothing.
-      lines += (templated ? render_template(o.format, line) : line.dump()) + "\n";
-      continue;
-    }
-    rows.push_back({id, r.spec.image_ref, command_text(r, o.no_trunc), created, status_text(r, now),
-                    ports_text(r), r.name});
+    nlohmann::json row = {{"ID", id},
+                          {"Image", r.spec.image_ref},
+                          {"Command", command_text(r, o.no_trunc)},
+                          {"CreatedAt", r.created},
+                          {"RunningFor", ago(r.created, now) + " ago"},
+                          {"State", to_string(r.state.status)},
+                          {"Status", status_text(r, now)},
+                          {"Ports", ports_text(r)},
+                          {"Networks", r.network ? r.network->network
+                                                 : container::network_name_of(r.spec.network_mode)},
+                          {"Names", r.name},
+                          {"Labels", join_labels(container::to_json(r)["Config"]["Labels"])},
+                          {"Mounts", mounts_text(r)},
+                          {"LocalVolumes", std::to_string(std::count_if(
+                                               r.spec.binds.begin(), r.spec.binds.end(),
+                                               [](const auto& b) { return !b.volume.empty(); }))},
+                          {"Size", o.size ? size_text(globals, r, images) : ""}};
+    rows.push_back(std::move(row));
   }
-  if (!o.quiet && o.format != "json" && !templated) {
-    print_table(rows);
+  if (o.quiet) {
+    for (const auto& row : rows) {
+      fmt::print("{}\n", row["ID"].get<std::string>());
+    }
+    return;
   }
-  fmt::print("{}", lines);
+  fmt::print("{}", render_list(o.format, ps_columns(o.size), rows));
 }
 
 void setup_ps(CLI::App& app, Globals& globals) {
@@ -145,7 +321,16 @@ void setup_ps(CLI::App& app, Globals& globals) {
   cmd->add_flag("-a,--all", o->all, "Show all containers (default shows just running)");
   cmd->add_flag("-q,--quiet", o->quiet, "Only display container IDs");
   cmd->add_flag("--no-trunc", o->no_trunc, "Don't truncate output");
-  cmd->add_option("--format", o->format, "Output format: table, json or a Go template");
+  cmd->add_flag("-s,--size", o->size, "Display total file sizes");
+  cmd->add_flag("-l,--latest", o->latest,
+                "Show the latest created container (includes all states)");
+  cmd->add_option("-n,--last", o->last, "Show n last created containers (includes all states)");
+  cmd->add_option("-f,--filter", o->filters,
+                  "Filter output: id, name, label, status, exited, ancestor, network, volume, "
+                  "before, since (KEY=VALUE)")
+      ->allow_extra_args(false);
+  cmd->add_option("--format", o->format,
+                  "Output format: table, table TEMPLATE, json or a Go template");
   cmd->callback([o, &globals] { ps(globals, *o); });
 }
 

@@ -10,6 +10,7 @@
 #include "gctool/cgroup/migration_warmup.hpp"
 #include "gctool/container/supervisor.hpp"
 #include "gctool/core/error.hpp"
+#include "multi_container.hpp"
 
 namespace gctool::tool {
 namespace {
@@ -24,7 +25,7 @@ void restart(Globals& globals, const RestartArgs& args) {
     throw_invalid("invalid timeout {}: must be at least 0", args.timeout);
   }
   const auto store = open_container_store(globals);
-  for_each_container(globals, args.refs, [&](const std::string& ref) {
+  for_all_containers(globals, args.refs, [&](const std::string& ref) {
     container::stop_container(store, ref, std::chrono::seconds(args.timeout));
     const auto warmup = cgroup::MigrationWarmup::start();
     container::start_detached(store, ref);

@@ -1,4 +1,5 @@
-// `gctool rm [-f] NAME|ID...`: remove containers, killing running ones with -f.
+// `gctool rm [-f] NAME|ID...`: remove containers, killing running ones with -f; as Docker's,
+// `rm -f` of a container that does not exist is no error.
 #include <memory>
 
 #include <fmt/format.h>
@@ -7,6 +8,7 @@
 #include "container_store.hpp"
 #include "gctool/container/runtime.hpp"
 #include "gctool/core/error.hpp"
+#include "multi_container.hpp"
 
 namespace gctool::tool {
 namespace {
@@ -18,9 +20,9 @@ struct RmOptions {
 
 void rm(Globals& globals, const RmOptions& o) {
   const auto store = open_container_store(globals);
-  for_each_container(globals, o.refs, [&](const std::string& ref) {
-    container::remove_container(store, ref, o.force);
-  });
+  for_all_containers(
+      globals, o.refs,
+      [&](const std::string& ref) { container::remove_container(store, ref, o.force); }, o.force);
 }
 
 void setup_rm(CLI::App& app, Globals& globals) {

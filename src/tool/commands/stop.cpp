@@ -9,6 +9,7 @@
 #include "container_store.hpp"
 #include "gctool/container/supervisor.hpp"
 #include "gctool/core/error.hpp"
+#include "multi_container.hpp"
 
 namespace gctool::tool {
 namespace {
@@ -23,7 +24,7 @@ void stop(Globals& globals, const StopArgs& args) {
     throw_invalid("invalid timeout {}: must be at least 0", args.timeout);
   }
   const auto store = open_container_store(globals);
-  for_each_container(globals, args.refs, [&](const std::string& ref) {
+  for_all_containers(globals, args.refs, [&](const std::string& ref) {
     container::stop_container(store, ref, std::chrono::seconds(args.timeout));
   });
 }

@@ -1,11 +1,15 @@
 // `gctool volume create|ls|inspect|rm|prune`: named volumes, as Docker's verbs.
+#include <set>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "command.hpp"
 #include "container_store.hpp"
+#include "filters.hpp"
+#include "gctool/container/runtime.hpp"
 #include "gctool/container/volume.hpp"
-#include "table.hpp"
+#include "list_format.hpp"
 
 namespace gctool::tool {
 namespace {
@@ -15,7 +19,76 @@ struct VolumeArgs {
   std::vector<std::string> names;
   bool quiet = false;
   bool force = false;
+  std::vector<std::string> filters;
+  std::string format;
 };
+
+const ListColumns kColumns{"table {{.Driver}}\t{{.Name}}",
+                           {{"Name", "VOLUME NAME"},
+                            {"Driver", "DRIVER"},
+                            {"Scope", "SCOPE"},
+                            {"Mountpoint", "MOUNTPOINT"},
+                            {"Labels", "LABELS"},
+                            {"Links", "LINKS"},
+                            {"Size", "SIZE"},
+                            {"CreatedAt", "CREATED AT"}}};
+
+// Volumes some container (running or not) refers to.
+std::set<std::string> volumes_in_use(const Globals& globals) {
+  std::set<std::string> used;
+  const auto store = open_container_store(globals);
+  for (const auto& r : container::list_containers(store)) {
+    for (const auto& b : r.spec.binds) {
+      if (!b.volume.empty()) {
+        used.insert(b.volume);
+      }
+    }
+  }
+  return used;
+}
+
+void list_volumes(const Globals& globals, const VolumeArgs& args) {
+  const auto filters = parse_filters(args.filters, {"dangling", "driver", "label", "name"});
+  for (const auto& v : filter_values(filters, "dangling")) {
+    if (v != "true" && v != "false" && v != "1" && v != "0") {
+      throw_invalid("invalid filter 'dangling={}'", v);
+    }
+  }
+  if (!args.quiet && !args.format.empty()) {
+    render_list(args.format, kColumns, {});
+  }
+  const auto used =
+      filters.count("dangling") > 0 ? volumes_in_use(globals) : std::set<std::string>();
+  std::vector<nlohmann::json> rows;
+  for (const auto& v : container::list_volumes(globals.root)) {
+    const bool ok =
+        filter_accepts(
+            filters, "dangling",
+            [&](const auto& f) { return (f == "true" || f == "1") != used.contains(v.name); }) &&
+        filter_accepts(filters, "driver", [&](const auto& f) { return f == "local"; }) &&
+        // gctool's volumes have no labels yet.
+        filter_accepts(filters, "label", [&](const auto&) { return false; }) &&
+        filter_accepts(filters, "name", [&](const auto& f) { return filter_match(f, v.name); });
+    if (!ok) {
+      continue;
+    }
+    if (args.quiet) {
+      fmt::print("{}\n", v.name);
+      continue;
+    }
+    rows.push_back({{"Name", v.name},
+                    {"Driver", "local"},
+                    {"Scope", "local"},
+                    {"Mountpoint", v.mountpoint.string()},
+                    {"Labels", ""},
+                    {"Links", "N/A"},
+                    {"Size", "N/A"},
+                    {"CreatedAt", v.created_at}});
+  }
+  if (!args.quiet) {
+    fmt::print("{}", render_list(args.format, kColumns, rows));
+  }
+}
 
 void setup_volume(CLI::App& app, Globals& globals) {
   auto args = std::make_shared<VolumeArgs>();
@@ -32,20 +105,11 @@ void setup_volume(CLI::App& app, Globals& globals) {
   auto* ls = volume->add_subcommand("ls", "List volumes");
   ls->alias("list");
   ls->add_flag("-q,--quiet", args->quiet, "Only display volume names");
-  ls->callback([args, &globals] {
-    const auto volumes = container::list_volumes(globals.root);
-    if (args->quiet) {
-      for (const auto& v : volumes) {
-        fmt::print("{}\n", v.name);
-      }
-      return;
-    }
-    std::vector<std::vector<std::string>> rows{{"DRIVER", "VOLUME NAME"}};
-    for (const auto& v : volumes) {
-      rows.push_back({"local", v.name});
-    }
-    print_table(rows);
-  });
+  ls->add_option("-f,--filter", args->filters, "Filter output: dangling, driver, label, name")
+      ->allow_extra_args(false);
+  ls->add_option("--format", args->format,
+                 "Output format: table, table TEMPLATE, json or a Go template");
+  ls->callback([args, &globals] { list_volumes(globals, *args); });
 
   auto* inspect = volume->add_subcommand("inspect", "Display detailed volume information");
   inspect->add_option("NAME", args->names, "Volume names")->required();
