@@ -73,6 +73,7 @@
   X(archive_write_set_bytes_per_block, 0)       \
   X(archive_write_set_format_pax_restricted, 0) \
   X(archive_write_set_format_raw, 0)            \
+  X(archive_write_set_options, 0)               \
   X(nft_ctx_buffer_error, 1)                    \
   X(nft_ctx_buffer_output, 1)                   \
   X(nft_ctx_free, 1)                            \

@@ -40,6 +40,10 @@ class Client {
   // lazily by the first request.
   void connect();
 
+  // Checks that the registry accepts the session's credentials (login): throws
+  // "unauthorized: incorrect username or password" otherwise.
+  void verify_login();
+
   // A request to url (absolute) or to a path below /v2/<repository>/ ("manifests/latest"), with
   // the session's authentication and TLS settings (connects first).
   HttpRequest request(std::string method, std::string_view path_or_url);

@@ -113,13 +113,14 @@ void Client::connect() {
   const fs::path ca = config_path.parent_path() / "certs.d" / ref_.domain / "ca.crt";
   if (fs::exists(ca)) {
     ca_file_ = ca.string();
+    insecure = false;  // a registry with a CA of its own is verified, never plain HTTP
   }
   if (options_.tls_verify == false) {
     insecure = true;
   }
   credentials_ = options_.login ? options_.login : find_credentials(ref_.domain, options_.authfile);
   // HTTPS first; a registry that may be insecure is tried without verification, then over HTTP.
-  verify_ = !(options_.tls_verify == false) && (ca_file_.empty() ? !insecure : true);
+  verify_ = !insecure;
   HttpResponse ping;
   for (const std::string scheme : {"https", "http"}) {
     HttpRequest req = bare("GET", scheme + "://" + ref_.api_host() + "/v2/");
@@ -193,6 +194,21 @@ void Client::authenticate(const HttpResponse& response) {
     authorization_ = "Authorization: Bearer " + value;
   } catch (const json::exception& e) {
     throw_invalid("registry {}: malformed token server answer: {}", ref_.domain, e.what());
+  }
+}
+
+void Client::verify_login() {
+  if (!options_.login) {
+    throw_invalid("login to {}: no credentials given", ref_.domain);
+  }
+  connect();
+  HttpRequest req = request("GET", base_ + "/v2/");
+  const HttpResponse res = http_.perform(req);
+  if (res.status == 401 || res.status == 403) {
+    throw_invalid("login to {}: unauthorized: incorrect username or password", ref_.domain);
+  }
+  if (res.status != 200) {
+    throw_invalid("login to {}: {}", ref_.domain, Client::describe(res));
   }
 }
 
