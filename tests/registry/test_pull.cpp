@@ -18,9 +18,13 @@
 
 namespace fs = std::filesystem;
 using gctool::image::sha256_digest;
-using gctool::test::gctool;
 using gctool::test::RunResult;
 using gctool::test::TempDir;
+
+static gctool::test::RunResult run_gctool(const std::vector<std::string>& args,
+                                          const std::string& input = "") {
+  return gctool::test::gctool(args, input);
+}
 using gctool::test::TestImage;
 using gctool::test::TestRegistry;
 using gctool::test::write_bytes;
@@ -56,12 +60,12 @@ std::string trim(std::string s) {
 }
 
 std::string image_id(const TempDir& root, const std::string& ref) {
-  return trim(gctool({"--root", root.str(), "image", "inspect", "-f", "{{.Id}}", ref}).out);
+  return trim(run_gctool({"--root", root.str(), "image", "inspect", "-f", "{{.Id}}", ref}).out);
 }
 
 // The store holds no image, no tag and no temporary left by a failed pull.
 void check_store_empty(const TempDir& root) {
-  const auto ls = gctool({"--root", root.str(), "image", "ls", "-q"});
+  const auto ls = run_gctool({"--root", root.str(), "image", "ls", "-q"});
   CHECK(ls.exit_code == 0);
   CHECK(ls.out.empty());
   CHECK(gctool::test::store_temporaries(root.path()).empty());
@@ -98,7 +102,7 @@ TEST_CASE("pull fetches Docker schema 2 and OCI images and names them as Docker 
   put_image(reg, tmp, image, "team/app:v1");
   put_image(reg, tmp, image, "team/app-oci:v2", true);
 
-  const auto r = gctool({"--root", root.str(), "pull", reg.host() + "/team/app:v1"});
+  const auto r = run_gctool({"--root", root.str(), "pull", reg.host() + "/team/app:v1"});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   CHECK_THAT(r.out, Catch::StartsWith("v1: Pulling from team/app\n"));
@@ -108,25 +112,27 @@ TEST_CASE("pull fetches Docker schema 2 and OCI images and names them as Docker 
   CHECK_THAT(r.out, Catch::EndsWith("\n" + reg.host() + "/team/app:v1\n"));
   // The image is the one pushed: same configuration, so the same id.
   CHECK(image_id(root, reg.host() + "/team/app:v1") == sha256_digest(image.config_json()));
-  const auto ls = gctool({"--root", root.str(), "image", "ls"});
+  const auto ls = run_gctool({"--root", root.str(), "image", "ls"});
   CHECK_THAT(ls.out, Catch::Contains(reg.host() + "/team/app"));
 
   // The same layers behind an OCI manifest: nothing downloaded again.
-  const auto oci = gctool({"--root", root.str(), "image", "pull", reg.host() + "/team/app-oci:v2"});
+  const auto oci =
+      run_gctool({"--root", root.str(), "image", "pull", reg.host() + "/team/app-oci:v2"});
   INFO(oci.err);
   REQUIRE(oci.exit_code == 0);
   CHECK_THAT(oci.out, Catch::Contains("Already exists"));
   CHECK_THAT(oci.out, !Catch::Contains("Pull complete"));
 
   // Pulled again: up to date; -q prints the reference alone.
-  const auto again = gctool({"--root", root.str(), "pull", reg.host() + "/team/app:v1"});
+  const auto again = run_gctool({"--root", root.str(), "pull", reg.host() + "/team/app:v1"});
   CHECK_THAT(again.out, Catch::Contains("Status: Image is up to date"));
-  const auto quiet = gctool({"--root", root.str(), "pull", "-q", reg.host() + "/team/app:v1"});
+  const auto quiet = run_gctool({"--root", root.str(), "pull", "-q", reg.host() + "/team/app:v1"});
   CHECK(quiet.out == reg.host() + "/team/app:v1\n");
 
   // By digest: the manifest is verified against it.
   const std::string digest = r.out.substr(r.out.find("Digest: ") + 8, 71);
-  const auto pinned = gctool({"--root", root.str(), "pull", reg.host() + "/team/app@" + digest});
+  const auto pinned =
+      run_gctool({"--root", root.str(), "pull", reg.host() + "/team/app@" + digest});
   INFO(pinned.err);
   CHECK(pinned.exit_code == 0);
   CHECK_THAT(pinned.out, Catch::EndsWith(reg.host() + "/team/app@" + digest + "\n"));
@@ -144,8 +150,8 @@ TEST_CASE("a layer already in the store says Already exists; the new one is down
   derived.layers = {base.layers[0], layer_with("extra.txt", "more\n")};
   put_image(reg, tmp, base, "base:1");
   put_image(reg, tmp, derived, "derived:1");
-  REQUIRE(gctool({"--root", root.str(), "pull", reg.host() + "/base:1"}).exit_code == 0);
-  const auto r = gctool({"--root", root.str(), "pull", reg.host() + "/derived:1"});
+  REQUIRE(run_gctool({"--root", root.str(), "pull", reg.host() + "/base:1"}).exit_code == 0);
+  const auto r = run_gctool({"--root", root.str(), "pull", reg.host() + "/derived:1"});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   CHECK_THAT(r.out, Catch::Contains(": Already exists"));
@@ -204,17 +210,17 @@ TEST_CASE("an index with two platforms: this machine's is chosen, --platform pic
   INFO(put.err);
   REQUIRE(put.exit_code == 0);
 
-  const auto r = gctool({"--root", root.str(), "pull", reg.host() + "/multi:1"});
+  const auto r = run_gctool({"--root", root.str(), "pull", reg.host() + "/multi:1"});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   CHECK(image_id(root, reg.host() + "/multi:1") == sha256_digest(configs[host_arch]));
-  const auto other = gctool(
+  const auto other = run_gctool(
       {"--root", root.str(), "pull", "--platform", "linux/" + other_arch, reg.host() + "/multi:1"});
   INFO(other.err);
   REQUIRE(other.exit_code == 0);
   CHECK(image_id(root, reg.host() + "/multi:1") == sha256_digest(configs[other_arch]));
-  const auto none =
-      gctool({"--root", root.str(), "pull", "--platform", "linux/s390x", reg.host() + "/multi:1"});
+  const auto none = run_gctool(
+      {"--root", root.str(), "pull", "--platform", "linux/s390x", reg.host() + "/multi:1"});
   CHECK(none.exit_code == 1);
   CHECK_THAT(none.err, Catch::Contains("no image for platform linux/s390x"));
   CHECK(count_lines(none.err) == 1);
@@ -227,17 +233,18 @@ TEST_CASE("run pulls a missing image, with the pull's progress on stderr", "[roo
   TempDir root;
   gctool::test::import_busybox(seed.path(), "bb");
   const auto archive = tmp.path() / "bb.tar";
-  REQUIRE(gctool({"--root", seed.str(), "image", "save", "-o", archive.string(), "bb"}).exit_code ==
-          0);
+  REQUIRE(
+      run_gctool({"--root", seed.str(), "image", "save", "-o", archive.string(), "bb"}).exit_code ==
+      0);
   REQUIRE(reg.put("docker-archive:" + archive.string(), "bb:1").exit_code == 0);
   const std::string ref = reg.host() + "/bb:1";
 
-  const auto never = gctool({"--root", root.str(), "run", "--rm", "--pull", "never", "--network",
-                             "none", ref, "echo", "hi"});
+  const auto never = run_gctool({"--root", root.str(), "run", "--rm", "--pull", "never",
+                                 "--network", "none", ref, "echo", "hi"});
   CHECK(never.exit_code == 125);
   CHECK(count_lines(never.err) == 1);
 
-  const auto r = gctool(
+  const auto r = run_gctool(
       {"--root", root.str(), "run", "--rm", "--network", "none", ref, "echo", "pulled and ran"});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
@@ -248,16 +255,16 @@ TEST_CASE("run pulls a missing image, with the pull's progress on stderr", "[roo
 
   // Present now: no pull; --pull always asks the registry again.
   const auto again =
-      gctool({"--root", root.str(), "run", "--rm", "--network", "none", ref, "true"});
+      run_gctool({"--root", root.str(), "run", "--rm", "--network", "none", ref, "true"});
   CHECK(again.exit_code == 0);
   CHECK(again.err.empty());
-  const auto always = gctool(
+  const auto always = run_gctool(
       {"--root", root.str(), "run", "--rm", "--pull", "always", "--network", "none", ref, "true"});
   CHECK(always.exit_code == 0);
   CHECK_THAT(always.err, Catch::Contains("Image is up to date"));
 
-  const auto missing = gctool({"--root", root.str(), "run", "--rm", "--network", "none",
-                               reg.host() + "/nothing:1", "true"});
+  const auto missing = run_gctool({"--root", root.str(), "run", "--rm", "--network", "none",
+                                   reg.host() + "/nothing:1", "true"});
   CHECK(missing.exit_code == 125);
   CHECK_THAT(missing.err, Catch::Contains("manifest unknown"));
 }
@@ -273,7 +280,7 @@ TEST_CASE("pull failures are one line, exit 1, and leave the store as it was", "
   const auto expect_failure = [&](const std::vector<std::string>& args, const std::string& why) {
     std::vector<std::string> argv{"--root", root.str(), "pull"};
     argv.insert(argv.end(), args.begin(), args.end());
-    const RunResult r = gctool(argv);
+    const RunResult r = run_gctool(argv);
     INFO(r.err);
     CHECK(r.exit_code == 1);
     CHECK(count_lines(r.err) == 1);
@@ -317,7 +324,7 @@ TEST_CASE("pull failures are one line, exit 1, and leave the store as it was", "
   write_bytes(data, original.substr(0, original.size() / 2));
   expect_failure({reg.host() + "/app:1"}, "app:1");
   write_bytes(data, original);
-  CHECK(gctool({"--root", root.str(), "pull", reg.host() + "/app:1"}).exit_code == 0);
+  CHECK(run_gctool({"--root", root.str(), "pull", reg.host() + "/app:1"}).exit_code == 0);
 }
 
 TEST_CASE("a pull killed midway leaves no layer; the next pull completes", "[root][registry]") {
@@ -352,7 +359,7 @@ TEST_CASE("a pull killed midway leaves no layer; the next pull completes", "[roo
   REQUIRE(seen);
   CHECK(WIFSIGNALED(status));
   check_store_empty(root);
-  const auto r = gctool({"--root", root.str(), "pull", reg.host() + "/big:1"});
+  const auto r = run_gctool({"--root", root.str(), "pull", reg.host() + "/big:1"});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   CHECK(image_id(root, reg.host() + "/big:1") == sha256_digest(image.config_json()));
@@ -375,21 +382,21 @@ TEST_CASE("login checks and stores credentials; pull uses them; logout removes t
   const std::string authfile = (tmp.path() / "auth.json").string();
   const std::string ref = reg.host() + "/private:1";
 
-  const auto anonymous = gctool({"--root", root.str(), "pull", "--authfile", authfile, ref});
+  const auto anonymous = run_gctool({"--root", root.str(), "pull", "--authfile", authfile, ref});
   CHECK(anonymous.exit_code == 1);
   CHECK_THAT(anonymous.err, Catch::Contains("authentication required"));
   check_store_empty(root);
 
   const auto wrong =
-      gctool({"login", "--authfile", authfile, "-u", "tester", "-p", "wrong", reg.host()});
+      run_gctool({"login", "--authfile", authfile, "-u", "tester", "-p", "wrong", reg.host()});
   CHECK(wrong.exit_code == 1);
   CHECK_THAT(wrong.err, Catch::Contains("incorrect username or password"));
   CHECK(count_lines(wrong.err) == 1);
   CHECK(!fs::exists(authfile));
 
   const auto ok =
-      gctool({"login", "--authfile", authfile, "-u", "tester", "--password-stdin", reg.host()},
-             "s3cret\n");
+      run_gctool({"login", "--authfile", authfile, "-u", "tester", "--password-stdin", reg.host()},
+                 "s3cret\n");
   INFO(ok.err);
   REQUIRE(ok.exit_code == 0);
   CHECK(ok.out == "Login Succeeded\n");
@@ -397,16 +404,16 @@ TEST_CASE("login checks and stores credentials; pull uses them; logout removes t
   CHECK(saved["auths"][reg.host()]["auth"] == gctool::registry::base64_encode("tester:s3cret"));
   CHECK((fs::status(authfile).permissions() & fs::perms::others_read) == fs::perms::none);
 
-  const auto pulled = gctool({"--root", root.str(), "pull", "--authfile", authfile, ref});
+  const auto pulled = run_gctool({"--root", root.str(), "pull", "--authfile", authfile, ref});
   INFO(pulled.err);
   CHECK(pulled.exit_code == 0);
   CHECK(image_id(root, ref) == sha256_digest(image.config_json()));
 
-  const auto out = gctool({"logout", "--authfile", authfile, reg.host()});
+  const auto out = run_gctool({"logout", "--authfile", authfile, reg.host()});
   CHECK(out.exit_code == 0);
   CHECK(out.out == "Removing login credentials for " + reg.host() + "\n");
   CHECK(json::parse(gctool::test::read_bytes(authfile))["auths"].empty());
-  const auto again = gctool({"logout", "--authfile", authfile, reg.host()});
+  const auto again = run_gctool({"logout", "--authfile", authfile, reg.host()});
   CHECK(again.out == "Not logged in to " + reg.host() + "\n");
 }
 

@@ -9,9 +9,13 @@
 #include "image_support.hpp"
 #include "registry_support.hpp"
 
-using gctool::test::gctool;
 using gctool::test::run_program;
 using gctool::test::TempDir;
+
+static gctool::test::RunResult run_gctool(const std::vector<std::string>& args,
+                                          const std::string& input = "") {
+  return gctool::test::gctool(args, input);
+}
 using gctool::test::TestRegistry;
 
 TEST_CASE("push uploads an image that skopeo inspects and podman pulls and runs",
@@ -22,7 +26,7 @@ TEST_CASE("push uploads an image that skopeo inspects and podman pulls and runs"
   const std::string ref = reg.host() + "/pushed/bb:1";
   const std::string id = gctool::test::import_busybox(root.path(), ref);
 
-  const auto r = gctool({"--root", root.str(), "push", ref});
+  const auto r = run_gctool({"--root", root.str(), "push", ref});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   CHECK_THAT(r.out, Catch::Contains(": Pushed"));
@@ -38,18 +42,19 @@ TEST_CASE("push uploads an image that skopeo inspects and podman pulls and runs"
   CHECK(info["Layers"].size() == 1);
 
   // A second push finds every blob there already.
-  const auto again = gctool({"--root", root.str(), "push", ref});
+  const auto again = run_gctool({"--root", root.str(), "push", ref});
   CHECK(again.exit_code == 0);
   CHECK_THAT(again.out, Catch::Contains("Layer already exists"));
 
   // gctool pulls it back into another root with the same id and runs it.
-  const auto pulled = gctool({"--root", other.str(), "pull", ref});
+  const auto pulled = run_gctool({"--root", other.str(), "pull", ref});
   INFO(pulled.err);
   REQUIRE(pulled.exit_code == 0);
-  const auto run = gctool(
+  const auto run = run_gctool(
       {"--root", other.str(), "run", "--rm", "--network", "none", ref, "echo", "round trip"});
   CHECK(run.out == "round trip\n");
-  CHECK(gctool({"--root", other.str(), "image", "inspect", "-f", "{{.Id}}", ref}).out == id + "\n");
+  CHECK(run_gctool({"--root", other.str(), "image", "inspect", "-f", "{{.Id}}", ref}).out ==
+        id + "\n");
 
   // podman, with storage of its own.
   TempDir podman_root;
@@ -78,7 +83,7 @@ TEST_CASE("push uploads an image that skopeo inspects and podman pulls and runs"
   argv.insert(argv.end(), {"rmi", "-a", "-f"});
   run_program(argv);
 
-  const auto missing = gctool({"--root", root.str(), "push", reg.host() + "/not/here:1"});
+  const auto missing = run_gctool({"--root", root.str(), "push", reg.host() + "/not/here:1"});
   CHECK(missing.exit_code == 1);
   CHECK_THAT(missing.err, Catch::Contains("no such image"));
 }
