@@ -1,4 +1,5 @@
-// libarchive (with libxml2 and ICU behind it) and libnftables are loaded by the CLI when a
+// libarchive (with libxml2 and ICU behind it), libnftables, libcurl and libcrypto (with TLS,
+// HTTP/2, LDAP and Kerberos behind them) are loaded by the CLI when a
 // command first calls them, not at every start: the dynamic linker spent about 4 ms of CPU on
 // them in each `gctool run`, which uses neither. Each function below is a stub that jumps
 // through a pointer; the pointer first leads to a resolver that dlopens the library, looks the
@@ -72,6 +73,7 @@
   X(archive_write_set_bytes_per_block, 0)       \
   X(archive_write_set_format_pax_restricted, 0) \
   X(archive_write_set_format_raw, 0)            \
+  X(archive_write_set_options, 0)               \
   X(nft_ctx_buffer_error, 1)                    \
   X(nft_ctx_buffer_output, 1)                   \
   X(nft_ctx_free, 1)                            \
@@ -80,7 +82,35 @@
   X(nft_ctx_new, 1)                             \
   X(nft_ctx_output_get_flags, 1)                \
   X(nft_ctx_output_set_flags, 1)                \
-  X(nft_run_cmd_from_buffer, 1)
+  X(nft_run_cmd_from_buffer, 1)                 \
+  X(curl_easy_cleanup, 2)                       \
+  X(curl_easy_escape, 2)                        \
+  X(curl_easy_getinfo, 2)                       \
+  X(curl_easy_init, 2)                          \
+  X(curl_easy_pause, 2)                         \
+  X(curl_easy_setopt, 2)                        \
+  X(curl_easy_strerror, 2)                      \
+  X(curl_free, 2)                               \
+  X(curl_global_init, 2)                        \
+  X(curl_multi_add_handle, 2)                   \
+  X(curl_multi_cleanup, 2)                      \
+  X(curl_multi_info_read, 2)                    \
+  X(curl_multi_init, 2)                         \
+  X(curl_multi_perform, 2)                      \
+  X(curl_multi_poll, 2)                         \
+  X(curl_multi_remove_handle, 2)                \
+  X(curl_multi_setopt, 2)                       \
+  X(curl_multi_strerror, 2)                     \
+  X(curl_slist_append, 2)                       \
+  X(curl_slist_free_all, 2)                     \
+  X(EVP_DecodeBlock, 3)                         \
+  X(EVP_DigestFinal_ex, 3)                      \
+  X(EVP_DigestInit_ex, 3)                       \
+  X(EVP_DigestUpdate, 3)                        \
+  X(EVP_EncodeBlock, 3)                         \
+  X(EVP_MD_CTX_free, 3)                         \
+  X(EVP_MD_CTX_new, 3)                          \
+  X(EVP_sha256, 3)
 
 // Per function: the stub, a slot that holds where the stub jumps (first the function's
 // resolver entry), and the resolver entry, which hands the slot's address to the common part.
@@ -166,8 +196,9 @@ struct LazyFunction {
 const LazyFunction kFunctions[] = {GCTOOL_LAZY_FUNCTIONS(GCTOOL_LAZY_ENTRY)};
 
 // The sonames the build linked against (CMake passes them).
-const char* const kLibraries[] = {GCTOOL_LAZY_LIBARCHIVE, GCTOOL_LAZY_LIBNFTABLES};
-void* handles[2] = {};
+const char* const kLibraries[] = {GCTOOL_LAZY_LIBARCHIVE, GCTOOL_LAZY_LIBNFTABLES,
+                                  GCTOOL_LAZY_LIBCURL, GCTOOL_LAZY_LIBCRYPTO};
+void* handles[4] = {};
 
 [[noreturn]] void lazy_failure(const char* what, const char* detail) {
   std::fprintf(stderr, "gctool: %s: %s\n", what, detail != nullptr ? detail : "unknown error");

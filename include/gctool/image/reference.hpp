@@ -1,4 +1,5 @@
-// Image references: "name[:tag]" as users type them ("busybox", "localhost:5000/bb:1.36").
+// Image references: "name[:tag]" as users type them ("busybox", "localhost:5000/bb:1.36"), kept
+// in Docker's familiar form: "docker.io/library/busybox" is stored and shown as "busybox".
 #pragma once
 
 #include <string>
@@ -117,11 +118,29 @@ inline bool is_reference_name(std::string_view name) {
   }
 }
 
+// Docker's default registry and its aliases; images there are named without it, and official
+// images ("library/NAME") without that prefix either.
+inline constexpr std::string_view kDefaultDomain = "docker.io";
+
+inline std::string familiar_name(std::string_view name) {
+  for (const std::string_view domain : {"docker.io/", "index.docker.io/"}) {
+    if (name.starts_with(domain)) {
+      name.remove_prefix(domain.size());
+      if (name.starts_with("library/") && name.find('/', 8) == name.npos) {
+        name.remove_prefix(8);
+      }
+      break;
+    }
+  }
+  return std::string(name);
+}
+
 }  // namespace detail
 
 // Splits "name[:tag]"; a colon before the last '/' belongs to a registry port, not a tag. Throws
 // an invalid-input Error for what Docker's reference grammar refuses (upper case, spaces, "..",
-// empty parts, control characters): a name becomes a listing entry and a tag index key.
+// empty parts, control characters): a name becomes a listing entry and a tag index key. Names on
+// Docker's default registry take their familiar form ("docker.io/library/bb" is "bb").
 inline Reference parse_reference(std::string_view text) {
   const auto fail = [&]() -> Reference { throw_invalid("invalid reference format: \"{}\"", text); };
   if (text.empty() || text.size() > 255) {
@@ -144,7 +163,7 @@ inline Reference parse_reference(std::string_view text) {
       return fail();
     }
   }
-  return Reference{std::string(name), std::string(tag)};
+  return Reference{detail::familiar_name(name), std::string(tag)};
 }
 
 }  // namespace gctool::image

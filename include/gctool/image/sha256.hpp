@@ -1,5 +1,6 @@
-// SHA-256 (FIPS 180-4), for content addresses: layer diff_ids, blob digests and image ids. Written
-// here because the dependencies have no crypto library; speed is secondary to staying small.
+// SHA-256 (FIPS 180-4), for content addresses: layer diff_ids, blob digests and image ids.
+// OpenSSL's EVP implementation, which uses the CPU's SHA extensions or vector units where it has
+// them.
 #pragma once
 
 #include <array>
@@ -9,11 +10,17 @@
 #include <string>
 #include <string_view>
 
+// OpenSSL's EVP_MD_CTX, kept out of this header.
+struct evp_md_ctx_st;
+
 namespace gctool::image {
 
 class Sha256 {
  public:
-  Sha256() noexcept;
+  Sha256();
+  ~Sha256();
+  Sha256(const Sha256&) = delete;
+  Sha256& operator=(const Sha256&) = delete;
 
   void update(std::span<const std::byte> data) noexcept;
   void update(std::string_view data) noexcept { update(std::as_bytes(std::span(data))); }
@@ -24,12 +31,7 @@ class Sha256 {
   std::string hex() noexcept;
 
  private:
-  void compress(const std::uint8_t* block) noexcept;
-
-  std::array<std::uint32_t, 8> state_;
-  std::array<std::uint8_t, 64> buffer_{};
-  std::size_t buffered_ = 0;
-  std::uint64_t total_bytes_ = 0;
+  evp_md_ctx_st* ctx_;
 };
 
 // The hex SHA-256 of data.

@@ -22,6 +22,7 @@
 #include "gctool/net/link.hpp"
 #include "gctool/net/ports.hpp"
 #include "gctool/sys/security.hpp"
+#include "pull_output.hpp"
 
 namespace gctool::tool {
 namespace {
@@ -62,7 +63,34 @@ struct RunOptions {
   bool privileged = false;
   std::vector<std::string> security_opts;
   std::vector<std::string> devices;
+  std::string pull = "missing";
+  RegistryCliOptions registry;
 };
+
+// The image to run, pulled first as --pull says (missing, always, never), with the pull's
+// progress on stderr as Docker shows it.
+image::Image image_to_run(const std::string& root, const RunOptions& o, const std::string& ref) {
+  if (o.pull != "missing" && o.pull != "always" && o.pull != "never") {
+    throw_invalid("invalid --pull \"{}\": expected missing, always or never", o.pull);
+  }
+  image::ImageStore images(root);
+  if (o.pull == "never") {
+    return images.resolve(ref);
+  }
+  if (o.pull == "missing") {
+    if (auto image = images.try_resolve(ref)) {
+      return *image;
+    }
+  }
+  const auto remote = registry::parse_remote_reference(ref);
+  if (o.pull == "missing") {
+    fmt::print(
+        stderr, "Unable to find image '{}' locally\n",
+        remote.familiar_name() + (remote.tag.empty() ? "@" + remote.digest : ":" + remote.tag));
+  }
+  const auto pulled = pull_with_output(root, remote, o.registry, stderr, false);
+  return images.resolve(pulled.id);
+}
 
 container::Spec build_spec(const std::string& root, const RunOptions& o,
                            const std::vector<std::string>& words) {
@@ -137,8 +165,7 @@ container::Spec build_spec(const std::string& root, const RunOptions& o,
   cli_env.insert(cli_env.end(), o.env.begin(), o.env.end());
   const auto env = container::expand_env_args(cli_env, caller_env);
 
-  const image::ImageStore images(root);
-  const auto image = images.resolve(words.front());
+  const auto image = image_to_run(root, o, words.front());
   spec.image_ref = words.front();
   spec.image_id = image.id;
   spec.layer_dirs = image.layer_dirs;
@@ -267,6 +294,9 @@ void setup_run(CLI::App& app, Globals& globals) {
                   "Security options: no-new-privileges[=bool], seccomp=unconfined|FILE, "
                   "systempaths=unconfined")
       ->allow_extra_args(false);
+  cmd->add_option("--pull", o->pull, "Pull the image before running: missing, always, never");
+  cmd->add_option("--platform", o->registry.platform, "os/arch[/variant] of the image to pull");
+  add_registry_options(cmd, o->registry);
   // IMAGE and everything after it belong to the container: `run busybox ls -l` must not parse -l.
   cmd->prefix_command();
   cmd->callback([cmd, o, &globals] { globals.exit_code = run(globals, *o, cmd->remaining()); });

@@ -1,0 +1,159 @@
+// A Debian `docker-registry` (the distribution registry) for tests: plain HTTP on a free
+// 127.0.0.1 port, optionally with htpasswd Basic auth or TLS, its storage in a temporary
+// directory; stopped (SIGTERM, then SIGKILL) and removed by the destructor. Images are put into it
+// with skopeo from archives and layouts the tests write.
+#pragma once
+
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "image_support.hpp"
+#include "test_support.hpp"
+
+namespace gctool::test {
+
+// A port nothing listens on now (bound to 0, read back, closed).
+inline int free_loopback_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    ::close(fd);
+    throw std::runtime_error("cannot find a free port");
+  }
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+inline bool port_answers(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  ::close(fd);
+  return ok;
+}
+
+class TestRegistry {
+ public:
+  struct Options {
+    std::string user;  // with password: htpasswd Basic auth
+    std::string password;
+    bool tls = false;  // a certificate for 127.0.0.1 from a CA made here (ca_file())
+  };
+
+  TestRegistry() : TestRegistry(Options{}) {}
+  explicit TestRegistry(const Options& options) : port_(free_loopback_port()) {
+    const auto dir = tmp_.path();
+    std::string auth;
+    if (!options.user.empty()) {
+      const auto r = run_program({"htpasswd", "-Bbn", options.user, options.password});
+      if (r.exit_code != 0) {
+        throw std::runtime_error("htpasswd failed: " + r.err);
+      }
+      write_bytes(dir / "htpasswd", r.out);
+      auth = fmt::format("auth:\n  htpasswd:\n    realm: test\n    path: {}\n",
+                         (dir / "htpasswd").string());
+    }
+    std::string tls;
+    if (options.tls) {
+      make_certificates();
+      tls = fmt::format("  tls:\n    certificate: {}\n    key: {}\n", (dir / "server.crt").string(),
+                        (dir / "server.key").string());
+    }
+    write_bytes(dir / "config.yml",
+                fmt::format("version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n"
+                            "storage:\n  filesystem:\n    rootdirectory: {}\n"
+                            "  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{}\n{}{}",
+                            (dir / "data").string(), port_, tls, auth));
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      const int null = ::open("/dev/null", O_WRONLY);
+      ::dup2(null, 1);
+      ::dup2(null, 2);
+      ::execlp("docker-registry", "docker-registry", "serve", (dir / "config.yml").c_str(),
+               nullptr);
+      ::_exit(127);
+    }
+    for (int i = 0; i < 200 && !port_answers(port_); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+    if (!port_answers(port_)) {
+      stop();
+      throw std::runtime_error("docker-registry did not start");
+    }
+  }
+  TestRegistry(const TestRegistry&) = delete;
+  TestRegistry& operator=(const TestRegistry&) = delete;
+  ~TestRegistry() { stop(); }
+
+  int port() const { return port_; }
+  std::string host() const { return fmt::format("127.0.0.1:{}", port_); }
+  std::filesystem::path dir() const { return tmp_.path(); }
+  std::filesystem::path ca_file() const { return tmp_.path() / "ca.crt"; }
+
+  // Stops the registry (the destructor does it too); a stopped registry refuses connections.
+  void stop() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGTERM);
+      for (int i = 0; i < 100; ++i) {
+        if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
+          pid_ = -1;
+          return;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+      pid_ = -1;
+    }
+  }
+
+  // skopeo copy SOURCE docker://HOST/DEST, with the registry's credentials if any.
+  RunResult put(const std::string& source, const std::string& dest,
+                const std::vector<std::string>& extra = {}) const {
+    std::vector<std::string> argv{"skopeo", "copy", "--quiet", "--dest-tls-verify=false"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    argv.push_back(source);
+    argv.push_back("docker://" + host() + "/" + dest);
+    return run_program(argv);
+  }
+
+ private:
+  void make_certificates() const {
+    const auto dir = tmp_.path().string();
+    const auto r = run_program(
+        {"sh", "-c",
+         fmt::format("cd {} && openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=testca "
+                     "-keyout ca.key -out ca.crt && openssl req -newkey rsa:2048 -nodes "
+                     "-subj /CN=127.0.0.1 -keyout server.key -out server.csr && printf "
+                     "'subjectAltName=IP:127.0.0.1\\n' > ext && openssl x509 -req -in server.csr "
+                     "-CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -extfile ext -out "
+                     "server.crt",
+                     dir)});
+    if (r.exit_code != 0) {
+      throw std::runtime_error("openssl failed: " + r.err);
+    }
+  }
+
+  TempDir tmp_;
+  int port_;
+  pid_t pid_ = -1;
+};
+
+}  // namespace gctool::test
