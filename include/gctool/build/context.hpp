@@ -25,6 +25,7 @@ class IgnoreMatcher {
   // rel: a path relative to the context root, '/'-separated, no "." or "..".
   bool excluded(std::string_view rel) const;
   bool empty() const { return patterns_.empty(); }
+  bool has_exceptions() const;
 
  private:
   struct Pattern {
@@ -50,8 +51,8 @@ std::vector<Source> find_sources(const std::filesystem::path& root, std::string_
 // under each (not times), excluded names left out.
 std::string hash_sources(const std::vector<Source>& sources, const IgnoreMatcher& ignore);
 
-// Copies source into the directory tree at `to` (an absolute host path inside a staging
-// directory, created with its parents): a directory's content, a file or symlink as `to`.
+// Copies source to `to` (a host path inside a staging directory whose parent exists): a
+// directory's content into the directory `to` (which must exist), a file or symlink as `to`.
 // Modes and mtimes are kept; owners become uid:gid; a chmod (>= 0) replaces modes.
 struct CopyOptions {
   uid_t uid = 0;

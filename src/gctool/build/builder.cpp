@@ -201,6 +201,7 @@ class Builder {
 
   BuildResult run() {
     fs::create_directories(cache_dir(o_.root));
+    fs::create_directories(tmp_dir(o_.root));
     sweep_stale_temps(o_.root);
     if (o_.context_tar.valid()) {
       context_dir_ = std::make_unique<TempDir>(o_.root);
@@ -1285,13 +1286,7 @@ class Builder {
           if (S_ISDIR(s.st_mode)) {
             const fs::path dir =
                 make_parents(view, staging.path(), resolve_in_layers(view, dest, true));
-            for (const auto& name : sorted_names(src.host)) {
-              const std::string child_rel = src.rel.empty() ? name : src.rel + "/" + name;
-              if (!ignore->empty() && ignore->excluded(child_rel)) {
-                continue;
-              }
-              copy_source({src.host / name, child_rel}, dir / name, *ignore, copy);
-            }
+            copy_source(src, dir, *ignore, copy);
             continue;
           }
           const std::string target =
@@ -1305,15 +1300,6 @@ class Builder {
       fix_times();
       return pack(staging.path());
     });
-  }
-
-  static std::vector<std::string> sorted_names(const fs::path& dir) {
-    std::vector<std::string> names;
-    for (const auto& e : fs::directory_iterator(dir)) {
-      names.push_back(e.path().filename());
-    }
-    std::sort(names.begin(), names.end());
-    return names;
   }
 
   std::string commit_final(State& st) {

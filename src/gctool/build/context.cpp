@@ -149,6 +149,34 @@ void set_times(const fs::path& p, const struct stat& st) {
   check(::utimensat(AT_FDCWD, p.c_str(), times.data(), AT_SYMLINK_NOFOLLOW), "set times of {}", p);
 }
 
+// An excluded directory is still walked when an exception may bring back something under it.
+bool skipped(const IgnoreMatcher& ignore, const std::string& rel, const fs::path& path) {
+  if (ignore.empty() || !ignore.excluded(rel)) {
+    return false;
+  }
+  std::error_code ec;
+  return !ignore.has_exceptions() || !fs::is_directory(fs::symlink_status(path, ec));
+}
+
+void copy_entry(const fs::path& from, const struct stat& st, const fs::path& to,
+                const std::string& rel, const IgnoreMatcher& ignore, const CopyOptions& o);
+
+void copy_children(const fs::path& from, const fs::path& to, const std::string& rel,
+                   const IgnoreMatcher& ignore, const CopyOptions& o) {
+  for (const auto& name : sorted_entries(from)) {
+    const std::string r = child_rel(rel, name);
+    const fs::path child = from / name;
+    if (skipped(ignore, r, child)) {
+      continue;
+    }
+    copy_entry(child, lstat_or_throw(child), to / name, r, ignore, o);
+    std::error_code ec;
+    if (!ignore.empty() && ignore.excluded(r) && fs::is_empty(to / name, ec)) {
+      fs::remove(to / name, ec);  // walked for its exceptions, none matched
+    }
+  }
+}
+
 void copy_entry(const fs::path& from, const struct stat& st, const fs::path& to,
                 const std::string& rel, const IgnoreMatcher& ignore, const CopyOptions& o) {
   const mode_t mode = o.chmod >= 0 ? static_cast<mode_t>(o.chmod) : (st.st_mode & 07777);
@@ -160,14 +188,7 @@ void copy_entry(const fs::path& from, const struct stat& st, const fs::path& to,
     if (::mkdir(to.c_str(), 0700) != 0 && errno != EEXIST) {
       throw_errno("mkdir {}", to);
     }
-    for (const auto& name : sorted_entries(from)) {
-      const std::string r = child_rel(rel, name);
-      if (!ignore.empty() && ignore.excluded(r)) {
-        continue;
-      }
-      const fs::path child = from / name;
-      copy_entry(child, lstat_or_throw(child), to / name, r, ignore, o);
-    }
+    copy_children(from, to, rel, ignore, o);
     check(::chmod(to.c_str(), mode), "chmod {}", to);
     check(::lchown(to.c_str(), o.uid, o.gid), "chown {}", to);
     set_times(to, st);
@@ -212,7 +233,7 @@ void hash_entry(image::Sha256& h, const fs::path& p, const std::string& rel,
   } else if (S_ISDIR(st.st_mode)) {
     for (const auto& name : sorted_entries(p)) {
       const std::string r = child_rel(rel, name);
-      if (ignore.empty() || !ignore.excluded(r)) {
+      if (!skipped(ignore, r, p / name)) {
         hash_entry(h, p / name, r, ignore);
       }
     }
@@ -428,7 +449,16 @@ std::string hash_sources(const std::vector<Source>& sources, const IgnoreMatcher
 void copy_source(const Source& source, const fs::path& to, const IgnoreMatcher& ignore,
                  const CopyOptions& options) {
   const struct stat st = lstat_or_throw(source.host);
-  copy_entry(source.host, st, to, source.rel, ignore, options);
+  if (S_ISDIR(st.st_mode)) {
+    copy_children(source.host, to, source.rel, ignore, options);
+  } else {
+    copy_entry(source.host, st, to, source.rel, ignore, options);
+  }
+}
+
+bool IgnoreMatcher::has_exceptions() const {
+  return std::any_of(patterns_.begin(), patterns_.end(),
+                     [](const Pattern& p) { return p.exception; });
 }
 
 }  // namespace gctool::build

@@ -127,9 +127,15 @@ void build(Globals& globals, const BuildFlags& f) {
     }
     fmt::print("{}\n", quiet ? result.image_id : result.image_id);
   } catch (const build::BuildCancelled&) {
+    // Taken from the signalfd, so that it does not kill gctool once unblocked; the exit code is
+    // the one a shell shows for a process the signal ended (130 for Ctrl-C).
+    const auto info = signals.try_next();
+    const int signo = info ? static_cast<int>(info->ssi_signo) : SIGINT;
     std::fflush(stdout);
-    print_error("build cancelled");
-    globals.exit_code = kExitBuildFailed;
+    print_error(fmt::format("build cancelled by {}", signo == SIGINT    ? "SIGINT"
+                                                     : signo == SIGTERM ? "SIGTERM"
+                                                                        : "SIGHUP"));
+    globals.exit_code = 128 + signo;
   } catch (const Error& e) {
     std::fflush(stdout);
     for (const auto& line : buffered) {
