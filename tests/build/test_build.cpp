@@ -130,7 +130,7 @@ TEST_CASE("a multi-stage build with every instruction gives the image Docker wou
   CHECK(c.at("Entrypoint") == nlohmann::json({"/bin/sh", "-c"}));
   CHECK(c.at("WorkingDir") == "/app");
   CHECK(c.at("User") == "appuser");
-  CHECK(c.at("Env") == nlohmann::json({"APP_HOME=/app", "PATH=/app/bin:/usr/bin:/bin"}));
+  CHECK(c.at("Env") == nlohmann::json({"PATH=/app/bin:/usr/bin:/bin", "APP_HOME=/app"}));
   CHECK(c.at("ExposedPorts") == nlohmann::json({{"8080/tcp", nlohmann::json::object()},
                                                 {"53/udp", nlohmann::json::object()}}));
   CHECK(c.at("Labels") == nlohmann::json({{"org.example.name", "demo app"}, {"version", "1"}}));

@@ -119,6 +119,7 @@ TEST_CASE("variable expansion follows the shell lexer") {
   CHECK(expand_words("a $SP \"$SP\" 'c d'", v) ==
         std::vector<std::string>{"a", "x", "y", "x y", "c d"});
   CHECK(expand_word("a`$A", v, '`') == "a$A");
+  CHECK(expand_heredoc("x='$A' \"${B:-b}\" \\n\n", v) == "x='one' \"b\" \\n\n");
 }
 
 TEST_CASE("key=value pairs for ENV, LABEL and ARG") {

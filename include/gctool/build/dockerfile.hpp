@@ -56,6 +56,9 @@ using Lookup = std::function<std::optional<std::string>(const std::string&)>;
 // (without a line; callers add it) for a malformed reference or a ${VAR?msg} on an unset VAR.
 std::string expand_word(std::string_view word, const Lookup& lookup, char escape = '\\');
 
+// The variables of a heredoc's text expanded; quotes and escapes are kept as written.
+std::string expand_heredoc(std::string_view text, const Lookup& lookup);
+
 // The same, then split into words at unquoted blanks (COPY sources, EXPOSE, VOLUME, ...).
 std::vector<std::string> expand_words(std::string_view text, const Lookup& lookup,
                                       char escape = '\\');

@@ -491,6 +491,12 @@ class Builder {
       }
       st.config.erase("OnBuild");
     }
+    // BuildKit gives an image without PATH the default one, so RUN and the result find programs.
+    if (!container::env_value(env_list(st.config), "PATH")) {
+      auto env = env_list(st.config);
+      env.insert(env.begin(), "PATH=" + std::string(container::kDefaultPath));
+      st.config["Env"] = env;
+    }
     step_done(false);
     int n = 1;
     for (const auto* ins : s.steps) {
@@ -805,8 +811,9 @@ class Builder {
 
   // Creates rel's directories in staging, with the attributes they have in the image (else
   // 0755 root), and returns the host path.
+  // Directories the image lacks get owner (COPY --chown makes them its user's, as BuildKit).
   fs::path make_parents(const std::vector<fs::path>& layers, const fs::path& staging,
-                        const std::string& rel) {
+                        const std::string& rel, std::pair<uid_t, gid_t> owner = {0, 0}) {
     fs::path host = staging;
     std::string prefix;
     std::size_t pos = 0;
@@ -830,6 +837,8 @@ class Builder {
       const auto existing = lookup_in_layers(layers, prefix);
       struct stat want {};
       want.st_mode = S_IFDIR | 0755;
+      want.st_uid = owner.first;
+      want.st_gid = owner.second;
       if (existing && S_ISDIR(existing->st.st_mode)) {
         want = existing->st;
       }
@@ -1258,10 +1267,10 @@ class Builder {
               resolve_in_layers(view, into_dir ? dest + "/" + item.heredoc->name : dest, !into_dir);
           std::string content = item.heredoc->content;
           if (item.heredoc->expand) {
-            content = expand_word(content, v, df_.escape);
+            content = expand_heredoc(content, v);
           }
-          const fs::path parent =
-              make_parents(view, staging.path(), fs::path(rel).parent_path().string());
+          const fs::path parent = make_parents(
+              view, staging.path(), fs::path(rel).parent_path().string(), {copy.uid, copy.gid});
           const fs::path file = parent / fs::path(rel).filename();
           write_file(file, content, copy.chmod >= 0 ? static_cast<mode_t>(copy.chmod) : 0644);
           check(::chmod(file.c_str(), copy.chmod >= 0 ? copy.chmod : 0644), "chmod {}", file);
@@ -1273,8 +1282,8 @@ class Builder {
           struct stat s {};
           check(::lstat(src.host.c_str(), &s), "lstat {}", src.host);
           if (add && S_ISREG(s.st_mode) && is_archive(src.host)) {
-            const fs::path dir =
-                make_parents(view, staging.path(), resolve_in_layers(view, dest, true));
+            const fs::path dir = make_parents(
+                view, staging.path(), resolve_in_layers(view, dest, true), {copy.uid, copy.gid});
             UniqueFd in(::open(src.host.c_str(), O_RDONLY | O_CLOEXEC));
             UniqueFd out(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
             if (!in || !out) {
@@ -1284,16 +1293,16 @@ class Builder {
             continue;
           }
           if (S_ISDIR(s.st_mode)) {
-            const fs::path dir =
-                make_parents(view, staging.path(), resolve_in_layers(view, dest, true));
+            const fs::path dir = make_parents(
+                view, staging.path(), resolve_in_layers(view, dest, true), {copy.uid, copy.gid});
             copy_source(src, dir, *ignore, copy);
             continue;
           }
           const std::string target =
               into_dir ? resolve_in_layers(view, dest, true) + "/" + src.host.filename().string()
                        : resolve_in_layers(view, dest, false);
-          const fs::path parent =
-              make_parents(view, staging.path(), fs::path(target).parent_path().string());
+          const fs::path parent = make_parents(
+              view, staging.path(), fs::path(target).parent_path().string(), {copy.uid, copy.gid});
           copy_source(src, parent / fs::path(target).filename(), *ignore, copy);
         }
       }

@@ -288,13 +288,16 @@ namespace {
 // blanks in unquoted expansions).
 class Lexer {
  public:
-  Lexer(std::string_view text, const Lookup& lookup, char escape, bool split)
-      : text_(text), lookup_(lookup), escape_(escape), split_(split) {}
+  Lexer(std::string_view text, const Lookup& lookup, char escape, bool split, bool raw = false)
+      : text_(text), lookup_(lookup), escape_(escape), split_(split), raw_(raw) {}
 
   std::vector<std::string> run() {
     while (pos_ < text_.size()) {
       const char c = text_[pos_];
-      if (c == escape_) {
+      if (raw_ && c != '$') {
+        ++pos_;
+        raw(c);
+      } else if (c == escape_) {
         ++pos_;
         if (pos_ < text_.size()) {
           raw(text_[pos_++]);
@@ -455,6 +458,7 @@ class Lexer {
   const Lookup& lookup_;
   char escape_;
   bool split_;
+  bool raw_;  // quotes and escapes are plain characters (heredocs)
   std::size_t pos_ = 0;
   std::string word_;
   bool in_word_ = false;
@@ -498,6 +502,10 @@ std::vector<std::string> raw_words(std::string_view s, char escape) {
 
 std::string expand_word(std::string_view word, const Lookup& lookup, char escape) {
   return Lexer(word, lookup, escape, false).run().front();
+}
+
+std::string expand_heredoc(std::string_view text, const Lookup& lookup) {
+  return Lexer(text, lookup, '\\', false, true).run().front();
 }
 
 std::vector<std::string> expand_words(std::string_view text, const Lookup& lookup, char escape) {
