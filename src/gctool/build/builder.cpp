@@ -833,8 +833,9 @@ class Builder {
       if (::lstat(host.c_str(), &here) == 0) {
         continue;
       }
-      check(::mkdir(host.c_str(), 0755), "mkdir {}", host);
+      // Looked up before the mkdir: layers may end with the staging directory itself.
       const auto existing = lookup_in_layers(layers, prefix);
+      check(::mkdir(host.c_str(), 0755), "mkdir {}", host);
       struct stat want {};
       want.st_mode = S_IFDIR | 0755;
       want.st_uid = owner.first;
