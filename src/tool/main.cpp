@@ -90,7 +90,7 @@ std::string_view verb_of(int argc, char** argv) {
 // The verbs whose process becomes a container's init or exec'd process until their execve.
 bool starts_container_processes(std::string_view verb) {
   return verb == "run" || verb == "start" || verb == "restart" || verb == "exec" ||
-         verb == container::kSuperviseExitedVerb;
+         verb == "build" || verb == container::kSuperviseExitedVerb;
 }
 
 }  // namespace
@@ -99,7 +99,17 @@ int main(int argc, char** argv) {
   // Before anything else (no thread, nothing to lose): such a process runs from a sealed copy of
   // gctool, which a container cannot write through /proc/self/exe (see sys/sealed_exe.hpp).
   const std::string_view verb = verb_of(argc, argv);
-  if (starts_container_processes(verb)) {
+  // `image build` runs build containers as `build` does.
+  const bool image_build =
+      verb == "image" && argc > 2 && std::string_view(argv[argc - 1]) != "" && [&] {
+        for (int i = 1; i + 1 < argc; ++i) {
+          if (std::string_view(argv[i]) == "image") {
+            return std::string_view(argv[i + 1]) == "build";
+          }
+        }
+        return false;
+      }();
+  if (starts_container_processes(verb) || image_build) {
     try {
       sys::reexec_sealed(argv);
     } catch (const Error& e) {

@@ -17,7 +17,11 @@ nlohmann::json inspect_image(const ImageStore& store, const Image& image) {
       {"Size", image.size},
       {"Architecture", field("architecture")},
       {"Os", field("os")},
-      {"Config", image.config},
+      // The configuration as stored: Volumes, Healthcheck, OnBuild and Shell too.
+      {"Config", config.is_object() && config.contains("config") && config["config"].is_object()
+                     ? config["config"]
+                     : nlohmann::json(image.config)},
+      {"Author", field("author")},
       {"RootFS", {{"Type", "layers"}, {"Layers", image.diff_ids}}},
   };
 }
