@@ -20,4 +20,10 @@ inline container::ContainerStore open_container_store(const Globals& globals) {
   });
 }
 
+// For verbs that act on several containers from processes of their own: the broken records are
+// reported here, once, and the processes inherit the store's memory of having done so.
+inline void report_broken_records(const container::ContainerStore& store) {
+  (void)store.scan();
+}
+
 }  // namespace gctool::tool

@@ -22,6 +22,7 @@ struct KillArgs {
 void kill(Globals& globals, const KillArgs& args) {
   const int sig = parse_signal(args.signal);
   const auto store = open_container_store(globals);
+  report_broken_records(store);
   for_all_containers(globals, args.refs,
                      [&](const std::string& ref) { container::kill_container(store, ref, sig); });
 }

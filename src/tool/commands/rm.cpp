@@ -20,6 +20,7 @@ struct RmOptions {
 
 void rm(Globals& globals, const RmOptions& o) {
   const auto store = open_container_store(globals);
+  report_broken_records(store);
   for_all_containers(
       globals, o.refs,
       [&](const std::string& ref) { container::remove_container(store, ref, o.force); }, o.force);

@@ -24,6 +24,7 @@ void stop(Globals& globals, const StopArgs& args) {
     throw_invalid("invalid timeout {}: must be at least 0", args.timeout);
   }
   const auto store = open_container_store(globals);
+  report_broken_records(store);
   for_all_containers(globals, args.refs, [&](const std::string& ref) {
     container::stop_container(store, ref, std::chrono::seconds(args.timeout));
   });
