@@ -116,7 +116,7 @@ const std::vector<Row> kRows = {
     {{"-d", "--log-opt", "nope=1", "busybox", "true"}, "nope"},
     // Network, image, command.
     {{"--network", "nosuch", "busybox", "true"}, "nosuch"},
-    {{"nosuchimage", "true"}, "no such image: nosuchimage"},
+    {{"--pull", "never", "nosuchimage", "true"}, "no such image: nosuchimage"},
     {{"busybox"}, "no command specified"},
 };
 
