@@ -75,7 +75,8 @@ TEST_CASE("completion scripts come from the command table") {
   const auto bash = cli({"completion", "bash"});
   CHECK(bash.exit_code == 0);
   CHECK(bash.out.find("complete -F _gctool gctool") != std::string::npos);
-  CHECK(bash.out.find("\"network\") subs=\"create ls list inspect rm remove") != std::string::npos);
+  CHECK(bash.out.find("\"network\") subs=\"create ls list inspect prune connect disconnect rm "
+                      "remove") != std::string::npos);
   CHECK(bash.out.find("--publish") != std::string::npos);
   CHECK(cli({"completion", "zsh"}).out.find("#compdef gctool\n") == 0);
   CHECK(cli({"completion", "fish"}).exit_code == 125);
