@@ -87,9 +87,12 @@ inline bool on_overlayfs(const std::filesystem::path& path) {
 // dirs get a tmpfs of their own, so that the tests can run containers in them.
 class TempDir {
  public:
-  explicit TempDir(const std::string& prefix = "gct-test") {
-    const char* base = std::getenv("GCTOOL_TEST_TMP");
-    std::filesystem::path parent = base != nullptr ? base : "/tmp";
+  explicit TempDir(const std::string& prefix = "gct-test")
+      : TempDir(prefix, std::getenv("GCTOOL_TEST_TMP") != nullptr
+                            ? std::filesystem::path(std::getenv("GCTOOL_TEST_TMP"))
+                            : std::filesystem::path("/tmp")) {}
+  // In parent rather than the tests' temporary directory: for paths that must stay short.
+  TempDir(const std::string& prefix, const std::filesystem::path& parent) {
     std::filesystem::create_directories(parent);
     std::string tmpl = (parent / (prefix + "-XXXXXX")).string();
     if (::mkdtemp(tmpl.data()) == nullptr) {
