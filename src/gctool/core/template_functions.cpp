@@ -107,7 +107,7 @@ std::string sprintf(const std::string& format, const std::vector<json>& args) {
       for (++j; j < format.size() && std::isdigit(static_cast<unsigned char>(format[j])); ++j) {
         precision += format[j];
       }
-      precision = "." + (precision.empty() ? "0" : precision);
+      precision.insert(0, precision.empty() ? ".0" : ".");
     }
     if (j == format.size()) {
       out += "%!(NOVERB)";
@@ -127,8 +127,8 @@ std::string sprintf(const std::string& format, const std::vector<json>& args) {
     std::string text;
     if ((verb == 'd' || verb == 'x') && arg.is_number_integer()) {
       const auto n = arg.get<long long>();
-      text = (plus && n >= 0 ? "+" : "") +
-             (verb == 'd' ? fmt::format("{}", n) : fmt::format("{:x}", n));
+      const auto digits = verb == 'd' ? fmt::format("{}", n) : fmt::format("{:x}", n);
+      text = fmt::format("{}{}", plus && n >= 0 ? "+" : "", digits);
     } else if (verb == 'f' && arg.is_number()) {
       text = fmt::format(fmt::runtime("{:" + (precision.empty() ? ".6" : precision) + "f}"),
                          arg.get<double>());
