@@ -186,21 +186,29 @@ void make_devices(BorrowedFd root, const Config& c) {
   }
 }
 
+// A masked or read-only path outside /proc and /sys, opened without following it; none when it
+// is under those (apply_path_restrictions takes them) or does not exist.
+UniqueFd open_other_path(BorrowedFd root, const std::string& path) {
+  if (path.starts_with("/proc/") || path.starts_with("/sys/")) {
+    return {};
+  }
+  try {
+    return fs::open_in_root(root, path, O_PATH | O_NOFOLLOW);
+  } catch (const Error& e) {
+    if (e.errno_value() == ENOENT) {
+      return {};
+    }
+    throw;
+  }
+}
+
 // Masked paths outside /proc and /sys (the library's apply_path_restrictions takes those): files
 // get /dev/null, directories an empty read-only tmpfs; read-only paths a read-only bind.
 void restrict_other_paths(BorrowedFd root, BorrowedFd null, const Config& c) {
   for (const auto& path : c.masked_paths) {
-    if (path.starts_with("/proc/") || path.starts_with("/sys/")) {
+    const UniqueFd target = open_other_path(root, path);
+    if (!target) {
       continue;
-    }
-    UniqueFd target;
-    try {
-      target = fs::open_in_root(root, path, O_PATH | O_NOFOLLOW);
-    } catch (const Error& e) {
-      if (e.errno_value() == ENOENT) {
-        continue;
-      }
-      throw;
     }
     struct stat st {};
     check(::fstat(target.get(), &st), "stat {}", path);
@@ -211,17 +219,9 @@ void restrict_other_paths(BorrowedFd root, BorrowedFd null, const Config& c) {
     }
   }
   for (const auto& path : c.readonly_paths) {
-    if (path.starts_with("/proc/") || path.starts_with("/sys/")) {
+    const UniqueFd target = open_other_path(root, path);
+    if (!target) {
       continue;
-    }
-    UniqueFd target;
-    try {
-      target = fs::open_in_root(root, path, O_PATH | O_NOFOLLOW);
-    } catch (const Error& e) {
-      if (e.errno_value() == ENOENT) {
-        continue;
-      }
-      throw;
     }
     fs::mount(fs::fd_path(target), fs::fd_path(target), "", MS_BIND | MS_REC);
     const UniqueFd again = fs::open_in_root(root, path, O_PATH | O_NOFOLLOW);
