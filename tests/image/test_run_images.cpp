@@ -1,5 +1,5 @@
 // Images made elsewhere load and run: two-layer archives made by the test over busybox, `podman
-// save` archives when podman is installed, and archives written by `image save`.
+// save` archives, and archives written by `image save`.
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
@@ -85,22 +85,15 @@ TEST_CASE("save then load into a fresh root runs the same", "[root]") {
 }
 
 TEST_CASE("podman save archives load and run", "[root]") {
-  if (std::system("command -v podman >/dev/null 2>&1") != 0) {
-    WARN("skipped: podman is not installed (tools/deps installs it)");
-    return;
-  }
   TestRoot root;
   TempDir work{"gct-podman"};
+  // Podman refuses a run root path longer than 50 characters, as the build tree's can be.
+  const TempDir runroot("gct-pd", "/run");
   const std::string name = "localhost/" + gctool::test::unique_name("pm") + ":latest";
-  const std::vector<std::string> podman = {"podman",
-                                           "--root",
-                                           (work.path() / "storage").string(),
-                                           "--runroot",
-                                           (work.path() / "run").string(),
-                                           "--storage-driver",
-                                           "vfs",
-                                           "--events-backend",
-                                           "none"};
+  const std::vector<std::string> podman = {
+      "podman",    "--root",           (work.path() / "storage").string(),
+      "--runroot", runroot.str(),      "--storage-driver",
+      "vfs",       "--events-backend", "none"};
   const auto podman_run = [&](std::vector<std::string> args) {
     args.insert(args.begin(), podman.begin(), podman.end());
     return gctool::test::run_program(args);
@@ -108,10 +101,8 @@ TEST_CASE("podman save archives load and run", "[root]") {
   const auto imported =
       podman_run({"import", "--change", R"(CMD ["sh", "-c", "echo made by podman; echo $P"])",
                   "--change", "ENV P=podman-env", gctool::test::busybox_tarball().string(), name});
-  if (imported.exit_code != 0) {
-    WARN("skipped: podman cannot import here: " + imported.err);
-    return;
-  }
+  INFO(imported.err);
+  REQUIRE(imported.exit_code == 0);
   for (const std::string format : {"docker-archive", "oci-archive"}) {
     INFO(format);
     const auto archive = work.path() / (format + ".tar");

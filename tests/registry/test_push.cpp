@@ -58,11 +58,13 @@ TEST_CASE("push uploads an image that skopeo inspects, podman pulls and gctool r
 
   // podman, with storage of its own.
   TempDir podman_root;
+  // Podman refuses a run root path longer than 50 characters, as the build tree's can be.
+  const TempDir runroot("gct-pd", "/run");
   const std::vector<std::string> podman{"podman",
                                         "--root",
                                         (podman_root.path() / "root").string(),
                                         "--runroot",
-                                        (podman_root.path() / "run").string(),
+                                        runroot.str(),
                                         "--storage-driver",
                                         "vfs",
                                         "--cgroup-manager",
@@ -72,7 +74,7 @@ TEST_CASE("push uploads an image that skopeo inspects, podman pulls and gctool r
   auto argv = podman;
   argv.insert(argv.end(), {"pull", "-q", "--tls-verify=false", ref});
   const auto ppull = run_program(argv);
-  INFO(ppull.err);
+  INFO(ppull.out + ppull.err);
   REQUIRE(ppull.exit_code == 0);
   // podman run is not checked: crun cannot raise RLIMIT_NOFILE on this CI host (EPERM), for
   // any image; gctool runs the pulled image above.
