@@ -73,6 +73,14 @@ TEST_CASE("behind a token server: login, push and pull with Bearer tokens; refus
   INFO(login.err);
   REQUIRE(login.exit_code == 0);
   CHECK(login.out == "Login Succeeded\n");
+  // A relative --authfile is a file of the current directory.
+  const auto relative =
+      run_program({"sh", "-c",
+                   fmt::format("cd {} && {} login --authfile rel.json -u tester -p s3cret {}",
+                               tmp.str(), GCTOOL_BINARY, reg.host())});
+  INFO(relative.err);
+  CHECK(relative.exit_code == 0);
+  CHECK(fs::exists(tmp.path() / "rel.json"));
 
   const auto push = run_gctool({"--root", root.str(), "push", "--authfile", authfile, ref});
   INFO(push.err);
