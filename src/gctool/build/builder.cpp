@@ -450,8 +450,10 @@ class Builder {
         return *image;
       }
     }
+    std::string name;  // as the pull names the image in its errors
     try {
       const auto remote = registry::parse_remote_reference(ref);
+      name = remote.full();
       step_no_ = ++counter_;
       step_started_ = Clock::now();
       say(fmt::format("#{} [internal] pull {}", step_no_, remote.full()));
@@ -471,7 +473,11 @@ class Builder {
       pulled_[ref] = pulled.id;
       return store_.resolve(pulled.id);
     } catch (const Error& e) {
-      throw_at(ins.line, fmt::format("{}: {}", what, e.what()));
+      std::string_view why = e.what();
+      if (!name.empty() && why.starts_with(name + ": ")) {
+        why.remove_prefix(name.size() + 2);  // what names the image already
+      }
+      throw_at(ins.line, fmt::format("{}: {}", what, why));
     }
   }
 
