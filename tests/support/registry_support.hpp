@@ -1,7 +1,8 @@
 // A Debian `docker-registry` (the distribution registry) for tests: plain HTTP on a free
 // 127.0.0.1 port, optionally with htpasswd Basic auth or TLS, its storage in a temporary
-// directory; stopped (SIGTERM, then SIGKILL) and removed by the destructor. Images are put into it
-// with skopeo from archives and layouts the tests write.
+// directory, or behind a TokenServer (token_server.hpp); stopped (SIGTERM, then SIGKILL) and
+// removed by the destructor. Images are put into it with skopeo from archives and layouts the tests
+// write.
 #pragma once
 
 #include <netinet/in.h>
@@ -56,9 +57,16 @@ class TestRegistry {
     std::string password;
     bool tls = false;  // a certificate for 127.0.0.1 from a CA made here (ca_file())
   };
+  // Token authentication: the realm of a TokenServer and the certificate its tokens carry.
+  struct TokenAuth {
+    std::string realm;
+    std::filesystem::path certificate;
+  };
 
   TestRegistry() : TestRegistry(Options{}) {}
-  explicit TestRegistry(const Options& options) : port_(free_loopback_port()) {
+  explicit TestRegistry(const Options& options) : TestRegistry(options, TokenAuth{}) {}
+  explicit TestRegistry(const TokenAuth& token) : TestRegistry(Options{}, token) {}
+  TestRegistry(const Options& options, const TokenAuth& token) : port_(free_loopback_port()) {
     const auto dir = tmp_.path();
     std::string auth;
     if (!options.user.empty()) {
@@ -69,6 +77,13 @@ class TestRegistry {
       write_bytes(dir / "htpasswd", r.out);
       auth = fmt::format("auth:\n  htpasswd:\n    realm: test\n    path: {}\n",
                          (dir / "htpasswd").string());
+    }
+    if (!token.realm.empty()) {
+      auth = fmt::format(
+          "auth:\n  token:\n    realm: {}\n    service: {}\n    issuer: {}\n"
+          "    rootcertbundle: {}\n",
+          token.realm, "gctool-test-registry", "gctool-test-token-server",
+          token.certificate.string());
     }
     std::string tls;
     if (options.tls) {

@@ -16,6 +16,7 @@
 
 #include "gctool/core/fd.hpp"
 #include "gctool/image/reference.hpp"
+#include "gctool/registry/client.hpp"
 
 namespace gctool::build {
 
@@ -29,6 +30,10 @@ struct BuildOptions {
   std::map<std::string, std::optional<std::string>> build_args;  // --build-arg (nullopt: unset)
   std::optional<std::string> target;
   bool no_cache = false;
+  // An image that FROM or COPY --from names and the store lacks is pulled from its registry, as
+  // docker build does; with pull (--pull) every such image is pulled again first.
+  bool pull = false;
+  registry::ClientOptions registry;
   std::string network = "bridge";  // of RUN containers: bridge, host or none
   std::vector<image::Reference> tags;
   std::map<std::string, std::string> labels;  // --label, on the final image

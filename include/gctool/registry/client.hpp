@@ -68,6 +68,7 @@ class Client {
   Http http_;
   std::string base_;           // "https://host:port" once connected
   std::string authorization_;  // "Authorization: ..." header, or empty
+  std::string token_realm_;    // the realm that gave the Bearer token in use
   bool verify_ = true;
   std::string ca_file_;
   bool connected_ = false;

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <deque>
 #include <set>
 
 #include <fmt/format.h>
@@ -28,6 +29,8 @@
 #include "gctool/image/platform.hpp"
 #include "gctool/image/sha256.hpp"
 #include "gctool/image/store.hpp"
+#include "gctool/registry/pull.hpp"
+#include "gctool/registry/reference.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -408,8 +411,14 @@ class Builder {
     }
     needed.insert(index);
     const Stage& s = stages_[static_cast<std::size_t>(index)];
-    if (const auto dep = stage_named(from_ref(s), index)) {
+    const std::string base = from_ref(s);
+    if (const auto dep = stage_named(base, index)) {
       need(*dep, needed);
+    } else if (base != "scratch") {
+      if (const auto platform = s.from->flag("platform")) {
+        check_platform(*s.from, *platform);
+      }
+      ensure_image(*s.from, base, fmt::format("FROM {}", base));
     }
     for (const auto* ins : s.steps) {
       if (const auto from = ins->flag("from"); from && (ins->keyword == "COPY")) {
@@ -418,15 +427,93 @@ class Builder {
         } else if (const auto forward = stage_named(*from, static_cast<int>(stages_.size()))) {
           throw_at(ins->line,
                    fmt::format("COPY --from={}: stage {} is defined later", *from, *from));
-        } else if (!store_.try_resolve(*from)) {
-          throw_at(ins->line,
-                   fmt::format("COPY --from={}: no stage or image named {}", *from, *from));
+        } else {
+          ensure_image(*ins, *from,
+                       fmt::format("COPY --from={}: no stage or image named {}", *from, *from));
         }
       }
       for (const auto& mount : ins->flag_values("mount")) {
         (void)mount;
       }
     }
+  }
+
+  // The image ref names, from the store, or pulled from its registry when the store lacks it
+  // (always with --pull), once per build; what names the instruction in a failure's message.
+  image::Image ensure_image(const Instruction& ins, const std::string& ref,
+                            const std::string& what) {
+    if (const auto it = pulled_.find(ref); it != pulled_.end()) {
+      return store_.resolve(it->second);
+    }
+    if (!o_.pull) {
+      if (auto image = store_.try_resolve(ref)) {
+        return *image;
+      }
+    }
+    std::string name;  // as the pull names the image in its errors
+    try {
+      const auto remote = registry::parse_remote_reference(ref);
+      name = remote.full();
+      step_no_ = ++counter_;
+      step_started_ = Clock::now();
+      say(fmt::format("#{} [internal] pull {}", step_no_, remote.full()));
+      std::map<std::string, std::string> shown_status;
+      registry::PullOptions options;
+      options.client = o_.registry;
+      options.progress = [&](const std::vector<registry::LayerStatus>& layers) {
+        for (const auto& layer : layers) {
+          if (std::exchange(shown_status[layer.id], layer.status) != layer.status) {
+            say(fmt::format("#{} {}: {}", step_no_, layer.id, layer.status));
+          }
+        }
+      };
+      const auto pulled = registry::pull(store_, remote, options);
+      say(fmt::format("#{} digest: {}", step_no_, pulled.digest));
+      step_done(false);
+      pulled_[ref] = pulled.id;
+      return store_.resolve(pulled.id);
+    } catch (const Error& e) {
+      std::string_view why = e.what();
+      if (!name.empty() && why.starts_with(name + ": ")) {
+        why.remove_prefix(name.size() + 2);  // what names the image already
+      }
+      throw_at(ins.line, fmt::format("{}: {}", what, why));
+    }
+  }
+
+  // The ONBUILD triggers of a base image's configuration, parsed as instructions at the FROM's
+  // line; they run before the stage's own steps, as Docker runs them.
+  std::vector<const Instruction*> onbuild_triggers(const Stage& s, const json& config) {
+    std::vector<const Instruction*> out;
+    const auto it = config.find("OnBuild");
+    if (it == config.end() || !it->is_array()) {
+      return out;
+    }
+    for (const auto& trigger : *it) {
+      if (!trigger.is_string()) {
+        continue;
+      }
+      const std::string text = trigger.get<std::string>();
+      Dockerfile* parsed = nullptr;
+      try {
+        parsed = &triggers_.emplace_back(parse_dockerfile(text));
+      } catch (const Error& e) {
+        std::string_view why = e.what();
+        why.remove_prefix(std::min(why.size(), why.find(": ") + 2));  // "Dockerfile:1: "
+        throw_at(s.from->line, fmt::format("ONBUILD {}: {}", text, why));
+      }
+      for (auto& ins : parsed->instructions) {
+        const std::string keyword = upper(ins.keyword);
+        if (keyword == "ONBUILD" || keyword == "FROM" || keyword == "MAINTAINER") {
+          throw_at(s.from->line,
+                   fmt::format("{} isn't allowed as an ONBUILD trigger", ins.keyword));
+        }
+        ins.line = s.from->line;
+        ins.original = "ONBUILD " + ins.original;
+        out.push_back(&ins);
+      }
+    }
+    return out;
   }
 
   std::vector<fs::path> layer_dirs(const State& st) const {
@@ -454,11 +541,6 @@ class Builder {
     State st;
     const std::string ref = from_ref(s);
     const std::string label = s.name.empty() ? fmt::format("stage-{}", s.index) : s.name;
-    const int total =
-        static_cast<int>(std::count_if(s.steps.begin(), s.steps.end(),
-                                       [](const Instruction* i) { return shown(*i); })) +
-        1;
-    step_header(fmt::format("[{} 1/{}] FROM {}", label, total, ref));
     if (const auto dep = stage_named(ref, s.index)) {
       st = built_.at(*dep);
       st.args.clear();
@@ -466,31 +548,25 @@ class Builder {
     } else if (ref == "scratch") {
       st.key = cache_key("", json{{"from", "scratch"}});
     } else {
-      if (const auto platform = s.from->flag("platform")) {
-        check_platform(*s.from, *platform);
-      }
-      const auto base = store_.try_resolve(ref);
-      if (!base) {
-        throw_at(s.from->line,
-                 fmt::format("FROM {}: no such image in the store (pull it first: pulling during "
-                             "a build needs the registry support)",
-                             ref));
-      }
-      json full = parse_json(store_.config_json(*base), "image configuration");
-      st.diff_ids = base->diff_ids;
+      const auto base = ensure_image(*s.from, ref, fmt::format("FROM {}", ref));
+      json full = parse_json(store_.config_json(base), "image configuration");
+      st.diff_ids = base.diff_ids;
       st.config = full.value("config", json::object());
       if (st.config.is_null()) {
         st.config = json::object();
       }
       st.history = full.value("history", json::array());
-      st.key = cache_key("", json{{"from", base->id}});
-      if (st.config.contains("OnBuild") && st.config["OnBuild"].is_array() &&
-          !st.config["OnBuild"].empty()) {
-        result_.warnings.push_back(fmt::format(
-            "the ONBUILD triggers of {} are not run (gctool build records ONBUILD only)", ref));
-      }
-      st.config.erase("OnBuild");
+      st.key = cache_key("", json{{"from", base.id}});
     }
+    // The base's triggers run now and are not inherited.
+    std::vector<const Instruction*> steps = onbuild_triggers(s, st.config);
+    st.config.erase("OnBuild");
+    steps.insert(steps.end(), s.steps.begin(), s.steps.end());
+    const int total =
+        static_cast<int>(std::count_if(steps.begin(), steps.end(),
+                                       [](const Instruction* i) { return shown(*i); })) +
+        1;
+    step_header(fmt::format("[{} 1/{}] FROM {}", label, total, ref));
     // BuildKit gives an image without PATH the default one, so RUN and the result find programs.
     if (!container::env_value(env_list(st.config), "PATH")) {
       auto env = env_list(st.config);
@@ -499,7 +575,7 @@ class Builder {
     }
     step_done(false);
     int n = 1;
-    for (const auto* ins : s.steps) {
+    for (const auto* ins : steps) {
       check_cancel();
       if (shown(*ins)) {
         ++n;
@@ -1360,6 +1436,8 @@ class Builder {
   std::map<std::string, std::optional<std::string>> global_args_;
   std::set<std::string> consumed_;
   std::map<int, State> built_;
+  std::map<std::string, std::string> pulled_;  // reference -> id of the images this build pulled
+  std::deque<Dockerfile> triggers_;            // parsed ONBUILD triggers (steps point into them)
   std::map<std::string, std::unique_ptr<TempDir>> trees_;
   std::vector<std::pair<fs::path, timespec>> fixed_times_;
   BuildResult result_;

@@ -104,7 +104,9 @@ void store_credentials(const fs::path& file, std::string_view domain,
   }
   doc["auths"][auth_key(domain)] = {
       {"auth", base64_encode(credentials.username + ":" + credentials.password)}};
-  fs::create_directories(file.parent_path());
+  if (file.has_parent_path()) {  // "--authfile auth.json" names a file of the current directory
+    fs::create_directories(file.parent_path());
+  }
   write_file_atomic(file, doc.dump(1, '\t') + "\n", Durability::durable, 0600);
 }
 

@@ -192,6 +192,7 @@ void Client::authenticate(const HttpResponse& response) {
     const std::string value = body.contains("token") ? body.at("token").get<std::string>()
                                                      : body.at("access_token").get<std::string>();
     authorization_ = "Authorization: Bearer " + value;
+    token_realm_ = challenge->params.at("realm");
   } catch (const json::exception& e) {
     throw_invalid("registry {}: malformed token server answer: {}", ref_.domain, e.what());
   }
@@ -204,6 +205,10 @@ void Client::verify_login() {
   connect();
   HttpRequest req = request("GET", base_ + "/v2/");
   const HttpResponse res = http_.perform(req);
+  if (res.status == 401 && !token_realm_.empty()) {
+    throw_invalid("login to {}: the token from {} was refused: {}", ref_.domain, token_realm_,
+                  Client::describe(res));
+  }
   if (res.status == 401 || res.status == 403) {
     throw_invalid("login to {}: unauthorized: incorrect username or password", ref_.domain);
   }
@@ -221,6 +226,11 @@ HttpResponse Client::perform(HttpRequest& request) {
                   [](const std::string& h) { return h.starts_with("Authorization:"); });
     request.headers.push_back(authorization_);
     response = http_.perform(request);
+    if (response.status == 401 && !token_realm_.empty() && credentials_) {
+      // The token server took the credentials but the registry does not accept its token.
+      throw_invalid("registry {}: the token from {} was refused: {}", ref_.domain, token_realm_,
+                    Client::describe(response));
+    }
     if (response.status == 401) {
       throw_invalid("registry {}: {}", ref_.domain,
                     credentials_ ? "unauthorized: incorrect username or password"

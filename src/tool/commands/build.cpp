@@ -63,6 +63,7 @@ build::BuildOptions options_from(const Globals& globals, const BuildFlags& f) {
     o.target = f.target;
   }
   o.no_cache = f.no_cache;
+  o.pull = f.pull;
   o.network = f.network == "default" ? "bridge" : f.network;
   if (o.network != "bridge" && o.network != "host" && o.network != "none") {
     throw_invalid("invalid --network \"{}\": default, bridge, host or none", f.network);
@@ -112,9 +113,6 @@ void build(Globals& globals, const BuildFlags& f) {
       fmt::print(stderr, "{}\n", line);
     }
   };
-  if (f.pull) {
-    o.progress("#0 note: --pull is ignored: pulling needs the registry support");
-  }
   // Signals end the build the way a failed step does: its container and files are released.
   io::SignalSet signals({SIGINT, SIGTERM, SIGHUP});
   o.cancel = signals.fd();

@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "gctool/core/error.hpp"
 #include "gctool/core/units.hpp"
 #include "gctool/image/store.hpp"
 #include "gctool/registry/pull.hpp"
@@ -130,6 +131,42 @@ inline registry::PullResult pull_with_output(const std::string& root,
   view.line(result.downloaded ? "Status: Downloaded newer image for " + name
                               : "Status: Image is up to date for " + name);
   return result;
+}
+
+// The image a container is made from (`run`, `create`), pulled first as --pull says (missing,
+// always, never), with the pull's progress on stderr as Docker shows it.
+inline image::Image image_on_demand(const std::string& root, const std::string& ref,
+                                    const std::string& policy, const RegistryCliOptions& cli) {
+  if (policy != "missing" && policy != "always" && policy != "never") {
+    throw_invalid("invalid --pull \"{}\": expected missing, always or never", policy);
+  }
+  image::ImageStore images(root);
+  if (policy == "never") {
+    return images.resolve(ref);
+  }
+  if (policy == "missing") {
+    if (auto image = images.try_resolve(ref)) {
+      return *image;
+    }
+  }
+  const auto remote = registry::parse_remote_reference(ref);
+  if (policy == "missing") {
+    fmt::print(
+        stderr, "Unable to find image '{}' locally\n",
+        remote.familiar_name() + (remote.tag.empty() ? "@" + remote.digest : ":" + remote.tag));
+  }
+  const auto pulled = pull_with_output(root, remote, cli, stderr, false);
+  return images.resolve(pulled.id);
+}
+
+// The flags of image_on_demand: --pull, --platform and the registry's.
+// verb: "running", "creating".
+inline void add_pull_on_demand_options(CLI::App* cmd, std::string& policy, RegistryCliOptions& cli,
+                                       std::string_view verb) {
+  cmd->add_option("--pull", policy,
+                  fmt::format("Pull the image before {}: missing, always, never", verb));
+  cmd->add_option("--platform", cli.platform, "os/arch[/variant] of the image to pull");
+  add_registry_options(cmd, cli);
 }
 
 }  // namespace gctool::tool

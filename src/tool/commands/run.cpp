@@ -67,31 +67,6 @@ struct RunOptions {
   RegistryCliOptions registry;
 };
 
-// The image to run, pulled first as --pull says (missing, always, never), with the pull's
-// progress on stderr as Docker shows it.
-image::Image image_to_run(const std::string& root, const RunOptions& o, const std::string& ref) {
-  if (o.pull != "missing" && o.pull != "always" && o.pull != "never") {
-    throw_invalid("invalid --pull \"{}\": expected missing, always or never", o.pull);
-  }
-  image::ImageStore images(root);
-  if (o.pull == "never") {
-    return images.resolve(ref);
-  }
-  if (o.pull == "missing") {
-    if (auto image = images.try_resolve(ref)) {
-      return *image;
-    }
-  }
-  const auto remote = registry::parse_remote_reference(ref);
-  if (o.pull == "missing") {
-    fmt::print(
-        stderr, "Unable to find image '{}' locally\n",
-        remote.familiar_name() + (remote.tag.empty() ? "@" + remote.digest : ":" + remote.tag));
-  }
-  const auto pulled = pull_with_output(root, remote, o.registry, stderr, false);
-  return images.resolve(pulled.id);
-}
-
 container::Spec build_spec(const std::string& root, const RunOptions& o,
                            const std::vector<std::string>& words) {
   if (words.empty()) {
@@ -165,7 +140,7 @@ container::Spec build_spec(const std::string& root, const RunOptions& o,
   cli_env.insert(cli_env.end(), o.env.begin(), o.env.end());
   const auto env = container::expand_env_args(cli_env, caller_env);
 
-  const auto image = image_to_run(root, o, words.front());
+  const auto image = image_on_demand(root, words.front(), o.pull, o.registry);
   spec.image_ref = words.front();
   spec.image_id = image.id;
   spec.layer_dirs = image.layer_dirs;
@@ -294,9 +269,7 @@ void setup_run(CLI::App& app, Globals& globals) {
                   "Security options: no-new-privileges[=bool], seccomp=unconfined|FILE, "
                   "systempaths=unconfined")
       ->allow_extra_args(false);
-  cmd->add_option("--pull", o->pull, "Pull the image before running: missing, always, never");
-  cmd->add_option("--platform", o->registry.platform, "os/arch[/variant] of the image to pull");
-  add_registry_options(cmd, o->registry);
+  add_pull_on_demand_options(cmd, o->pull, o->registry, "running");
   // IMAGE and everything after it belong to the container: `run busybox ls -l` must not parse -l.
   cmd->prefix_command();
   cmd->callback([cmd, o, &globals] { globals.exit_code = run(globals, *o, cmd->remaining()); });
