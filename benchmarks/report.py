@@ -136,7 +136,7 @@ def summary_table(start, ratios, micro, scripts, when, info):
                      lambda n: "-" if n == "gctool" else f"{ratios[f'gctool/{n}']['wall']:.2f}"))
     lines.append(row("gctool / this, CPU median",
                      lambda n: "-" if n == "gctool" else f"{ratios[f'gctool/{n}']['cpu']:.2f}"))
-    lines += ["", "All targets of issue 9, from this run:", "",
+    lines += ["", "The project's performance targets, from this run:", "",
               *targets_table(ratios, micro, scripts)[0]]
     return lines
 
@@ -215,7 +215,7 @@ def targets_table(ratios, micro, scripts):
         add("logs", f"{label}: >= {share}% of the cat ceiling",
             f"{pct:.0f}% ({r[1]} of {r[2]} MB/s)" if pct is not None else "-",
             (pct >= share) if pct is not None else None)
-        add("logs", f"{label}: supervisor CPU <= {cpu_max} s/GiB (half of the issue's conmon)",
+        add("logs", f"{label}: supervisor CPU <= {cpu_max} s/GiB (half of conmon's reference figure)",
             f"{cpu:.2f} s/GiB" if cpu is not None else "-",
             (cpu <= cpu_max) if cpu is not None else None)
         conmon = number(r[9]) if r and len(r) > 9 else None
@@ -229,7 +229,7 @@ def targets_table(ratios, micro, scripts):
         f"{pss:.0f} kB mean over {memory[0][0]} containers" if pss is not None else "-",
         (pss <= 0.41 * 1024) if pss is not None else None)
 
-    lines = ["| area | target (issue 9) | this run | met |", "|---|---|---|---|"]
+    lines = ["| area | target | this run | met |", "|---|---|---|---|"]
     for area, target, figure, met in rows:
         verdict = "not measured" if met is None else ("yes" if met else "**no**")
         lines.append(f"| {area} | {target} | {figure} | {verdict} |")

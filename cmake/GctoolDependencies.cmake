@@ -1,10 +1,8 @@
-# Dependencies of gctool, shared by the build and by the installed package config.
-include(CMakeFindDependencyMacro)
-find_dependency(PkgConfig)
-find_dependency(fmt)
+# Dependencies of the compiled gctool::gctool (beyond those of gctool::io), shared by the build
+# and by the installed package config.
+include("${CMAKE_CURRENT_LIST_DIR}/GctoolIoDependencies.cmake")
 find_dependency(nlohmann_json)
 find_dependency(range-v3)
-pkg_check_modules(URING REQUIRED IMPORTED_TARGET liburing)
 pkg_check_modules(ARCHIVE REQUIRED IMPORTED_TARGET libarchive)
 pkg_check_modules(SECCOMP REQUIRED IMPORTED_TARGET libseccomp)
 pkg_check_modules(NFTABLES REQUIRED IMPORTED_TARGET libnftables)

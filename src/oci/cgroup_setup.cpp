@@ -13,19 +13,13 @@
 #include "gctool/cgroup/layout.hpp"
 #include "gctool/core/error.hpp"
 #include "gctool/core/file_util.hpp"
+#include "gctool/core/text.hpp"
 
 namespace gctool::oci {
 namespace {
 
 // v1 controllers the library's driver leaves alone but the OCI spec uses.
 constexpr const char* kExtraControllers[] = {"freezer", "blkio", "hugetlb", "net_cls", "net_prio"};
-
-std::string trim(const std::string& text) {
-  const auto first = text.find_first_not_of(" \n\t");
-  return first == std::string::npos
-             ? ""
-             : text.substr(first, text.find_last_not_of(" \n\t") - first + 1);
-}
 
 bool unified() {
   return cgroup::host_layout().mode == cgroup::CgroupMode::unified;
@@ -178,7 +172,7 @@ void freeze_cgroup(const std::string& path, bool frozen) {
   write_existing_file(dir / "freezer.state", frozen ? "FROZEN" : "THAWED");
   // FREEZING is a passing state: wait until every task has stopped (or run again).
   for (int i = 0; i < 1000; ++i) {
-    const auto state = trim(read_file(dir / "freezer.state"));
+    const std::string state(trim(read_file(dir / "freezer.state")));
     if (state == (frozen ? "FROZEN" : "THAWED")) {
       return;
     }

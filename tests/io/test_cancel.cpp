@@ -3,14 +3,20 @@
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
 #include <chrono>
+#include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <gctool/core/fd.hpp>
+#include <gctool/core/pipe.hpp>
 #include <gctool/io/poll.hpp>
 #include <gctool/io/rw.hpp>
 #include <gctool/io/sleep.hpp>
@@ -18,21 +24,12 @@
 
 namespace io = gctool::io;
 using gctool::BorrowedFd;
+using gctool::make_pipe;
+using gctool::Pipe;
 using gctool::UniqueFd;
 using namespace std::chrono_literals;
 
 namespace {
-
-struct Pipe {
-  UniqueFd read;
-  UniqueFd write;
-};
-
-Pipe make_pipe() {
-  int fds[2];
-  REQUIRE(::pipe2(fds, O_CLOEXEC) == 0);
-  return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
-}
 
 struct Outcome {
   bool cancelled = false;
@@ -155,4 +152,37 @@ TEST_CASE("destroying the loop with pending operations cancels them", "[io][canc
   CHECK(drain(p.read) == "kept");
   CHECK(buffer.use_count() == 1);  // the frame holding a reference is gone
   CHECK(std::string(buffer->data(), buffer->size()) == std::string(16, '.'));
+}
+
+TEST_CASE("a read whose end cannot be awaited when its task goes away stops the process",
+          "[io][cancel]") {
+  Pipe p = make_pipe();
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    // No Catch assertions in the child: it reports through its exit status. No core file.
+    const rlimit no_core{0, 0};
+    ::setrlimit(RLIMIT_CORE, &no_core);
+    ::signal(SIGABRT, SIG_DFL);  // not Catch's handler, which would report a failed test here
+    io::Loop loop;
+    auto buffer = std::make_shared<std::array<char, 16>>();
+    Outcome outcome;
+    std::optional<io::Task<void>> task(read_into(loop, p.read, buffer, outcome));
+    loop.post(task->handle());
+    loop.run_once(false);
+    loop.run_once(false);  // the read is now in the kernel
+    // io_uring_enter fails from now on (EBADF): the ring's mappings keep the read alive.
+    for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+      std::error_code ec;
+      if (std::filesystem::read_symlink(entry.path(), ec).string() == "anon_inode:[io_uring]") {
+        ::close(std::stoi(entry.path().filename().string()));
+      }
+    }
+    task.reset();  // must not return while the kernel may still write into the buffer
+    ::_exit(0);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  CHECK(WIFSIGNALED(status));
+  CHECK((WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT));
 }

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include <gctool/core/fd.hpp>
+#include <gctool/core/pipe.hpp>
 #include <gctool/io/poll.hpp>
 #include <gctool/io/rw.hpp>
 #include <gctool/io/sleep.hpp>
@@ -20,20 +21,11 @@
 
 namespace io = gctool::io;
 using gctool::BorrowedFd;
+using gctool::make_pipe;
+using gctool::Pipe;
 using gctool::UniqueFd;
 
 namespace {
-
-struct Pipe {
-  UniqueFd read;
-  UniqueFd write;
-};
-
-Pipe make_pipe() {
-  int fds[2];
-  REQUIRE(::pipe2(fds, O_CLOEXEC) == 0);
-  return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
-}
 
 io::Task<std::string> read_some(io::Loop& loop, BorrowedFd fd) {
   std::array<char, 64> buffer{};
@@ -77,6 +69,12 @@ io::Task<void> echo_upper(io::Loop& loop, UniqueFd in, UniqueFd out) {
 io::Task<void> fail_later(io::Loop& loop) {
   co_await io::sleep(loop, std::chrono::milliseconds(1));
   throw std::runtime_error("spawned task failed");
+}
+
+// Fails on its first resumption, so that two spawned together fail in the same batch.
+io::Task<void> fail_at_once() {
+  throw std::runtime_error("spawned task failed");
+  co_return;
 }
 
 }  // namespace
@@ -179,6 +177,18 @@ TEST_CASE("the exception of a spawned task leaves run()", "[io][loop]") {
   CHECK_THROWS_WITH(loop.run(), "spawned task failed");
   CHECK(loop.spawned_count() == 0);
   loop.run();  // still usable
+}
+
+TEST_CASE("sync_wait after two spawned tasks failed in one batch runs its own task", "[io][loop]") {
+  io::Loop loop;
+  loop.spawn(fail_at_once());
+  loop.spawn(fail_at_once());
+  CHECK_THROWS_WITH(loop.run(), "spawned task failed");
+  // The second error leaves this sync_wait before its task ran; the loop must not keep the
+  // destroyed task queued.
+  CHECK_THROWS_WITH(io::sync_wait(loop, round_trip(loop, "late")), "spawned task failed");
+  loop.run();
+  CHECK(io::sync_wait(loop, round_trip(loop, "after")) == "after");
 }
 
 TEST_CASE("the exception of a spawned task can go to a handler instead", "[io][loop]") {

@@ -3,10 +3,12 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <array>
 #include <chrono>
+#include <optional>
 #include <string>
 
 #include <gctool/core/fd.hpp>
@@ -61,6 +63,39 @@ io::Task<std::string> client(io::Loop& loop, sockaddr_in addr) {
   co_return co_await read_some(loop, fd);
 }
 
+io::Task<void> accept_into(io::Loop& loop, BorrowedFd listener, UniqueFd& out) {
+  out = co_await io::accept(loop, listener);
+}
+
+// Whether the other end of `peer` was closed: it reads end of file (the wait is only a bound).
+bool sees_end_of_file(BorrowedFd peer) {
+  pollfd p{peer.get(), POLLIN | POLLRDHUP, 0};
+  if (::poll(&p, 1, 10'000) != 1) {
+    return false;
+  }
+  char byte = 0;
+  return ::recv(peer.get(), &byte, 1, MSG_DONTWAIT) == 0;
+}
+
+// An accept submitted to the kernel, then a peer that connects to it before the loop runs again.
+struct PendingAccept {
+  io::Loop loop;
+  std::pair<UniqueFd, sockaddr_in> listener = listen_loopback();
+  UniqueFd accepted;
+  std::optional<io::Task<void>> acceptor;
+  UniqueFd peer = tcp_socket();
+
+  PendingAccept() {
+    acceptor.emplace(accept_into(loop, listener.first, accepted));
+    loop.post(acceptor->handle());
+    loop.run_once(false);
+    loop.run_once(false);
+    REQUIRE(loop.operations_in_flight() == 1);
+    const sockaddr_in& addr = listener.second;
+    REQUIRE(::connect(peer.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) == 0);
+  }
+};
+
 }  // namespace
 
 TEST_CASE("accept and connect on 127.0.0.1", "[io][socket]") {
@@ -105,4 +140,29 @@ TEST_CASE("a pending accept can be bounded by a timeout", "[io][socket]") {
   CHECK_THROWS_AS(io::sync_wait(loop, io::with_timeout(loop, io::accept(loop, listener), 10ms)),
                   io::TimedOut);
   CHECK(loop.operations_in_flight() == 0);
+}
+
+TEST_CASE("an accept abandoned after its connection arrived closes the new socket",
+          "[io][socket]") {
+  PendingAccept a;
+  a.acceptor.reset();  // the accept has completed in the kernel: the cancel comes too late
+  a.loop.run();
+  CHECK_FALSE(a.accepted.valid());
+  CHECK(sees_end_of_file(a.peer));
+}
+
+TEST_CASE("an accept abandoned while its completion waits to be resumed closes the new socket",
+          "[io][socket]") {
+  PendingAccept a;
+  // Queued before the accept's completion is reaped, so it runs first in the same iteration.
+  auto drop = [&a]() -> io::Task<void> {
+    a.acceptor.reset();
+    co_return;
+  };
+  io::Task<void> dropper = drop();
+  a.loop.post(dropper.handle());
+  a.loop.run();
+  CHECK(dropper.done());
+  CHECK_FALSE(a.accepted.valid());
+  CHECK(sees_end_of_file(a.peer));
 }

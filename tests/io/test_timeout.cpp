@@ -10,6 +10,7 @@
 #include <vector>
 
 #include <gctool/core/fd.hpp>
+#include <gctool/core/pipe.hpp>
 #include <gctool/io/rw.hpp>
 #include <gctool/io/sleep.hpp>
 #include <gctool/io/sync_wait.hpp>
@@ -17,21 +18,12 @@
 
 namespace io = gctool::io;
 using gctool::BorrowedFd;
+using gctool::make_pipe;
+using gctool::Pipe;
 using gctool::UniqueFd;
 using namespace std::chrono_literals;
 
 namespace {
-
-struct Pipe {
-  UniqueFd read;
-  UniqueFd write;
-};
-
-Pipe make_pipe() {
-  int fds[2];
-  REQUIRE(::pipe2(fds, O_CLOEXEC) == 0);
-  return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
-}
 
 io::Task<std::string> read_bounded(io::Loop& loop, BorrowedFd fd, std::chrono::nanoseconds limit) {
   std::array<char, 32> buffer{};

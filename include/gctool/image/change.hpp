@@ -11,21 +11,12 @@
 #include <nlohmann/json.hpp>
 
 #include "gctool/core/error.hpp"
+#include "gctool/core/text.hpp"
 #include "gctool/image/config.hpp"
 
 namespace gctool::image {
 
 namespace detail {
-
-inline std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
 
 // Words separated by blanks; double quotes group and are removed, as a shell would.
 inline std::vector<std::string> split_words(std::string_view s) {
@@ -98,14 +89,13 @@ inline std::vector<std::pair<std::string, std::string>> pairs(std::string_view k
 // "STOPSIGNAL"; keywords case-insensitive) and returns the new configuration. Throws an
 // invalid-input Error naming the instruction when it is unknown or malformed.
 inline ImageConfig apply_change(ImageConfig config, std::string_view instruction) {
-  instruction = detail::trim(instruction);
+  instruction = trim(instruction);
   const auto space = instruction.find_first_of(" \t");
   std::string keyword(instruction.substr(0, space));
   std::transform(keyword.begin(), keyword.end(), keyword.begin(),
                  [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-  const std::string_view args = space == std::string_view::npos
-                                    ? std::string_view()
-                                    : detail::trim(instruction.substr(space));
+  const std::string_view args =
+      space == std::string_view::npos ? std::string_view() : trim(instruction.substr(space));
   if (args.empty()) {
     throw_invalid("{} needs an argument: \"{}\"", keyword, instruction);
   }

@@ -1,7 +1,8 @@
 // Cooperative cancellation of a chain of tasks. Every Task carries the CancelSlot of the chain it
 // runs in; an operation that suspends registers itself as the slot's target, so cancelling the slot
 // cancels exactly the operation the chain is waiting for (it then throws gctool::Cancelled).
-// with_timeout() and Loop::cancel() use this; single-threaded like the loop.
+// with_timeout(), when_all(), when_any() and Loop::cancel() use this; single-threaded like the
+// loop.
 #pragma once
 
 namespace gctool::io {
@@ -18,33 +19,51 @@ class CancelTarget {
   ~CancelTarget() = default;
 };
 
-// The cancellation state of one chain of tasks. A slot made with a parent is cancelled with it;
-// once cancelled it stays cancelled, and new operations started under it fail at once.
+// The cancellation state of one chain of tasks. Slots form a tree: a slot made with a parent is
+// cancelled with it, and a parent may have any number of children (the chains that when_all runs
+// side by side, a with_timeout's nested slot). Once cancelled a slot stays cancelled, and new
+// operations started under it fail at once.
 class CancelSlot final : public CancelTarget {
  public:
   CancelSlot() noexcept = default;
   explicit CancelSlot(CancelSlot* parent) noexcept : parent_(parent) {
     if (parent_ != nullptr) {
       cancelled_ = parent_->cancelled_;
-      previous_child_ = parent_->child_;
-      parent_->child_ = this;
+      next_sibling_ = parent_->first_child_;
+      if (next_sibling_ != nullptr) {
+        next_sibling_->previous_sibling_ = this;
+      }
+      parent_->first_child_ = this;
     }
   }
   CancelSlot(const CancelSlot&) = delete;
   CancelSlot& operator=(const CancelSlot&) = delete;
   ~CancelSlot() {
-    if (parent_ != nullptr) {
-      parent_->child_ = previous_child_;
+    for (CancelSlot* child = first_child_; child != nullptr; child = child->next_sibling_) {
+      child->parent_ = nullptr;
+    }
+    if (parent_ == nullptr) {
+      return;
+    }
+    if (previous_sibling_ != nullptr) {
+      previous_sibling_->next_sibling_ = next_sibling_;
+    } else {
+      parent_->first_child_ = next_sibling_;
+    }
+    if (next_sibling_ != nullptr) {
+      next_sibling_->previous_sibling_ = previous_sibling_;
     }
   }
 
+  // Cancels the pending operation of this chain and of every chain below it. Only asks the loop
+  // to cancel (nothing is resumed here), so the tree does not change meanwhile.
   void cancel() noexcept override {
     if (cancelled_) {
       return;
     }
     cancelled_ = true;
-    if (child_ != nullptr) {
-      child_->cancel();
+    for (CancelSlot* child = first_child_; child != nullptr; child = child->next_sibling_) {
+      child->cancel();
     }
     if (target_ != nullptr) {
       target_->cancel();
@@ -62,8 +81,9 @@ class CancelSlot final : public CancelTarget {
 
  private:
   CancelSlot* parent_ = nullptr;
-  CancelSlot* child_ = nullptr;
-  CancelSlot* previous_child_ = nullptr;
+  CancelSlot* first_child_ = nullptr;
+  CancelSlot* previous_sibling_ = nullptr;
+  CancelSlot* next_sibling_ = nullptr;
   CancelTarget* target_ = nullptr;
   bool cancelled_ = false;
 };

@@ -13,3 +13,4 @@
 #include <gctool/io/sync_wait.hpp>
 #include <gctool/io/task.hpp>
 #include <gctool/io/timeout.hpp>
+#include <gctool/io/when_all.hpp>

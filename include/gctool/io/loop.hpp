@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <sys/socket.h>
 
+#include <chrono>
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
@@ -32,6 +33,9 @@ struct OpRecord {
   std::coroutine_handle<> waiter;
   void (*callback)(void*, int) = nullptr;  // instead of a waiter: runs on completion
   void* context = nullptr;
+  // Set by an abandoned operation whose result is a resource (a new fd): frees the result of a
+  // completion that arrives after the awaiter has gone.
+  void (*discard)(int res) noexcept = nullptr;
   int res = 0;
   unsigned cqe_flags = 0;
   bool in_kernel = false;  // submitted (or queued for submission), final CQE not reaped yet
@@ -64,6 +68,10 @@ struct LoopOptions {
   // empty, the exception is rethrown from the run()/run_once()/sync_wait() call that ran the task;
   // the loop stays usable.
   std::function<void(std::exception_ptr)> on_spawn_error;
+  // How long destroying a coroutine may wait for the kernel to finish an operation that uses its
+  // memory (a read buffer) after asking to cancel it. Past this, or when io_uring_enter fails
+  // meanwhile, the process aborts: returning would free memory the kernel may still write to.
+  std::chrono::milliseconds abandon_limit{10'000};
 };
 
 class Loop {
@@ -119,12 +127,15 @@ class Loop {
   void detach_callback(detail::OpRecord* rec) noexcept;
   // Submits IORING_OP_ASYNC_CANCEL for rec if it is still in flight.
   void request_cancel(detail::OpRecord* rec) noexcept;
-  // Blocks (reaping, not resuming) until rec's final CQE has arrived.
+  // Blocks (reaping, not resuming) until rec's final CQE has arrived, asking again to cancel it
+  // while it runs; aborts the process past LoopOptions::abandon_limit or when io_uring_enter fails.
   void wait_for_completion(detail::OpRecord* rec) noexcept;
   // The awaiter drops its reference; the record is recycled once the kernel is done with it.
   void release(detail::OpRecord* rec) noexcept;
   // Resumes h on the next iteration.
   void post(std::coroutine_handle<> h);
+  // Takes back what post(h) queued and has not run yet (h is about to be destroyed).
+  void unpost(std::coroutine_handle<> h) noexcept;
 
  private:
   friend struct detail::SpawnAccess;
@@ -156,3 +167,5 @@ class Loop {
 };
 
 }  // namespace gctool::io
+
+#include <gctool/io/loop_impl.hpp>  // IWYU pragma: export

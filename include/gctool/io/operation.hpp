@@ -6,12 +6,15 @@
 //     static constexpr bool kBorrowsMemory = true;  // the kernel uses the caller's buffer
 //     void prepare(io_uring_sqe* sqe, detail::OpRecord& rec) const noexcept;
 //     result_type complete(int res, detail::OpRecord& rec) const;  // res is never -ECANCELED
+//     static void discard(int res) noexcept;  // optional: frees a result nobody will take
 //   };
 //
 // The CQE points at a loop-owned record, never at the awaiter. If the awaiting coroutine is
 // destroyed while the operation is pending, the operation is cancelled (IORING_OP_ASYNC_CANCEL);
 // when the policy borrows memory (a read buffer), the destructor also waits for the final CQE so
-// the kernel cannot write into freed memory. A cancelled operation throws gctool::Cancelled.
+// the kernel cannot write into freed memory (bounded by LoopOptions::abandon_limit). A result
+// that arrives for an abandoned operation (a new fd that an accept made before the cancel) goes
+// to the policy's discard(). A cancelled operation throws gctool::Cancelled.
 #pragma once
 
 #include <cerrno>
@@ -33,6 +36,13 @@ concept OperationPolicy = requires(const P& policy, io_uring_sqe* sqe, detail::O
   { policy.prepare(sqe, rec) }
   noexcept;
   { policy.complete(0, rec) } -> std::same_as<typename P::result_type>;
+};
+
+// Policies whose result owns a resource (a new fd) and must be freed when nobody takes it.
+template <typename P>
+concept DiscardsResult = requires(int res) {
+  { P::discard(res) }
+  noexcept;
 };
 
 template <OperationPolicy Policy>
@@ -109,11 +119,20 @@ class [[nodiscard]] Operation final : private CancelTarget {
     if (record_ == nullptr) {
       return;
     }
-    loop_->request_cancel(record_);
+    detail::OpRecord* rec = std::exchange(record_, nullptr);
+    loop_->request_cancel(rec);
     if constexpr (Policy::kBorrowsMemory) {
-      loop_->wait_for_completion(record_);
+      loop_->wait_for_completion(rec);
     }
-    loop_->release(std::exchange(record_, nullptr));
+    if constexpr (DiscardsResult<Policy>) {
+      // Completed already (its resumption queued, or reaped just now) or completing later.
+      if (rec->in_kernel) {
+        rec->discard = &Policy::discard;
+      } else {
+        Policy::discard(rec->res);
+      }
+    }
+    loop_->release(rec);
   }
 
   Loop* loop_;

@@ -22,8 +22,8 @@ namespace gctool::io {
 
 namespace detail {
 
-inline constexpr int kOpWaitid = 50;  // IORING_OP_WAITID (Linux 6.7), newer than Debian's headers
-inline constexpr int kIdPidfd = 3;    // P_PIDFD, missing from glibc's idtype_t
+// kOpWaitid (IORING_OP_WAITID) is in loop_impl.hpp, which probes for it.
+inline constexpr int kIdPidfd = 3;  // P_PIDFD, missing from glibc's idtype_t
 
 }  // namespace detail
 

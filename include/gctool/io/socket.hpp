@@ -2,6 +2,7 @@
 #pragma once
 
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cstring>
 
@@ -22,6 +23,12 @@ struct AcceptPolicy {
   }
   UniqueFd complete(int res, detail::OpRecord&) const {
     return UniqueFd(check_neg(res, "accept on fd {}", listener.get()));
+  }
+  // A connection accepted for an awaiter that has gone away is closed, not leaked.
+  static void discard(int res) noexcept {
+    if (res >= 0) {
+      ::close(res);
+    }
   }
 };
 

@@ -23,7 +23,16 @@ T sync_wait(Loop& loop, Task<T> task) {
   }
   owned.handle().promise().set_cancel_slot(&slot);
   loop.post(owned.handle());
-  if (!loop.run_until([&owned] { return owned.done(); })) {
+  bool done = false;
+  try {
+    done = loop.run_until([&owned] { return owned.done(); });
+  } catch (...) {
+    // An earlier spawned task's error can leave before the task first ran: the loop must not
+    // keep it queued once it is destroyed.
+    loop.unpost(owned.handle());
+    throw;
+  }
+  if (!done) {
     throw Error::invalid("io::sync_wait: the task waits for something that is not on the loop");
   }
   return owned.handle().promise().take_result();

@@ -109,6 +109,18 @@ class TaskPromise<void> final : public TaskPromiseBase {
   std::exception_ptr exception_;
 };
 
+// Gives a coroutine access to its own promise's slot (a Task's), to install a nested one.
+struct CurrentSlotRef {
+  CancelSlot** ref = nullptr;
+  bool await_ready() const noexcept { return false; }
+  template <typename Promise>
+  bool await_suspend(std::coroutine_handle<Promise> h) noexcept {
+    ref = h.promise().cancel_slot_ref();
+    return false;
+  }
+  CancelSlot** await_resume() const noexcept { return ref; }
+};
+
 }  // namespace detail
 
 template <typename T>

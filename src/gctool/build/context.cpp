@@ -13,6 +13,7 @@
 
 #include "gctool/core/error.hpp"
 #include "gctool/core/fd.hpp"
+#include "gctool/core/text.hpp"
 #include "gctool/image/sha256.hpp"
 
 namespace fs = std::filesystem;
@@ -60,20 +61,6 @@ std::string pattern_regex(std::string_view p) {
     }
   }
   return out;
-}
-
-void split_path(std::string_view path, std::vector<std::string>& out) {
-  std::size_t pos = 0;
-  while (pos <= path.size()) {
-    auto slash = path.find('/', pos);
-    if (slash == std::string_view::npos) {
-      slash = path.size();
-    }
-    if (slash > pos) {
-      out.emplace_back(path.substr(pos, slash - pos));
-    }
-    pos = slash + 1;
-  }
 }
 
 std::string join(const std::vector<std::string>& parts) {
@@ -297,8 +284,7 @@ bool IgnoreMatcher::excluded(std::string_view rel) const {
 
 bool clean_relative(std::string_view path, std::string& out) {
   std::vector<std::string> parts;
-  std::vector<std::string> in;
-  split_path(path, in);
+  const std::vector<std::string> in = path_components(path);
   for (const auto& part : in) {
     if (part == ".") {
       continue;
@@ -321,8 +307,7 @@ namespace {
 // Follows the symlinks of rel (components relative to root) inside root; throws when one leads
 // out of it. Returns the resolved relative path.
 std::string resolve_inside(const fs::path& root, const std::string& rel, std::string_view spec) {
-  std::vector<std::string> todo;
-  split_path(rel, todo);
+  std::vector<std::string> todo = path_components(rel);
   std::reverse(todo.begin(), todo.end());
   std::vector<std::string> done;
   int links = 0;
@@ -354,8 +339,7 @@ std::string resolve_inside(const fs::path& root, const std::string& rel, std::st
                     join(done), target);
     }
     done.pop_back();
-    std::vector<std::string> more;
-    split_path(target, more);
+    const std::vector<std::string> more = path_components(target);
     // Check that the target does not climb above the root from where the link is.
     std::size_t depth = done.size();
     for (const auto& m : more) {
@@ -392,8 +376,7 @@ std::vector<Source> find_sources(const fs::path& root, std::string_view spec,
   if (!has_glob(rel)) {
     candidates.push_back(rel);
   } else {
-    std::vector<std::string> parts;
-    split_path(rel, parts);
+    const std::vector<std::string> parts = path_components(rel);
     std::vector<std::string> level{""};
     for (const auto& part : parts) {
       std::vector<std::string> next;

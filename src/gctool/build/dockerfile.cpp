@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "gctool/core/error.hpp"
+#include "gctool/core/text.hpp"
 
 namespace gctool::build {
 namespace {
@@ -19,16 +20,6 @@ constexpr std::array kKeywords = {"FROM",   "RUN",        "CMD",        "LABEL",
 
 bool is_blank(char c) {
   return c == ' ' || c == '\t';
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) {
-    s.remove_suffix(1);
-  }
-  return s;
 }
 
 std::string upper(std::string_view s) {

@@ -8,27 +8,12 @@
 
 #include "gctool/core/error.hpp"
 #include "gctool/core/file_util.hpp"
+#include "gctool/core/text.hpp"
 
 namespace fs = std::filesystem;
 
 namespace gctool::build {
 namespace {
-
-std::vector<std::string> split(std::string_view path) {
-  std::vector<std::string> out;
-  std::size_t pos = 0;
-  while (pos <= path.size()) {
-    auto slash = path.find('/', pos);
-    if (slash == std::string_view::npos) {
-      slash = path.size();
-    }
-    if (slash > pos) {
-      out.emplace_back(path.substr(pos, slash - pos));
-    }
-    pos = slash + 1;
-  }
-  return out;
-}
 
 std::string join(const std::vector<std::string>& parts, std::size_t n) {
   std::string out;
@@ -93,7 +78,7 @@ std::optional<std::pair<std::uint32_t, std::uint32_t>> find_entry(const std::str
 
 std::optional<LayerEntry> lookup_in_layers(const std::vector<fs::path>& layers,
                                            std::string_view rel) {
-  const auto parts = split(rel);
+  const auto parts = path_components(rel);
   if (parts.empty()) {
     if (layers.empty()) {
       return std::nullopt;
@@ -129,7 +114,7 @@ std::optional<LayerEntry> lookup_in_layers(const std::vector<fs::path>& layers,
 
 std::string resolve_in_layers(const std::vector<fs::path>& layers, std::string_view rel,
                               bool follow_last) {
-  std::vector<std::string> todo = split(rel);
+  std::vector<std::string> todo = path_components(rel);
   std::reverse(todo.begin(), todo.end());
   std::vector<std::string> done;
   int links = 0;
@@ -158,7 +143,7 @@ std::string resolve_in_layers(const std::vector<fs::path>& layers, std::string_v
     if (target.starts_with('/')) {
       done.clear();
     }
-    const auto more = split(target);
+    const auto more = path_components(target);
     todo.insert(todo.end(), more.rbegin(), more.rend());
   }
   return join(done, done.size());

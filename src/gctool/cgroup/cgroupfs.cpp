@@ -11,6 +11,7 @@
 
 #include "gctool/core/error.hpp"
 #include "gctool/core/file_util.hpp"
+#include "gctool/core/text.hpp"
 
 namespace gctool::cgroup::detail {
 
@@ -27,14 +28,6 @@ std::uint64_t parse_u64(std::string_view text, const std::filesystem::path& file
 }
 
 }  // namespace
-
-std::string_view trim(std::string_view text) noexcept {
-  const auto first = text.find_first_not_of(" \t\n");
-  if (first == std::string_view::npos) {
-    return {};
-  }
-  return text.substr(first, text.find_last_not_of(" \t\n") - first + 1);
-}
 
 std::optional<std::uint64_t> read_u64(const std::filesystem::path& file) {
   const auto text = try_read_file(file);

@@ -16,8 +16,6 @@ namespace gctool::cgroup::detail {
 
 using Clock = std::chrono::steady_clock;
 
-std::string_view trim(std::string_view text) noexcept;
-
 // The file's single unsigned number; nullopt when the file does not exist.
 std::optional<std::uint64_t> read_u64(const std::filesystem::path& file);
 

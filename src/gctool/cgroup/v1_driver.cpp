@@ -10,6 +10,7 @@
 #include "cgroupfs.hpp"
 #include "gctool/core/error.hpp"
 #include "gctool/core/file_util.hpp"
+#include "gctool/core/text.hpp"
 
 namespace gctool::cgroup {
 
@@ -24,8 +25,8 @@ constexpr std::array<std::string_view, 6> kUsed = {"memory", "cpu",  "cpuacct",
 // until both are set: copy them from the parent.
 void inherit_cpuset(const std::filesystem::path& parent, const std::filesystem::path& dir) {
   for (const char* file : {"cpuset.cpus", "cpuset.mems"}) {
-    if (detail::trim(read_file(dir / file)).empty()) {
-      write_existing_file(dir / file, detail::trim(read_file(parent / file)));
+    if (trim(read_file(dir / file)).empty()) {
+      write_existing_file(dir / file, trim(read_file(parent / file)));
     }
   }
 }

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "gctool/core/error.hpp"
+#include "gctool/core/text.hpp"
 #include "gctool/core/units.hpp"
 
 namespace gctool {
@@ -34,19 +35,6 @@ constexpr NamedSignal named_signals[] = {
 
 // The kernel's highest signal (_NSIG - 1); glibc's SIGRTMAX is the same on Linux.
 constexpr int max_signal = 64;
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) {
-    return false;
-  }
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    const auto upper = [](char c) { return (c >= 'a' && c <= 'z') ? c - 'a' + 'A' : c; };
-    if (upper(a[i]) != upper(b[i])) {
-      return false;
-    }
-  }
-  return true;
-}
 
 bool istarts_with(std::string_view text, std::string_view prefix) {
   return text.size() >= prefix.size() && iequals(text.substr(0, prefix.size()), prefix);

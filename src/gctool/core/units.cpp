@@ -7,6 +7,7 @@
 
 #include "gctool/core/decimal.hpp"
 #include "gctool/core/error.hpp"
+#include "gctool/core/text.hpp"
 
 namespace gctool {
 
@@ -38,15 +39,6 @@ std::int64_t binary_unit(char unit) {
     default:
       return 0;
   }
-}
-
-std::string_view trim(std::string_view text) {
-  constexpr std::string_view space = " \t\n\r";
-  const auto begin = text.find_first_not_of(space);
-  if (begin == std::string_view::npos) {
-    return {};
-  }
-  return text.substr(begin, text.find_last_not_of(space) - begin + 1);
 }
 
 }  // namespace

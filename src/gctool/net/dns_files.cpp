@@ -3,16 +3,10 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "gctool/core/text.hpp"
+
 namespace gctool::net {
 namespace {
-
-std::string_view trim(std::string_view s) {
-  const auto b = s.find_first_not_of(" \t\r");
-  if (b == std::string_view::npos) {
-    return {};
-  }
-  return s.substr(b, s.find_last_not_of(" \t\r") - b + 1);
-}
 
 // The first word of a line and the rest.
 std::pair<std::string_view, std::string_view> split_keyword(std::string_view line) {

@@ -13,6 +13,7 @@
 
 #include "gctool/core/error.hpp"
 #include "gctool/core/file_util.hpp"
+#include "gctool/core/text.hpp"
 
 namespace gctool::sys {
 namespace {
@@ -61,19 +62,6 @@ constexpr std::array<std::string_view, kLastKnownCap + 1> kCapNames = {
     "BPF",
     "CHECKPOINT_RESTORE",
 };
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) {
-    return false;
-  }
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
-    if (lower(a[i]) != lower(b[i])) {
-      return false;
-    }
-  }
-  return true;
-}
 
 std::string_view strip_cap_prefix(std::string_view name) {
   if (name.size() > 4 && iequals(name.substr(0, 4), "CAP_")) {

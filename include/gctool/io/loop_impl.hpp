@@ -1,20 +1,28 @@
-// The io_uring loop: ring setup and probing, record recycling, reaping and resumption, spawned
-// tasks.
-#include <gctool/io/loop.hpp>
+// The definitions of Loop's members (loop.hpp includes this at its end): ring setup and probing,
+// record recycling, reaping and resumption, spawned tasks. Inline, so that the io layer is
+// header-only.
+#pragma once
+
+#include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <initializer_list>
+#include <string_view>
 #include <utility>
 
 #include <gctool/core/error.hpp>
+#include <gctool/io/loop.hpp>
 
 namespace gctool::io {
 
-namespace {
+namespace detail {
 
-constexpr unsigned kChunkSize = 64;
-constexpr int kOpWaitid = 50;  // IORING_OP_WAITID, newer than Debian's headers
+inline constexpr unsigned kChunkSize = 64;
+inline constexpr int kOpWaitid = 50;  // IORING_OP_WAITID (Linux 6.7), newer than Debian's headers
 
-bool probe_waitid(io_uring& ring) noexcept {
+inline bool probe_waitid(io_uring& ring) noexcept {
   io_uring_probe* probe = io_uring_get_probe_ring(&ring);
   if (probe == nullptr) {
     return false;
@@ -24,7 +32,7 @@ bool probe_waitid(io_uring& ring) noexcept {
   return supported;
 }
 
-bool is_cancellation(const std::exception_ptr& error) noexcept {
+inline bool is_cancellation(const std::exception_ptr& error) noexcept {
   try {
     std::rethrow_exception(error);
   } catch (const Cancelled&) {
@@ -34,9 +42,17 @@ bool is_cancellation(const std::exception_ptr& error) noexcept {
   }
 }
 
-}  // namespace
-
-namespace detail {
+// The kernel may still write into memory that is about to be freed: stopping is the only safe
+// way out. Plain write(2): this runs in destructors, with nothing to allocate.
+[[noreturn]] inline void abort_abandoned(std::string_view why) noexcept {
+  constexpr std::string_view kPrefix =
+      "gctool: an abandoned io_uring operation that uses the caller's memory did not finish (";
+  constexpr std::string_view kSuffix = "); aborting rather than freeing that memory\n";
+  for (const std::string_view part : {kPrefix, why, kSuffix}) {
+    [[maybe_unused]] const ssize_t n = ::write(STDERR_FILENO, part.data(), part.size());
+  }
+  std::abort();
+}
 
 // The coroutine that owns a spawned task: it gives the chain its CancelSlot and reports the end to
 // the loop, then frees itself.
@@ -83,7 +99,7 @@ struct SpawnAccess {
 
 }  // namespace detail
 
-Loop::Loop(LoopOptions options) : options_(std::move(options)) {
+inline Loop::Loop(LoopOptions options) : options_(std::move(options)) {
   io_uring_params params{};
   params.flags = IORING_SETUP_SUBMIT_ALL;
   int rc = io_uring_queue_init_params(options_.entries, &ring_, &params);
@@ -92,10 +108,10 @@ Loop::Loop(LoopOptions options) : options_(std::move(options)) {
     rc = io_uring_queue_init_params(options_.entries, &ring_, &params);
   }
   check_neg(rc, "io_uring_queue_init with {} entries", options_.entries);
-  has_waitid_ = !options_.force_waitid_fallback && probe_waitid(ring_);
+  has_waitid_ = !options_.force_waitid_fallback && detail::probe_waitid(ring_);
 }
 
-Loop::~Loop() {
+inline Loop::~Loop() {
   // Destroying a suspended chain runs its awaiters' destructors, which cancel their operations
   // (and wait for those that borrow the caller's memory).
   while (!spawned_.empty()) {
@@ -105,7 +121,7 @@ Loop::~Loop() {
     handle.destroy();
   }
   for (auto& chunk : chunks_) {
-    for (unsigned i = 0; i < kChunkSize; ++i) {
+    for (unsigned i = 0; i < detail::kChunkSize; ++i) {
       request_cancel(&chunk[i]);
     }
   }
@@ -119,7 +135,7 @@ Loop::~Loop() {
   io_uring_queue_exit(&ring_);
 }
 
-SpawnId Loop::spawn(Task<void> task) {
+inline SpawnId Loop::spawn(Task<void> task) {
   const std::uint64_t id = next_spawn_id_++;
   auto root = detail::SpawnAccess::run(*this, id, std::move(task));
   try {
@@ -133,7 +149,7 @@ SpawnId Loop::spawn(Task<void> task) {
   return SpawnId{id};
 }
 
-bool Loop::cancel(SpawnId id) noexcept {
+inline bool Loop::cancel(SpawnId id) noexcept {
   const auto it = spawned_.find(static_cast<std::uint64_t>(id));
   if (it == spawned_.end()) {
     return false;
@@ -142,15 +158,15 @@ bool Loop::cancel(SpawnId id) noexcept {
   return true;
 }
 
-void Loop::cancel_all() noexcept {
+inline void Loop::cancel_all() noexcept {
   for (auto& [id, spawned] : spawned_) {
     spawned.slot->cancel();
   }
 }
 
-void Loop::spawned_done(std::uint64_t id, std::exception_ptr error) noexcept {
+inline void Loop::spawned_done(std::uint64_t id, std::exception_ptr error) noexcept {
   spawned_.erase(id);
-  if (!error || is_cancellation(error)) {
+  if (!error || detail::is_cancellation(error)) {
     return;
   }
   if (options_.on_spawn_error) {
@@ -164,7 +180,7 @@ void Loop::spawned_done(std::uint64_t id, std::exception_ptr error) noexcept {
   spawn_errors_.push_back(std::move(error));
 }
 
-void Loop::rethrow_spawn_error() {
+inline void Loop::rethrow_spawn_error() {
   if (!spawn_errors_.empty()) {
     std::exception_ptr error = std::move(spawn_errors_.front());
     spawn_errors_.erase(spawn_errors_.begin());
@@ -172,7 +188,7 @@ void Loop::rethrow_spawn_error() {
   }
 }
 
-bool Loop::run_once(bool wait) {
+inline bool Loop::run_once(bool wait) {
   rethrow_spawn_error();
   const bool block = wait && ready_head_ == nullptr && in_flight_ > 0;
   const int rc = io_uring_submit_and_wait(&ring_, block ? 1 : 0);
@@ -185,7 +201,7 @@ bool Loop::run_once(bool wait) {
   return in_flight_ > 0 || ready_head_ != nullptr;
 }
 
-io_uring_sqe* Loop::get_sqe() {
+inline io_uring_sqe* Loop::get_sqe() {
   for (;;) {
     if (io_uring_sqe* sqe = io_uring_get_sqe(&ring_)) {
       return sqe;
@@ -198,10 +214,10 @@ io_uring_sqe* Loop::get_sqe() {
   }
 }
 
-detail::OpRecord* Loop::allocate_record() {
+inline detail::OpRecord* Loop::allocate_record() {
   if (free_ == nullptr) {
-    auto chunk = std::make_unique<detail::OpRecord[]>(kChunkSize);
-    for (unsigned i = 0; i < kChunkSize; ++i) {
+    auto chunk = std::make_unique<detail::OpRecord[]>(detail::kChunkSize);
+    for (unsigned i = 0; i < detail::kChunkSize; ++i) {
       chunk[i].next = free_;
       free_ = &chunk[i];
     }
@@ -212,10 +228,11 @@ detail::OpRecord* Loop::allocate_record() {
   return rec;
 }
 
-void Loop::free_record(detail::OpRecord* rec) noexcept {
+inline void Loop::free_record(detail::OpRecord* rec) noexcept {
   rec->waiter = nullptr;
   rec->callback = nullptr;
   rec->context = nullptr;
+  rec->discard = nullptr;
   rec->res = 0;
   rec->cqe_flags = 0;
   rec->in_kernel = false;
@@ -226,13 +243,14 @@ void Loop::free_record(detail::OpRecord* rec) noexcept {
   free_ = rec;
 }
 
-void Loop::recycle_if_unused(detail::OpRecord* rec) noexcept {
+inline void Loop::recycle_if_unused(detail::OpRecord* rec) noexcept {
   if (!rec->in_kernel && !rec->attached && !rec->queued) {
     free_record(rec);
   }
 }
 
-void Loop::arm(io_uring_sqe* sqe, detail::OpRecord* rec, std::coroutine_handle<> waiter) noexcept {
+inline void Loop::arm(io_uring_sqe* sqe, detail::OpRecord* rec,
+                      std::coroutine_handle<> waiter) noexcept {
   io_uring_sqe_set_data(sqe, rec);
   rec->waiter = waiter;
   rec->attached = true;
@@ -240,8 +258,8 @@ void Loop::arm(io_uring_sqe* sqe, detail::OpRecord* rec, std::coroutine_handle<>
   ++in_flight_;
 }
 
-void Loop::arm_callback(io_uring_sqe* sqe, detail::OpRecord* rec, void (*callback)(void*, int),
-                        void* context) noexcept {
+inline void Loop::arm_callback(io_uring_sqe* sqe, detail::OpRecord* rec,
+                               void (*callback)(void*, int), void* context) noexcept {
   io_uring_sqe_set_data(sqe, rec);
   rec->callback = callback;
   rec->context = context;
@@ -249,14 +267,14 @@ void Loop::arm_callback(io_uring_sqe* sqe, detail::OpRecord* rec, void (*callbac
   ++in_flight_;
 }
 
-void Loop::detach_callback(detail::OpRecord* rec) noexcept {
+inline void Loop::detach_callback(detail::OpRecord* rec) noexcept {
   rec->callback = nullptr;
   rec->context = nullptr;
   request_cancel(rec);
   recycle_if_unused(rec);
 }
 
-void Loop::request_cancel(detail::OpRecord* rec) noexcept {
+inline void Loop::request_cancel(detail::OpRecord* rec) noexcept {
   if (!rec->in_kernel || rec->cancel_requested) {
     return;
   }
@@ -277,29 +295,59 @@ void Loop::request_cancel(detail::OpRecord* rec) noexcept {
   io_uring_sqe_set_data64(sqe, 0);
 }
 
-void Loop::wait_for_completion(detail::OpRecord* rec) noexcept {
+inline void Loop::wait_for_completion(detail::OpRecord* rec) noexcept {
+  const auto deadline = std::chrono::steady_clock::now() + options_.abandon_limit;
   while (rec->in_kernel) {
-    const int rc = io_uring_submit_and_wait(&ring_, 1);
-    if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
-      return;
+    // Wakes up now and then to ask again: a cancel that met the operation between two states
+    // finds nothing to cancel.
+    __kernel_timespec tick{0, 100'000'000};
+    io_uring_cqe* cqe = nullptr;
+    const int rc = io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &tick, nullptr);
+    if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY && rc != -ETIME) {
+      detail::abort_abandoned(std::strerror(-rc));
     }
     reap();
+    if (!rec->in_kernel) {
+      return;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      detail::abort_abandoned("still running past LoopOptions::abandon_limit");
+    }
+    rec->cancel_requested = false;
+    request_cancel(rec);
   }
 }
 
-void Loop::release(detail::OpRecord* rec) noexcept {
+inline void Loop::release(detail::OpRecord* rec) noexcept {
   rec->attached = false;
   rec->waiter = nullptr;
   recycle_if_unused(rec);
 }
 
-void Loop::post(std::coroutine_handle<> h) {
+inline void Loop::post(std::coroutine_handle<> h) {
   detail::OpRecord* rec = allocate_record();
   rec->waiter = h;
   enqueue(rec);
 }
 
-void Loop::enqueue(detail::OpRecord* rec) noexcept {
+inline void Loop::unpost(std::coroutine_handle<> h) noexcept {
+  detail::OpRecord* previous = nullptr;
+  for (detail::OpRecord* rec = ready_head_; rec != nullptr;) {
+    detail::OpRecord* next = rec->next;
+    if (!rec->attached && rec->callback == nullptr && rec->waiter == h) {
+      (previous != nullptr ? previous->next : ready_head_) = next;
+      if (ready_tail_ == rec) {
+        ready_tail_ = previous;
+      }
+      free_record(rec);
+    } else {
+      previous = rec;
+    }
+    rec = next;
+  }
+}
+
+inline void Loop::enqueue(detail::OpRecord* rec) noexcept {
   rec->queued = true;
   rec->next = nullptr;
   if (ready_tail_ != nullptr) {
@@ -310,7 +358,7 @@ void Loop::enqueue(detail::OpRecord* rec) noexcept {
   ready_tail_ = rec;
 }
 
-void Loop::reap() noexcept {
+inline void Loop::reap() noexcept {
   for (;;) {
     unsigned head = 0;
     unsigned count = 0;
@@ -330,10 +378,10 @@ void Loop::reap() noexcept {
   }
 }
 
-void Loop::complete(const io_uring_cqe* cqe) noexcept {
+inline void Loop::complete(const io_uring_cqe* cqe) noexcept {
   auto* rec = reinterpret_cast<detail::OpRecord*>(static_cast<std::uintptr_t>(cqe->user_data));
-  if (rec == nullptr) {
-    return;  // an ASYNC_CANCEL request or a NOP
+  if (rec == nullptr || cqe->user_data == LIBURING_UDATA_TIMEOUT) {
+    return;  // an ASYNC_CANCEL request, a NOP, or liburing's own timeout of a timed wait
   }
   rec->res = cqe->res;
   rec->cqe_flags = cqe->flags;
@@ -342,11 +390,14 @@ void Loop::complete(const io_uring_cqe* cqe) noexcept {
   if (rec->attached || rec->callback != nullptr) {
     enqueue(rec);
   } else {
+    if (rec->discard != nullptr) {
+      rec->discard(rec->res);
+    }
     recycle_if_unused(rec);
   }
 }
 
-void Loop::run_ready() {
+inline void Loop::run_ready() {
   // Only what is ready now: coroutines that post again run on the next iteration.
   detail::OpRecord* rec = std::exchange(ready_head_, nullptr);
   ready_tail_ = nullptr;
