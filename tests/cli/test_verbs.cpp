@@ -34,7 +34,7 @@ TEST_CASE("rename gives a running container a name that stays after it exits", "
   CHECK(invalid.err ==
         "gctool: invalid container name \"bad name\": only "
         "[a-zA-Z0-9][a-zA-Z0-9_.-] are allowed\n");
-  const auto missing = root.run({"rename", "nosuch", "x"});
+  const auto missing = root.run({"rename", "nosuch", "newname"});
   CHECK(missing.exit_code == 1);
   CHECK(missing.err == "gctool: no such container: nosuch\n");
   CHECK(root.inspect(renamed)["State"]["Status"] == "running");
