@@ -214,12 +214,12 @@ TEST_CASE("v1 pause moves the processes into a freezer cgroup made then, and fre
   put(fake.root / "memory" / "gctool" / "c1" / "cgroup.procs", "4242\n");
   // What the kernel would show in a new freezer cgroup.
   put_dir(fake.root / "freezer" / "gctool" / "c1", {"cgroup.procs"});
-  put(fake.root / "freezer" / "gctool" / "c1" / "freezer.state", "THAWED\n");
-  driver->freeze("gctool/c1", true);
+  put(fake.root / "freezer" / "gctool" / "c1" / "freezer.state", "THAWED");
+  driver->freeze("gctool/c1", true, std::chrono::seconds(5));
   CHECK(slurp(fake.root / "freezer" / "gctool" / "c1" / "cgroup.procs") == "4242");
   CHECK(slurp(fake.root / "freezer" / "gctool" / "c1" / "freezer.state") == "FROZEN");
   CHECK(driver->frozen("gctool/c1"));
-  driver->freeze("gctool/c1", false);
+  driver->freeze("gctool/c1", false, std::chrono::seconds(5));
   CHECK(slurp(fake.root / "freezer" / "gctool" / "c1" / "freezer.state") == "THAWED");
   CHECK(!driver->frozen("gctool/c1"));
 }
@@ -228,7 +228,7 @@ TEST_CASE("v1 pause without a freezer mounted is ENOTSUP", "[cgroup][v1]") {
   FakeV1 fake;
   fake.mounts.erase("freezer");
   try {
-    fake.driver()->freeze("gctool/c1", true);
+    fake.driver()->freeze("gctool/c1", true, std::chrono::seconds(5));
     FAIL("no error");
   } catch (const gctool::Error& e) {
     CHECK(e.errno_value() == ENOTSUP);

@@ -209,10 +209,11 @@ TEST_CASE("v2 pause writes cgroup.freeze and returns once cgroup.events says fro
           "[cgroup][v2]") {
   FakeV2 fake;
   const auto dir = fake.root / "gctool" / "c1";
-  put(dir / "cgroup.freeze", "0\n");
+  put(dir / "cgroup.freeze", "0");
   put(dir / "cgroup.events", "populated 1\nfrozen 0\n");
   CHECK(!fake.driver->frozen("gctool/c1"));
-  auto pause = std::async(std::launch::async, [&] { fake.driver->freeze("gctool/c1", true); });
+  auto pause = std::async(std::launch::async,
+                          [&] { fake.driver->freeze("gctool/c1", true, std::chrono::seconds(5)); });
   // Not done until the kernel (here: the test) reports the cgroup frozen.
   bool written = false;
   for (int i = 0; i < 5000 && !written; ++i) {
@@ -225,7 +226,7 @@ TEST_CASE("v2 pause writes cgroup.freeze and returns once cgroup.events says fro
   pause.get();
   CHECK(fake.driver->frozen("gctool/c1"));
   put(dir / "cgroup.events", "populated 1\nfrozen 0\n");
-  fake.driver->freeze("gctool/c1", false);
+  fake.driver->freeze("gctool/c1", false, std::chrono::seconds(5));
   CHECK(slurp(dir / "cgroup.freeze") == "0");
   CHECK(!fake.driver->frozen("gctool/c1"));
 }
@@ -233,7 +234,7 @@ TEST_CASE("v2 pause writes cgroup.freeze and returns once cgroup.events says fro
 TEST_CASE("v2 pause without cgroup.freeze is ENOTSUP", "[cgroup][v2]") {
   FakeV2 fake;
   try {
-    fake.driver->freeze("gctool/c1", true);
+    fake.driver->freeze("gctool/c1", true, std::chrono::seconds(5));
     FAIL("no error");
   } catch (const gctool::Error& e) {
     CHECK(e.errno_value() == ENOTSUP);
