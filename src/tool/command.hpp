@@ -63,6 +63,19 @@ void for_each_container(Globals& globals, const std::vector<std::string>& refs, 
   }
 }
 
+// Runs action; an Error is reported as Docker's daemon errors are (a path or name that does not
+// exist, a container that does not run): one line and exit 1, where bad flags exit 125.
+template <typename Action>
+void with_daemon_exit_code(Globals& globals, Action action) {
+  try {
+    action();
+  } catch (const Error& e) {
+    std::fflush(stdout);
+    print_error(e.what());
+    globals.exit_code = 1;
+  }
+}
+
 // Docker's `network rm` and `volume rm`: act on each name in turn and print it; every name that
 // can be is done, then the first failure is thrown.
 template <typename Action>

@@ -20,7 +20,8 @@ namespace gctool::tool {
 inline bool is_container_state_error(const Error& e) {
   const std::string_view message = e.what();
   return message.starts_with("no such container: ") || message.ends_with(" is not running") ||
-         message.find(" is restarting") != std::string_view::npos;
+         message.find(" is restarting") != std::string_view::npos ||
+         message.find(" is paused, ") != std::string_view::npos;
 }
 
 // Acts on every ref at once, each in a process of its own (so that stopping four containers

@@ -202,3 +202,35 @@ TEST_CASE("v1 remove deletes the directory in every hierarchy and is idempotent"
   handle.remove();
   CHECK_FALSE(driver->exists("gctool/c1"));
 }
+
+TEST_CASE("v1 pause moves the processes into a freezer cgroup made then, and freezes it",
+          "[cgroup][v1]") {
+  FakeV1 fake;
+  const auto driver = fake.driver();
+  driver->create("gctool/c1", Resources{});
+  // Created on the first pause only: a container that is never paused has no freezer cgroup.
+  CHECK(!std::filesystem::exists(fake.root / "freezer" / "gctool" / "c1"));
+  CHECK(!driver->frozen("gctool/c1"));
+  put(fake.root / "memory" / "gctool" / "c1" / "cgroup.procs", "4242\n");
+  // What the kernel would show in a new freezer cgroup.
+  put_dir(fake.root / "freezer" / "gctool" / "c1", {"cgroup.procs"});
+  put(fake.root / "freezer" / "gctool" / "c1" / "freezer.state", "THAWED");
+  driver->freeze("gctool/c1", true, std::chrono::seconds(5));
+  CHECK(slurp(fake.root / "freezer" / "gctool" / "c1" / "cgroup.procs") == "4242");
+  CHECK(slurp(fake.root / "freezer" / "gctool" / "c1" / "freezer.state") == "FROZEN");
+  CHECK(driver->frozen("gctool/c1"));
+  driver->freeze("gctool/c1", false, std::chrono::seconds(5));
+  CHECK(slurp(fake.root / "freezer" / "gctool" / "c1" / "freezer.state") == "THAWED");
+  CHECK(!driver->frozen("gctool/c1"));
+}
+
+TEST_CASE("v1 pause without a freezer mounted is ENOTSUP", "[cgroup][v1]") {
+  FakeV1 fake;
+  fake.mounts.erase("freezer");
+  try {
+    fake.driver()->freeze("gctool/c1", true, std::chrono::seconds(5));
+    FAIL("no error");
+  } catch (const gctool::Error& e) {
+    CHECK(e.errno_value() == ENOTSUP);
+  }
+}

@@ -1,7 +1,9 @@
 // The v2 driver against a fake unified hierarchy: the files and values it writes.
 #include <catch2/catch.hpp>
 
+#include <future>
 #include <memory>
+#include <thread>
 
 #include "fake_tree.hpp"
 #include "gctool/cgroup/handle.hpp"
@@ -201,4 +203,40 @@ TEST_CASE("v2 handle rejects invalid resources before creating anything", "[cgro
   CHECK_THROWS_WITH(CgroupHandle::create(fake.driver, "gctool/c2", r),
                     "minimum memory limit allowed is 6MB");
   CHECK_FALSE(std::filesystem::exists(fake.root / "gctool" / "c2"));
+}
+
+TEST_CASE("v2 pause writes cgroup.freeze and returns once cgroup.events says frozen",
+          "[cgroup][v2]") {
+  FakeV2 fake;
+  const auto dir = fake.root / "gctool" / "c1";
+  put(dir / "cgroup.freeze", "0");
+  put(dir / "cgroup.events", "populated 1\nfrozen 0\n");
+  CHECK(!fake.driver->frozen("gctool/c1"));
+  auto pause = std::async(std::launch::async,
+                          [&] { fake.driver->freeze("gctool/c1", true, std::chrono::seconds(5)); });
+  // Not done until the kernel (here: the test) reports the cgroup frozen.
+  bool written = false;
+  for (int i = 0; i < 5000 && !written; ++i) {
+    written = slurp(dir / "cgroup.freeze") == "1";
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  REQUIRE(written);
+  CHECK(pause.wait_for(std::chrono::milliseconds(50)) == std::future_status::timeout);
+  put(dir / "cgroup.events", "populated 1\nfrozen 1\n");
+  pause.get();
+  CHECK(fake.driver->frozen("gctool/c1"));
+  put(dir / "cgroup.events", "populated 1\nfrozen 0\n");
+  fake.driver->freeze("gctool/c1", false, std::chrono::seconds(5));
+  CHECK(slurp(dir / "cgroup.freeze") == "0");
+  CHECK(!fake.driver->frozen("gctool/c1"));
+}
+
+TEST_CASE("v2 pause without cgroup.freeze is ENOTSUP", "[cgroup][v2]") {
+  FakeV2 fake;
+  try {
+    fake.driver->freeze("gctool/c1", true, std::chrono::seconds(5));
+    FAIL("no error");
+  } catch (const gctool::Error& e) {
+    CHECK(e.errno_value() == ENOTSUP);
+  }
 }

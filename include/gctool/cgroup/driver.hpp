@@ -63,6 +63,15 @@ class CgroupDriver {
   // it). Does nothing when the cgroup does not exist. Throws Error(EBUSY) after `timeout`.
   virtual void kill_all(std::string_view path, std::chrono::milliseconds timeout) const;
 
+  // Freezes every process of the cgroup (`pause`), or thaws them, and returns once the kernel
+  // reports it done; Error(EBUSY) after `timeout`, Error(ENOTSUP) when the host has no freezer.
+  // v2 writes cgroup.freeze and waits for "frozen" in cgroup.events. v1 gives a container a
+  // freezer cgroup only when it is first paused, so that containers that never are start no
+  // slower: its processes are moved into freezer/<path>, then freezer.state is set.
+  virtual void freeze(std::string_view path, bool frozen,
+                      std::chrono::milliseconds timeout = std::chrono::seconds(10)) const = 0;
+  // Whether the cgroup is frozen; false when it does not exist or has no freezer.
+  virtual bool frozen(std::string_view path) const = 0;
   // Removes the cgroup directory (every hierarchy on v1), retrying rmdir on EBUSY while exiting
   // processes drain, up to `timeout`. Succeeds when it is already gone. Ancestors are kept.
   virtual void remove(std::string_view path, std::chrono::milliseconds timeout) const = 0;

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,11 @@ class V1Driver final : public CgroupDriver {
   Stats stats(std::string_view path) const override;
   bool exists(std::string_view path) const override;
   UniqueFd open_dir(std::string_view path) const override;
+  void freeze(std::string_view path, bool frozen, std::chrono::milliseconds timeout) const override;
+  bool frozen(std::string_view path) const override;
+  // Thaws a paused cgroup first: a frozen process cannot die of SIGKILL.
+  void kill_all(std::string_view path, std::chrono::milliseconds timeout) const override;
+  // The freezer cgroup of a container that was paused goes too.
   void remove(std::string_view path, std::chrono::milliseconds timeout) const override;
 
  private:
@@ -36,6 +42,7 @@ class V1Driver final : public CgroupDriver {
   bool has(const std::string& controller) const { return mounts_.count(controller) != 0; }
 
   std::map<std::string, std::filesystem::path> mounts_;
+  std::optional<std::filesystem::path> freezer_;  // the freezer's mount point, used by pause
 };
 
 }  // namespace gctool::cgroup

@@ -22,6 +22,8 @@ class V2Driver final : public CgroupDriver {
   Stats stats(std::string_view path) const override;
   bool exists(std::string_view path) const override;
   UniqueFd open_dir(std::string_view path) const override;
+  void freeze(std::string_view path, bool frozen, std::chrono::milliseconds timeout) const override;
+  bool frozen(std::string_view path) const override;
   void kill_all(std::string_view path, std::chrono::milliseconds timeout) const override;
   void remove(std::string_view path, std::chrono::milliseconds timeout) const override;
 

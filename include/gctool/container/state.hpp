@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "gctool/container/spec.hpp"
+#include "gctool/core/proc.hpp"
 #include "gctool/net/attach.hpp"
 
 namespace gctool::container {
@@ -31,6 +32,11 @@ struct ProcessId {
   bool operator==(const ProcessId&) const = default;
 };
 
+// Whether that process still runs (not a later process with its pid).
+inline bool alive(const ProcessId& p) {
+  return p.pid > 0 && process_matches(p.pid, p.start_time);
+}
+
 struct State {
   Status status = Status::created;
   ProcessId process;  // the container's pid 1 (host pid); 0 when not running
@@ -39,7 +45,13 @@ struct State {
   std::string started_at;   // RFC 3339 nano; empty: never
   std::string finished_at;  // RFC 3339 nano; empty: never
   std::string error;
+  // Running with every process frozen (`pause`): read from the cgroup when the record is
+  // reconciled; inspect shows Status "paused", as Docker.
+  bool paused = false;
 };
+
+// Docker's State.Status: the status, or "paused" for a paused running container.
+std::string_view status_name(const State& state) noexcept;
 
 struct Record {
   std::string id;  // 64 hex

@@ -58,6 +58,11 @@ class ContainerStore {
   // the disk is too full for a new file, the record is rewritten in the old file's blocks.
   bool save(const Record& record, Durability durability) const;
 
+  // Gives the container id the new name (a valid one), checked against every name in use as
+  // create() does. Takes effect at once, also for a container whose owner saves its record
+  // later: owners keep the stored name.
+  void rename(std::string_view id, std::string_view name, Durability durability) const;
+
   // The record, or nullopt when there is no such container (any more). Throws an Error naming
   // the file when the record is broken.
   std::optional<Record> load(std::string_view id) const;

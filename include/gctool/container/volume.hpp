@@ -4,6 +4,7 @@
 // that refers to it is being created.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -19,6 +20,9 @@ struct Volume {
   std::string name;
   std::filesystem::path mountpoint;  // <root>/volumes/<name>/_data
   std::string created_at;            // RFC 3339
+  // Made for a container (`-v /data`) rather than by name: volume.json has "Anonymous": true or
+  // Docker's label com.docker.volume.anonymous. Only these go in `volume prune` without -a.
+  bool anonymous = false;
 };
 
 // Docker's rule for volume names: [a-zA-Z0-9][a-zA-Z0-9_.-]+ (at most 128 characters here).
@@ -53,7 +57,12 @@ std::vector<std::string> volume_users(const ContainerStore& store, std::string_v
 // invalid-input Error `remove NAME: volume is in use - [<id>, ...]`, as Docker.
 void remove_volume(const ContainerStore& store, std::string_view name);
 
-// Removes every volume no container refers to; returns their names.
-std::vector<std::string> prune_volumes(const ContainerStore& store);
+// Removes every anonymous volume no container refers to, with all every such volume (Docker
+// 23+); returns their names and the bytes their data held.
+struct PrunedVolume {
+  std::string name;
+  std::uint64_t bytes = 0;
+};
+std::vector<PrunedVolume> prune_volumes(const ContainerStore& store, bool all);
 
 }  // namespace gctool::container

@@ -26,6 +26,13 @@ void mount_overlay(const std::vector<std::filesystem::path>& layers_bottom_to_to
                    const std::filesystem::path& upper, const std::filesystem::path& work,
                    const std::filesystem::path& target, UpperLayer upper_layer = UpperLayer::kept);
 
+// The same overlay as a detached mount (fsopen/fsmount): an fd of its root that is attached
+// nowhere, so no mount is ever left behind, whoever else can see the host's mount table. For
+// reading and writing a stopped container's files (`cp`); the caller keeps the container from
+// starting meanwhile, as two mounts must not share an upper layer.
+UniqueFd open_overlay(const std::vector<std::filesystem::path>& layers_bottom_to_top,
+                      const std::filesystem::path& upper, const std::filesystem::path& work);
+
 // Mounts /proc (nosuid,nodev,noexec) and /sys (read-only; a read-only bind of the host's /sys
 // when sysfs cannot be mounted) in the root opened as `root`. Call in the container's new mount
 // and pid namespaces, before pivot_root. An image whose /proc or /sys is a symlink or not a

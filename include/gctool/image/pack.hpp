@@ -6,8 +6,11 @@
 // exactly that tar, and an image keeps its id through save and load.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +32,19 @@ PackedLayer pack_layer(const std::filesystem::path& dir, const std::filesystem::
 
 // The diff_id pack_layer would give dir, without writing the tar anywhere.
 std::string layer_diff_id(const std::filesystem::path& dir);
+
+// The owner a tar's entries are given instead of their files' own.
+struct Owner {
+  uid_t uid = 0;
+  gid_t gid = 0;
+};
+
+// Writes the entry name of dir (a symlink as the link itself) to out as a tar, a directory with
+// everything under it, under the name `as` (a directory's entries as "as/..."); with `as` empty,
+// only the entries of the directory name, at the top of the tar (`cp DIR/.`). With owner, every
+// entry gets it. Throws an Error with ENOENT when name does not exist.
+void pack_entry(BorrowedFd dir, const std::string& name, const std::string& as, BorrowedFd out,
+                const std::optional<Owner>& owner = std::nullopt);
 
 // Writes the merged view of layers (bottom to top, each in overlay form, as overlayfs would
 // show them with the last one on top) to out as a tar: whiteouts hide what is below them, opaque

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 #include <exception>
+#include <string>
+#include <thread>
 
 #include <fmt/format.h>
 #include <fmt/std.h>
@@ -38,6 +40,9 @@ V1Driver::V1Driver(std::map<std::string, std::filesystem::path> mounts) {
     if (const auto it = mounts.find(std::string(name)); it != mounts.end()) {
       mounts_.emplace(it->first, it->second);
     }
+  }
+  if (const auto it = mounts.find("freezer"); it != mounts.end()) {
+    freezer_ = it->second;
   }
 }
 
@@ -190,12 +195,99 @@ UniqueFd V1Driver::open_dir(std::string_view) const {
   return UniqueFd{};
 }
 
+namespace {
+
+std::string freezer_state(const std::filesystem::path& dir) {
+  const auto text = try_read_file(dir / "freezer.state");
+  return text ? std::string(detail::trim(*text)) : std::string();
+}
+
+}  // namespace
+
+void V1Driver::freeze(std::string_view path, bool frozen, std::chrono::milliseconds timeout) const {
+  const auto relative = normalize_path(path);
+  if (!freezer_) {
+    throw Error(ENOTSUP, "pause: the cgroup v1 freezer controller is not mounted");
+  }
+  const auto dir = *freezer_ / relative;
+  const auto deadline = detail::Clock::now() + timeout;
+  const auto wait_for = [&](std::string_view state) {
+    // FREEZING until every task has stopped; writing FROZEN again makes the kernel try again.
+    while (freezer_state(dir) != state) {
+      if (detail::Clock::now() >= deadline) {
+        throw Error(EBUSY, fmt::format("{} cgroup \"{}\": still {}", frozen ? "freeze" : "thaw",
+                                       relative, freezer_state(dir)));
+      }
+      write_existing_file(dir / "freezer.state", state);
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  };
+  if (!frozen) {
+    if (std::filesystem::exists(dir)) {
+      write_existing_file(dir / "freezer.state", "THAWED");
+      wait_for("THAWED");
+    }
+    return;
+  }
+  detail::make_levels(*freezer_, relative);
+  // Moves the processes in until none is left outside: one may fork while being moved, and
+  // its child shows up on the next read. Checked again once frozen, for a child forked by a
+  // process not yet moved; a process moved into a frozen cgroup freezes.
+  for (bool settled = false; !settled;) {
+    settled = true;
+    const auto inside = detail::read_pids(dir / "cgroup.procs");
+    for (const pid_t pid : pids(path)) {
+      if (!std::binary_search(inside.begin(), inside.end(), pid)) {
+        settled = false;
+        try {
+          write_existing_file(dir / "cgroup.procs", std::to_string(pid));
+        } catch (const Error& e) {
+          if (e.errno_value() != ESRCH) {
+            throw;
+          }
+        }
+      }
+    }
+    if (settled) {
+      write_existing_file(dir / "freezer.state", "FROZEN");
+      wait_for("FROZEN");
+      const auto now_inside = detail::read_pids(dir / "cgroup.procs");
+      for (const pid_t pid : pids(path)) {
+        settled = settled && std::binary_search(now_inside.begin(), now_inside.end(), pid);
+      }
+    }
+    if (detail::Clock::now() >= deadline) {
+      throw Error(EBUSY,
+                  fmt::format("freeze cgroup \"{}\": its processes keep changing", relative));
+    }
+  }
+}
+
+bool V1Driver::frozen(std::string_view path) const {
+  if (!freezer_) {
+    return false;
+  }
+  const auto state = freezer_state(*freezer_ / normalize_path(path));
+  return state == "FROZEN" || state == "FREEZING";
+}
+
+void V1Driver::kill_all(std::string_view path, std::chrono::milliseconds timeout) const {
+  if (frozen(path)) {
+    freeze(path, false, timeout);
+  }
+  CgroupDriver::kill_all(path, timeout);
+}
+
 void V1Driver::remove(std::string_view path, std::chrono::milliseconds timeout) const {
   const auto relative = normalize_path(path);
   const auto deadline = detail::Clock::now() + timeout;
   // Try every hierarchy even after a failure, so that one busy directory leaves only itself.
   std::exception_ptr first_error;
-  for (const auto& mount : hierarchies()) {
+  auto all = hierarchies();
+  if (freezer_ && std::find(all.begin(), all.end(), *freezer_) == all.end()) {
+    all.push_back(*freezer_);
+  }
+  for (const auto& mount : all) {
     try {
       detail::remove_dir(mount / relative, deadline);
     } catch (const Error&) {

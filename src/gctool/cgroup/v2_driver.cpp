@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <set>
+#include <thread>
 
 #include <fmt/format.h>
 #include <fmt/std.h>
@@ -186,6 +187,29 @@ void V2Driver::kill_all(std::string_view path, std::chrono::milliseconds timeout
     write_existing_file(kill_file, "1");
   }
   CgroupDriver::kill_all(path, timeout);
+}
+
+void V2Driver::freeze(std::string_view path, bool frozen, std::chrono::milliseconds timeout) const {
+  const auto d = dir(path);
+  if (!std::filesystem::exists(d / "cgroup.freeze")) {
+    throw Error(ENOTSUP, fmt::format("pause: cgroup {} has no cgroup.freeze (Linux 5.2)", d));
+  }
+  write_existing_file(d / "cgroup.freeze", frozen ? "1" : "0");
+  // The kernel reports the state it reached in cgroup.events ("frozen 1" once every process
+  // has stopped).
+  const auto deadline = detail::Clock::now() + timeout;
+  while (detail::read_key(d / "cgroup.events", "frozen").value_or(0) != (frozen ? 1U : 0U)) {
+    if (detail::Clock::now() >= deadline) {
+      throw Error(EBUSY,
+                  fmt::format("{} cgroup {}: not done in time", frozen ? "freeze" : "thaw", d));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
+bool V2Driver::frozen(std::string_view path) const {
+  const auto text = try_read_file(dir(path) / "cgroup.freeze");
+  return text && detail::trim(*text) == "1";
 }
 
 void V2Driver::remove(std::string_view path, std::chrono::milliseconds timeout) const {

@@ -129,6 +129,10 @@ std::pair<Record, UniqueFd> running_container(const ContainerStore& store, std::
   if (record.state.status == Status::restarting) {
     throw_invalid("container {} is restarting, wait until it is running", record.name);
   }
+  if (record.state.paused) {
+    // As Docker: the new process would join the cgroup, not the freezer, and run alone.
+    throw_invalid("container {} is paused, unpause the container before exec", record.name);
+  }
   const ProcessId& init = record.state.process;
   if (record.running()) {
     auto pidfd = sys::try_pidfd_open(init.pid);

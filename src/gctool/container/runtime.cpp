@@ -54,10 +54,6 @@ ProcessId self_process() {
   return ProcessId{pid, process_start_time(pid).value_or(0)};
 }
 
-bool alive(const ProcessId& p) {
-  return p.pid > 0 && process_matches(p.pid, p.start_time);
-}
-
 // Docker's name rule, one character allowed: what is safe on a line of /etc/hosts.
 bool valid_hostname(std::string_view name) {
   return name.size() == 1 ? std::isalnum(static_cast<unsigned char>(name[0])) != 0
@@ -568,6 +564,15 @@ void Container::finish() {
 
 void Container::save() {
   const auto lock = store_->lock();
+  // `rename` changes the stored name of a container this process owns: keep it.
+  try {
+    if (const auto stored = store_->load(record_.id)) {
+      record_.name = stored->name;
+      record_.spec.name = stored->name;
+    }
+  } catch (const Error&) {
+    // A broken record: replaced below with what this process knows.
+  }
   store_->save(record_, durability_);
 }
 
@@ -610,6 +615,14 @@ void Container::destroy() noexcept {
 }
 
 std::optional<Record> reconcile(const ContainerStore& store, Record record) {
+  record.state.paused = false;
+  if (record.state.status == Status::running && !record.cgroup_path.empty()) {
+    try {
+      record.state.paused = cgroup::host_driver()->frozen(record.cgroup_path);
+    } catch (const Error&) {
+      // Not readable: shown as not paused; pause and unpause say what is wrong.
+    }
+  }
   const bool owner_alive = alive(record.owner);
   if (record.state.status == Status::running && !alive(record.state.process) && !owner_alive) {
     // Nobody reaped it for us: the owner died first (and took the container with it through

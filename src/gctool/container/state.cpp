@@ -26,6 +26,10 @@ std::string_view to_string(Status status) noexcept {
   return "unknown";
 }
 
+std::string_view status_name(const State& state) noexcept {
+  return state.status == Status::running && state.paused ? "paused" : to_string(state.status);
+}
+
 Status status_from_string(std::string_view text) {
   for (const auto status : {Status::created, Status::running, Status::restarting, Status::exited}) {
     if (to_string(status) == text) {
@@ -179,9 +183,10 @@ json to_json(const Record& r) {
       {"Image", s.image_ref},
       {"RestartCount", r.restart_count},
       {"State",
-       {{"Status", to_string(r.state.status)},
+       {{"Status", status_name(r.state)},
         // As Docker: a restarting container counts as running.
         {"Running", r.state.status == Status::running || r.state.status == Status::restarting},
+        {"Paused", r.state.status == Status::running && r.state.paused},
         {"Restarting", r.state.status == Status::restarting},
         {"Pid", r.state.process.pid},
         {"PidStartTime", r.state.process.start_time},
@@ -252,7 +257,9 @@ Record record_from_json(const json& j) {
     s.image_id = j.value("ImageId", "");
     s.image_ref = j.value("Image", "");
     const json& st = j.at("State");
-    r.state.status = status_from_string(st.at("Status").get<std::string>());
+    const auto status = st.at("Status").get<std::string>();
+    r.state.paused = status == "paused";
+    r.state.status = r.state.paused ? Status::running : status_from_string(status);
     r.state.process = ProcessId{st.value("Pid", 0), st.value("PidStartTime", std::uint64_t{0})};
     r.state.exit_code = st.value("ExitCode", 0);
     r.state.oom_killed = st.value("OOMKilled", false);

@@ -79,22 +79,35 @@ FileLock ContainerStore::lock() const {
   return FileLock::exclusive(root_ / "containers.lock");
 }
 
-void ContainerStore::create(Record& record, Durability durability, NameConflict on_conflict) const {
-  std::map<std::string, std::string> holders;  // name -> id
-  auto listing = scan();
+namespace {
+
+// Every name in use (the stored records' and the ones salvaged from broken records) -> its id.
+std::map<std::string, std::string> name_holders(ContainerStore::Listing listing) {
+  std::map<std::string, std::string> holders;
   for (auto& other : listing.records) {
     holders.emplace(std::move(other.name), std::move(other.id));
   }
   for (auto& other : listing.broken) {
     holders.emplace(std::move(other.identity.name), std::move(other.id));
   }
+  return holders;
+}
+
+[[noreturn]] void name_in_use(std::string_view name, std::string_view holder) {
+  throw_invalid(
+      "the container name \"/{}\" is already in use by container \"{}\": remove (or rename) "
+      "that container to be able to reuse that name",
+      name, holder);
+}
+
+}  // namespace
+
+void ContainerStore::create(Record& record, Durability durability, NameConflict on_conflict) const {
+  const auto holders = name_holders(scan());
   for (auto taken = holders.find(record.name); taken != holders.end();
        taken = holders.find(record.name)) {
     if (on_conflict == NameConflict::fail) {
-      throw_invalid(
-          "the container name \"/{}\" is already in use by container \"{}\": remove (or "
-          "rename) that container to be able to reuse that name",
-          record.name, taken->second);
+      name_in_use(record.name, taken->second);
     }
     record.name = random_name();
     record.spec.name = record.name;
@@ -108,6 +121,21 @@ void ContainerStore::create(Record& record, Durability durability, NameConflict 
     fsys::remove_all(path, ec);
     throw;
   }
+}
+
+void ContainerStore::rename(std::string_view id, std::string_view name,
+                            Durability durability) const {
+  auto record = load(id);
+  if (!record) {
+    throw_invalid("no such container: {}", id);
+  }
+  const auto holders = name_holders(scan());
+  if (const auto taken = holders.find(std::string(name)); taken != holders.end()) {
+    name_in_use(name, taken->second);
+  }
+  record->name = std::string(name);
+  record->spec.name = record->name;
+  save(*record, durability);
 }
 
 bool ContainerStore::save(const Record& record, Durability durability) const {

@@ -8,6 +8,7 @@
 
 #include "gctool/cgroup/driver.hpp"
 #include "gctool/cgroup/handle.hpp"
+#include "gctool/container/pause.hpp"
 #include "gctool/container/runtime.hpp"
 #include "gctool/container/supervisor.hpp"
 #include "gctool/core/file_util.hpp"
@@ -23,10 +24,6 @@ using namespace std::chrono_literals;
 
 // How long stop waits for the owner to record an exit that has happened.
 constexpr auto kRecordTimeout = 15s;
-
-bool alive(const ProcessId& p) {
-  return p.pid > 0 && process_matches(p.pid, p.start_time);
-}
 
 // Waits until the process behind pidfd has exited; false on timeout (negative: no limit).
 bool wait_exited(BorrowedFd pidfd, std::chrono::milliseconds timeout) {
@@ -112,6 +109,7 @@ std::string stop_container(const ContainerStore& store, std::string_view ref,
     if (pidfd && alive(record.state.process)) {
       const auto& name = record.spec.stop_signal;
       sys::pidfd_signal(*pidfd, name.empty() ? SIGTERM : parse_signal(name));
+      thaw_if_paused(record);
       if (!wait_exited(*pidfd, timeout)) {
         kill_cgroup(record);
         sys::pidfd_signal(*pidfd, SIGKILL);
@@ -129,6 +127,10 @@ std::string kill_container(const ContainerStore& store, std::string_view ref, in
     request_stop(store, record);
   }
   signal_container(store, record.id, sig);
+  const auto& stop_signal = record.spec.stop_signal;
+  if (sig == SIGKILL || sig == (stop_signal.empty() ? SIGTERM : parse_signal(stop_signal))) {
+    thaw_if_paused(record);
+  }
   if (sig == SIGKILL) {
     // As Docker: once kill returns the container is down and recorded so, and its owner has
     // ended, so that `start` or `inspect` right after does not find it running.

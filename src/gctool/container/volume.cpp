@@ -14,6 +14,7 @@
 #include "gctool/core/ids.hpp"
 #include "gctool/core/json_file.hpp"
 #include "gctool/core/time.hpp"
+#include "gctool/fs/disk_usage.hpp"
 
 namespace gctool::container {
 namespace {
@@ -46,6 +47,10 @@ Volume load_volume(const fsys::path& root, std::string_view name) {
   Volume volume{std::string(name), dir / kDataDir, ""};
   if (const auto meta = try_load_json(dir / kMetadata); meta && meta->is_object()) {
     volume.created_at = meta->value("CreatedAt", "");
+    const auto labels = meta->find("Labels");
+    volume.anonymous =
+        meta->value("Anonymous", false) || (labels != meta->end() && labels->is_object() &&
+                                            labels->contains("com.docker.volume.anonymous"));
   }
   if (volume.created_at.empty()) {
     struct stat st {};
@@ -194,13 +199,14 @@ void remove_volume(const ContainerStore& store, std::string_view name) {
   delete_volume(store.root(), name);
 }
 
-std::vector<std::string> prune_volumes(const ContainerStore& store) {
+std::vector<PrunedVolume> prune_volumes(const ContainerStore& store, bool all) {
   const auto lock = store.lock();
-  std::vector<std::string> removed;
+  std::vector<PrunedVolume> removed;
   for (const auto& volume : list_volumes(store.root())) {
-    if (volume_users(store, volume.name).empty()) {
+    if ((all || volume.anonymous) && volume_users(store, volume.name).empty()) {
+      const auto bytes = fs::tree_size(volume.mountpoint);
       delete_volume(store.root(), volume.name);
-      removed.push_back(volume.name);
+      removed.push_back({volume.name, bytes});
     }
   }
   return removed;

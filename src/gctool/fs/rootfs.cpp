@@ -60,6 +60,42 @@ void mount_overlay(const std::vector<std::filesystem::path>& layers_bottom_to_to
   mount("overlay", target, "overlay", 0, overlay_options(layers_bottom_to_top, upper, work));
 }
 
+UniqueFd open_overlay(const std::vector<std::filesystem::path>& layers_bottom_to_top,
+                      const std::filesystem::path& upper, const std::filesystem::path& work) {
+  if (layers_bottom_to_top.empty()) {
+    throw_invalid("overlay: the image has no layers");
+  }
+  UniqueFd fs(::fsopen("overlay", FSOPEN_CLOEXEC));
+  if (!fs) {
+    throw_errno("fsopen overlay");
+  }
+  // fsconfig takes strings of up to 255 bytes: each directory goes as the short name of an fd,
+  // and the layers one by one ("lowerdir+", top first, Linux 6.8).
+  const auto set = [&](const char* key, const std::filesystem::path& dir) {
+    const UniqueFd fd(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!fd) {
+      throw_errno("open {}", dir.string());
+    }
+    const std::string name = fd_path(fd);
+    if (::fsconfig(fs.get(), FSCONFIG_SET_STRING, key, name.c_str(), 0) != 0) {
+      throw_errno("overlay: fsconfig {}={}", key, dir.string());
+    }
+  };
+  for (auto it = layers_bottom_to_top.rbegin(); it != layers_bottom_to_top.rend(); ++it) {
+    set("lowerdir+", *it);
+  }
+  set("upperdir", upper);
+  set("workdir", work);
+  if (::fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0) {
+    throw_errno("overlay: create the mount of upper dir {}", upper.string());
+  }
+  UniqueFd mnt(::fsmount(fs.get(), FSMOUNT_CLOEXEC, 0));
+  if (!mnt) {
+    throw_errno("overlay: fsmount of upper dir {}", upper.string());
+  }
+  return mnt;
+}
+
 namespace {
 
 // The image's /proc, /sys or /dev, created when missing. An image that made it a symlink (to a

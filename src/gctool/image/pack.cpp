@@ -180,8 +180,8 @@ class TarOut {
     archive_entry_set_pathname(e.get(), S_ISDIR(st.st_mode) ? (path + "/").c_str() : path.c_str());
     archive_entry_set_filetype(e.get(), st.st_mode & S_IFMT);
     archive_entry_set_perm(e.get(), st.st_mode & 07777);
-    archive_entry_set_uid(e.get(), st.st_uid);
-    archive_entry_set_gid(e.get(), st.st_gid);
+    archive_entry_set_uid(e.get(), owner_ ? owner_->uid : st.st_uid);
+    archive_entry_set_gid(e.get(), owner_ ? owner_->gid : st.st_gid);
     archive_entry_set_mtime(e.get(), st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
     archive_entry_set_size(e.get(), 0);
     if (S_ISLNK(st.st_mode)) {
@@ -227,6 +227,9 @@ class TarOut {
   }
 
   void close() { check_rc(archive_write_close(writer_.get())); }
+
+  // Every entry from now on gets this owner instead of the file's.
+  void set_owner(const Owner& owner) { owner_ = owner; }
 
   std::string digest() { return "sha256:" + hash_.hex(); }
   std::uint64_t bytes() const { return bytes_; }
@@ -285,6 +288,7 @@ class TarOut {
   std::uint64_t bytes_ = 0;
   std::exception_ptr failure_;
   std::map<std::pair<dev_t, ino_t>, std::string> links_;
+  std::optional<Owner> owner_;
 };
 
 UniqueFd open_root(const fsys::path& dir) {
@@ -375,6 +379,30 @@ std::string layer_diff_id(const fsys::path& dir) {
   pack_dir(tar, open_root(dir), "");
   tar.close();
   return tar.digest();
+}
+
+void pack_entry(BorrowedFd dir, const std::string& name, const std::string& as, BorrowedFd out,
+                const std::optional<Owner>& owner) {
+  TarOut tar(out);
+  if (owner) {
+    tar.set_owner(*owner);
+  }
+  const auto st = try_lstat_at(dir, name, name);
+  if (!st) {
+    throw Error(ENOENT, fmt::format("no such file or directory: \"{}\"", name));
+  }
+  if (as.empty()) {
+    if (!S_ISDIR(st->st_mode)) {
+      throw_invalid("\"{}\" is not a directory", name);
+    }
+    pack_dir(tar, open_subdir(dir, name), "");
+  } else {
+    UniqueFd child;
+    if (tar.entry(dir, name, *st, as, &child) && child) {
+      pack_dir(tar, child, as + "/");
+    }
+  }
+  tar.close();
 }
 
 void pack_merged(const std::vector<fsys::path>& layers, BorrowedFd out) {

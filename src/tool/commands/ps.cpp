@@ -48,7 +48,7 @@ std::string ago(const std::string& when, Clock::time_point now) {
 std::string status_text(const container::Record& r, Clock::time_point now) {
   switch (r.state.status) {
     case container::Status::running:
-      return "Up " + ago(r.state.started_at, now);
+      return "Up " + ago(r.state.started_at, now) + (r.state.paused ? " (Paused)" : "");
     case container::Status::restarting:
       return fmt::format("Restarting ({}) {} ago", r.state.exit_code,
                          ago(r.state.finished_at, now));
@@ -188,7 +188,7 @@ class PsFilter {
     if ((before_ && position >= *before_) || (since_ && position <= *since_)) {
       return false;
     }
-    const auto status = std::string(to_string(r.state.status));
+    const auto status = std::string(status_name(r.state));
     const auto labels = container::to_json(r)["Config"]["Labels"];
     return filter_accepts(filters_, "id", [&](const auto& v) { return r.id.starts_with(v); }) &&
            filter_accepts(filters_, "name",
@@ -292,7 +292,7 @@ void ps(const Globals& globals, const PsOptions& o) {
                           {"Command", command_text(r, o.no_trunc)},
                           {"CreatedAt", r.created},
                           {"RunningFor", ago(r.created, now) + " ago"},
-                          {"State", to_string(r.state.status)},
+                          {"State", status_name(r.state)},
                           {"Status", status_text(r, now)},
                           {"Ports", ports_text(r)},
                           {"Networks", r.network ? r.network->network

@@ -20,8 +20,9 @@ inline std::size_t display_width(std::string_view text) {
   return n;
 }
 
-// Aligns the tab-separated cells of text as Go's tabwriter.NewWriter(w, 10, 1, 3, ' ', 0).
-inline std::string tabwrite(std::string_view text) {
+// Aligns the tab-separated cells of text as Go's tabwriter.NewWriter(w, min_width, 1, 3, ' ', 0)
+// (`docker top` uses a minimum of 20).
+inline std::string tabwrite(std::string_view text, std::size_t min_width = 10) {
   std::vector<std::vector<std::string_view>> lines;
   std::vector<std::size_t> widths;
   while (!text.empty()) {
@@ -33,8 +34,9 @@ inline std::string tabwrite(std::string_view text) {
       cells.push_back(line.substr(0, tab));
       line.remove_prefix(tab + 1);
       widths.resize(std::max(widths.size(), cells.size()));
-      widths[cells.size() - 1] = std::max(
-          widths[cells.size() - 1], std::max<std::size_t>(display_width(cells.back()) + 3, 10));
+      widths[cells.size() - 1] =
+          std::max(widths[cells.size() - 1],
+                   std::max<std::size_t>(display_width(cells.back()) + 3, min_width));
     }
     cells.push_back(line);
   }
@@ -52,14 +54,15 @@ inline std::string tabwrite(std::string_view text) {
 }
 
 // Prints rows (the first one the header).
-inline void print_table(const std::vector<std::vector<std::string>>& rows) {
+inline void print_table(const std::vector<std::vector<std::string>>& rows,
+                        std::size_t min_width = 10) {
   std::string text;
   for (const auto& row : rows) {
     for (std::size_t i = 0; i < row.size(); ++i) {
       text += row[i] + (i + 1 < row.size() ? "\t" : "\n");
     }
   }
-  fmt::print("{}", tabwrite(text));
+  fmt::print("{}", tabwrite(text, min_width));
 }
 
 }  // namespace gctool::tool

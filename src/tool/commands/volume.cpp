@@ -10,6 +10,7 @@
 #include "gctool/container/runtime.hpp"
 #include "gctool/container/volume.hpp"
 #include "list_format.hpp"
+#include "prune_output.hpp"
 
 namespace gctool::tool {
 namespace {
@@ -19,6 +20,7 @@ struct VolumeArgs {
   std::vector<std::string> names;
   bool quiet = false;
   bool force = false;
+  bool all = false;
   std::vector<std::string> filters;
   std::string format;
 };
@@ -135,17 +137,17 @@ void setup_volume(CLI::App& app, Globals& globals) {
     });
   });
 
-  auto* prune = volume->add_subcommand("prune", "Remove volumes no container refers to");
+  auto* prune = volume->add_subcommand("prune", "Remove unused local volumes");
+  prune->add_flag("-a,--all", args->all, "Remove all unused volumes, not just anonymous ones");
   prune->add_flag("-f,--force", args->force, "Do not prompt for confirmation");
   prune->callback([args, &globals] {
-    if (!args->force) {
-      throw_invalid("volume prune removes data: confirm with -f");
+    if (!confirmed(args->force, args->all ? "This will remove all local volumes not used by at "
+                                            "least one container."
+                                          : "This will remove anonymous local volumes not used "
+                                            "by at least one container.")) {
+      return;
     }
-    const auto store = open_container_store(globals);
-    fmt::print("Deleted Volumes:\n");
-    for (const auto& name : container::prune_volumes(store)) {
-      fmt::print("{}\n", name);
-    }
+    print_reports({report(container::prune_volumes(open_container_store(globals), args->all))});
   });
 }
 
