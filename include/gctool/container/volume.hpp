@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "gctool/container/spec.hpp"
 #include "gctool/container/store.hpp"
 
 namespace gctool::container {
@@ -52,6 +53,12 @@ std::vector<std::string> volume_users(const ContainerStore& store, std::string_v
 // Removes the volume and its data. A volume that a container refers to is refused with an
 // invalid-input Error `remove NAME: volume is in use - [<id>, ...]`, as Docker.
 void remove_volume(const ContainerStore& store, std::string_view name);
+
+// Removes the anonymous volumes (`-v /data`) among binds that no container refers to any more:
+// for a container whose record is gone (--rm, rm -v, a create that failed). The caller holds
+// the store lock. Best effort: one that cannot be removed stays, as `volume ls` shows it.
+void remove_anonymous_volumes(const ContainerStore& store,
+                              const std::vector<BindMount>& binds) noexcept;
 
 // Removes every volume no container refers to; returns their names.
 std::vector<std::string> prune_volumes(const ContainerStore& store);

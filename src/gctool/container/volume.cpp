@@ -194,6 +194,20 @@ void remove_volume(const ContainerStore& store, std::string_view name) {
   delete_volume(store.root(), name);
 }
 
+void remove_anonymous_volumes(const ContainerStore& store,
+                              const std::vector<BindMount>& binds) noexcept {
+  for (const auto& bind : binds) {
+    try {
+      if (bind.anonymous && !bind.volume.empty() && volume_exists(store.root(), bind.volume) &&
+          volume_users(store, bind.volume).empty()) {
+        delete_volume(store.root(), bind.volume);
+      }
+    } catch (const std::exception&) {
+      // Left for `volume rm` or `volume prune`.
+    }
+  }
+}
+
 std::vector<std::string> prune_volumes(const ContainerStore& store) {
   const auto lock = store.lock();
   std::vector<std::string> removed;
