@@ -151,8 +151,10 @@ TEST_CASE("-v takes a host path relative to the working directory", "[root]") {
   CHECK(root.run({"run", "--rm", "-v", "./sub:/d", "busybox", "cat", "/d/f"}).out == "relative\n");
   CHECK(root.run({"run", "--rm", "-v", ".:/d:ro", "busybox", "cat", "/d/sub/f"}).out ==
         "relative\n");
-  CHECK(root.run({"run", "--rm", "--mount", "type=bind,src=sub,dst=/d", "busybox", "cat", "/d/f"})
+  CHECK(root.run({"run", "--rm", "--mount", "type=bind,src=./sub,dst=/d", "busybox", "cat", "/d/f"})
             .out == "relative\n");
+  // As Docker, --mount takes a bare word for an absolute path and refuses it.
+  check_refused(root, {"--mount", "type=bind,src=sub,dst=/d"});
   // Without ./ the word is a volume's name, as Docker reads it.
   const auto name = unique_name("rel");
   REQUIRE(root.run({"run", "--name", name, "-v", "./sub:/d", "busybox", "true"}).exit_code == 0);
@@ -206,6 +208,7 @@ TEST_CASE("bad mount specifications are one line, exit 125, nothing created", "[
       {"-v", host.str() + ":/d:xyz"},
       {"-v", vol + ":/d:rslave"},
       {"-v", "a:b:c:d"},
+      {"-v", "/data:ro"},
       {"-v", "/data", "--tmpfs", "/data"},
       {"-v", vol + ":/sys/x"},
   };

@@ -214,10 +214,6 @@ BindMount parse_volume(std::string_view text, const std::filesystem::path& cwd) 
   std::string_view options;
   if (parts.size() == 1) {
     bind.anonymous = true;
-  } else if (parts.size() == 2 && parts[0].front() == '/' && parts[1].front() != '/') {
-    // "/data:ro": an anonymous volume with options, as Docker reads it.
-    bind.anonymous = true;
-    options = parts[1];
   } else {
     set_source(bind, parts[0], cwd, text);
     destination = parts[1];
@@ -313,8 +309,12 @@ void parse_mount(std::string_view text, const std::filesystem::path& cwd,
     if (source.empty()) {
       throw_invalid("invalid mount specification \"{}\": a bind mount needs a source", text);
     }
+    // As Docker: "./dir" is relative to the working directory, a bare "dir" is refused.
     if (source.front() != '/' && !is_relative_host_path(source)) {
-      source = "./" + source;  // --mount reads a bind source as a path
+      throw_invalid(
+          "invalid mount config for type \"bind\": invalid mount path: '{}' mount path "
+          "must be absolute or start with ./",
+          source);
     }
     set_source(bind, source, cwd, text);
     bind.propagation = propagation;

@@ -101,9 +101,6 @@ container::Spec build_spec(const std::string& root, const RunOptions& o,
   if (o.stop_signal) {
     parse_signal(*o.stop_signal);
   }
-  if (o.stop_timeout && *o.stop_timeout < 0) {
-    throw_invalid("invalid --stop-timeout {}: must be at least 0", *o.stop_timeout);
-  }
   spec.stop_timeout = o.stop_timeout;
   std::vector<std::string> label_args;
   for (const auto& file : o.label_files) {
