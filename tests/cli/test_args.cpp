@@ -17,9 +17,9 @@ using gctool::test::unique_name;
 
 TEST_CASE("an unknown flag is one line naming it, exit 125, nothing created", "[root]") {
   TestRoot root;
-  const auto tmpfs = root.run({"run", "--tmpfs", "/tmp", "busybox"});
-  CHECK(tmpfs.exit_code == 125);
-  CHECK(tmpfs.err == "gctool: unknown flag: --tmpfs (see 'gctool run --help')\n");
+  const auto unknown = root.run({"run", "--runtime", "runc", "busybox"});
+  CHECK(unknown.exit_code == 125);
+  CHECK(unknown.err == "gctool: unknown flag: --runtime (see 'gctool run --help')\n");
   const auto shorthand = root.run({"exec", "-z", "c1", "true"});
   CHECK(shorthand.exit_code == 125);
   CHECK(shorthand.err == "gctool: unknown shorthand flag: 'z' in -z (see 'gctool exec --help')\n");

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -16,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include <fmt/format.h>
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -186,6 +188,19 @@ inline std::string run_detached(const TestRoot& root, std::vector<std::string> a
   REQUIRE(result.exit_code == 0);
   REQUIRE(result.out.size() == 65);
   return name;
+}
+
+// `run --rm FLAGS busybox true` is refused as bad input: exit 125, one line on stderr, nothing on
+// stdout.
+inline void check_refused(const TestRoot& root, const std::vector<std::string>& flags) {
+  std::vector<std::string> args = {"run", "--rm"};
+  args.insert(args.end(), flags.begin(), flags.end());
+  args.insert(args.end(), {"busybox", "true"});
+  const auto r = root.run(args);
+  INFO(fmt::format("flags: {}; stderr: {}", fmt::join(flags, " "), r.err));
+  CHECK(r.exit_code == 125);
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  CHECK(r.out == "");
 }
 
 // `rm -f`, checked.

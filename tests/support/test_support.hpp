@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -121,6 +122,19 @@ class TempDir {
   std::filesystem::path top_;
   std::filesystem::path path_;
 };
+
+// A file's whole content ("" when it cannot be read).
+inline std::string read_whole_file(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+// The number of lines of a command's output.
+inline std::size_t output_lines(const std::string& text) {
+  return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
+}
 
 inline std::string unique_name(const std::string& prefix) {
   static std::mt19937_64 rng{std::random_device{}()};

@@ -29,6 +29,7 @@ struct CommandConfig {
   bool create_working_dir = true;
   std::vector<std::string> args;
   std::vector<std::string> env;  // without HOME, which comes from the container's /etc/passwd
+  std::vector<Ulimit> ulimits;   // --ulimit, set while still root
   // Capabilities, no_new_privs, seccomp (and for the init masked and read-only paths), prepared by
   // the parent (sys::parse_security); null: none applied (the process keeps every capability).
   const sys::SecurityOptions* security = nullptr;
@@ -40,6 +41,8 @@ struct InitConfig {
   std::filesystem::path work;
   std::vector<std::filesystem::path> layer_dirs;  // bottom to top
   std::vector<BindMount> binds;
+  std::vector<TmpfsMount> tmpfs;
+  std::int64_t shm_size = kDefaultShmSize;
   std::vector<DeviceNode> devices;  // --device nodes, made after /dev
   // Files the runtime wrote (hostname, hosts, resolv.conf) -> where they appear in the container.
   std::vector<std::pair<std::filesystem::path, std::string>> etc_files;

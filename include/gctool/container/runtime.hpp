@@ -65,6 +65,10 @@ class Container {
   // failed (see InitError::exit_code).
   void start(BorrowedFd stdin_fd = BorrowedFd());
 
+  // Docker's create: leaves the container, which has not started, as it is (status created, owned
+  // by nobody) for a later start. This object no longer owns it.
+  void keep_created();
+
   // Counts one more restart by the restart policy; saved by the next start().
   void count_restart() noexcept { ++record_.restart_count; }
 
@@ -135,8 +139,10 @@ Record inspect_container(const ContainerStore& store, std::string_view ref);
 // Docker's rm: refuses a running or restarting container (one whose owner lives) unless force,
 // which kills every process of its cgroup (and its owner unless the container runs) and waits
 // for them; then releases the cgroup and removes the directory. A broken record (see
-// ContainerStore) is removed with force only. Returns the id.
-std::string remove_container(const ContainerStore& store, std::string_view ref, bool force);
+// ContainerStore) is removed with force only. With volumes (rm -v) or AutoRemove, its anonymous
+// volumes go too. Returns the id.
+std::string remove_container(const ContainerStore& store, std::string_view ref, bool force,
+                             bool volumes = false);
 
 // Sends sig to the running container's pid 1 (checked by start time). Throws when not running.
 void signal_container(const ContainerStore& store, std::string_view ref, int sig);

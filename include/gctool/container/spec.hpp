@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -22,8 +23,39 @@ struct BindMount {
   std::string destination;  // absolute path in the container
   bool read_only = false;
   std::string volume;  // the named volume's name; empty for a host path
+  // `-v /data`: a volume named by gctool, removed with the container (--rm, rm -v).
+  bool anonymous = false;
+  // Docker's bind propagation as given (-v ...:rslave, --mount bind-propagation=); empty:
+  // rprivate. Recorded only: the container's mount namespace is private, nothing propagates.
+  std::string propagation;
   bool operator==(const BindMount&) const = default;
 };
+
+// --tmpfs DEST[:OPTIONS] and --mount type=tmpfs: a tmpfs made in the container.
+struct TmpfsMount {
+  std::string destination;  // absolute, normalised
+  std::string options;      // as given, checked: size, mode, uid, gid, nr_inodes and flags
+  bool operator==(const TmpfsMount&) const = default;
+};
+
+// The mount flags and data of tmpfs options ("size=64m,mode=1777,exec"), Docker's defaults
+// (nosuid, nodev, noexec) first. Throws an invalid-input Error naming a bad option.
+struct TmpfsMountData {
+  unsigned long flags = 0;
+  std::string data;
+};
+TmpfsMountData tmpfs_mount_data(std::string_view options);
+
+// --ulimit NAME=SOFT[:HARD] (a single value sets both; -1 is unlimited).
+struct Ulimit {
+  std::string name;  // Docker's: nofile, nproc, core, ...
+  std::int64_t soft = 0;
+  std::int64_t hard = 0;
+  bool operator==(const Ulimit&) const = default;
+};
+Ulimit parse_ulimit(std::string_view text);
+// The RLIMIT_* resource of a Docker ulimit name; throws for an unknown name.
+int ulimit_resource(std::string_view name);
 
 // --device HOST[:CONTAINER[:PERMISSIONS]]: a host device node made in the container and allowed
 // by its device rules.
@@ -76,6 +108,11 @@ struct Spec {
   std::vector<std::string> network_aliases;  // --network-alias
   std::vector<std::string> links;            // --link NAME[:ALIAS]
   std::string stop_signal;
+  std::optional<int> stop_timeout;            // --stop-timeout: seconds `stop` waits by default
+  std::map<std::string, std::string> labels;  // the image's, then --label
+  std::vector<TmpfsMount> tmpfs;              // --tmpfs, --mount type=tmpfs
+  std::vector<Ulimit> ulimits;                // --ulimit
+  std::optional<std::int64_t> shm_size;       // --shm-size: /dev/shm's size in bytes
 
   // Security flags as given (--cap-add, --cap-drop, --privileged, --security-opt); the runtime
   // prepares them with sys::parse_security when it starts the container.
@@ -86,10 +123,21 @@ struct Spec {
   std::vector<DeviceMapping> devices;  // --device
 };
 
-// "HOST:CTR[:ro|rw]" or "NAME:CTR[:ro|rw]" as `-v`. A source starting with '/' is a host path,
-// otherwise it must be a valid volume name (the runtime creates the volume and fills in source).
-// Paths are normalised. The destination may not be "/" nor reserved_destination().
-BindMount parse_volume(std::string_view text);
+// "HOST:CTR[:OPTIONS]", "NAME:CTR[:OPTIONS]" or "CTR" as `-v`. A source starting with '/' is a
+// host path, one starting with "./" or "../" (or "." or "..") a host path relative to `cwd`
+// (Docker 23+), otherwise it must be a valid volume name (the runtime creates the volume and fills
+// in source); without a source, an anonymous volume. OPTIONS is a comma-separated list of ro, rw,
+// z, Z (accepted: no SELinux relabelling here) and a propagation mode. Paths are
+// normalised. The destination may not be "/" nor reserved_destination().
+BindMount parse_volume(std::string_view text, const std::filesystem::path& cwd = "/");
+
+// Docker's --mount value: "type=bind|volume|tmpfs,source=...,target=...,readonly,..." with the
+// options of each type. A bind or volume mount goes to binds, a tmpfs to tmpfs.
+void parse_mount(std::string_view text, const std::filesystem::path& cwd,
+                 std::vector<BindMount>& binds, std::vector<TmpfsMount>& tmpfs);
+
+// --tmpfs "DEST[:OPTIONS]".
+TmpfsMount parse_tmpfs(std::string_view text);
 
 // Why nothing may be mounted at `destination` (absolute, normalised), completing "destination
 // can't be ...": inside /proc or /sys, or /dev and what gctool sets up there (its device nodes,
@@ -133,6 +181,9 @@ std::optional<std::string> env_value(const std::vector<std::string>& env, std::s
 // The container's environment before its user is known: PATH (the image's, else the standard
 // one), HOSTNAME, TERM=xterm with a tty, then spec.env. HOME is added by init from /etc/passwd.
 std::vector<std::string> base_environment(const Spec& spec, const std::string& hostname);
+
+// /dev/shm's size without --shm-size, as Docker's.
+inline constexpr std::int64_t kDefaultShmSize = 64 * 1024 * 1024;
 
 inline constexpr std::string_view kDefaultPath =
     "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";

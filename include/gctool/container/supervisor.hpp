@@ -71,6 +71,14 @@ class StartError : public Error {
   int exit_code_;
 };
 
+// Docker refuses --rm with a restart policy; throws an invalid-input Error.
+void check_restart_policy(const Spec& spec, const SupervisorOptions& options);
+
+// Docker's create: the container (status created) with its supervisor options, for `start`.
+// Returns its full id.
+std::string create_container(const ContainerStore& store, Spec spec,
+                             const SupervisorOptions& options);
+
 // Creates the container under a new supervisor and returns its full id once the container's
 // command has been exec'd. When anything fails before that, nothing is left behind and
 // StartError says why. The caller must be single-threaded (it forks).
@@ -97,12 +105,13 @@ inline constexpr std::string_view kSuperviseExitedVerb = "__supervise-exited";
 // or cleans up. Never returns.
 [[noreturn]] void resume_supervisor(int argc, const char* const* argv);
 
-// Docker's stop: sends the container's StopSignal (default SIGTERM), waits up to `timeout` for
-// pid 1 to exit, then kills every process of its cgroup. Returns once the exit is recorded in
-// state (by the supervisor when it is alive, otherwise here) and the restart policy will not
-// start it again. A container that is not running is left as it is. Returns the id.
+// Docker's stop: sends the container's StopSignal (default SIGTERM), waits up to `timeout` (by
+// default the container's --stop-timeout, else 10 s) for pid 1 to exit, then kills every process of
+// its cgroup. Returns once the exit is recorded in state (by the supervisor when it is alive,
+// otherwise here) and the restart policy will not start it again. A container that is not running
+// is left as it is. Returns the id.
 std::string stop_container(const ContainerStore& store, std::string_view ref,
-                           std::chrono::seconds timeout = std::chrono::seconds(10));
+                           std::optional<std::chrono::seconds> timeout = std::nullopt);
 
 // Docker's kill: sends sig to the container's pid 1 through a pidfd (checked by start time).
 // SIGKILL counts as a stop by the user: the restart policy does not start the container again,

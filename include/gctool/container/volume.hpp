@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "gctool/container/spec.hpp"
 #include "gctool/container/store.hpp"
 
 namespace gctool::container {
@@ -33,8 +34,9 @@ bool volume_exists(const std::filesystem::path& root, std::string_view name);
 
 // The volume named name, created (0755, owned by root) when missing; an existing one is returned
 // as it is, and a concurrent creation of the same volume is no failure. The caller holds the
-// store lock.
-Volume ensure_volume(const std::filesystem::path& root, std::string_view name);
+// store lock. An anonymous volume (`-v /data`) is marked so, for `volume prune` without -a.
+Volume ensure_volume(const std::filesystem::path& root, std::string_view name,
+                     bool anonymous = false);
 
 // `volume create [NAME]`: as ensure_volume under the store lock; a random 64-hex name when name is
 // empty. An invalid name is an invalid-input Error.
@@ -57,7 +59,13 @@ std::vector<std::string> volume_users(const ContainerStore& store, std::string_v
 // invalid-input Error `remove NAME: volume is in use - [<id>, ...]`, as Docker.
 void remove_volume(const ContainerStore& store, std::string_view name);
 
-// Removes every anonymous volume no container refers to, with all every such volume (Docker
+// Removes the anonymous volumes (`-v /data`) among binds that no container refers to any more:
+// for a container whose record is gone (--rm, rm -v, a create that failed). The caller holds
+// the store lock. Best effort: one that cannot be removed stays, as `volume ls` shows it.
+void remove_anonymous_volumes(const ContainerStore& store,
+                              const std::vector<BindMount>& binds) noexcept;
+
+// Removes every anonymous volume no container refers to, with `all` every unused volume (Docker
 // 23+); returns their names and the bytes their data held.
 struct PrunedVolume {
   std::string name;

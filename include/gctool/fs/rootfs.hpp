@@ -45,7 +45,8 @@ void mount_proc_and_sys(BorrowedFd root);
 // Returns the new /dev/null opened O_PATH and checked to be the character device 1:3 on that
 // tmpfs: masked files are bound from it, never from whatever /dev/null later resolves to in the
 // container (CVE-2025-31133). Throws when it cannot be checked.
-UniqueFd setup_dev(BorrowedFd root);
+// /dev/shm is shm_size bytes (Docker's default: 64 MiB).
+UniqueFd setup_dev(BorrowedFd root, std::int64_t shm_size = 64 * 1024 * 1024);
 
 // Makes new_root (a mount point) the root of the calling process's mount namespace and detaches
 // the old root so that no host path remains reachable. Ends with cwd "/".

@@ -990,7 +990,7 @@ class Builder {
         const fs::path source = mounts_dir(o_.root) / image::sha256_hex(id);
         fs::create_directories(source);
         m.binds.push_back(
-            {source.string(), target, kv.contains("ro") || kv.contains("readonly"), ""});
+            {source.string(), target, kv.contains("ro") || kv.contains("readonly"), "", false, ""});
         m.description.push_back({{"type", "cache"}, {"target", target}, {"id", id}});
       } else if (type == "bind") {
         if (kv.contains("from")) {
@@ -1000,7 +1000,7 @@ class Builder {
                                    : kv.contains("src")  ? kv["src"]
                                                          : ".";
         const auto found = find_sources(o_.context, source, IgnoreMatcher());
-        m.binds.push_back({found.front().host.string(), target, !kv.contains("rw"), ""});
+        m.binds.push_back({found.front().host.string(), target, !kv.contains("rw"), "", false, ""});
         m.description.push_back({{"type", "bind"},
                                  {"target", target},
                                  {"source", source},

@@ -1,14 +1,20 @@
 #include "gctool/container/foreground.hpp"
 
+#include <fcntl.h>
 #include <sys/signalfd.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include <array>
+#include <chrono>
+#include <cstdio>
+#include <span>
 
+#include "gctool/core/scope_exit.hpp"
 #include "gctool/io/poll.hpp"
 #include "gctool/io/process.hpp"
 #include "gctool/io/rw.hpp"
+#include "gctool/io/sleep.hpp"
 #include "gctool/io/sync_wait.hpp"
 #include "gctool/io/task.hpp"
 #include "gctool/sys/pidfd.hpp"
@@ -17,8 +23,54 @@
 namespace gctool::container {
 namespace {
 
+using namespace std::chrono_literals;
+
 constexpr int kStdin = 0;
 constexpr int kStdout = 1;
+constexpr int kStderr = 2;
+
+// How long the session waits after pid 1's exit for the output pipes to reach end of file (at
+// once, normally: the other processes of the pid namespace die with pid 1).
+constexpr auto kDrainTimeout = 2s;
+
+// Copies what the container writes to `terminal` first, then into the log, until end of file. A
+// terminal that has gone (EPIPE) or a log that cannot be written (a full disk) stops getting the
+// output, but the pipe is still drained so that the container never blocks on it.
+io::Task<void> relay_output(io::Loop& loop, UniqueFd pipe, BorrowedFd terminal, LogStream stream,
+                            LogWriter& log, int& open) {
+  ++open;
+  const auto buffer = make_log_buffer(LogWriter::kReadBufferSize);
+  const std::span<char> space(buffer.get(), LogWriter::kReadBufferSize);
+  bool to_terminal = true;
+  bool to_log = true;
+  for (;;) {
+    std::size_t n = 0;
+    try {
+      n = co_await io::read(loop, pipe.borrow(), space);
+    } catch (const Error&) {
+      break;
+    }
+    if (n == 0) {
+      break;
+    }
+    const std::string_view data(buffer.get(), n);
+    if (to_terminal) {
+      try {
+        co_await io::write_all(loop, terminal, data);
+      } catch (const Error&) {
+        to_terminal = false;
+      }
+    }
+    if (to_log) {
+      try {
+        log.write(stream, data);
+      } catch (const Error&) {
+        to_log = false;
+      }
+    }
+  }
+  --open;
+}
 
 io::Task<void> forward_signals(io::Loop& loop, BorrowedFd signal_fd, BorrowedFd pidfd,
                                BorrowedFd console) {
@@ -55,7 +107,7 @@ io::Task<void> relay_stdin(io::Loop& loop, BorrowedFd console) {
 
 // Copies the console to stdout until every slave fd is closed (EIO), which happens once the
 // container's processes are gone.
-io::Task<void> relay_console(io::Loop& loop, BorrowedFd console) {
+io::Task<void> relay_console(io::Loop& loop, BorrowedFd console, LogWriter* log) {
   std::array<char, 16384> buffer{};
   for (;;) {
     std::size_t n = 0;
@@ -71,20 +123,72 @@ io::Task<void> relay_console(io::Loop& loop, BorrowedFd console) {
       co_return;
     }
     co_await io::write_all(loop, BorrowedFd(kStdout), std::string_view(buffer.data(), n));
+    if (log != nullptr) {
+      try {
+        log->write(LogStream::Stdout, std::string_view(buffer.data(), n));
+      } catch (const Error&) {
+        log = nullptr;  // a full disk: the terminal still gets everything
+      }
+    }
   }
 }
 
-io::Task<siginfo_t> session(io::Loop& loop, BorrowedFd pidfd, BorrowedFd console) {
+io::Task<siginfo_t> session(io::Loop& loop, BorrowedFd pidfd, BorrowedFd console,
+                            ForegroundOutput* output) {
+  LogWriter* log = output != nullptr ? &output->log() : nullptr;
   if (console.valid()) {
-    co_await relay_console(loop, console);
+    co_await relay_console(loop, console, log);
   }
-  co_return co_await io::wait_exit(loop, pidfd);
+  // Counted in output, which outlives this frame and the relays a timeout leaves behind.
+  int* open = output != nullptr ? &output->relaying() : nullptr;
+  if (output != nullptr && !console.valid()) {
+    if (auto out = output->take_out(); out.valid()) {
+      loop.spawn(
+          relay_output(loop, std::move(out), BorrowedFd(kStdout), LogStream::Stdout, *log, *open));
+    }
+    if (auto err = output->take_err(); err.valid()) {
+      loop.spawn(
+          relay_output(loop, std::move(err), BorrowedFd(kStderr), LogStream::Stderr, *log, *open));
+    }
+  }
+  const siginfo_t info = co_await io::wait_exit(loop, pidfd);
+  for (auto waited = 0ms; open != nullptr && *open > 0 && waited < kDrainTimeout; waited += 10ms) {
+    co_await io::sleep(loop, 10ms);
+  }
+  co_return info;
 }
 
 }  // namespace
 
+ForegroundOutput::ForegroundOutput(const ContainerStore& store, const Container& container,
+                                   const LogOptions& options)
+    : log_(container_log_path(store.dir(container.id())), options) {}
+
+void ForegroundOutput::start(Container& container, BorrowedFd stdin_fd) {
+  if (container.record().spec.tty) {
+    container.start(stdin_fd);
+    return;
+  }
+  out_ = make_pipe();
+  err_ = make_pipe();
+  std::fflush(stdout);
+  std::fflush(stderr);
+  const UniqueFd saved_out(check(::fcntl(kStdout, F_DUPFD_CLOEXEC, 3), "dup stdout"));
+  const UniqueFd saved_err(check(::fcntl(kStderr, F_DUPFD_CLOEXEC, 3), "dup stderr"));
+  const ScopeExit restore([&] {
+    ::dup2(saved_out.get(), kStdout);
+    ::dup2(saved_err.get(), kStderr);
+    // Only the container holds the write ends now: end of file comes when it is gone.
+    out_.write.reset();
+    err_.write.reset();
+  });
+  check(::dup2(out_.write.get(), kStdout), "dup2 stdout");
+  check(::dup2(err_.write.get(), kStderr), "dup2 stderr");
+  container.start(stdin_fd);
+}
+
 siginfo_t run_session(BorrowedFd pidfd, BorrowedFd console, BorrowedFd signal_fd,
-                      bool forward_stdin) {
+                      bool forward_stdin, ForegroundOutput* output) {
   std::optional<sys::RawTerminal> raw;
   const bool tty = console.valid();
   if (tty) {
@@ -98,14 +202,28 @@ siginfo_t run_session(BorrowedFd pidfd, BorrowedFd console, BorrowedFd signal_fd
   if (tty && forward_stdin) {
     loop.spawn(relay_stdin(loop, console));
   }
-  const siginfo_t info = io::sync_wait(loop, session(loop, pidfd, console));
+  // A reader of our stdout that has gone must not kill us before the container's exit is
+  // recorded (the container has started: it keeps its own SIGPIPE disposition).
+  struct sigaction ignore {};
+  struct sigaction previous {};
+  ignore.sa_handler = SIG_IGN;
+  if (output != nullptr) {
+    ::sigaction(SIGPIPE, &ignore, &previous);
+  }
+  const ScopeExit restore([&] {
+    if (output != nullptr) {
+      ::sigaction(SIGPIPE, &previous, nullptr);
+    }
+  });
+  const siginfo_t info = io::sync_wait(loop, session(loop, pidfd, console, output));
   loop.cancel_all();
   return info;
 }
 
-int run_foreground(Container& container, BorrowedFd signal_fd, bool forward_stdin) {
+int run_foreground(Container& container, BorrowedFd signal_fd, bool forward_stdin,
+                   ForegroundOutput& output) {
   return container.record_exit(
-      run_session(container.pidfd(), container.console(), signal_fd, forward_stdin));
+      run_session(container.pidfd(), container.console(), signal_fd, forward_stdin, &output));
 }
 
 }  // namespace gctool::container

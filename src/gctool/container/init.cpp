@@ -7,6 +7,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -92,6 +93,18 @@ void make_device_nodes(BorrowedFd root, const std::vector<DeviceNode>& devices) 
   }
 }
 
+// --tmpfs: a tmpfs at the destination, made as a volume's is (resolved inside the root).
+void mount_tmpfs(BorrowedFd root, const TmpfsMount& tmpfs) {
+  const std::string resolved = fs::resolve_in_root(root, tmpfs.destination);
+  if (const auto why = reserved_destination("/" + resolved)) {
+    throw_invalid("tmpfs destination \"{}\" leads to \"/{}\": can't be {}", tmpfs.destination,
+                  resolved, *why);
+  }
+  const UniqueFd target = fs::mkdir_all_in_root(root, resolved);
+  const auto data = tmpfs_mount_data(tmpfs.options);
+  fs::mount("tmpfs", fs::fd_path(target), "tmpfs", data.flags, data.data);
+}
+
 // Mounts of the container below its root, before pivot_root while host paths are reachable.
 // Returns the container's /dev/null (see fs::setup_dev), the source of the masks.
 UniqueFd build_rootfs(const InitConfig& c) {
@@ -101,15 +114,28 @@ UniqueFd build_rootfs(const InitConfig& c) {
   const UniqueFd root(
       check(::open(c.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), "open {}", c.rootfs));
   fs::mount_proc_and_sys(root);
-  UniqueFd null = fs::setup_dev(root);
+  UniqueFd null = fs::setup_dev(root, c.shm_size);
   make_device_nodes(root, c.devices);
-  // Parents before children: "/data" must be mounted before "/data/sub".
-  std::vector<BindMount> binds = c.binds;
-  std::stable_sort(binds.begin(), binds.end(), [](const BindMount& a, const BindMount& b) {
-    return std::count(a.destination.begin(), a.destination.end(), '/') <
-           std::count(b.destination.begin(), b.destination.end(), '/');
-  });
-  for (const auto& bind : binds) {
+  // Parents before children: "/data" must be mounted before "/data/sub", whatever their kind.
+  std::vector<std::pair<const BindMount*, const TmpfsMount*>> mounts;
+  for (const auto& bind : c.binds) {
+    mounts.emplace_back(&bind, nullptr);
+  }
+  for (const auto& tmpfs : c.tmpfs) {
+    mounts.emplace_back(nullptr, &tmpfs);
+  }
+  const auto depth = [](const auto& m) {
+    const std::string& d = m.first != nullptr ? m.first->destination : m.second->destination;
+    return std::count(d.begin(), d.end(), '/');
+  };
+  std::stable_sort(mounts.begin(), mounts.end(),
+                   [&](const auto& a, const auto& b) { return depth(a) < depth(b); });
+  for (const auto& [bind_ptr, tmpfs] : mounts) {
+    if (tmpfs != nullptr) {
+      mount_tmpfs(root, *tmpfs);
+      continue;
+    }
+    const BindMount& bind = *bind_ptr;
     struct stat st {};
     check(::stat(bind.source.c_str(), &st), "stat volume source \"{}\"", bind.source);
     // A symlink in the image may lead the destination elsewhere in the root, never out of it;
@@ -254,6 +280,14 @@ void exec_container_command(BorrowedFd report, const CommandConfig& c) {
   // forbid what came before).
   if (c.security != nullptr) {
     check_security(report, sys::apply_security_before_user(*c.security));
+  }
+  for (const auto& limit : c.ulimits) {
+    const auto value = [](std::int64_t v) {
+      return v < 0 ? RLIM_INFINITY : static_cast<rlim_t>(v);
+    };
+    const rlimit rl{value(limit.soft), value(limit.hard)};
+    check(::setrlimit(ulimit_resource(limit.name), &rl), "setrlimit {}={}:{}", limit.name,
+          limit.soft, limit.hard);
   }
   enter_workdir(c.working_dir, c.create_working_dir);
   const auto user = switch_user(c.user);

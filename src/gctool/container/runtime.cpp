@@ -103,10 +103,29 @@ void validate(const fsys::path& root, const Spec& spec) {
       throw_invalid("invalid mount destination \"{}\": can't be {}", bind.destination, *why);
     }
     struct stat st {};
-    if (bind.volume.empty() && ::stat(bind.source.c_str(), &st) != 0) {
+    if (bind.volume.empty() && !bind.anonymous && ::stat(bind.source.c_str(), &st) != 0) {
       throw_invalid("invalid mount config for type \"bind\": bind source path does not exist: {}",
                     bind.source);
     }
+  }
+  std::vector<std::string> destinations;
+  for (const auto& bind : spec.binds) {
+    destinations.push_back(bind.destination);
+  }
+  for (const auto& tmpfs : spec.tmpfs) {
+    tmpfs_mount_data(tmpfs.options);
+    destinations.push_back(tmpfs.destination);
+  }
+  std::sort(destinations.begin(), destinations.end());
+  if (const auto dup = std::adjacent_find(destinations.begin(), destinations.end());
+      dup != destinations.end()) {
+    throw_invalid("duplicate mount point: {}", *dup);
+  }
+  for (const auto& limit : spec.ulimits) {
+    ulimit_resource(limit.name);
+  }
+  if (spec.shm_size && *spec.shm_size <= 0) {
+    throw_invalid("invalid --shm-size: must be greater than 0");
   }
   if (spec.entrypoint.empty() && spec.cmd.empty()) {
     throw_invalid("no command specified");
@@ -304,15 +323,23 @@ Container Container::create(const ContainerStore& store, Spec spec, Durability d
     record.spec.name = record.name;
     // Under the lock: `volume rm` cannot take a volume away before the record refers to it.
     for (auto& bind : record.spec.binds) {
+      if (bind.anonymous && bind.volume.empty()) {
+        bind.volume = random_id();
+      }
       if (!bind.volume.empty()) {
-        bind.source = ensure_volume(store.root(), bind.volume).mountpoint.string();
+        bind.source = ensure_volume(store.root(), bind.volume, bind.anonymous).mountpoint.string();
       }
     }
     // A generated name that another container holds is drawn again, as Docker does, so
     // concurrent `run`s without --name never fail on each other.
-    store.create(record, durability,
-                 generated_name ? ContainerStore::NameConflict::draw_again
-                                : ContainerStore::NameConflict::fail);
+    try {
+      store.create(record, durability,
+                   generated_name ? ContainerStore::NameConflict::draw_again
+                                  : ContainerStore::NameConflict::fail);
+    } catch (...) {
+      remove_anonymous_volumes(store, record.spec.binds);
+      throw;
+    }
   }
   Container container(store, std::move(record), durability, std::nullopt);
   const fsys::path dir = store.dir(container.id());
@@ -402,6 +429,8 @@ void Container::start(BorrowedFd stdin_fd) {
   init.work = dir / "work";
   init.layer_dirs = spec.layer_dirs;
   init.binds = spec.binds;
+  init.tmpfs = spec.tmpfs;
+  init.shm_size = spec.shm_size.value_or(kDefaultShmSize);
   init.devices = device_nodes(spec);
   init.etc_files = {{dir / "hostname", "/etc/hostname"},
                     {dir / "hosts", "/etc/hosts"},
@@ -415,6 +444,7 @@ void Container::start(BorrowedFd stdin_fd) {
   init.command.working_dir = spec.working_dir;
   init.command.args = record_.args();
   init.command.env = base_environment(spec, record_.hostname);
+  init.command.ulimits = spec.ulimits;
   init.command.security = &security;
   init.sync = sync_read.borrow();
   init.report = report_write.borrow();
@@ -546,6 +576,12 @@ void Container::cancel_restart(const std::string& error) {
   }
 }
 
+void Container::keep_created() {
+  record_.owner = {};
+  save();
+  finished_ = true;
+}
+
 void Container::finish() {
   if (cgroup_) {
     cgroup_->kill_all();
@@ -558,6 +594,7 @@ void Container::finish() {
   if (record_.spec.auto_remove) {
     const auto lock = store_->lock();
     store_->remove(id());
+    remove_anonymous_volumes(*store_, record_.spec.binds);
   }
   finished_ = true;
 }
@@ -609,6 +646,7 @@ void Container::destroy() noexcept {
   try {
     const auto lock = store_->lock();
     store_->remove(id());
+    remove_anonymous_volumes(*store_, record_.spec.binds);
   } catch (const std::exception&) {
     // Best effort on an error path; the next reconcile or rm -f finishes the job.
   }
@@ -644,6 +682,7 @@ std::optional<Record> reconcile(const ContainerStore& store, Record record) {
   teardown_network(store.root(), record);
   if (record.spec.auto_remove) {
     store.remove(record.id);
+    remove_anonymous_volumes(store, record.spec.binds);
     return std::nullopt;
   }
   record.owner = {};
@@ -701,7 +740,8 @@ Record inspect_container(const ContainerStore& store, std::string_view ref) {
   return std::move(*settled.record);
 }
 
-std::string remove_container(const ContainerStore& store, std::string_view ref, bool force) {
+std::string remove_container(const ContainerStore& store, std::string_view ref, bool force,
+                             bool volumes) {
   const std::string id = [&] {
     const auto lock = store.lock();
     std::string found = store.resolve(ref);
@@ -742,6 +782,9 @@ std::string remove_container(const ContainerStore& store, std::string_view ref, 
   release_cgroup(record->cgroup_path);
   teardown_network(store.root(), *record);
   store.remove(record->id);
+  if (volumes || record->spec.auto_remove) {
+    remove_anonymous_volumes(store, record->spec.binds);
+  }
   return record->id;
 }
 

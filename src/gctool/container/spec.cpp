@@ -1,15 +1,20 @@
 #include "gctool/container/spec.hpp"
 
+#include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <functional>
 
 #include "gctool/core/error.hpp"
 #include "gctool/core/ids.hpp"
 #include "gctool/core/text.hpp"
+#include "gctool/core/units.hpp"
 
 namespace gctool::container {
 namespace {
@@ -133,47 +138,296 @@ cgroup::Resources container_resources(const Spec& spec) {
   return resources;
 }
 
-BindMount parse_volume(std::string_view text) {
+namespace {
+
+std::vector<std::string_view> split(std::string_view text, char sep) {
   std::vector<std::string_view> parts;
-  std::size_t start = 0;
-  while (true) {
-    const auto colon = text.find(':', start);
-    parts.push_back(text.substr(start, colon == std::string_view::npos ? colon : colon - start));
-    if (colon == std::string_view::npos) {
-      break;
+  for (std::size_t start = 0;;) {
+    const auto at = text.find(sep, start);
+    parts.push_back(text.substr(start, at == std::string_view::npos ? at : at - start));
+    if (at == std::string_view::npos) {
+      return parts;
     }
-    start = colon + 1;
+    start = at + 1;
   }
-  if (parts.size() < 2 || parts.size() > 3 || parts[0].empty() || parts[1].empty()) {
-    throw_invalid("invalid volume specification \"{}\": expected HOST:CONTAINER[:ro]", text);
+}
+
+bool is_propagation(std::string_view mode) {
+  for (const std::string_view known :
+       {"shared", "rshared", "slave", "rslave", "private", "rprivate"}) {
+    if (mode == known) {
+      return true;
+    }
   }
-  BindMount bind;
-  if (parts[0].front() == '/') {
-    bind.source = normalize_absolute(parts[0], "source");
-  } else if (valid_name(parts[0])) {
-    bind.volume = std::string(parts[0]);
+  return false;
+}
+
+// Docker 23+: "./dir", "../dir", "." and ".." are host paths relative to the working directory.
+bool is_relative_host_path(std::string_view source) {
+  return source == "." || source == ".." || source.starts_with("./") || source.starts_with("../");
+}
+
+// The destination of a mount, checked as every mount's is; `what` is the whole spec for errors.
+std::string mount_destination(std::string_view path, std::string_view what, std::string_view kind) {
+  if (path.empty()) {
+    throw_invalid("invalid {} specification \"{}\": no destination", kind, what);
+  }
+  const std::string destination = normalize_absolute(path, "destination");
+  if (destination == "/") {
+    throw_invalid("invalid {} specification \"{}\": destination can't be '/'", kind, what);
+  }
+  if (const auto why = reserved_destination(destination)) {
+    throw_invalid("invalid {} specification \"{}\": destination can't be {}", kind, what, *why);
+  }
+  return destination;
+}
+
+// The source of a bind or volume mount: an absolute or relative host path, else a volume name.
+void set_source(BindMount& bind, std::string_view source, const std::filesystem::path& cwd,
+                std::string_view what) {
+  if (source.front() == '/') {
+    bind.source = normalize_absolute(source, "source");
+  } else if (is_relative_host_path(source)) {
+    bind.source = normalize_absolute((cwd / source).string(), "source");
+  } else if (valid_name(source)) {
+    bind.volume = std::string(source);
   } else {
     throw_invalid(
         "invalid volume specification \"{}\": \"{}\" includes invalid characters for a local "
         "volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed; a host path must be "
-        "absolute",
-        text, parts[0]);
+        "absolute or start with ./",
+        what, source);
   }
-  bind.destination = normalize_absolute(parts[1], "destination");
-  if (bind.destination == "/") {
-    throw_invalid("invalid volume specification \"{}\": destination can't be '/'", text);
+}
+
+}  // namespace
+
+BindMount parse_volume(std::string_view text, const std::filesystem::path& cwd) {
+  const auto parts = split(text, ':');
+  if (parts.size() > 3 ||
+      std::any_of(parts.begin(), parts.end(), [](std::string_view part) { return part.empty(); })) {
+    throw_invalid("invalid volume specification \"{}\": expected [SOURCE:]CONTAINER[:OPTIONS]",
+                  text);
   }
-  if (const auto why = reserved_destination(bind.destination)) {
-    throw_invalid("invalid volume specification \"{}\": destination can't be {}", text, *why);
+  BindMount bind;
+  std::string_view destination = parts[0];
+  std::string_view options;
+  if (parts.size() == 1) {
+    bind.anonymous = true;
+  } else {
+    set_source(bind, parts[0], cwd, text);
+    destination = parts[1];
+    options = parts.size() == 3 ? parts[2] : std::string_view();
   }
-  if (parts.size() == 3) {
-    if (parts[2] == "ro") {
-      bind.read_only = true;
-    } else if (parts[2] != "rw") {
-      throw_invalid("invalid volume specification \"{}\": unknown mode \"{}\"", text, parts[2]);
+  bind.destination = mount_destination(destination, text, "volume");
+  if (!options.empty()) {
+    bool mode_seen = false;
+    for (const auto option : split(options, ',')) {
+      if ((option == "ro" || option == "rw") && !mode_seen) {
+        bind.read_only = option == "ro";
+        mode_seen = true;
+      } else if (is_propagation(option) && bind.propagation.empty() && bind.volume.empty() &&
+                 !bind.anonymous) {
+        bind.propagation = std::string(option);
+      } else if (option != "z" && option != "Z") {
+        // z and Z ask for an SELinux relabel: there is no SELinux here, so nothing to do.
+        throw_invalid("invalid volume specification \"{}\": invalid mode \"{}\"", text, option);
+      }
     }
   }
   return bind;
+}
+
+void parse_mount(std::string_view text, const std::filesystem::path& cwd,
+                 std::vector<BindMount>& binds, std::vector<TmpfsMount>& tmpfs) {
+  std::string type = "volume";  // Docker's default
+  std::string source;
+  std::string target;
+  bool read_only = false;
+  std::string propagation;
+  std::vector<std::string> tmpfs_options;
+  for (const auto field : split(text, ',')) {
+    const auto eq = field.find('=');
+    const std::string key(field.substr(0, eq));
+    const std::string value(eq == std::string_view::npos ? "" : field.substr(eq + 1));
+    const bool has_value = eq != std::string_view::npos;
+    if (key == "type" && has_value) {
+      type = value;
+    } else if ((key == "source" || key == "src") && has_value) {
+      source = value;
+    } else if ((key == "target" || key == "destination" || key == "dst") && has_value) {
+      target = value;
+    } else if (key == "readonly" || key == "ro") {
+      if (has_value && value != "true" && value != "1" && value != "false" && value != "0") {
+        throw_invalid("invalid mount specification \"{}\": invalid value for {}: {}", text, key,
+                      value);
+      }
+      read_only = !has_value || value == "true" || value == "1";
+    } else if (key == "bind-propagation" && has_value && is_propagation(value)) {
+      propagation = value;
+    } else if (key == "tmpfs-size" && has_value) {
+      tmpfs_options.push_back("size=" + value);
+    } else if (key == "tmpfs-mode" && has_value) {
+      tmpfs_options.push_back("mode=" + value);
+    } else if (key == "consistency" || (key == "volume-driver" && value == "local")) {
+      // Docker on Linux ignores consistency; local is the only driver.
+    } else {
+      throw_invalid("invalid mount specification \"{}\": unexpected key \"{}\"", text, key);
+    }
+  }
+  if (type != "bind" && type != "volume" && type != "tmpfs") {
+    throw_invalid(
+        "invalid mount specification \"{}\": type \"{}\" is not supported (bind, volume "
+        "or tmpfs)",
+        text, type);
+  }
+  if (type != "bind" && !propagation.empty()) {
+    throw_invalid("invalid mount specification \"{}\": bind-propagation is for type=bind", text);
+  }
+  if (type != "tmpfs" && !tmpfs_options.empty()) {
+    throw_invalid("invalid mount specification \"{}\": tmpfs options are for type=tmpfs", text);
+  }
+  if (type == "tmpfs") {
+    if (!source.empty()) {
+      throw_invalid("invalid mount specification \"{}\": a tmpfs has no source", text);
+    }
+    if (read_only) {
+      tmpfs_options.emplace_back("ro");
+    }
+    TmpfsMount mount{mount_destination(target, text, "mount"), ""};
+    for (const auto& option : tmpfs_options) {
+      mount.options += (mount.options.empty() ? "" : ",") + option;
+    }
+    tmpfs_mount_data(mount.options);
+    tmpfs.push_back(std::move(mount));
+    return;
+  }
+  BindMount bind;
+  bind.destination = mount_destination(target, text, "mount");
+  bind.read_only = read_only;
+  if (type == "bind") {
+    if (source.empty()) {
+      throw_invalid("invalid mount specification \"{}\": a bind mount needs a source", text);
+    }
+    // As Docker: "./dir" is relative to the working directory, a bare "dir" is refused.
+    if (source.front() != '/' && !is_relative_host_path(source)) {
+      throw_invalid(
+          "invalid mount config for type \"bind\": invalid mount path: '{}' mount path "
+          "must be absolute or start with ./",
+          source);
+    }
+    set_source(bind, source, cwd, text);
+    bind.propagation = propagation;
+  } else if (source.empty()) {
+    bind.anonymous = true;
+  } else if (!valid_name(source)) {
+    throw_invalid("invalid mount specification \"{}\": invalid volume name \"{}\"", text, source);
+  } else {
+    bind.volume = source;
+  }
+  binds.push_back(std::move(bind));
+}
+
+TmpfsMount parse_tmpfs(std::string_view text) {
+  const auto colon = text.find(':');
+  TmpfsMount mount;
+  mount.destination = mount_destination(text.substr(0, colon), text, "tmpfs");
+  if (colon != std::string_view::npos) {
+    mount.options = std::string(text.substr(colon + 1));
+  }
+  tmpfs_mount_data(mount.options);
+  return mount;
+}
+
+TmpfsMountData tmpfs_mount_data(std::string_view options) {
+  TmpfsMountData out;
+  out.flags = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+  if (options.empty()) {
+    return out;
+  }
+  for (const auto option : split(options, ',')) {
+    const auto eq = option.find('=');
+    const std::string_view key = option.substr(0, eq);
+    const std::string_view value = eq == std::string_view::npos ? "" : option.substr(eq + 1);
+    static constexpr std::pair<std::string_view, std::pair<unsigned long, bool>> kFlags[] = {
+        {"ro", {MS_RDONLY, true}},    {"rw", {MS_RDONLY, false}},    {"noexec", {MS_NOEXEC, true}},
+        {"exec", {MS_NOEXEC, false}}, {"nosuid", {MS_NOSUID, true}}, {"suid", {MS_NOSUID, false}},
+        {"nodev", {MS_NODEV, true}},  {"dev", {MS_NODEV, false}},
+    };
+    const auto flag = std::find_if(std::begin(kFlags), std::end(kFlags),
+                                   [&](const auto& f) { return f.first == option; });
+    if (flag != std::end(kFlags)) {
+      out.flags =
+          flag->second.second ? out.flags | flag->second.first : out.flags & ~flag->second.first;
+      continue;
+    }
+    std::string data;
+    if (key == "size" && !value.empty()) {
+      data = fmt::format("size={}", parse_memory_size(value));
+    } else if (key == "mode" && !value.empty() && value.size() <= 4 &&
+               value.find_first_not_of("01234567") == std::string_view::npos) {
+      data = fmt::format("mode={}", value);
+    } else if ((key == "uid" || key == "gid" || key == "nr_inodes") && !value.empty() &&
+               value.size() <= 10 &&
+               value.find_first_not_of("0123456789") == std::string_view::npos) {
+      data = fmt::format("{}={}", key, value);
+    } else {
+      throw_invalid("invalid tmpfs option \"{}\"", option);
+    }
+    out.data += (out.data.empty() ? "" : ",") + data;
+  }
+  return out;
+}
+
+Ulimit parse_ulimit(std::string_view text) {
+  const auto eq = text.find('=');
+  if (eq == std::string_view::npos || eq == 0) {
+    throw_invalid("invalid ulimit argument: \"{}\": expected NAME=SOFT[:HARD]", text);
+  }
+  Ulimit limit;
+  limit.name = std::string(text.substr(0, eq));
+  ulimit_resource(limit.name);
+  const auto values = split(text.substr(eq + 1), ':');
+  const auto number = [&](std::string_view value) {
+    std::int64_t n = 0;
+    const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+    if (ec != std::errc() || end != value.data() + value.size() || n < -1) {
+      throw_invalid("invalid ulimit argument: \"{}\": \"{}\" is not a number", text, value);
+    }
+    return n;
+  };
+  if (values.size() > 2) {
+    throw_invalid("invalid ulimit argument: \"{}\": too many values", text);
+  }
+  limit.soft = number(values[0]);
+  limit.hard = values.size() == 2 ? number(values[1]) : limit.soft;
+  const auto as_unsigned = [](std::int64_t v) {
+    return v == -1 ? RLIM_INFINITY : static_cast<rlim_t>(v);
+  };
+  if (as_unsigned(limit.soft) > as_unsigned(limit.hard)) {
+    throw_invalid("invalid ulimit argument: \"{}\": soft limit {} is above hard limit {}", text,
+                  limit.soft, limit.hard);
+  }
+  return limit;
+}
+
+int ulimit_resource(std::string_view name) {
+  static constexpr std::pair<std::string_view, int> kNames[] = {
+      {"core", RLIMIT_CORE},         {"cpu", RLIMIT_CPU},
+      {"data", RLIMIT_DATA},         {"fsize", RLIMIT_FSIZE},
+      {"locks", RLIMIT_LOCKS},       {"memlock", RLIMIT_MEMLOCK},
+      {"msgqueue", RLIMIT_MSGQUEUE}, {"nice", RLIMIT_NICE},
+      {"nofile", RLIMIT_NOFILE},     {"nproc", RLIMIT_NPROC},
+      {"rss", RLIMIT_RSS},           {"rtprio", RLIMIT_RTPRIO},
+      {"rttime", RLIMIT_RTTIME},     {"sigpending", RLIMIT_SIGPENDING},
+      {"stack", RLIMIT_STACK},
+  };
+  for (const auto& [known, resource] : kNames) {
+    if (known == name) {
+      return resource;
+    }
+  }
+  throw_invalid("invalid ulimit argument: unknown ulimit \"{}\"", name);
 }
 
 std::pair<std::vector<std::string>, std::vector<std::string>> resolve_command(

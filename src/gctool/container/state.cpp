@@ -1,5 +1,7 @@
 #include "gctool/container/state.hpp"
 
+#include <sys/mount.h>
+
 #include <algorithm>
 
 #include <fmt/format.h>
@@ -153,6 +155,7 @@ json to_json(const Record& r) {
   const auto args = r.args();
   json binds = json::array();
   json mounts = json::array();
+  json anonymous = json::array();
   for (const auto& b : s.binds) {
     const bool named = !b.volume.empty();
     binds.push_back((named ? b.volume : b.source) + ":" + b.destination +
@@ -160,12 +163,32 @@ json to_json(const Record& r) {
     json mount = {{"Type", named ? "volume" : "bind"},
                   {"Source", b.source},
                   {"Destination", b.destination},
-                  {"RW", !b.read_only}};
+                  {"RW", !b.read_only},
+                  {"Propagation", named                   ? ""
+                                  : b.propagation.empty() ? "rprivate"
+                                                          : b.propagation}};
+    if (b.anonymous) {
+      anonymous.push_back(b.volume);
+    }
     if (named) {
       mount["Name"] = b.volume;
       mount["Driver"] = "local";
     }
     mounts.push_back(std::move(mount));
+  }
+  json tmpfs = json::object();
+  for (const auto& t : s.tmpfs) {
+    tmpfs[t.destination] = t.options;
+    mounts.push_back({{"Type", "tmpfs"},
+                      {"Source", ""},
+                      {"Destination", t.destination},
+                      {"RW", (tmpfs_mount_data(t.options).flags & MS_RDONLY) == 0},
+                      {"Propagation", ""},
+                      {"Options", t.options}});
+  }
+  json ulimits = json::array();
+  for (const auto& u : s.ulimits) {
+    ulimits.push_back({{"Name", u.name}, {"Soft", u.soft}, {"Hard", u.hard}});
   }
   json layers = json::array();
   for (const auto& dir : s.layer_dirs) {
@@ -206,6 +229,8 @@ json to_json(const Record& r) {
         {"WorkingDir", s.working_dir},
         {"Image", s.image_ref},
         {"StopSignal", s.stop_signal},
+        {"StopTimeout", optional_json(s.stop_timeout)},
+        {"Labels", s.labels},
         {"MacAddress", s.mac ? net::to_string(*s.mac) : ""}}},
       {"HostConfig",
        {{"Memory", res.memory_bytes.value_or(0)},
@@ -228,7 +253,10 @@ json to_json(const Record& r) {
         {"CapDrop", s.cap_drop},
         {"Privileged", s.privileged},
         {"SecurityOpt", s.security_opts},
-        {"Devices", devices_json(s.devices)}}},
+        {"Devices", devices_json(s.devices)},
+        {"Tmpfs", tmpfs},
+        {"Ulimits", ulimits},
+        {"ShmSize", s.shm_size.value_or(kDefaultShmSize)}}},
       {"Mounts", mounts},
       {"NetworkSettings", network_settings_json(r)},
       {"Gctool",
@@ -238,6 +266,7 @@ json to_json(const Record& r) {
         {"RequestedHostname", s.hostname},
         {"RequestedIp", s.ip ? json(net::to_string(*s.ip)) : json(nullptr)},
         {"NetworkAliases", s.network_aliases},
+        {"AnonymousVolumes", anonymous},
         {"Network", r.network ? net::to_json(*r.network) : json(nullptr)}}},
   };
 }
@@ -276,6 +305,8 @@ Record record_from_json(const json& j) {
     s.entrypoint = c.value("Entrypoint", std::vector<std::string>{});
     s.working_dir = c.value("WorkingDir", "");
     s.stop_signal = c.value("StopSignal", "");
+    s.stop_timeout = optional_from<int>(c, "StopTimeout");
+    s.labels = c.value("Labels", std::map<std::string, std::string>{});
     if (const auto mac = c.value("MacAddress", ""); !mac.empty()) {
       s.mac = net::parse_mac(mac);
     }
@@ -313,12 +344,37 @@ Record record_from_json(const json& j) {
                                         d.at("PathInContainer").get<std::string>(),
                                         d.value("CgroupPermissions", "rwm")});
     }
-    for (const auto& m : j.value("Mounts", json::array())) {
-      s.binds.push_back(BindMount{m.at("Source").get<std::string>(),
-                                  m.at("Destination").get<std::string>(), !m.value("RW", true),
-                                  m.value("Type", "") == "volume" ? m.value("Name", "") : ""});
+    const json tmpfs = h.value("Tmpfs", json::object());
+    for (auto it = tmpfs.begin(); it != tmpfs.end(); ++it) {
+      s.tmpfs.push_back(TmpfsMount{it.key(), it.value().get<std::string>()});
+    }
+    const json ulimits = h.value("Ulimits", json::array());
+    for (const auto& u : ulimits) {
+      s.ulimits.push_back(Ulimit{u.at("Name").get<std::string>(), u.at("Soft").get<std::int64_t>(),
+                                 u.at("Hard").get<std::int64_t>()});
+    }
+    if (const auto shm = h.value("ShmSize", kDefaultShmSize); shm != kDefaultShmSize) {
+      s.shm_size = shm;
     }
     const json& g = j.at("Gctool");
+    const auto anonymous = g.value("AnonymousVolumes", std::vector<std::string>{});
+    for (const auto& m : j.value("Mounts", json::array())) {
+      const std::string type = m.value("Type", "");
+      if (type == "tmpfs") {
+        continue;
+      }
+      BindMount bind;
+      bind.source = m.at("Source").get<std::string>();
+      bind.destination = m.at("Destination").get<std::string>();
+      bind.read_only = !m.value("RW", true);
+      bind.volume = type == "volume" ? m.value("Name", "") : "";
+      bind.anonymous = !bind.volume.empty() && std::find(anonymous.begin(), anonymous.end(),
+                                                         bind.volume) != anonymous.end();
+      if (type == "bind" && m.value("Propagation", "rprivate") != "rprivate") {
+        bind.propagation = m.value("Propagation", "");
+      }
+      s.binds.push_back(std::move(bind));
+    }
     r.owner = process_from(g.value("Owner", json::object()));
     r.cgroup_path = g.value("CgroupPath", "");
     for (const auto& dir : g.value("LayerDirs", std::vector<std::string>{})) {

@@ -308,10 +308,23 @@ std::string detach(const ContainerStore& store, const std::function<Container()>
 
 }  // namespace
 
-std::string run_detached(const ContainerStore& store, Spec spec, const SupervisorOptions& options) {
+void check_restart_policy(const Spec& spec, const SupervisorOptions& options) {
   if (spec.auto_remove && options.restart.mode != RestartPolicy::Mode::no) {
     throw_invalid("conflicting options: cannot specify both --restart and --rm");
   }
+}
+
+std::string create_container(const ContainerStore& store, Spec spec,
+                             const SupervisorOptions& options) {
+  check_restart_policy(spec, options);
+  auto container = Container::create(store, std::move(spec), Durability::durable);
+  save_supervisor_options(store.dir(container.id()), options);
+  container.keep_created();
+  return container.id();
+}
+
+std::string run_detached(const ContainerStore& store, Spec spec, const SupervisorOptions& options) {
+  check_restart_policy(spec, options);
   const Durability durability = spec.auto_remove ? Durability::fast : Durability::durable;
   return detach(
       store,

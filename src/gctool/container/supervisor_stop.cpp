@@ -93,8 +93,10 @@ void wait_recorded(const ContainerStore& store, const std::string& id, const Pro
 }  // namespace
 
 std::string stop_container(const ContainerStore& store, std::string_view ref,
-                           std::chrono::seconds timeout) {
+                           std::optional<std::chrono::seconds> timeout) {
   Record record = inspect_container(store, ref);
+  const std::chrono::seconds wait =
+      timeout.value_or(std::chrono::seconds(record.spec.stop_timeout.value_or(10)));
   request_stop(store, record);
   if (record.state.status == Status::restarting) {
     // Read again after the request: a supervisor that was starting the container anew has either
@@ -110,7 +112,7 @@ std::string stop_container(const ContainerStore& store, std::string_view ref,
       const auto& name = record.spec.stop_signal;
       sys::pidfd_signal(*pidfd, name.empty() ? SIGTERM : parse_signal(name));
       thaw_if_paused(record);
-      if (!wait_exited(*pidfd, timeout)) {
+      if (!wait_exited(*pidfd, wait)) {
         kill_cgroup(record);
         sys::pidfd_signal(*pidfd, SIGKILL);
         wait_exited(*pidfd, -1ms);

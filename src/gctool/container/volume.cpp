@@ -126,14 +126,16 @@ bool volume_exists(const fsys::path& root, std::string_view name) {
          S_ISDIR(st.st_mode);
 }
 
-Volume ensure_volume(const fsys::path& root, std::string_view name) {
+Volume ensure_volume(const fsys::path& root, std::string_view name, bool anonymous) {
   check_name(name);
   make_dir(volumes_dir(root));
   const fsys::path dir = volumes_dir(root) / name;
   if (make_dir(dir)) {
-    save_json(dir / kMetadata,
-              {{"CreatedAt", format_rfc3339_nano(std::chrono::system_clock::now())}},
-              Durability::fast);
+    nlohmann::json meta{{"CreatedAt", format_rfc3339_nano(std::chrono::system_clock::now())}};
+    if (anonymous) {
+      meta["Anonymous"] = true;
+    }
+    save_json(dir / kMetadata, meta, Durability::fast);
   }
   make_dir(dir / kDataDir);
   return load_volume(root, name);
@@ -197,6 +199,20 @@ void remove_volume(const ContainerStore& store, std::string_view name) {
     throw_invalid("remove {}: volume is in use - [{}]", name, fmt::join(users, ", "));
   }
   delete_volume(store.root(), name);
+}
+
+void remove_anonymous_volumes(const ContainerStore& store,
+                              const std::vector<BindMount>& binds) noexcept {
+  for (const auto& bind : binds) {
+    try {
+      if (bind.anonymous && !bind.volume.empty() && volume_exists(store.root(), bind.volume) &&
+          volume_users(store, bind.volume).empty()) {
+        delete_volume(store.root(), bind.volume);
+      }
+    } catch (const std::exception&) {
+      // Left for `volume rm` or `volume prune`.
+    }
+  }
 }
 
 std::vector<PrunedVolume> prune_volumes(const ContainerStore& store, bool all) {

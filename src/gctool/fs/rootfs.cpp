@@ -160,7 +160,7 @@ void mount_proc_and_sys(BorrowedFd root) {
   }
 }
 
-UniqueFd setup_dev(BorrowedFd root) {
+UniqueFd setup_dev(BorrowedFd root, std::int64_t shm_size) {
   const UniqueFd dev_fd = system_mount_point(root, "dev", "tmpfs", 0755);
   mount("tmpfs", fd_path(dev_fd), "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k");
   // Reopen: the fd above names the directory under the new tmpfs.
@@ -196,7 +196,8 @@ UniqueFd setup_dev(BorrowedFd root) {
   mount("devpts", fd_path(pts), "devpts", MS_NOSUID | MS_NOEXEC,
         "newinstance,ptmxmode=0666,mode=0620");
   const UniqueFd shm = open_in_root(root, "/dev/shm", O_PATH | O_DIRECTORY);
-  mount("shm", fd_path(shm), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k");
+  mount("shm", fd_path(shm), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+        fmt::format("mode=1777,size={}", shm_size));
   const std::pair<const char*, const char*> links[] = {{"pts/ptmx", "ptmx"},
                                                        {"/proc/self/fd", "fd"},
                                                        {"/proc/self/fd/0", "stdin"},

@@ -15,6 +15,7 @@ namespace {
 
 struct RmOptions {
   bool force = false;
+  bool volumes = false;
   std::vector<std::string> refs;
 };
 
@@ -23,13 +24,15 @@ void rm(Globals& globals, const RmOptions& o) {
   report_broken_records(store);
   for_all_containers(
       globals, o.refs,
-      [&](const std::string& ref) { container::remove_container(store, ref, o.force); }, o.force);
+      [&](const std::string& ref) { container::remove_container(store, ref, o.force, o.volumes); },
+      o.force);
 }
 
 void setup_rm(CLI::App& app, Globals& globals) {
   auto* cmd = app.add_subcommand("rm", "Remove one or more containers");
   auto o = std::make_shared<RmOptions>();
   cmd->add_flag("-f,--force", o->force, "Force the removal of a running container (SIGKILL)");
+  cmd->add_flag("-v,--volumes", o->volumes, "Remove anonymous volumes of the container");
   cmd->add_option("containers", o->refs, "Container names or IDs")->required();
   cmd->callback([o, &globals] { rm(globals, *o); });
 }

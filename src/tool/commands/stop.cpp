@@ -2,6 +2,7 @@
 // each name or ID as given once it has stopped.
 #include <chrono>
 #include <memory>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -15,18 +16,20 @@ namespace gctool::tool {
 namespace {
 
 struct StopArgs {
-  int timeout = 10;
+  std::optional<int> timeout;  // the container's --stop-timeout, else 10
   std::vector<std::string> refs;
 };
 
 void stop(Globals& globals, const StopArgs& args) {
-  if (args.timeout < 0) {
-    throw_invalid("invalid timeout {}: must be at least 0", args.timeout);
+  if (args.timeout && *args.timeout < 0) {
+    throw_invalid("invalid timeout {}: must be at least 0", *args.timeout);
   }
+  const auto timeout =
+      args.timeout ? std::optional(std::chrono::seconds(*args.timeout)) : std::nullopt;
   const auto store = open_container_store(globals);
   report_broken_records(store);
   for_all_containers(globals, args.refs, [&](const std::string& ref) {
-    container::stop_container(store, ref, std::chrono::seconds(args.timeout));
+    container::stop_container(store, ref, timeout);
   });
 }
 

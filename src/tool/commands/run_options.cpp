@@ -1,0 +1,322 @@
+#include "run_options.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <tuple>
+
+#include <fmt/format.h>
+
+#include "command.hpp"
+#include "gctool/container/foreground.hpp"
+#include "gctool/container/init.hpp"
+#include "gctool/core/file_util.hpp"
+#include "gctool/core/units.hpp"
+#include "gctool/image/store.hpp"
+#include "gctool/net/link.hpp"
+#include "gctool/net/ports.hpp"
+#include "gctool/sys/security.hpp"
+
+namespace gctool::tool {
+namespace {
+
+// An --expose value or an image's ExposedPorts key: PORT[/tcp|/udp].
+net::PortMapping parse_exposed_port(const std::string& port) {
+  if (port.empty() || port.front() < '0' || port.front() > '9' ||
+      port.find(':') != std::string::npos) {
+    throw_invalid("invalid --expose \"{}\": expected PORT[/PROTOCOL]", port);
+  }
+  return net::parse_publish(port);
+}
+
+}  // namespace
+
+container::Spec build_spec(const std::string& root, const RunOptions& o,
+                           const std::vector<std::string>& words, const std::string& verb) {
+  if (words.empty()) {
+    throw_invalid("\"{}\" requires at least 1 argument: IMAGE [COMMAND] [ARG...]", verb);
+  }
+  container::Spec spec;
+  // Flags are checked before the image is looked at: a bad value fails the same either way.
+  if (!o.memory.empty()) {
+    spec.resources.memory_bytes = parse_memory_size(o.memory);
+  }
+  if (!o.cpus.empty()) {
+    spec.resources.nano_cpus = parse_cpus(o.cpus);
+  }
+  spec.resources.cpu_shares = o.cpu_shares;
+  if (!o.cpuset_cpus.empty()) {
+    spec.resources.cpuset_cpus = o.cpuset_cpus;
+  }
+  // Docker: 0 or -1 mean unlimited.
+  if (o.pids_limit && *o.pids_limit > 0) {
+    spec.resources.pids_limit = o.pids_limit;
+  }
+  for (const auto& volume : o.volumes) {
+    spec.binds.push_back(container::parse_volume(volume, std::filesystem::current_path()));
+  }
+  for (const auto& mount : o.mounts) {
+    container::parse_mount(mount, std::filesystem::current_path(), spec.binds, spec.tmpfs);
+  }
+  for (const auto& tmpfs : o.tmpfs) {
+    spec.tmpfs.push_back(container::parse_tmpfs(tmpfs));
+  }
+  for (const auto& ulimit : o.ulimits) {
+    spec.ulimits.push_back(container::parse_ulimit(ulimit));
+  }
+  if (!o.shm_size.empty()) {
+    spec.shm_size = parse_memory_size(o.shm_size);
+    if (*spec.shm_size <= 0) {
+      throw_invalid("invalid --shm-size \"{}\": must be greater than 0", o.shm_size);
+    }
+  }
+  if (o.stop_signal) {
+    parse_signal(*o.stop_signal);
+  }
+  spec.stop_timeout = o.stop_timeout;
+  std::vector<std::string> label_args;
+  for (const auto& file : o.label_files) {
+    const auto lines = container::parse_env_file(read_file(file));
+    label_args.insert(label_args.end(), lines.begin(), lines.end());
+  }
+  label_args.insert(label_args.end(), o.labels.begin(), o.labels.end());
+  std::map<std::string, std::string> labels;
+  for (const auto& label : label_args) {
+    const auto eq = label.find('=');
+    if (eq == 0 || label.empty()) {
+      throw_invalid("invalid label \"{}\": empty name", label);
+    }
+    labels[label.substr(0, eq)] = eq == std::string::npos ? "" : label.substr(eq + 1);
+  }
+  std::vector<net::PortMapping> exposed;
+  for (const auto& port : o.expose) {
+    exposed.push_back(parse_exposed_port(port));
+  }
+  spec.network_mode = o.network == "default" ? "bridge" : o.network;
+  for (const auto& publish : o.publish) {
+    spec.publish.push_back(net::parse_publish(publish));
+  }
+  if (!o.ip.empty()) {
+    spec.ip = net::parse_ipv4(o.ip);
+  }
+  if (!o.mac.empty()) {
+    spec.mac = net::parse_mac(o.mac);
+  }
+  for (const auto& server : o.dns) {
+    if (!net::try_parse_ipv4(server)) {
+      throw_invalid("invalid --dns \"{}\": not an IPv4 address", server);
+    }
+  }
+  spec.dns = o.dns;
+  spec.dns_search = o.dns_search;
+  spec.dns_options = o.dns_options;
+  spec.extra_hosts = o.add_hosts;
+  spec.network_aliases = o.aliases;
+  spec.links = o.links;
+  // Checked here, before anything exists; the runtime prepares them again when it starts.
+  sys::SecurityRequest security;
+  security.cap_add = o.cap_add;
+  security.cap_drop = o.cap_drop;
+  security.privileged = o.privileged;
+  security.security_opts = o.security_opts;
+  security.seccomp_cache_dir = std::filesystem::path(root) / "cache" / "seccomp";
+  for (const auto& notice : sys::parse_security(security).notices) {
+    print_error(notice);
+  }
+  spec.cap_add = o.cap_add;
+  spec.cap_drop = o.cap_drop;
+  spec.privileged = o.privileged;
+  spec.security_opts = o.security_opts;
+  for (const auto& device : o.devices) {
+    spec.devices.push_back(container::parse_device(device));
+  }
+  std::vector<std::string> cli_env;
+  for (const auto& file : o.env_files) {
+    if (has_control_char(file)) {
+      throw_invalid("invalid --env-file \"{}\": the path holds a control character", file);
+    }
+    const auto lines = container::parse_env_file(read_file(file));
+    cli_env.insert(cli_env.end(), lines.begin(), lines.end());
+  }
+  cli_env.insert(cli_env.end(), o.env.begin(), o.env.end());
+  const auto env = container::expand_env_args(cli_env, caller_env);
+
+  const auto image = image_on_demand(root, words.front(), o.pull, o.registry);
+  spec.image_ref = words.front();
+  spec.image_id = image.id;
+  spec.layer_dirs = image.layer_dirs;
+  const std::vector<std::string> cli_cmd(words.begin() + 1, words.end());
+  std::tie(spec.entrypoint, spec.cmd) =
+      container::resolve_command(image.config.entrypoint, image.config.cmd, o.entrypoint, cli_cmd);
+  spec.env = image.config.env;
+  container::merge_env(spec.env, env);
+  spec.working_dir = o.workdir.value_or(image.config.working_dir);
+  spec.user = o.user.value_or(image.config.user);
+  spec.stop_signal = o.stop_signal.value_or(image.config.stop_signal);
+  // The image's labels, then --label-file and --label over them.
+  spec.labels = image.config.labels;
+  for (auto& [key, value] : labels) {
+    spec.labels[key] = std::move(value);
+  }
+  if (o.publish_all) {
+    for (const auto& port : image.config.exposed_ports) {
+      exposed.push_back(parse_exposed_port(port));
+    }
+    // -P: every exposed port not published by -p, on a free host port.
+    for (const auto& port : exposed) {
+      const bool published =
+          std::any_of(spec.publish.begin(), spec.publish.end(), [&](const auto& p) {
+            return p.container_port == port.container_port && p.protocol == port.protocol;
+          });
+      if (!published) {
+        spec.publish.push_back(port);
+      }
+    }
+  }
+  spec.name = o.name;
+  spec.hostname = o.hostname;
+  spec.tty = o.tty;
+  spec.open_stdin = o.interactive;
+  spec.read_only_rootfs = o.read_only;
+  spec.auto_remove = o.rm;
+  return spec;
+}
+
+int run_attached(const container::ContainerStore& store, container::Container& container,
+                 const container::LogOptions& log, bool interactive, io::SignalSet& signals) {
+  container::ForegroundOutput output(store, container, log);
+  try {
+    output.start(container, interactive ? BorrowedFd(0) : BorrowedFd());
+  } catch (const container::InitError& e) {
+    std::fflush(stdout);
+    print_error(e.what());
+    return e.exit_code();
+  }
+  const int code = container::run_foreground(container, signals.fd(), interactive, output);
+  container.finish();
+  // The container's own exit code even when its record could not be written (a full disk).
+  if (!container.save_error().empty()) {
+    std::fflush(stdout);
+    fmt::print(stderr, "gctool: warning: {}\n", container.save_error());
+  }
+  return code;
+}
+
+CidFile::CidFile(std::string path) : path_(std::move(path)) {
+  if (path_.empty()) {
+    return;
+  }
+  const int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0 && errno == EEXIST) {
+    throw_invalid(
+        "container ID file found, make sure the other container isn't running or "
+        "delete {}",
+        path_);
+  }
+  fd_ = UniqueFd(check(fd, "create the container ID file {}", path_));
+}
+
+CidFile::~CidFile() {
+  if (fd_.valid() && !written_) {
+    ::unlink(path_.c_str());
+  }
+}
+
+void CidFile::write(const std::string& id) {
+  if (fd_.valid()) {
+    write_all(fd_.borrow(), id, "the container ID file");
+    written_ = true;
+  }
+}
+
+container::SupervisorOptions supervisor_options(const RunOptions& o) {
+  container::SupervisorOptions options;
+  options.restart = container::parse_restart_policy(o.restart);
+  options.log = container::parse_log_opts(o.log_opts);
+  return options;
+}
+
+void add_run_options(CLI::App* cmd, RunOptions& o) {
+  cmd->add_flag("--rm", o.rm, "Remove the container when it exits");
+  cmd->add_option("--restart", o.restart,
+                  "Restart policy: no, on-failure[:N], always, unless-stopped");
+  cmd->add_option("--log-opt", o.log_opts, "Log rotation: max-size=SIZE, max-file=N")
+      ->allow_extra_args(false);
+  cmd->add_flag("-i,--interactive", o.interactive, "Keep STDIN open");
+  cmd->add_flag("-t,--tty", o.tty, "Allocate a pseudo-TTY");
+  cmd->add_flag("--read-only", o.read_only, "Mount the container's root filesystem read-only");
+  cmd->add_option("--name", o.name, "Assign a name to the container");
+  cmd->add_option("-e,--env", o.env, "Set environment variables (K=V, or K from this env)")
+      ->allow_extra_args(false);
+  cmd->add_option("--env-file", o.env_files, "Read environment variables from a file")
+      ->allow_extra_args(false);
+  cmd->add_option("-w,--workdir", o.workdir, "Working directory inside the container");
+  cmd->add_option("-u,--user", o.user, "Username or UID (format: <name|uid>[:<group|gid>])");
+  cmd->add_option("-h,--hostname", o.hostname, "Container host name");
+  cmd->add_option(
+         "-v,--volume", o.volumes,
+         "Bind mount a volume ([HOST|NAME:]CONTAINER[:ro|rw,z,Z,PROPAGATION]); z and Z are "
+         "accepted, no SELinux relabelling is done")
+      ->allow_extra_args(false);
+  cmd->add_option(
+         "--mount", o.mounts,
+         "Attach a filesystem mount: type=bind|volume|tmpfs,source=...,target=...[,readonly]")
+      ->allow_extra_args(false);
+  cmd->add_option("--tmpfs", o.tmpfs, "Mount a tmpfs directory (PATH[:OPTIONS])")
+      ->allow_extra_args(false);
+  cmd->add_option("-l,--label", o.labels, "Set meta data on a container (KEY=VALUE)")
+      ->allow_extra_args(false);
+  cmd->add_option("--label-file", o.label_files, "Read in a line delimited file of labels")
+      ->allow_extra_args(false);
+  cmd->add_option("--ulimit", o.ulimits, "Ulimit options (NAME=SOFT[:HARD])")
+      ->allow_extra_args(false);
+  cmd->add_option("--shm-size", o.shm_size, "Size of /dev/shm");
+  cmd->add_option("--cidfile", o.cidfile, "Write the container ID to the file");
+  cmd->add_option("--stop-signal", o.stop_signal, "Signal to stop the container");
+  cmd->add_option("--stop-timeout", o.stop_timeout, "Timeout (in seconds) to stop a container");
+  cmd->add_flag("-P,--publish-all", o.publish_all, "Publish all exposed ports to random ports");
+  cmd->add_option("--expose", o.expose, "Expose a port (PORT[/tcp|/udp]), published by -P")
+      ->allow_extra_args(false);
+  cmd->add_option("-m,--memory", o.memory, "Memory limit");
+  cmd->add_option("--cpus", o.cpus, "Number of CPUs");
+  cmd->add_option("--cpu-shares", o.cpu_shares, "CPU shares (relative weight)");
+  cmd->add_option("--cpuset-cpus", o.cpuset_cpus, "CPUs in which to allow execution (0-3, 0,1)");
+  cmd->add_option("--pids-limit", o.pids_limit, "Tune container pids limit (-1 for unlimited)");
+  cmd->add_option("--entrypoint", o.entrypoint, "Overwrite the default ENTRYPOINT of the image");
+  cmd->add_option("--network,--net", o.network,
+                  "Connect a container to a network: bridge (default), none, host or a name");
+  cmd->add_option("-p,--publish", o.publish,
+                  "Publish a container's port to the host: [HOSTIP:]HOSTPORT:CTRPORT[/tcp|/udp] "
+                  "or CTRPORT")
+      ->allow_extra_args(false);
+  cmd->add_option("--ip", o.ip, "IPv4 address on the network (e.g. 172.30.100.104)");
+  cmd->add_option("--mac-address", o.mac, "Container MAC address (e.g. 92:d0:c6:0a:29:33)");
+  cmd->add_option("--dns", o.dns, "Set custom DNS servers")->allow_extra_args(false);
+  cmd->add_option("--dns-search", o.dns_search, "Set custom DNS search domains")
+      ->allow_extra_args(false);
+  cmd->add_option("--dns-option", o.dns_options, "Set DNS options")->allow_extra_args(false);
+  cmd->add_option("--add-host", o.add_hosts,
+                  "Add a custom host-to-IP mapping (NAME:IP, IP may be host-gateway)")
+      ->allow_extra_args(false);
+  cmd->add_option("--network-alias,--net-alias", o.aliases,
+                  "Add network-scoped aliases for the container")
+      ->allow_extra_args(false);
+  cmd->add_option("--link", o.links, "Add a link to another container (NAME[:ALIAS])")
+      ->allow_extra_args(false);
+  cmd->add_option("--cap-add", o.cap_add, "Add Linux capabilities")->allow_extra_args(false);
+  cmd->add_option("--cap-drop", o.cap_drop, "Drop Linux capabilities")->allow_extra_args(false);
+  cmd->add_flag("--privileged", o.privileged, "Give extended privileges to this container");
+  cmd->add_option("--device", o.devices,
+                  "Add a host device to the container (HOST[:CONTAINER[:rwm]])")
+      ->allow_extra_args(false);
+  cmd->add_option("--security-opt", o.security_opts,
+                  "Security options: no-new-privileges[=bool], seccomp=unconfined|FILE, "
+                  "systempaths=unconfined")
+      ->allow_extra_args(false);
+  add_pull_on_demand_options(cmd, o.pull, o.registry, "running");
+}
+
+}  // namespace gctool::tool

@@ -1,0 +1,173 @@
+// The `run`/`create` flags around the container: --label/--label-file, --ulimit, --shm-size,
+// --cidfile, --stop-signal, --stop-timeout, -P/--expose, end to end as a user sees them.
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "container_support.hpp"
+
+using gctool::test::check_refused;
+using gctool::test::output_lines;
+using gctool::test::read_whole_file;
+using gctool::test::TempDir;
+using gctool::test::TestRoot;
+using gctool::test::unique_name;
+using gctool::test::wait_running;
+
+TEST_CASE("--label and --label-file are in inspect and filter ps", "[root]") {
+  TestRoot root;
+  TempDir dir;
+  std::ofstream(dir.path() / "labels") << "# team labels\n\ntier=web\nowner=ops\n";
+  const auto name = unique_name("labels");
+  const auto created =
+      root.run({"create", "--name", name, "--label", "app=shop", "-l", "owner=me", "--label",
+                "flag", "--label-file", (dir.path() / "labels").string(), "busybox", "true"});
+  REQUIRE(created.exit_code == 0);
+  const auto id = created.out.substr(0, created.out.find('\n'));
+  const auto labels = root.inspect(name)["Config"]["Labels"];
+  // --label wins over --label-file for the same key, as Docker.
+  CHECK(labels == nlohmann::json{{"app", "shop"}, {"owner", "me"}, {"flag", ""}, {"tier", "web"}});
+  CHECK(root.run({"ps", "-a", "-q", "--no-trunc", "--filter", "label=app=shop"}).out == id + "\n");
+  CHECK(root.run({"ps", "-a", "-q", "--no-trunc", "--filter", "label=tier"}).out == id + "\n");
+  CHECK(root.run({"ps", "-a", "-q", "--filter", "label=app=other"}).out == "");
+  CHECK(root.run({"ps", "-a", "--filter", "name=" + name, "--format", "{{.Labels}}"}).out ==
+        "app=shop,flag=,owner=me,tier=web\n");
+  check_refused(root, {"--label", "=x"});
+  check_refused(root, {"--label-file", "/nonexistent/labels"});
+  CHECK(root.run({"rm", name}).exit_code == 0);
+  CHECK(root.leaks().empty());
+}
+
+TEST_CASE("--ulimit sets the container's limits, also for exec", "[root]") {
+  TestRoot root;
+  const auto r = root.run({"run", "--rm", "--ulimit", "nofile=1024:2048", "--ulimit", "nproc=500",
+                           "busybox", "sh", "-c", "ulimit -n; ulimit -Hn; ulimit -u; ulimit -Hu"});
+  CHECK(r.exit_code == 0);
+  CHECK(r.out == "1024\n2048\n500\n500\n");
+  const auto name = unique_name("ulimit");
+  REQUIRE(root.run({"run", "-d", "--name", name, "--ulimit", "nofile=512:1024", "busybox", "sleep",
+                    "100"})
+              .exit_code == 0);
+  CHECK(root.run({"exec", name, "sh", "-c", "ulimit -n"}).out == "512\n");
+  const auto info = root.inspect(name);
+  CHECK(info["HostConfig"]["Ulimits"] ==
+        nlohmann::json::parse(R"([{"Name":"nofile","Soft":512,"Hard":1024}])"));
+  CHECK(root.run({"rm", "-f", name}).exit_code == 0);
+  for (const auto* bad : {"nofile", "nofile=abc", "bogus=1", "nofile=10:5", "nofile=1:2:3"}) {
+    check_refused(root, {"--ulimit", bad});
+  }
+  CHECK(root.run({"ps", "-a", "-q"}).out == "");
+  CHECK(root.leaks().empty());
+}
+
+TEST_CASE("--shm-size sizes /dev/shm", "[root]") {
+  TestRoot root;
+  const auto r = root.run({"run", "--rm", "--shm-size", "8m", "busybox", "df", "-k", "/dev/shm"});
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find(" 8192 ") != std::string::npos);
+  const auto plain = root.run({"run", "--rm", "busybox", "df", "-k", "/dev/shm"});
+  CHECK(plain.out.find(" 65536 ") != std::string::npos);
+  const auto name = unique_name("shm");
+  REQUIRE(root.run({"create", "--name", name, "--shm-size", "16m", "busybox", "true"}).exit_code ==
+          0);
+  CHECK(root.inspect(name)["HostConfig"]["ShmSize"] == 16 * 1024 * 1024);
+  CHECK(root.run({"rm", name}).exit_code == 0);
+  for (const auto* bad : {"abc", "0", "-1m"}) {
+    check_refused(root, {"--shm-size", bad});
+  }
+  CHECK(root.leaks().empty());
+}
+
+TEST_CASE("--cidfile holds the id and is never overwritten", "[root]") {
+  TestRoot root;
+  TempDir dir;
+  const auto cidfile = (dir.path() / "cid").string();
+  SECTION("run -d") {
+    const auto r = root.run({"run", "-d", "--cidfile", cidfile, "busybox", "sleep", "100"});
+    REQUIRE(r.exit_code == 0);
+    CHECK(read_whole_file(cidfile) + "\n" == r.out);
+    const auto again = root.run({"run", "-d", "--cidfile", cidfile, "busybox", "true"});
+    CHECK(again.exit_code == 125);
+    CHECK(again.err.find("container ID file found") != std::string::npos);
+    CHECK(output_lines(root.run({"ps", "-a", "-q"}).out) == 1);
+    CHECK(root.run({"rm", "-f", read_whole_file(cidfile)}).exit_code == 0);
+  }
+  SECTION("create and a foreground run") {
+    const auto c = root.run({"create", "--cidfile", cidfile, "busybox", "true"});
+    REQUIRE(c.exit_code == 0);
+    CHECK(read_whole_file(cidfile) + "\n" == c.out);
+    const auto fg_cid = (dir.path() / "fg").string();
+    CHECK(root.run({"run", "--rm", "--cidfile", fg_cid, "busybox", "true"}).exit_code == 0);
+    CHECK(read_whole_file(fg_cid).size() == 64);
+    CHECK(root.run({"rm", read_whole_file(cidfile)}).exit_code == 0);
+  }
+  SECTION("a run that fails leaves no file") {
+    const auto r =
+        root.run({"run", "--cidfile", cidfile, "--ulimit", "bogus=1", "busybox", "true"});
+    CHECK(r.exit_code == 125);
+    CHECK(!std::filesystem::exists(cidfile));
+    const auto missing = root.run({"run", "-d", "--cidfile", cidfile, "nosuchimage"});
+    CHECK(missing.exit_code == 125);
+    CHECK(!std::filesystem::exists(cidfile));
+  }
+  CHECK(root.run({"ps", "-a", "-q"}).out == "");
+  CHECK(root.leaks().empty());
+}
+
+TEST_CASE("--stop-signal and --stop-timeout are what stop uses", "[root]") {
+  TestRoot root;
+  const auto name = unique_name("stopsig");
+  // The shell as pid 1 has no default action for signals: only a trap ends it.
+  REQUIRE(root.run({"run", "-d", "--name", name, "--stop-signal", "SIGUSR1", "busybox", "sh", "-c",
+                    "trap 'exit 7' USR1; while true; do sleep 0.1; done"})
+              .exit_code == 0);
+  CHECK(root.inspect(name)["Config"]["StopSignal"] == "SIGUSR1");
+  CHECK(root.run({"stop", name}).exit_code == 0);
+  CHECK(root.inspect(name)["State"]["ExitCode"] == 7);
+  CHECK(root.run({"rm", name}).exit_code == 0);
+
+  const auto patient = unique_name("stoptime");
+  REQUIRE(
+      root.run({"run", "-d", "--name", patient, "--stop-timeout", "1", "busybox", "sleep", "1000"})
+          .exit_code == 0);
+  CHECK(root.inspect(patient)["Config"]["StopTimeout"] == 1);
+  // sleep as pid 1 ignores SIGTERM: the container is killed once the timeout has passed.
+  CHECK(root.run({"stop", patient}).exit_code == 0);
+  CHECK(root.inspect(patient)["State"]["ExitCode"] == 137);
+  CHECK(root.run({"rm", patient}).exit_code == 0);
+
+  check_refused(root, {"--stop-signal", "SIGNOPE"});
+  check_refused(root, {"--stop-timeout", "soon"});
+  CHECK(root.run({"ps", "-a", "-q"}).out == "");
+  CHECK(root.leaks().empty());
+}
+
+TEST_CASE("-P publishes the --expose ports on free host ports", "[root]") {
+  TestRoot root;
+  const auto name = unique_name("expose");
+  REQUIRE(root.run({"run", "-d", "--name", name, "-P", "--expose", "8080", "--expose", "53/udp",
+                    "-p", "9000:9000", "--expose", "9000", "busybox", "sleep", "100"})
+              .exit_code == 0);
+  REQUIRE(!wait_running(root, name).is_null());
+  const auto ports = root.run({"port", name});
+  CHECK(ports.exit_code == 0);
+  CHECK(output_lines(ports.out) == 3);
+  CHECK(ports.out.find("8080/tcp -> 0.0.0.0:") != std::string::npos);
+  CHECK(ports.out.find("53/udp -> 0.0.0.0:") != std::string::npos);
+  // Published by -p already: not a second time.
+  CHECK(ports.out.find("9000/tcp -> 0.0.0.0:9000\n") != std::string::npos);
+  CHECK(ports.out.find("8080/tcp -> 0.0.0.0:0\n") == std::string::npos);
+  CHECK(root.run({"rm", "-f", name}).exit_code == 0);
+  // --expose without -P publishes nothing.
+  const auto quiet = unique_name("exposeonly");
+  REQUIRE(root.run({"run", "-d", "--name", quiet, "--expose", "8080", "busybox", "sleep", "100"})
+              .exit_code == 0);
+  CHECK(root.run({"port", quiet}).out == "");
+  CHECK(root.run({"rm", "-f", quiet}).exit_code == 0);
+  check_refused(root, {"--expose", "http"});
+  CHECK(root.leaks().empty());
+}
