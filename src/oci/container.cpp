@@ -175,7 +175,13 @@ Created create_container(const std::filesystem::path& root, const CreateOptions&
       check(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), "open {}", dir.string()));
 
   const auto cg_path = cgroup_path(config.cgroups_path, o.id);
+  // The parents a cgroupsPath needs are ours to remove too, with the container.
+  const auto cg_ancestor = new_cgroup_ancestor(cg_path);
+  ScopeExit remove_ancestors(
+      [&cg_path, &cg_ancestor] { remove_new_cgroup_ancestors(cg_path, cg_ancestor); });
   auto cgroup = create_cgroup(cg_path, config.cgroup);
+  // Runs after kill_child below (destructors in reverse order): once the process is gone.
+  ScopeExit remove_extra([&cg_path] { remove_extra_cgroups(cg_path); });
 
   UniqueFd console;
   if (config.process.terminal) {
@@ -241,6 +247,7 @@ Created create_container(const std::filesystem::path& root, const CreateOptions&
   state.rootfs = config.rootfs;
   state.created = format_rfc3339_nano(std::chrono::system_clock::now());
   state.cgroup_path = cgroup.path();
+  state.cgroup_ancestor = cg_ancestor;
   state.namespaces = all_flags;
   state.annotations = config.annotations;
   state.config = config.doc;
@@ -265,6 +272,8 @@ Created create_container(const std::filesystem::path& root, const CreateOptions&
                       Durability::fast);
   }
   cgroup.release();
+  remove_extra.release();
+  remove_ancestors.release();
   kill_child.release();
   remove_dir.release();
   return Created{std::move(state), std::move(child->pidfd)};
@@ -318,6 +327,7 @@ void delete_container(const std::filesystem::path& root, const std::string& id, 
     ::poll(&p, 1, 5000);
   }
   remove_cgroup(state.cgroup_path);
+  remove_new_cgroup_ancestors(state.cgroup_path, state.cgroup_ancestor);
   const Config config = config_of(state);
   std::error_code ec;
   std::filesystem::remove_all(container_dir(root, id), ec);

@@ -111,7 +111,7 @@ struct Bundle {
   void check_clean(const std::string& cgroup = "gctool-oci") const {
     CHECK(directory_entries(root).empty());
     CHECK(mounts_under(dir.path().string()).empty());
-    for (const char* ctrl : {"memory", "pids", "freezer", "cpu"}) {
+    for (const char* ctrl : {"memory", "pids", "cpu", "freezer", "blkio", "net_cls", "hugetlb"}) {
       const auto d = std::filesystem::path("/sys/fs/cgroup") / ctrl / cgroup;
       INFO(d);
       CHECK(directory_entries(d).count(config.value("id", "")) == 0);
@@ -257,11 +257,26 @@ TEST_CASE("seccomp from the spec, hooks with the state on stdin, cgroupsPath and
   CHECK(state["id"] == id);
   CHECK(state["pid"].get<int>() > 0);
   CHECK(std::filesystem::exists(hook_out.string() + ".stop"));
-  CHECK(!std::filesystem::exists("/sys/fs/cgroup/memory/" + cg + "/" + id));
-  ::rmdir(("/sys/fs/cgroup/memory/" + cg).c_str());
-  for (const char* ctrl : {"cpu", "cpuacct", "cpuset", "devices", "pids", "freezer", "blkio"}) {
-    ::rmdir((std::string("/sys/fs/cgroup/") + ctrl + "/" + cg).c_str());
+  // The parent that cgroupsPath needed went with the container, in every hierarchy.
+  for (const char* ctrl :
+       {"memory", "cpu", "cpuacct", "cpuset", "devices", "pids", "freezer", "blkio"}) {
+    CHECK(!std::filesystem::exists(std::string("/sys/fs/cgroup/") + ctrl + "/" + cg));
   }
+  b.check_clean();
+}
+
+TEST_CASE("a limit the host refuses: create fails and leaves no cgroup in any hierarchy",
+          "[root][oci]") {
+  Bundle b;
+  const auto id = unique_name("oci");
+  // The kernel takes 0..200: written after the freezer and blkio directories are made.
+  b.config["linux"]["resources"]["memory"] = {{"swappiness", 1000}};
+  b.set_args({"true"});
+  const auto c = b.create(id);
+  INFO(c.out + c.err + b.output(id));
+  CHECK(c.exit_code == 1);
+  CHECK(b.output(id).find("memory.swappiness") != std::string::npos);
+  CHECK(b.oci({"state", id}).exit_code == 1);
   b.check_clean();
 }
 
