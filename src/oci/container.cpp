@@ -148,9 +148,6 @@ Created create_container(const std::filesystem::path& root, const CreateOptions&
   validate_id(o.id);
   const Config config = load_config(o.bundle);
   check_lsm(config);
-  if (!config.has_namespace(CLONE_NEWNS)) {
-    throw_invalid("config.json: gctool-oci needs a mount namespace");
-  }
   if (config.process.terminal && o.console_socket.empty()) {
     throw_invalid("process.terminal needs --console-socket");
   }

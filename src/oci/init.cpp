@@ -239,11 +239,14 @@ std::vector<std::string> proc_sys_paths(const std::vector<std::string>& paths) {
   return out;
 }
 
-void setup_console(BorrowedFd console_socket) {
+// The pty's slave is also bound on /dev/console, in a mount namespace of the container's own.
+void setup_console(BorrowedFd console_socket, bool own_mounts) {
   auto pty = sys::open_pty("/dev/ptmx");
-  const UniqueFd console(
-      check(::open("/dev/console", O_CREAT | O_WRONLY | O_CLOEXEC, 0600), "create /dev/console"));
-  fs::mount(fs::fd_path(pty.slave), "/dev/console", "bind", MS_BIND);
+  if (own_mounts) {
+    const UniqueFd console(
+        check(::open("/dev/console", O_CREAT | O_WRONLY | O_CLOEXEC, 0600), "create /dev/console"));
+    fs::mount(fs::fd_path(pty.slave), "/dev/console", "bind", MS_BIND);
+  }
   sys::send_fd(console_socket, pty.master);
   sys::make_controlling_tty(pty.slave);
 }
@@ -267,8 +270,23 @@ void wait_for_start(BorrowedFd state_dir) {
   check(::write(fifo.get(), &byte, 1), "write the exec fifo");
 }
 
+// Without a mount namespace of its own the process shares the caller's mounts: nothing is
+// mounted (it would stay behind in that namespace), the process is only chrooted into the root.
+void enter_root_without_mount_namespace(const Config& c, BorrowedFd sync) {
+  send_byte(sync, kSyncMounted);
+  receive(sync, kSyncPivot);
+  check(::chdir(c.rootfs.c_str()), "chdir {}", c.rootfs);
+  check(::chroot("."), "chroot {}", c.rootfs);
+  check(::chdir("/"), "chdir /");
+  write_sysctls(c);
+}
+
 void build_and_enter_root(const InitPlan& plan, BorrowedFd sync) {
   const Config& c = *plan.config;
+  if (!c.has_namespace(CLONE_NEWNS)) {
+    enter_root_without_mount_namespace(c, sync);
+    return;
+  }
   // Nothing done here may propagate back to the host; rootfsPropagation is applied at the end.
   fs::mount("", "/", "", MS_SLAVE | MS_REC);
   fs::mount(c.rootfs.string(), c.rootfs, "", MS_BIND | MS_REC);
@@ -333,7 +351,7 @@ void init_body(const InitPlan& plan) {
           *c.domainname);
   }
   if (c.process.terminal) {
-    setup_console(plan.console_socket);
+    setup_console(plan.console_socket, c.has_namespace(CLONE_NEWNS));
   }
   if (c.process.oom_score_adj) {
     write_existing_file("/proc/self/oom_score_adj", std::to_string(*c.process.oom_score_adj));

@@ -7,6 +7,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
@@ -277,6 +278,40 @@ TEST_CASE("a limit the host refuses: create fails and leaves no cgroup in any hi
   CHECK(c.exit_code == 1);
   CHECK(b.output(id).find("memory.swappiness") != std::string::npos);
   CHECK(b.oci({"state", id}).exit_code == 1);
+  b.check_clean();
+}
+
+TEST_CASE("without a mount namespace the process shares the caller's mounts, chrooted",
+          "[root][oci]") {
+  Bundle b;
+  const auto id = unique_name("oci");
+  std::ofstream(b.bundle / "rootfs/marker") << "in the rootfs\n";
+  auto& namespaces = b.config["linux"]["namespaces"];
+  namespaces.erase(std::remove_if(namespaces.begin(), namespaces.end(),
+                                  [](const json& ns) { return ns["type"] == "mount"; }),
+                   namespaces.end());
+  b.set_args({"sh", "-c", "cat /marker; exec sleep 1000"});
+  const auto c = b.create(id);
+  INFO(c.err + b.output(id));
+  REQUIRE(c.exit_code == 0);
+  const int pid = b.state(id)["pid"];
+  const auto ns = [](const std::string& pid) {
+    return std::filesystem::read_symlink("/proc/" + pid + "/ns/mnt");
+  };
+  CHECK(ns(std::to_string(pid)) == ns("self"));
+  CHECK(std::filesystem::read_symlink(fmt::format("/proc/{}/root", pid)) ==
+        std::filesystem::canonical(b.bundle / "rootfs"));
+  // Nothing of the config's mounts was made in the caller's namespace.
+  CHECK(mounts_under(b.bundle.string()).empty());
+  REQUIRE(b.oci({"start", id}).exit_code == 0);
+  CHECK(b.wait_status(id, "running"));
+  const auto e = b.oci({"exec", id, "cat", "/marker"});
+  INFO(e.err);
+  CHECK(e.out == "in the rootfs\n");
+  CHECK(b.oci({"kill", id, "KILL"}).exit_code == 0);
+  CHECK(b.wait_status(id, "stopped"));
+  CHECK(b.output(id) == "in the rootfs\n");
+  CHECK(b.oci({"delete", id}).exit_code == 0);
   b.check_clean();
 }
 
