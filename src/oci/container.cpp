@@ -123,6 +123,15 @@ Config config_of(const State& state) {
 sys::SecurityOptions security_of(const Process& p, const std::optional<nlohmann::json>& seccomp) {
   sys::SecurityOptions s;
   const auto available = sys::available_capabilities();
+  // A capability the kernel knows but this process cannot hand on (not in its bounding set) is
+  // an error, as the spec asks and crun and runc do; one the kernel does not know is left out.
+  const auto requested =
+      p.caps.bounding | p.caps.effective | p.caps.permitted | p.caps.inheritable | p.caps.ambient;
+  if (const auto missing = requested & sys::all_capabilities(sys::kernel_last_cap()) & ~available;
+      missing != 0) {
+    throw_invalid("process.capabilities: {} cannot be granted: not in gctool-oci's bounding set",
+                  fmt::join(sys::capability_names(missing), ", "));
+  }
   s.caps = p.caps;
   s.caps.bounding &= available;
   s.caps.effective &= available;

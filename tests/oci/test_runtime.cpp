@@ -281,6 +281,29 @@ TEST_CASE("a limit the host refuses: create fails and leaves no cgroup in any hi
   b.check_clean();
 }
 
+TEST_CASE("a capability gctool-oci cannot grant is refused by name", "[root][oci]") {
+  Bundle b;
+  const auto id = unique_name("oci");
+  for (const char* set : {"bounding", "effective", "permitted"}) {
+    b.config["process"]["capabilities"][set] = {"CAP_CHOWN", "CAP_SYS_NICE"};
+  }
+  b.set_args({"sh", "-c", "grep CapEff /proc/self/status"});
+  const auto refused =
+      run_program({"setpriv", "--bounding-set", "-sys_nice", oci_binary(), "--root",
+                   b.root.string(), "run", "--bundle", b.bundle.string(), id});
+  CHECK(refused.exit_code == 1);
+  CHECK(refused.err.find("gctool-oci: process.capabilities: CAP_SYS_NICE cannot be granted: not "
+                         "in gctool-oci's bounding set") == 0);
+  CHECK(refused.out.empty());
+  b.check_clean();
+  // Where gctool-oci has it, the container gets it.
+  const auto r = b.run(id);
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(r.out == "CapEff:\t0000000000800001\n");
+  b.check_clean();
+}
+
 TEST_CASE("without a mount namespace the process shares the caller's mounts, chrooted",
           "[root][oci]") {
   Bundle b;
