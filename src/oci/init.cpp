@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -413,7 +414,17 @@ void enter_process(const Process& p, const sys::SecurityOptions& security, int p
   if (!container::env_value(env, "HOME")) {
     env.push_back("HOME=/");
     // The user's home from the container's /etc/passwd, when it lists the uid.
-    if (const auto passwd = fs::read_regular_file_in_root(root, "/etc/passwd", 16 << 20)) {
+    std::optional<std::string> passwd;
+    try {
+      passwd = fs::read_regular_file_in_root(root, "/etc/passwd", 16 << 20);
+    } catch (const Error& e) {
+      // The file is reopened through /proc/self/fd, which a root without a mount namespace of its
+      // own lacks: HOME stays "/" there.
+      if (e.errno_value() != ENOENT || ::access("/proc/self/fd", F_OK) == 0) {
+        throw;
+      }
+    }
+    if (passwd) {
       for (const auto line : split(*passwd, '\n')) {
         const auto f = split(line, ':');
         if (f.size() >= 6 && f[2] == std::to_string(p.uid)) {
