@@ -34,8 +34,11 @@ namespace gctool::oci {
 namespace {
 
 std::string receive(BorrowedFd sync, char expected) {
-  std::string buffer(1 << 20, '\0');
+  // The message's size first: a buffer for the largest one costs a page fault per 4 KiB.
   ssize_t n = 0;
+  while ((n = ::recv(sync.get(), nullptr, 0, MSG_PEEK | MSG_TRUNC)) < 0 && errno == EINTR) {
+  }
+  std::string buffer(static_cast<std::size_t>(std::max<ssize_t>(n, 1)), '\0');
   while ((n = ::recv(sync.get(), buffer.data(), buffer.size(), 0)) < 0 && errno == EINTR) {
   }
   if (n <= 0 || buffer[0] != expected) {
