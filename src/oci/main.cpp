@@ -12,7 +12,6 @@
 
 #include "command.hpp"
 #include "config.hpp"
-#include "gctool/cgroup/migration_warmup.hpp"
 #include "gctool/core/error.hpp"
 #include "gctool/core/text.hpp"
 #include "gctool/core/time.hpp"
@@ -78,11 +77,6 @@ int main(int argc, char** argv) {
       return fail(globals, e.what());
     }
   }
-  // The verbs that move a process into the container's cgroup start the kernel's wait before a
-  // cgroup v1 move now, so that it overlaps reading the config and building the root.
-  const auto warmup = verb == "create" || verb == "run" || verb == "exec"
-                          ? cgroup::MigrationWarmup::start()
-                          : cgroup::MigrationWarmup();
   CLI::App app{"gctool-oci: an OCI runtime (runc's command line) built on gctool's library",
                "gctool-oci"};
   app.set_version_flag(
