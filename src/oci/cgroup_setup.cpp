@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -13,6 +14,7 @@
 #include "gctool/cgroup/layout.hpp"
 #include "gctool/core/error.hpp"
 #include "gctool/core/file_util.hpp"
+#include "gctool/core/scope_exit.hpp"
 #include "gctool/core/text.hpp"
 
 namespace gctool::oci {
@@ -125,10 +127,76 @@ void write_files(const std::string& path, const CgroupSettings& settings) {
   }
 }
 
+// Each hierarchy's root once: the v1 mount points (co-mounted controllers share one), or v2's.
+std::vector<std::filesystem::path> hierarchy_roots() {
+  const auto& layout = cgroup::host_layout();
+  if (unified()) {
+    return {layout.unified_mount};
+  }
+  std::vector<std::filesystem::path> roots;
+  for (const auto& [controller, mount_point] : layout.controllers) {
+    if (std::find(roots.begin(), roots.end(), mount_point) == roots.end()) {
+      roots.push_back(mount_point);
+    }
+  }
+  return roots;
+}
+
 }  // namespace
+
+std::string new_cgroup_ancestor(const std::string& path) {
+  const std::filesystem::path relative = cgroup::normalize_path(path);
+  const auto roots = hierarchy_roots();
+  std::filesystem::path prefix;
+  for (const auto& part : relative.parent_path()) {
+    prefix /= part;
+    if (std::none_of(roots.begin(), roots.end(), [&prefix](const auto& root) {
+          return std::filesystem::exists(root / prefix);
+        })) {
+      return prefix.string();
+    }
+  }
+  return {};
+}
+
+void remove_new_cgroup_ancestors(const std::string& path, const std::string& ancestor) noexcept {
+  if (ancestor.empty()) {
+    return;
+  }
+  std::filesystem::path leaf;
+  std::vector<std::filesystem::path> roots;
+  try {
+    leaf = cgroup::normalize_path(path);
+    roots = hierarchy_roots();
+  } catch (const std::exception&) {
+    return;
+  }
+  // From the leaf's parent up to the ancestor; rmdir leaves one another container still uses.
+  for (std::filesystem::path dir = leaf.parent_path(); !dir.empty(); dir = dir.parent_path()) {
+    for (const auto& root : roots) {
+      ::rmdir((root / dir).c_str());
+    }
+    if (dir == ancestor) {
+      break;
+    }
+  }
+}
+
+void remove_extra_cgroups(const std::string& path) noexcept {
+  if (unified()) {
+    return;
+  }
+  for (const char* ctrl : kExtraControllers) {
+    if (const auto dir = v1_dir(ctrl, path); !dir.empty()) {
+      ::rmdir(dir.c_str());
+    }
+  }
+}
 
 cgroup::CgroupHandle create_cgroup(const std::string& path, const CgroupSettings& settings) {
   auto handle = cgroup::CgroupHandle::create(cgroup::host_driver(), path, settings.resources);
+  // A failed write (a limit the host refuses) leaves none of the extra directories either.
+  ScopeExit remove_extra([&path] { remove_extra_cgroups(path); });
   if (!unified()) {
     for (const char* ctrl : kExtraControllers) {
       if (const auto dir = v1_dir(ctrl, path); !dir.empty()) {
@@ -137,6 +205,7 @@ cgroup::CgroupHandle create_cgroup(const std::string& path, const CgroupSettings
     }
   }
   write_files(handle.path(), settings);
+  remove_extra.release();
   return handle;
 }
 
@@ -203,13 +272,7 @@ void remove_cgroup(const std::string& path) {
     handle.kill_all();
     handle.remove();
   }
-  if (!unified()) {
-    for (const char* ctrl : kExtraControllers) {
-      if (const auto dir = v1_dir(ctrl, path); !dir.empty()) {
-        ::rmdir(dir.c_str());
-      }
-    }
-  }
+  remove_extra_cgroups(path);
 }
 
 }  // namespace gctool::oci

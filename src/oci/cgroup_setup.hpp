@@ -13,9 +13,18 @@
 
 namespace gctool::oci {
 
-// Creates (or reuses) the cgroup at path with the settings; the handle removes it unless
-// released.
+// Creates (or reuses) the cgroup at path with the settings; on failure nothing of it remains.
+// The handle removes it unless released; remove_extra_cgroups then removes the (empty) v1
+// directories of the controllers beyond the library's driver.
 cgroup::CgroupHandle create_cgroup(const std::string& path, const CgroupSettings& settings);
+void remove_extra_cgroups(const std::string& path) noexcept;
+
+// The shallowest ancestor of the cgroup path that exists in no hierarchy yet ("a" for "a/b/c"
+// when "a" is missing), which creating the cgroup makes; empty when only the leaf is new.
+std::string new_cgroup_ancestor(const std::string& path);
+
+// Removes the cgroup's (empty) ancestors up to that one, in every hierarchy.
+void remove_new_cgroup_ancestors(const std::string& path, const std::string& ancestor) noexcept;
 
 // Writes the settings into the existing cgroup (`update`).
 void update_cgroup(const std::string& path, const CgroupSettings& settings);

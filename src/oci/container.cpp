@@ -123,6 +123,15 @@ Config config_of(const State& state) {
 sys::SecurityOptions security_of(const Process& p, const std::optional<nlohmann::json>& seccomp) {
   sys::SecurityOptions s;
   const auto available = sys::available_capabilities();
+  // A capability the kernel knows but this process cannot hand on (not in its bounding set) is
+  // an error, as the spec asks and crun and runc do; one the kernel does not know is left out.
+  const auto requested =
+      p.caps.bounding | p.caps.effective | p.caps.permitted | p.caps.inheritable | p.caps.ambient;
+  if (const auto missing = requested & sys::all_capabilities(sys::kernel_last_cap()) & ~available;
+      missing != 0) {
+    throw_invalid("process.capabilities: {} cannot be granted: not in gctool-oci's bounding set",
+                  fmt::join(sys::capability_names(missing), ", "));
+  }
   s.caps = p.caps;
   s.caps.bounding &= available;
   s.caps.effective &= available;
@@ -148,9 +157,6 @@ Created create_container(const std::filesystem::path& root, const CreateOptions&
   validate_id(o.id);
   const Config config = load_config(o.bundle);
   check_lsm(config);
-  if (!config.has_namespace(CLONE_NEWNS)) {
-    throw_invalid("config.json: gctool-oci needs a mount namespace");
-  }
   if (config.process.terminal && o.console_socket.empty()) {
     throw_invalid("process.terminal needs --console-socket");
   }
@@ -175,7 +181,13 @@ Created create_container(const std::filesystem::path& root, const CreateOptions&
       check(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), "open {}", dir.string()));
 
   const auto cg_path = cgroup_path(config.cgroups_path, o.id);
+  // The parents a cgroupsPath needs are ours to remove too, with the container.
+  const auto cg_ancestor = new_cgroup_ancestor(cg_path);
+  ScopeExit remove_ancestors(
+      [&cg_path, &cg_ancestor] { remove_new_cgroup_ancestors(cg_path, cg_ancestor); });
   auto cgroup = create_cgroup(cg_path, config.cgroup);
+  // Runs after kill_child below (destructors in reverse order): once the process is gone.
+  ScopeExit remove_extra([&cg_path] { remove_extra_cgroups(cg_path); });
 
   UniqueFd console;
   if (config.process.terminal) {
@@ -241,6 +253,7 @@ Created create_container(const std::filesystem::path& root, const CreateOptions&
   state.rootfs = config.rootfs;
   state.created = format_rfc3339_nano(std::chrono::system_clock::now());
   state.cgroup_path = cgroup.path();
+  state.cgroup_ancestor = cg_ancestor;
   state.namespaces = all_flags;
   state.annotations = config.annotations;
   state.config = config.doc;
@@ -265,6 +278,8 @@ Created create_container(const std::filesystem::path& root, const CreateOptions&
                       Durability::fast);
   }
   cgroup.release();
+  remove_extra.release();
+  remove_ancestors.release();
   kill_child.release();
   remove_dir.release();
   return Created{std::move(state), std::move(child->pidfd)};
@@ -318,6 +333,7 @@ void delete_container(const std::filesystem::path& root, const std::string& id, 
     ::poll(&p, 1, 5000);
   }
   remove_cgroup(state.cgroup_path);
+  remove_new_cgroup_ancestors(state.cgroup_path, state.cgroup_ancestor);
   const Config config = config_of(state);
   std::error_code ec;
   std::filesystem::remove_all(container_dir(root, id), ec);

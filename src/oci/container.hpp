@@ -45,8 +45,8 @@ void delete_container(const std::filesystem::path& root, const std::string& id, 
 // Connects to the unix socket that receives a pty master (--console-socket).
 UniqueFd connect_console_socket(const std::filesystem::path& path);
 
-// A process's security settings: its capabilities (those this process cannot grant left out),
-// no_new_privs and the container's seccomp profile compiled.
+// A process's security settings: its capabilities (one this process cannot grant is an error,
+// one the kernel does not know is left out), no_new_privs and the seccomp profile compiled.
 sys::SecurityOptions security_of(const Process& process,
                                  const std::optional<nlohmann::json>& seccomp);
 

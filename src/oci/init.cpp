@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -33,8 +34,11 @@ namespace gctool::oci {
 namespace {
 
 std::string receive(BorrowedFd sync, char expected) {
-  std::string buffer(1 << 20, '\0');
+  // The message's size first: a buffer for the largest one costs a page fault per 4 KiB.
   ssize_t n = 0;
+  while ((n = ::recv(sync.get(), nullptr, 0, MSG_PEEK | MSG_TRUNC)) < 0 && errno == EINTR) {
+  }
+  std::string buffer(static_cast<std::size_t>(std::max<ssize_t>(n, 1)), '\0');
   while ((n = ::recv(sync.get(), buffer.data(), buffer.size(), 0)) < 0 && errno == EINTR) {
   }
   if (n <= 0 || buffer[0] != expected) {
@@ -239,11 +243,14 @@ std::vector<std::string> proc_sys_paths(const std::vector<std::string>& paths) {
   return out;
 }
 
-void setup_console(BorrowedFd console_socket) {
+// The pty's slave is also bound on /dev/console, in a mount namespace of the container's own.
+void setup_console(BorrowedFd console_socket, bool own_mounts) {
   auto pty = sys::open_pty("/dev/ptmx");
-  const UniqueFd console(
-      check(::open("/dev/console", O_CREAT | O_WRONLY | O_CLOEXEC, 0600), "create /dev/console"));
-  fs::mount(fs::fd_path(pty.slave), "/dev/console", "bind", MS_BIND);
+  if (own_mounts) {
+    const UniqueFd console(
+        check(::open("/dev/console", O_CREAT | O_WRONLY | O_CLOEXEC, 0600), "create /dev/console"));
+    fs::mount(fs::fd_path(pty.slave), "/dev/console", "bind", MS_BIND);
+  }
   sys::send_fd(console_socket, pty.master);
   sys::make_controlling_tty(pty.slave);
 }
@@ -267,8 +274,23 @@ void wait_for_start(BorrowedFd state_dir) {
   check(::write(fifo.get(), &byte, 1), "write the exec fifo");
 }
 
+// Without a mount namespace of its own the process shares the caller's mounts: nothing is
+// mounted (it would stay behind in that namespace), the process is only chrooted into the root.
+void enter_root_without_mount_namespace(const Config& c, BorrowedFd sync) {
+  send_byte(sync, kSyncMounted);
+  receive(sync, kSyncPivot);
+  check(::chdir(c.rootfs.c_str()), "chdir {}", c.rootfs);
+  check(::chroot("."), "chroot {}", c.rootfs);
+  check(::chdir("/"), "chdir /");
+  write_sysctls(c);
+}
+
 void build_and_enter_root(const InitPlan& plan, BorrowedFd sync) {
   const Config& c = *plan.config;
+  if (!c.has_namespace(CLONE_NEWNS)) {
+    enter_root_without_mount_namespace(c, sync);
+    return;
+  }
   // Nothing done here may propagate back to the host; rootfsPropagation is applied at the end.
   fs::mount("", "/", "", MS_SLAVE | MS_REC);
   fs::mount(c.rootfs.string(), c.rootfs, "", MS_BIND | MS_REC);
@@ -333,7 +355,7 @@ void init_body(const InitPlan& plan) {
           *c.domainname);
   }
   if (c.process.terminal) {
-    setup_console(plan.console_socket);
+    setup_console(plan.console_socket, c.has_namespace(CLONE_NEWNS));
   }
   if (c.process.oom_score_adj) {
     write_existing_file("/proc/self/oom_score_adj", std::to_string(*c.process.oom_score_adj));
@@ -395,7 +417,17 @@ void enter_process(const Process& p, const sys::SecurityOptions& security, int p
   if (!container::env_value(env, "HOME")) {
     env.push_back("HOME=/");
     // The user's home from the container's /etc/passwd, when it lists the uid.
-    if (const auto passwd = fs::read_regular_file_in_root(root, "/etc/passwd", 16 << 20)) {
+    std::optional<std::string> passwd;
+    try {
+      passwd = fs::read_regular_file_in_root(root, "/etc/passwd", 16 << 20);
+    } catch (const Error& e) {
+      // The file is reopened through /proc/self/fd, which a root without a mount namespace of its
+      // own lacks: HOME stays "/" there.
+      if (e.errno_value() != ENOENT || ::access("/proc/self/fd", F_OK) == 0) {
+        throw;
+      }
+    }
+    if (passwd) {
       for (const auto line : split(*passwd, '\n')) {
         const auto f = split(line, ':');
         if (f.size() >= 6 && f[2] == std::to_string(p.uid)) {

@@ -40,6 +40,7 @@ State load_state(const std::filesystem::path& root, const std::string& id) {
     s.rootfs = doc->at("rootfs").get<std::string>();
     s.created = doc->at("created").get<std::string>();
     s.cgroup_path = doc->at("cgroup_path").get<std::string>();
+    s.cgroup_ancestor = doc->value("cgroup_ancestor", "");
     s.namespaces = doc->at("namespaces").get<std::uint64_t>();
     s.annotations = doc->at("annotations").get<std::map<std::string, std::string>>();
     s.config = doc->value("config", nlohmann::json::object());
@@ -57,6 +58,7 @@ void save_state(const std::filesystem::path& root, const State& s) {
                               {"rootfs", s.rootfs.string()},
                               {"created", s.created},
                               {"cgroup_path", s.cgroup_path},
+                              {"cgroup_ancestor", s.cgroup_ancestor},
                               {"namespaces", s.namespaces},
                               {"annotations", s.annotations},
                               {"config", s.config}};

@@ -24,6 +24,7 @@ struct State {
   std::filesystem::path rootfs;
   std::string created;  // RFC 3339
   std::string cgroup_path;
+  std::string cgroup_ancestor;   // the first of its parents that create made (removed by delete)
   std::uint64_t namespaces = 0;  // CLONE_NEW* the container has (new or joined), for exec
   std::map<std::string, std::string> annotations;
   nlohmann::json config;  // the config.json the container was created from

@@ -7,6 +7,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
@@ -111,7 +112,7 @@ struct Bundle {
   void check_clean(const std::string& cgroup = "gctool-oci") const {
     CHECK(directory_entries(root).empty());
     CHECK(mounts_under(dir.path().string()).empty());
-    for (const char* ctrl : {"memory", "pids", "freezer", "cpu"}) {
+    for (const char* ctrl : {"memory", "pids", "cpu", "freezer", "blkio", "net_cls", "hugetlb"}) {
       const auto d = std::filesystem::path("/sys/fs/cgroup") / ctrl / cgroup;
       INFO(d);
       CHECK(directory_entries(d).count(config.value("id", "")) == 0);
@@ -257,11 +258,83 @@ TEST_CASE("seccomp from the spec, hooks with the state on stdin, cgroupsPath and
   CHECK(state["id"] == id);
   CHECK(state["pid"].get<int>() > 0);
   CHECK(std::filesystem::exists(hook_out.string() + ".stop"));
-  CHECK(!std::filesystem::exists("/sys/fs/cgroup/memory/" + cg + "/" + id));
-  ::rmdir(("/sys/fs/cgroup/memory/" + cg).c_str());
-  for (const char* ctrl : {"cpu", "cpuacct", "cpuset", "devices", "pids", "freezer", "blkio"}) {
-    ::rmdir((std::string("/sys/fs/cgroup/") + ctrl + "/" + cg).c_str());
+  // The parent that cgroupsPath needed went with the container, in every hierarchy.
+  for (const char* ctrl :
+       {"memory", "cpu", "cpuacct", "cpuset", "devices", "pids", "freezer", "blkio"}) {
+    CHECK(!std::filesystem::exists(std::string("/sys/fs/cgroup/") + ctrl + "/" + cg));
   }
+  b.check_clean();
+}
+
+TEST_CASE("a limit the host refuses: create fails and leaves no cgroup in any hierarchy",
+          "[root][oci]") {
+  Bundle b;
+  const auto id = unique_name("oci");
+  // The kernel takes 0..200: written after the freezer and blkio directories are made.
+  b.config["linux"]["resources"]["memory"] = {{"swappiness", 1000}};
+  b.set_args({"true"});
+  const auto c = b.create(id);
+  INFO(c.out + c.err + b.output(id));
+  CHECK(c.exit_code == 1);
+  CHECK(b.output(id).find("memory.swappiness") != std::string::npos);
+  CHECK(b.oci({"state", id}).exit_code == 1);
+  b.check_clean();
+}
+
+TEST_CASE("a capability gctool-oci cannot grant is refused by name", "[root][oci]") {
+  Bundle b;
+  const auto id = unique_name("oci");
+  for (const char* set : {"bounding", "effective", "permitted"}) {
+    b.config["process"]["capabilities"][set] = {"CAP_CHOWN", "CAP_SYS_NICE"};
+  }
+  b.set_args({"sh", "-c", "grep CapEff /proc/self/status"});
+  const auto refused =
+      run_program({"setpriv", "--bounding-set", "-sys_nice", oci_binary(), "--root",
+                   b.root.string(), "run", "--bundle", b.bundle.string(), id});
+  CHECK(refused.exit_code == 1);
+  CHECK(refused.err.find("gctool-oci: process.capabilities: CAP_SYS_NICE cannot be granted: not "
+                         "in gctool-oci's bounding set") == 0);
+  CHECK(refused.out.empty());
+  b.check_clean();
+  // Where gctool-oci has it, the container gets it.
+  const auto r = b.run(id);
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(r.out == "CapEff:\t0000000000800001\n");
+  b.check_clean();
+}
+
+TEST_CASE("without a mount namespace the process shares the caller's mounts, chrooted",
+          "[root][oci]") {
+  Bundle b;
+  const auto id = unique_name("oci");
+  std::ofstream(b.bundle / "rootfs/marker") << "in the rootfs\n";
+  auto& namespaces = b.config["linux"]["namespaces"];
+  namespaces.erase(std::remove_if(namespaces.begin(), namespaces.end(),
+                                  [](const json& ns) { return ns["type"] == "mount"; }),
+                   namespaces.end());
+  b.set_args({"sh", "-c", "cat /marker; exec sleep 1000"});
+  const auto c = b.create(id);
+  INFO(c.err + b.output(id));
+  REQUIRE(c.exit_code == 0);
+  const int pid = b.state(id)["pid"];
+  const auto ns = [](const std::string& pid) {
+    return std::filesystem::read_symlink("/proc/" + pid + "/ns/mnt");
+  };
+  CHECK(ns(std::to_string(pid)) == ns("self"));
+  CHECK(std::filesystem::read_symlink(fmt::format("/proc/{}/root", pid)) ==
+        std::filesystem::canonical(b.bundle / "rootfs"));
+  // Nothing of the config's mounts was made in the caller's namespace.
+  CHECK(mounts_under(b.bundle.string()).empty());
+  REQUIRE(b.oci({"start", id}).exit_code == 0);
+  CHECK(b.wait_status(id, "running"));
+  const auto e = b.oci({"exec", id, "cat", "/marker"});
+  INFO(e.err);
+  CHECK(e.out == "in the rootfs\n");
+  CHECK(b.oci({"kill", id, "KILL"}).exit_code == 0);
+  CHECK(b.wait_status(id, "stopped"));
+  CHECK(b.output(id) == "in the rootfs\n");
+  CHECK(b.oci({"delete", id}).exit_code == 0);
   b.check_clean();
 }
 

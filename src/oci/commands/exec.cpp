@@ -2,6 +2,7 @@
 // [--cwd D] [-e K=V] [-u UID[:GID]] ID`: another process in a running container. A helper joins
 // the container's cgroup and namespaces (one setns on the init's pidfd) and clones the process
 // with CLONE_PARENT, so that it is born in the container's pid namespace as our own child.
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -10,6 +11,8 @@
 #include <unistd.h>
 
 #include <memory>
+
+#include <fmt/format.h>
 
 #include "../cgroup_setup.hpp"
 #include "../command.hpp"
@@ -107,8 +110,19 @@ int exec(Globals& globals, const ExecArgs& a) {
       container::reset_signals();
       check(::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "prctl PR_SET_DUMPABLE");
       join_cgroup(state.cgroup_path, ::getpid());
+      // A container without a mount namespace of its own is its init's chroot: enter it too.
+      UniqueFd init_root;
+      if ((state.namespaces & CLONE_NEWNS) == 0) {
+        init_root = UniqueFd(check(::open(fmt::format("/proc/{}/root", state.pid).c_str(),
+                                          O_PATH | O_DIRECTORY | O_CLOEXEC),
+                                   "open the container's root"));
+      }
       check(::setns(init.get(), static_cast<int>(state.namespaces)),
             "setns into the container's namespaces");
+      if (init_root) {
+        check(::fchdir(init_root.get()), "chdir to the container's root");
+        check(::chroot("."), "chroot to the container's root");
+      }
       auto child = sys::clone_with_pidfd(CLONE_PARENT);
       if (!child) {
         container::run_child(report.write.borrow(), [&] {
