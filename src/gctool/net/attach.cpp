@@ -337,7 +337,8 @@ Attachment attach_locked(const std::filesystem::path& root, const std::string& n
     add_address(inside, name, a.ip, a.prefix);
     set_link_up(inside, name);
     set_link_up(inside, "lo");
-    if (primary) {
+    // An internal network leads nowhere: Docker gives its containers no default route.
+    if (primary && !network.internal) {
       add_default_route(inside, a.gateway);
     }
   }
