@@ -585,3 +585,92 @@ TEST_CASE("network connect and disconnect on a running container: interfaces and
   CHECK_FALSE(net::firewall_table_exists());
   CHECK(root.leaks().empty());
 }
+
+TEST_CASE("connected networks come back after a stop and a restart; hosts and resolv.conf follow",
+          "[root]") {
+  if (!is_root()) {
+    return;
+  }
+  TestRoot root;
+  const std::string net1 = unique_name("rc");
+  const std::string net2 = unique_name("rc");
+  REQUIRE(root.run({"network", "create", "--subnet", "10.231.63.0/24", net1}).exit_code == 0);
+  REQUIRE(root.run({"network", "create", "--subnet", "10.231.64.0/24", net2}).exit_code == 0);
+  const std::string web = unique_name("web");
+  // A server that exits with 3 when /tmp/die appears: the restart policy starts it again.
+  start_detached(
+      root, {"--name", web, "--network", net1, "--restart", "on-failure", "busybox", "sh", "-c",
+             "rm -f /tmp/die; mkdir -p /www && echo hello > /www/index.html && "
+             "httpd -p 80 -h /www; while [ ! -e /tmp/die ]; do sleep 0.1; done; "
+             "exit 3"});
+  const auto interfaces = [&] {
+    return trimmed(root.run({"exec", web, "ls", "/sys/class/net"}).out);
+  };
+  const auto hosts = [&] { return root.run({"exec", web, "cat", "/etc/hosts"}).out; };
+  const auto lookup = [&](const std::string& server, const std::string& name) {
+    return parse_answer(udp_exchange(server, make_query(7, name))).addresses;
+  };
+  const std::vector<std::string> on_net2{"10.231.64.50"};
+
+  REQUIRE(root.run({"network", "connect", "--ip", "10.231.64.50", "--alias", "www2", net2, web})
+              .exit_code == 0);
+  CHECK(interfaces() == "eth0\neth1\nlo");
+  CHECK_THAT(hosts(), Catch::Contains("10.231.64.50\t"));
+
+  // The restart policy: the container exits, comes back on both networks, same names.
+  const auto restarts = [&] { return root.inspect(web).value("RestartCount", 0); };
+  root.run({"exec", web, "touch", "/tmp/die"});
+  for (int i = 0; i < 100 && restarts() < 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  REQUIRE(restarts() == 1);
+  for (int i = 0; i < 100 && interfaces() != "eth0\neth1\nlo"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  CHECK(interfaces() == "eth0\neth1\nlo");
+  CHECK(lookup("10.231.64.1", web) == on_net2);
+  CHECK(lookup("10.231.64.1", "www2") == on_net2);
+  CHECK_THAT(hosts(), Catch::Contains("10.231.64.50\t"));
+
+  // stop and start: the same.
+  REQUIRE(root.run({"stop", "-t", "1", web}).exit_code == 0);
+  CHECK(lookup("10.231.64.1", web).empty());
+  REQUIRE(root.run({"start", web}).exit_code == 0);
+  CHECK(interfaces() == "eth0\neth1\nlo");
+  CHECK(lookup("10.231.64.1", web) == on_net2);
+
+  // Disconnected while running: the line of /etc/hosts goes, and the next start leaves it out.
+  REQUIRE(root.run({"network", "disconnect", net2, web}).exit_code == 0);
+  CHECK_THAT(hosts(), !Catch::Contains("10.231.64.50"));
+  REQUIRE(root.run({"stop", "-t", "1", web}).exit_code == 0);
+  // Stopped: disconnect and connect are remembered for the next start, as Docker's.
+  CHECK(root.run({"network", "disconnect", net1, web}).exit_code == 0);
+  CHECK(root.run({"network", "disconnect", net1, web}).exit_code == 125);
+  CHECK(root.run({"network", "connect", net2, web}).exit_code == 0);
+  CHECK(root.run({"network", "connect", net2, web}).exit_code == 125);
+  REQUIRE(root.run({"start", web}).exit_code == 0);
+  CHECK(interfaces() == "eth0\nlo");
+  CHECK(lookup("10.231.63.1", web).empty());
+  CHECK(lookup("10.231.64.1", web).size() == 1);
+
+  // A container on the default network (no resolver) gets net1's resolver when it connects.
+  const std::string plain = unique_name("plain");
+  start_detached(root, {"--name", plain, "busybox", "sleep", "1000"});
+  const auto resolv = [&] { return root.run({"exec", plain, "cat", "/etc/resolv.conf"}).out; };
+  CHECK_THAT(resolv(), !Catch::Contains("nameserver 10.231.63.1"));
+  REQUIRE(root.run({"network", "connect", net1, plain}).exit_code == 0);
+  CHECK_THAT(resolv(), Catch::Contains("nameserver 10.231.63.1"));
+  CHECK(root.run({"network", "disconnect", net1, plain}).exit_code == 0);
+  CHECK_THAT(resolv(), !Catch::Contains("nameserver 10.231.63.1"));
+
+  CHECK(root.run({"rm", "-f", web, plain}).exit_code == 0);
+  CHECK(resolver_processes(root.root()).empty());
+  CHECK(net::list_attachments(root.root()).empty());
+  for (const auto& n : {net1, net2}) {
+    CHECK(root.run({"network", "rm", n}).exit_code == 0);
+  }
+  net::remove_default_network(root.root(), false);
+  CHECK(gctool_links().empty());
+  CHECK_FALSE(net::firewall_table_exists());
+  CHECK(root.leaks().empty());
+}
