@@ -54,7 +54,7 @@ namespace dns = gctool::net::dns;
 constexpr std::uint32_t kTtl = 600;  // Docker's embedded DNS answers with this TTL
 constexpr std::size_t kMaxForwards = 128;
 constexpr std::size_t kMaxTcpConnections = 32;
-constexpr std::size_t kMaxMessage = 4096;  // forwarded answers larger than this are cut
+constexpr std::size_t kMaxMessage = 4096;  // forwarded UDP answers larger than this are cut
 
 sockaddr_in inet(net::Ipv4Address ip, std::uint16_t port) {
   sockaddr_in a{};
@@ -100,8 +100,53 @@ struct Resolver {
                                limit);
   }
 
+  // Reads exactly buffer.size() bytes; false at end of stream.
+  io::Task<bool> read_exactly(BorrowedFd fd, std::span<std::uint8_t> buffer) {
+    std::size_t got = 0;
+    while (got < buffer.size()) {
+      const auto n = co_await io::read(loop, fd, std::as_writable_bytes(buffer.subspan(got)));
+      if (n == 0) {
+        co_return false;
+      }
+      got += n;
+    }
+    co_return true;
+  }
+
+  // One length-prefixed exchange with server:53 over TCP (2 s in all); the answer carrying the
+  // query's id, or empty.
+  io::Task<std::vector<std::uint8_t>> exchange_tcp(std::span<const std::uint8_t> query,
+                                                   net::Ipv4Address server) {
+    std::vector<std::uint8_t> out(query.size() + 2);
+    out[0] = static_cast<std::uint8_t>(query.size() >> 8);
+    out[1] = static_cast<std::uint8_t>(query.size());
+    std::copy(query.begin(), query.end(), out.begin() + 2);
+    std::vector<std::uint8_t> answer;
+    try {
+      UniqueFd s(gctool::check(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), "socket"));
+      const auto to = inet(server, 53);
+      co_await io::with_timeout(
+          loop, io::connect(loop, s.borrow(), reinterpret_cast<const sockaddr*>(&to), sizeof to),
+          2s);
+      co_await io::with_timeout(loop,
+                                io::write_all(loop, s.borrow(), std::as_bytes(std::span(out))), 2s);
+      std::array<std::uint8_t, 2> prefix{};
+      if (co_await io::with_timeout(loop, read_exactly(s.borrow(), prefix), 2s)) {
+        answer.resize(static_cast<std::size_t>(prefix[0] << 8 | prefix[1]));
+        if (!co_await io::with_timeout(loop, read_exactly(s.borrow(), answer), 2s) ||
+            answer.size() < 12 || dns::message_id(answer) != dns::message_id(query)) {
+          answer.clear();
+        }
+      }
+    } catch (const std::exception&) {
+      answer.clear();  // refused, timed out, reset: no answer from this server
+    }
+    co_return answer;
+  }
+
   // Asks each upstream in turn over UDP (2 s each) from a fresh socket (a random source port);
-  // the first answer carrying the query's id, or empty.
+  // the first answer carrying the query's id, or empty. A truncated answer is asked again of the
+  // same server over TCP (RFC 7766), and kept when that fails.
   io::Task<std::vector<std::uint8_t>> forward(std::vector<std::uint8_t> query,
                                               std::vector<net::Ipv4Address> servers) {
     const std::uint16_t id = dns::message_id(query);
@@ -135,6 +180,12 @@ struct Resolver {
         }
       }
       if (answered) {
+        if (dns::is_truncated(buffer)) {
+          auto full = co_await exchange_tcp(query, server);
+          if (!full.empty()) {
+            co_return full;
+          }
+        }
         co_return buffer;
       }
     }
@@ -155,6 +206,8 @@ struct Resolver {
     auto response = co_await forward(query, servers);
     if (response.empty()) {
       response = failure(query, q);
+    } else if (response.size() > dns::udp_limit(query, q)) {
+      response = dns::truncated_response(query, q);  // the asker comes back over TCP
     }
     ::sendto(udp.get(), response.data(), response.size(), 0,
              reinterpret_cast<const sockaddr*>(&client), sizeof client);
@@ -177,7 +230,7 @@ struct Resolver {
         if (!q) {
           continue;  // not a query we understand: no answer, as for any garbage
         }
-        auto response = answer_locally(message, *q, dns::kUdpLimit);
+        auto response = answer_locally(message, *q, dns::udp_limit(message, *q));
         if (response.empty()) {
           if (forwards >= kMaxForwards) {
             response = failure(message, *q);
@@ -191,19 +244,6 @@ struct Resolver {
                  reinterpret_cast<const sockaddr*>(&client), length);
       }
     }
-  }
-
-  // Reads exactly buffer.size() bytes; false at end of stream.
-  io::Task<bool> read_exactly(BorrowedFd fd, std::span<std::uint8_t> buffer) {
-    std::size_t got = 0;
-    while (got < buffer.size()) {
-      const auto n = co_await io::read(loop, fd, std::as_writable_bytes(buffer.subspan(got)));
-      if (n == 0) {
-        co_return false;
-      }
-      got += n;
-    }
-    co_return true;
   }
 
   // One TCP client: length-prefixed queries until it closes or is idle for 10 s.
