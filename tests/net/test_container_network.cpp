@@ -4,8 +4,10 @@
 // nothing, none/host modes, and the attachment released on every path (stop, rm -f, --rm, a
 // failed start, a killed supervisor). Each test's "host" is the network namespace its TestRoot
 // enters, so bridges, nft tables and sysctls never touch the real host.
+#include <poll.h>
 #include <signal.h>
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
@@ -21,6 +23,7 @@
 #include <thread>
 
 #include "container_support.hpp"
+#include "gctool/core/scope_exit.hpp"
 #include "gctool/net/attach.hpp"
 #include "gctool/net/firewall.hpp"
 #include "gctool/net/ipam_store.hpp"
@@ -616,6 +619,22 @@ TEST_CASE("an internal network: its containers talk to each other, nothing cross
     listener = tcp_listen("10.250.99.2", 0);
   }
   const auto port = local_port(listener.borrow());
+  // It greets every connection and closes it.
+  std::atomic<bool> stop{false};
+  std::thread server([&] {
+    while (!stop) {
+      pollfd p{listener.get(), POLLIN, 0};
+      if (::poll(&p, 1, 100) == 1) {
+        UniqueFd client(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+        const std::string hello = "hello-outside\n";
+        (void)!::write(client.get(), hello.data(), hello.size());
+      }
+    }
+  });
+  ScopeExit join([&]() noexcept {
+    stop = true;
+    server.join();
+  });
 
   const std::string open = create_network(root, random_subnet());
   const std::string closed = unique_name("gn");
@@ -627,20 +646,21 @@ TEST_CASE("an internal network: its containers talk to each other, nothing cross
   CHECK(root.run({"network", "ls", "-f", "name=" + closed, "--format", "{{.Internal}}"}).out ==
         "true\n");
 
-  // Reaching the outside: a TCP connect to the listener (the kernel completes the handshake).
+  // Reaching the outside: the server's greeting.
   const auto reach_outside = [&](const std::string& network) {
-    return root.run({"run", "--rm", "--network", network, "busybox", "sh", "-c",
-                     fmt::format("cat /proc/net/route; nc -w 2 10.250.99.2 {} </dev/null", port)});
+    return root.run(
+        {"run", "--rm", "--network", network, "busybox", "sh", "-c",
+         fmt::format("cat /proc/net/route; timeout 5 nc 10.250.99.2 {} </dev/null", port)});
   };
   const auto from_open = reach_outside(open);
   INFO(from_open.out << from_open.err);
-  CHECK(from_open.exit_code == 0);
+  CHECK_THAT(from_open.out, Catch::Contains("hello-outside"));
   const auto from_closed = reach_outside(closed);
   INFO(from_closed.out << from_closed.err);
-  CHECK(from_closed.exit_code != 0);
+  CHECK_THAT(from_closed.out, !Catch::Contains("hello-outside"));
   // No default route inside (destination 00000000), as Docker's internal networks.
-  CHECK(from_closed.out.find("\t00000000\t") == std::string::npos);
-  CHECK(from_open.out.find("\t00000000\t") != std::string::npos);
+  CHECK(from_closed.out.find("eth0\t00000000\t") == std::string::npos);
+  CHECK(from_open.out.find("eth0\t00000000\t") != std::string::npos);
 
   // Two containers on the internal network reach each other by name; the outside reaches the
   // open network's server by address through the host, never the internal one's.
