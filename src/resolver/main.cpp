@@ -11,9 +11,11 @@
 //   gctool-resolver ROOT NETWORK LISTEN-IP RESOLV-CONF READY-FD
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -71,6 +73,7 @@ struct Resolver {
   UniqueFd udp;
   std::size_t forwards = 0;
   std::size_t tcp_connections = 0;
+  std::uint64_t queries = 0;  // received, for the idle check
 
   // Where a client's unknown names go: its --dns servers, else the host's resolvers.
   std::vector<net::Ipv4Address> upstreams(net::Ipv4Address client) const {
@@ -225,6 +228,7 @@ struct Resolver {
         if (n < 0) {
           break;  // EAGAIN: drained
         }
+        ++queries;
         const std::span message(buffer.data(), static_cast<std::size_t>(n));
         const auto q = dns::parse_query(message);
         if (!q) {
@@ -263,6 +267,7 @@ struct Resolver {
         if (!co_await io::with_timeout(loop, read_exactly(fd.borrow(), message), 10s)) {
           co_return;
         }
+        ++queries;
         const auto q = dns::parse_query(message);
         if (!q) {
           co_return;
@@ -340,6 +345,36 @@ UniqueFd bound_socket(int type, net::Ipv4Address ip) {
   return fd;
 }
 
+// Unmaps the resident pages of this program's code. A static binary's start-up (libc,
+// libstdc++'s locales, argument parsing) touches much of its code once, and the kernel maps the
+// file's pages around each fault (64 KiB): all of it would stay counted in this process's memory
+// while it idles. The pages still needed fault back in from the page cache (minor faults). Only
+// executable mappings: a read-only one may hold pages written before it became read-only
+// (RELRO), which would be lost.
+void release_code_pages() {
+  const auto maps = gctool::try_read_file("/proc/self/maps");
+  if (!maps) {
+    return;
+  }
+  std::size_t at = 0;
+  while (at < maps->size()) {
+    auto end = maps->find('\n', at);
+    if (end == std::string::npos) {
+      end = maps->size();
+    }
+    unsigned long from = 0;
+    unsigned long to = 0;
+    char perms[5] = {};
+    unsigned long inode = 0;
+    const std::string line = maps->substr(at, end - at);
+    at = end + 1;
+    if (std::sscanf(line.c_str(), "%lx-%lx %4s %*s %*s %lu", &from, &to, perms, &inode) == 4 &&
+        inode != 0 && perms[1] != 'w' && perms[2] == 'x' && perms[3] == 'p') {
+      ::madvise(reinterpret_cast<void*>(from), to - from, MADV_DONTNEED);
+    }
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -366,17 +401,26 @@ int main(int argc, char** argv) {
     loop.spawn(resolver.serve_udp());
     loop.spawn(resolver.serve_tcp(tcp.borrow()));
     net::DnsRecords check(root, network);
+    release_code_pages();
     // Gone once the network, or its last endpoint, has been for two checks in a row (the first
     // container's endpoint is recorded just after this process starts), decided under the
     // networks lock so that no attach can count on this resolver meanwhile. The lock is only
     // tried: gctool may hold it while it stops this process.
+    // A check that saw no query since the one before also unmaps the code pages again and
+    // returns free heap to the kernel.
     io::sync_wait(loop, [&]() -> io::Task<void> {
+      std::uint64_t seen = 0;
       for (int idle = 0;;) {
         co_await io::sleep(loop, 1s);
         idle = still_needed(root, network, check) ? 0 : idle + 1;
         if (idle >= 2 && unneeded_under_lock(root, network, check)) {
           co_return;
         }
+        if (resolver.queries == seen) {
+          release_code_pages();
+          ::malloc_trim(0);  // and the heap a burst of forwards left free
+        }
+        seen = resolver.queries;
       }
     }());
     // Straight out: the kernel closes the sockets and the lock; the tasks still on the loop
