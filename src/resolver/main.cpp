@@ -11,9 +11,11 @@
 //   gctool-resolver ROOT NETWORK LISTEN-IP RESOLV-CONF READY-FD
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -54,7 +56,7 @@ namespace dns = gctool::net::dns;
 constexpr std::uint32_t kTtl = 600;  // Docker's embedded DNS answers with this TTL
 constexpr std::size_t kMaxForwards = 128;
 constexpr std::size_t kMaxTcpConnections = 32;
-constexpr std::size_t kMaxMessage = 4096;  // forwarded answers larger than this are cut
+constexpr std::size_t kMaxMessage = 4096;  // forwarded UDP answers larger than this are cut
 
 sockaddr_in inet(net::Ipv4Address ip, std::uint16_t port) {
   sockaddr_in a{};
@@ -71,6 +73,7 @@ struct Resolver {
   UniqueFd udp;
   std::size_t forwards = 0;
   std::size_t tcp_connections = 0;
+  std::uint64_t queries = 0;  // received, for the idle check
 
   // Where a client's unknown names go: its --dns servers, else the host's resolvers.
   std::vector<net::Ipv4Address> upstreams(net::Ipv4Address client) const {
@@ -100,8 +103,53 @@ struct Resolver {
                                limit);
   }
 
+  // Reads exactly buffer.size() bytes; false at end of stream.
+  io::Task<bool> read_exactly(BorrowedFd fd, std::span<std::uint8_t> buffer) {
+    std::size_t got = 0;
+    while (got < buffer.size()) {
+      const auto n = co_await io::read(loop, fd, std::as_writable_bytes(buffer.subspan(got)));
+      if (n == 0) {
+        co_return false;
+      }
+      got += n;
+    }
+    co_return true;
+  }
+
+  // One length-prefixed exchange with server:53 over TCP (2 s in all); the answer carrying the
+  // query's id, or empty.
+  io::Task<std::vector<std::uint8_t>> exchange_tcp(std::span<const std::uint8_t> query,
+                                                   net::Ipv4Address server) {
+    std::vector<std::uint8_t> out(query.size() + 2);
+    out[0] = static_cast<std::uint8_t>(query.size() >> 8);
+    out[1] = static_cast<std::uint8_t>(query.size());
+    std::copy(query.begin(), query.end(), out.begin() + 2);
+    std::vector<std::uint8_t> answer;
+    try {
+      UniqueFd s(gctool::check(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), "socket"));
+      const auto to = inet(server, 53);
+      co_await io::with_timeout(
+          loop, io::connect(loop, s.borrow(), reinterpret_cast<const sockaddr*>(&to), sizeof to),
+          2s);
+      co_await io::with_timeout(loop,
+                                io::write_all(loop, s.borrow(), std::as_bytes(std::span(out))), 2s);
+      std::array<std::uint8_t, 2> prefix{};
+      if (co_await io::with_timeout(loop, read_exactly(s.borrow(), prefix), 2s)) {
+        answer.resize(static_cast<std::size_t>(prefix[0] << 8 | prefix[1]));
+        if (!co_await io::with_timeout(loop, read_exactly(s.borrow(), answer), 2s) ||
+            answer.size() < 12 || dns::message_id(answer) != dns::message_id(query)) {
+          answer.clear();
+        }
+      }
+    } catch (const std::exception&) {
+      answer.clear();  // refused, timed out, reset: no answer from this server
+    }
+    co_return answer;
+  }
+
   // Asks each upstream in turn over UDP (2 s each) from a fresh socket (a random source port);
-  // the first answer carrying the query's id, or empty.
+  // the first answer carrying the query's id, or empty. A truncated answer is asked again of the
+  // same server over TCP (RFC 7766), and kept when that fails.
   io::Task<std::vector<std::uint8_t>> forward(std::vector<std::uint8_t> query,
                                               std::vector<net::Ipv4Address> servers) {
     const std::uint16_t id = dns::message_id(query);
@@ -135,6 +183,12 @@ struct Resolver {
         }
       }
       if (answered) {
+        if (dns::is_truncated(buffer)) {
+          auto full = co_await exchange_tcp(query, server);
+          if (!full.empty()) {
+            co_return full;
+          }
+        }
         co_return buffer;
       }
     }
@@ -155,6 +209,8 @@ struct Resolver {
     auto response = co_await forward(query, servers);
     if (response.empty()) {
       response = failure(query, q);
+    } else if (response.size() > dns::udp_limit(query, q)) {
+      response = dns::truncated_response(query, q);  // the asker comes back over TCP
     }
     ::sendto(udp.get(), response.data(), response.size(), 0,
              reinterpret_cast<const sockaddr*>(&client), sizeof client);
@@ -172,12 +228,13 @@ struct Resolver {
         if (n < 0) {
           break;  // EAGAIN: drained
         }
+        ++queries;
         const std::span message(buffer.data(), static_cast<std::size_t>(n));
         const auto q = dns::parse_query(message);
         if (!q) {
           continue;  // not a query we understand: no answer, as for any garbage
         }
-        auto response = answer_locally(message, *q, dns::kUdpLimit);
+        auto response = answer_locally(message, *q, dns::udp_limit(message, *q));
         if (response.empty()) {
           if (forwards >= kMaxForwards) {
             response = failure(message, *q);
@@ -191,19 +248,6 @@ struct Resolver {
                  reinterpret_cast<const sockaddr*>(&client), length);
       }
     }
-  }
-
-  // Reads exactly buffer.size() bytes; false at end of stream.
-  io::Task<bool> read_exactly(BorrowedFd fd, std::span<std::uint8_t> buffer) {
-    std::size_t got = 0;
-    while (got < buffer.size()) {
-      const auto n = co_await io::read(loop, fd, std::as_writable_bytes(buffer.subspan(got)));
-      if (n == 0) {
-        co_return false;
-      }
-      got += n;
-    }
-    co_return true;
   }
 
   // One TCP client: length-prefixed queries until it closes or is idle for 10 s.
@@ -223,6 +267,7 @@ struct Resolver {
         if (!co_await io::with_timeout(loop, read_exactly(fd.borrow(), message), 10s)) {
           co_return;
         }
+        ++queries;
         const auto q = dns::parse_query(message);
         if (!q) {
           co_return;
@@ -300,6 +345,36 @@ UniqueFd bound_socket(int type, net::Ipv4Address ip) {
   return fd;
 }
 
+// Unmaps the resident pages of this program's code. A static binary's start-up (libc,
+// libstdc++'s locales, argument parsing) touches much of its code once, and the kernel maps the
+// file's pages around each fault (64 KiB): all of it would stay counted in this process's memory
+// while it idles. The pages still needed fault back in from the page cache (minor faults). Only
+// executable mappings: a read-only one may hold pages written before it became read-only
+// (RELRO), which would be lost.
+void release_code_pages() {
+  const auto maps = gctool::try_read_file("/proc/self/maps");
+  if (!maps) {
+    return;
+  }
+  std::size_t at = 0;
+  while (at < maps->size()) {
+    auto end = maps->find('\n', at);
+    if (end == std::string::npos) {
+      end = maps->size();
+    }
+    unsigned long from = 0;
+    unsigned long to = 0;
+    char perms[5] = {};
+    unsigned long inode = 0;
+    const std::string line = maps->substr(at, end - at);
+    at = end + 1;
+    if (std::sscanf(line.c_str(), "%lx-%lx %4s %*s %*s %lu", &from, &to, perms, &inode) == 4 &&
+        inode != 0 && perms[1] != 'w' && perms[2] == 'x' && perms[3] == 'p') {
+      ::madvise(reinterpret_cast<void*>(from), to - from, MADV_DONTNEED);
+    }
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -326,17 +401,26 @@ int main(int argc, char** argv) {
     loop.spawn(resolver.serve_udp());
     loop.spawn(resolver.serve_tcp(tcp.borrow()));
     net::DnsRecords check(root, network);
+    release_code_pages();
     // Gone once the network, or its last endpoint, has been for two checks in a row (the first
     // container's endpoint is recorded just after this process starts), decided under the
     // networks lock so that no attach can count on this resolver meanwhile. The lock is only
     // tried: gctool may hold it while it stops this process.
+    // A check that saw no query since the one before also unmaps the code pages again and
+    // returns free heap to the kernel.
     io::sync_wait(loop, [&]() -> io::Task<void> {
+      std::uint64_t seen = 0;
       for (int idle = 0;;) {
         co_await io::sleep(loop, 1s);
         idle = still_needed(root, network, check) ? 0 : idle + 1;
         if (idle >= 2 && unneeded_under_lock(root, network, check)) {
           co_return;
         }
+        if (resolver.queries == seen) {
+          release_code_pages();
+          ::malloc_trim(0);  // and the heap a burst of forwards left free
+        }
+        seen = resolver.queries;
       }
     }());
     // Straight out: the kernel closes the sockets and the lock; the tasks still on the loop

@@ -196,7 +196,7 @@ TEST_CASE("attach to the default network creates it; reconcile detaches the dead
   const auto n = net::find_network(root.path(), "bridge");
   CHECK(net::IpamStore(root.path(), "bridge", n.subnet, n.gateway).count() == 1);
   CHECK(net::detach(root.path(), "id-one"));
-  net::remove_network(root.path(), "bridge", false);
+  net::remove_default_network(root.path(), false);
   CHECK(gctool::test::gctool_links().empty());
   CHECK_FALSE(net::firewall_table_exists());
 }

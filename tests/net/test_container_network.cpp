@@ -4,8 +4,10 @@
 // nothing, none/host modes, and the attachment released on every path (stop, rm -f, --rm, a
 // failed start, a killed supervisor). Each test's "host" is the network namespace its TestRoot
 // enters, so bridges, nft tables and sysctls never touch the real host.
+#include <poll.h>
 #include <signal.h>
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
@@ -21,6 +23,7 @@
 #include <thread>
 
 #include "container_support.hpp"
+#include "gctool/core/scope_exit.hpp"
 #include "gctool/net/attach.hpp"
 #include "gctool/net/firewall.hpp"
 #include "gctool/net/ipam_store.hpp"
@@ -171,6 +174,10 @@ void remove_networks_and_check(const TestRoot& root,
   }
   check_no_attachment_left(root);
   for (const auto& network : net::list_networks(root.root())) {
+    if (network.name == net::kDefaultNetwork) {
+      net::remove_default_network(root.root(), false);  // the CLI refuses it, as Docker's
+      continue;
+    }
     const auto result = root.run({"network", "rm", network.name});
     INFO(result.err);
     CHECK(result.exit_code == 0);
@@ -583,4 +590,104 @@ TEST_CASE("containers on two user networks cannot reach each other; the host rea
   CHECK(root.run({"network", "rm", net2}).exit_code == 0);
   CHECK(isolation_rules() == 2);
   remove_networks_and_check(root);
+}
+
+TEST_CASE("an internal network: its containers talk to each other, nothing crosses its border",
+          "[root]") {
+  if (!is_root()) {
+    return;
+  }
+  TestRoot root;
+  // The outside world: a namespace of the test's own behind a veth, routed through the host.
+  TestNetns outside;
+  const std::string host_end = "gctout0";  // the test's namespace has no other
+  {
+    net::Netlink nl;
+    net::create_veth(nl, host_end, "gctpeer0");
+    net::add_address(nl, host_end, net::parse_ipv4("10.250.99.1"), 24);
+    net::set_link_up(nl, host_end);
+    net::move_link_to_netns(nl, "gctpeer0", outside.fd());
+    auto far = net::Netlink::in_netns(outside.fd());
+    net::add_address(far, "gctpeer0", net::parse_ipv4("10.250.99.2"), 24);
+    net::set_link_up(far, "gctpeer0");
+    net::set_link_up(far, "lo");
+    net::add_default_route(far, net::parse_ipv4("10.250.99.1"));
+  }
+  UniqueFd listener;
+  {
+    net::NetNsGuard in_outside(outside.fd());
+    listener = tcp_listen("10.250.99.2", 0);
+  }
+  const auto port = local_port(listener.borrow());
+  // It greets every connection and closes it.
+  std::atomic<bool> stop{false};
+  std::thread server([&] {
+    while (!stop) {
+      pollfd p{listener.get(), POLLIN, 0};
+      if (::poll(&p, 1, 100) == 1) {
+        UniqueFd client(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+        const std::string hello = "hello-outside\n";
+        (void)!::write(client.get(), hello.data(), hello.size());
+      }
+    }
+  });
+  ScopeExit join([&]() noexcept {
+    stop = true;
+    server.join();
+  });
+
+  const std::string open = create_network(root, random_subnet());
+  const std::string closed = unique_name("gn");
+  const auto created =
+      root.run({"network", "create", "--internal", "--subnet", random_subnet(), closed});
+  INFO(created.err);
+  REQUIRE(created.exit_code == 0);
+  CHECK(root.run({"network", "inspect", "-f", "{{.Internal}}", closed}).out == "true\n");
+  CHECK(root.run({"network", "ls", "-f", "name=" + closed, "--format", "{{.Internal}}"}).out ==
+        "true\n");
+
+  // Reaching the outside: the server's greeting.
+  const auto reach_outside = [&](const std::string& network) {
+    return root.run(
+        {"run", "--rm", "--network", network, "busybox", "sh", "-c",
+         fmt::format("cat /proc/net/route; timeout 5 nc 10.250.99.2 {} </dev/null", port)});
+  };
+  const auto from_open = reach_outside(open);
+  INFO(from_open.out << from_open.err);
+  CHECK_THAT(from_open.out, Catch::Contains("hello-outside"));
+  const auto from_closed = reach_outside(closed);
+  INFO(from_closed.out << from_closed.err);
+  CHECK_THAT(from_closed.out, !Catch::Contains("hello-outside"));
+  // No default route inside (destination 00000000), as Docker's internal networks.
+  CHECK(from_closed.out.find("eth0\t00000000\t") == std::string::npos);
+  CHECK(from_open.out.find("eth0\t00000000\t") != std::string::npos);
+
+  // Two containers on the internal network reach each other by name; the outside reaches the
+  // open network's server by address through the host, never the internal one's.
+  const std::string web_closed = unique_name("web");
+  const std::string web_open = unique_name("web");
+  run_detached(root, web_closed, {"--network", closed}, httpd_command(web_closed));
+  run_detached(root, web_open, {"--network", open}, httpd_command(web_open));
+  const auto peer = root.run({"run", "--rm", "--network", closed, "busybox", "timeout", "5", "wget",
+                              "-qO-", "http://" + web_closed + "/"});
+  CHECK_THAT(peer.out, Catch::Contains("hello-" + web_closed));
+  const std::string ip_closed = endpoint(root, web_closed, closed)["IPAddress"];
+  const std::string ip_open = endpoint(root, web_open, open)["IPAddress"];
+  CHECK_THAT(wait_http(ip_closed, 80), Catch::Contains("hello-" + web_closed));  // the host does
+  {
+    net::NetNsGuard in_outside(outside.fd());
+    CHECK_THAT(wait_http(ip_open, 80), Catch::Contains("hello-" + web_open));
+    CHECK_FALSE(tcp_connect(ip_closed, 80).valid());
+  }
+  // No masquerade for the internal subnet.
+  const auto inspected = nlohmann::json::parse(root.run({"network", "inspect", closed}).out);
+  const std::string subnet_closed = inspected.at(0)["IPAM"]["Config"][0]["Subnet"];
+  const auto table = run_program({"nft", "list", "table", "ip", "gctool"}).out;
+  CHECK(table.find("ip saddr " + subnet_closed) == std::string::npos);
+
+  {
+    net::Netlink nl;
+    net::delete_link(nl, host_end);
+  }
+  remove_networks_and_check(root, {web_closed, web_open});
 }

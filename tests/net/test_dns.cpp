@@ -182,6 +182,23 @@ std::vector<std::string> httpd(const std::string& name) {
                       name)};
 }
 
+// While it lives, the host's resolv.conf as gctool sees it (GCTOOL_HOST_RESOLV_CONF) names
+// 127.0.0.1 alone, where the test runs its upstream. No search line: busybox nslookup asks only
+// the search-qualified name then (glibc tries both).
+class LoopbackHostResolver {
+ public:
+  LoopbackHostResolver() {
+    write_file(etc_.path() / "resolv.conf", "nameserver 127.0.0.1\n");
+    ::setenv("GCTOOL_HOST_RESOLV_CONF", (etc_.path() / "resolv.conf").c_str(), 1);
+  }
+  ~LoopbackHostResolver() { ::unsetenv("GCTOOL_HOST_RESOLV_CONF"); }
+  LoopbackHostResolver(const LoopbackHostResolver&) = delete;
+  LoopbackHostResolver& operator=(const LoopbackHostResolver&) = delete;
+
+ private:
+  TempDir etc_;
+};
+
 // The pids of gctool-resolver processes serving root.
 std::vector<pid_t> resolver_processes(const std::string& root) {
   std::vector<pid_t> pids;
@@ -299,6 +316,12 @@ TEST_CASE("dns codec: malformed messages never crash it or make it read out of b
       const net::Ipv4Address address{0x0a000001};
       const auto r = dns::build_response(m, *q, dns::Rcode::ok, std::span(&address, 1), 1, 512);
       REQUIRE(r.size() <= std::max<std::size_t>(512, q->question_end));
+      const auto limit = dns::udp_limit(m, *q);
+      REQUIRE(limit >= dns::kUdpLimit);
+      REQUIRE(limit <= dns::kMaxUdpLimit);
+      const auto cut = dns::truncated_response(m, *q);
+      REQUIRE(cut.size() == q->question_end);
+      REQUIRE(dns::is_truncated(cut));
     }
   }
   CHECK(parsed > 1000);  // the mutations reach the answering path, not only the refusals
@@ -323,14 +346,7 @@ TEST_CASE(
   TestRoot root;
   // The "host's" resolver: the test's own, on 127.0.0.1 of its namespace, reached by the
   // network's resolver from the host side.
-  TempDir etc;
-  // No search line: busybox nslookup asks only the search-qualified name then (glibc tries both);
-  // --dns-search is covered below.
-  write_file(etc.path() / "resolv.conf", "nameserver 127.0.0.1\n");
-  ::setenv("GCTOOL_HOST_RESOLV_CONF", (etc.path() / "resolv.conf").c_str(), 1);
-  struct Unset {
-    ~Unset() { ::unsetenv("GCTOOL_HOST_RESOLV_CONF"); }
-  } unset;
+  LoopbackHostResolver host_resolver;
   FakeUpstream upstream;
 
   const std::string network = unique_name("dn");
@@ -403,8 +419,10 @@ TEST_CASE(
   }
 
   // Malformed packets and a flood: the resolver keeps answering, its memory stays bounded.
+  // Its own memory (heap, stack, rings): code pages are the binary's, shared and reclaimable,
+  // and the resolver unmaps them when idle.
   const pid_t resolver = pids[0];
-  const auto rss_before = status_kb(resolver, "VmRSS");
+  const auto rss_before = status_kb(resolver, "RssAnon");
   {
     UniqueFd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
     const auto to = inet_address("10.231.60.1", 53);
@@ -427,13 +445,14 @@ TEST_CASE(
                sizeof to);
     }
   }
-  std::this_thread::sleep_for(500ms);
+  // Two idle checks of the resolver (one a second) after the flood.
+  std::this_thread::sleep_for(2500ms);
   CHECK(::kill(resolver, 0) == 0);
   CHECK(parse_answer(udp_exchange("10.231.60.1", make_query(15, web))).addresses ==
         std::vector<std::string>{web_ip});
-  const auto rss_after = status_kb(resolver, "VmRSS");
+  const auto rss_after = status_kb(resolver, "RssAnon");
   const auto pss = pss_kb(resolver);
-  WARN(fmt::format("resolver VmRSS {} kB before the flood, {} kB after; PSS {} kB", rss_before,
+  WARN(fmt::format("resolver RssAnon {} kB before the flood, {} kB after; PSS {} kB", rss_before,
                    rss_after, pss));
   CHECK(rss_after < rss_before + 2048);
 
@@ -495,7 +514,9 @@ TEST_CASE(
   }
   CHECK(root.run({"rm", "-f", target}).exit_code == 0);
   CHECK(root.run({"ps", "-a", "-q"}).out.empty());
-  CHECK(root.run({"network", "rm", "bridge"}).exit_code == 0);
+  // The default network outlives its containers, as Docker's; the library tears it down.
+  CHECK(root.run({"network", "rm", "bridge"}).exit_code == 125);
+  gctool::net::remove_default_network(root.root(), false);
   CHECK(gctool_links().empty());
   CHECK(root.leaks().empty());
 }
@@ -579,6 +600,252 @@ TEST_CASE("network connect and disconnect on a running container: interfaces and
   for (const auto& n : {net1, net2}) {
     CHECK(root.run({"network", "rm", n}).exit_code == 0);
   }
+  CHECK(gctool_links().empty());
+  CHECK_FALSE(net::firewall_table_exists());
+  CHECK(root.leaks().empty());
+}
+
+TEST_CASE("connected networks come back after a stop and a restart; hosts and resolv.conf follow",
+          "[root]") {
+  if (!is_root()) {
+    return;
+  }
+  TestRoot root;
+  const std::string net1 = unique_name("rc");
+  const std::string net2 = unique_name("rc");
+  REQUIRE(root.run({"network", "create", "--subnet", "10.231.63.0/24", net1}).exit_code == 0);
+  REQUIRE(root.run({"network", "create", "--subnet", "10.231.64.0/24", net2}).exit_code == 0);
+  const std::string web = unique_name("web");
+  // A server that exits with 3 when /tmp/die appears: the restart policy starts it again.
+  start_detached(
+      root, {"--name", web, "--network", net1, "--restart", "on-failure", "busybox", "sh", "-c",
+             "rm -f /tmp/die; mkdir -p /www && echo hello > /www/index.html && "
+             "httpd -p 80 -h /www; while [ ! -e /tmp/die ]; do sleep 0.1; done; "
+             "exit 3"});
+  const auto interfaces = [&] {
+    return trimmed(root.run({"exec", web, "ls", "/sys/class/net"}).out);
+  };
+  const auto hosts = [&] { return root.run({"exec", web, "cat", "/etc/hosts"}).out; };
+  const auto lookup = [&](const std::string& server, const std::string& name) {
+    return parse_answer(udp_exchange(server, make_query(7, name))).addresses;
+  };
+  const std::vector<std::string> on_net2{"10.231.64.50"};
+
+  REQUIRE(root.run({"network", "connect", "--ip", "10.231.64.50", "--alias", "www2", net2, web})
+              .exit_code == 0);
+  CHECK(interfaces() == "eth0\neth1\nlo");
+  CHECK_THAT(hosts(), Catch::Contains("10.231.64.50\t"));
+
+  // The restart policy: the container exits, comes back on both networks, same names.
+  const auto restarts = [&] { return root.inspect(web).value("RestartCount", 0); };
+  root.run({"exec", web, "touch", "/tmp/die"});
+  for (int i = 0; i < 100 && restarts() < 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  REQUIRE(restarts() == 1);
+  for (int i = 0; i < 100 && interfaces() != "eth0\neth1\nlo"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  CHECK(interfaces() == "eth0\neth1\nlo");
+  CHECK(lookup("10.231.64.1", web) == on_net2);
+  CHECK(lookup("10.231.64.1", "www2") == on_net2);
+  CHECK_THAT(hosts(), Catch::Contains("10.231.64.50\t"));
+
+  // stop and start: the same.
+  REQUIRE(root.run({"stop", "-t", "1", web}).exit_code == 0);
+  CHECK(lookup("10.231.64.1", web).empty());
+  REQUIRE(root.run({"start", web}).exit_code == 0);
+  CHECK(interfaces() == "eth0\neth1\nlo");
+  CHECK(lookup("10.231.64.1", web) == on_net2);
+
+  // Disconnected while running: the line of /etc/hosts goes, and the next start leaves it out.
+  REQUIRE(root.run({"network", "disconnect", net2, web}).exit_code == 0);
+  CHECK_THAT(hosts(), !Catch::Contains("10.231.64.50"));
+  REQUIRE(root.run({"stop", "-t", "1", web}).exit_code == 0);
+  // Stopped: disconnect and connect are remembered for the next start, as Docker's.
+  CHECK(root.run({"network", "disconnect", net1, web}).exit_code == 0);
+  CHECK(root.run({"network", "disconnect", net1, web}).exit_code == 125);
+  CHECK(root.run({"network", "connect", net2, web}).exit_code == 0);
+  CHECK(root.run({"network", "connect", net2, web}).exit_code == 125);
+  REQUIRE(root.run({"start", web}).exit_code == 0);
+  CHECK(interfaces() == "eth0\nlo");
+  CHECK(lookup("10.231.63.1", web).empty());
+  CHECK(lookup("10.231.64.1", web).size() == 1);
+
+  // A container on the default network (no resolver) gets net1's resolver when it connects.
+  const std::string plain = unique_name("plain");
+  start_detached(root, {"--name", plain, "busybox", "sleep", "1000"});
+  const auto resolv = [&] { return root.run({"exec", plain, "cat", "/etc/resolv.conf"}).out; };
+  CHECK_THAT(resolv(), !Catch::Contains("nameserver 10.231.63.1"));
+  REQUIRE(root.run({"network", "connect", net1, plain}).exit_code == 0);
+  CHECK_THAT(resolv(), Catch::Contains("nameserver 10.231.63.1"));
+  CHECK(root.run({"network", "disconnect", net1, plain}).exit_code == 0);
+  CHECK_THAT(resolv(), !Catch::Contains("nameserver 10.231.63.1"));
+
+  CHECK(root.run({"rm", "-f", web, plain}).exit_code == 0);
+  CHECK(resolver_processes(root.root()).empty());
+  CHECK(net::list_attachments(root.root()).empty());
+  for (const auto& n : {net1, net2}) {
+    CHECK(root.run({"network", "rm", n}).exit_code == 0);
+  }
+  net::remove_default_network(root.root(), false);
+  CHECK(gctool_links().empty());
+  CHECK_FALSE(net::firewall_table_exists());
+  CHECK(root.leaks().empty());
+}
+
+namespace {
+
+// One length-prefixed TCP exchange with server:53; empty on failure.
+std::vector<std::uint8_t> tcp_exchange(const std::string& server,
+                                       const std::vector<std::uint8_t>& query) {
+  const auto fd = tcp_connect(server, 53);
+  if (!fd.valid()) {
+    return {};
+  }
+  std::vector<std::uint8_t> out{static_cast<std::uint8_t>(query.size() >> 8),
+                                static_cast<std::uint8_t>(query.size())};
+  out.insert(out.end(), query.begin(), query.end());
+  if (::write(fd.get(), out.data(), out.size()) != static_cast<ssize_t>(out.size())) {
+    return {};
+  }
+  std::vector<std::uint8_t> in;
+  std::uint8_t buffer[4096];
+  ssize_t n = 0;
+  while ((in.size() < 2 || in.size() < 2 + static_cast<std::size_t>(in[0] << 8 | in[1])) &&
+         (n = ::read(fd.get(), buffer, sizeof buffer)) > 0) {
+    in.insert(in.end(), buffer, buffer + n);
+  }
+  return in.size() < 2 ? std::vector<std::uint8_t>{}
+                       : std::vector<std::uint8_t>(in.begin() + 2, in.end());
+}
+
+// An upstream on 127.0.0.1:53 (UDP and TCP) that truncates every UDP answer to nothing but the
+// TC bit and answers fully over TCP: tc.example has 3 addresses, many.example 40 (more than 512
+// bytes).
+class TruncatingUpstream {
+ public:
+  TruncatingUpstream()
+      : udp_(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)), tcp_(tcp_listen("127.0.0.1", 53)) {
+    const auto a = inet_address("127.0.0.1", 53);
+    if (::bind(udp_.get(), reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0) {
+      throw std::runtime_error("bind 127.0.0.1:53 failed");
+    }
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~TruncatingUpstream() {
+    stop_ = true;
+    thread_.join();
+  }
+  int tcp_answered() const { return tcp_answered_; }
+
+ private:
+  static std::vector<net::Ipv4Address> addresses(const std::string& name) {
+    std::vector<net::Ipv4Address> out;
+    const int count = name == "tc.example" ? 3 : name == "many.example" ? 40 : 0;
+    for (int i = 1; i <= count; ++i) {
+      out.push_back(net::parse_ipv4(fmt::format("10.231.98.{}", i)));
+    }
+    return out;
+  }
+  void serve() {
+    std::vector<std::uint8_t> buffer(1500);
+    while (!stop_) {
+      pollfd p[2] = {{udp_.get(), POLLIN, 0}, {tcp_.get(), POLLIN, 0}};
+      if (::poll(p, 2, 100) <= 0) {
+        continue;
+      }
+      if ((p[0].revents & POLLIN) != 0) {
+        sockaddr_in from{};
+        socklen_t length = sizeof from;
+        const auto n = ::recvfrom(udp_.get(), buffer.data(), buffer.size(), 0,
+                                  reinterpret_cast<sockaddr*>(&from), &length);
+        const std::span message(buffer.data(), n > 0 ? static_cast<std::size_t>(n) : 0);
+        if (const auto q = dns::parse_query(message)) {
+          const auto r = dns::truncated_response(message, *q);
+          ::sendto(udp_.get(), r.data(), r.size(), 0, reinterpret_cast<const sockaddr*>(&from),
+                   length);
+        }
+      }
+      if ((p[1].revents & POLLIN) != 0) {
+        UniqueFd client(::accept4(tcp_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+        std::uint8_t prefix[2];
+        if (::recv(client.get(), prefix, 2, MSG_WAITALL) != 2) {
+          continue;
+        }
+        std::vector<std::uint8_t> message(static_cast<std::size_t>(prefix[0] << 8 | prefix[1]));
+        if (::recv(client.get(), message.data(), message.size(), MSG_WAITALL) !=
+            static_cast<ssize_t>(message.size())) {
+          continue;
+        }
+        if (const auto q = dns::parse_query(message)) {
+          const auto found = addresses(q->name);
+          auto r = dns::build_response(message, *q,
+                                       found.empty() ? dns::Rcode::name_error : dns::Rcode::ok,
+                                       found, 60, 65535);
+          r.insert(r.begin(),
+                   {static_cast<std::uint8_t>(r.size() >> 8), static_cast<std::uint8_t>(r.size())});
+          ::send(client.get(), r.data(), r.size(), MSG_NOSIGNAL);
+          ++tcp_answered_;
+        }
+      }
+    }
+  }
+  UniqueFd udp_;
+  UniqueFd tcp_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> tcp_answered_{0};
+  std::thread thread_;
+};
+
+}  // namespace
+
+TEST_CASE("a forwarded answer truncated over UDP is asked again over TCP", "[root]") {
+  if (!is_root()) {
+    return;
+  }
+  TestRoot root;
+  LoopbackHostResolver host_resolver;
+  TruncatingUpstream upstream;
+  const std::string network = unique_name("tc");
+  REQUIRE(root.run({"network", "create", "--subnet", "10.231.66.0/24", network}).exit_code == 0);
+  const std::string box = unique_name("box");
+  start_detached(root, {"--name", box, "--network", network, "busybox", "sleep", "1000"});
+  const std::string resolver = "10.231.66.1";
+  const std::vector<std::string> three{"10.231.98.1", "10.231.98.2", "10.231.98.3"};
+
+  // Over UDP, an answer that fits: whole, without TC, fetched from upstream over TCP.
+  const auto small = parse_answer(udp_exchange(resolver, make_query(11, "tc.example")));
+  CHECK(small.id == 11);
+  CHECK(small.rcode == 0);
+  CHECK_FALSE(small.truncated);
+  CHECK(small.addresses == three);
+  CHECK(upstream.tcp_answered() == 1);
+  // The same from inside a container (busybox nslookup speaks UDP only).
+  const auto lookup = root.run({"exec", box, "nslookup", "tc.example"});
+  INFO(lookup.out << lookup.err);
+  CHECK_THAT(lookup.out, Catch::Contains("10.231.98.3"));
+
+  // An answer over 512 bytes: a UDP asker without EDNS gets TC and nothing else, one with EDNS
+  // (payload 4096) gets it whole, and so does a TCP asker.
+  const auto cut = parse_answer(udp_exchange(resolver, make_query(12, "many.example")));
+  CHECK(cut.id == 12);
+  CHECK(cut.truncated);
+  CHECK(cut.addresses.empty());
+  auto edns = make_query(13, "many.example");
+  edns[11] = 1;  // ARCOUNT: the OPT record below
+  edns.insert(edns.end(), {0, 0, 41, 0x10, 0x00, 0, 0, 0, 0, 0, 0});
+  const auto big = parse_answer(udp_exchange(resolver, edns));
+  CHECK_FALSE(big.truncated);
+  CHECK(big.addresses.size() == 40);
+  const auto over_tcp = parse_answer(tcp_exchange(resolver, make_query(14, "many.example")));
+  CHECK(over_tcp.id == 14);
+  CHECK_FALSE(over_tcp.truncated);
+  CHECK(over_tcp.addresses.size() == 40);
+
+  CHECK(root.run({"rm", "-f", box}).exit_code == 0);
+  CHECK(root.run({"network", "rm", network}).exit_code == 0);
+  CHECK(resolver_processes(root.root()).empty());
   CHECK(gctool_links().empty());
   CHECK_FALSE(net::firewall_table_exists());
   CHECK(root.leaks().empty());

@@ -55,6 +55,24 @@ std::string nft_table() {
   return gctool::test::run_program({"nft", "list", "table", "ip", "gctool"}).out;
 }
 
+struct RefusedCreate {
+  std::vector<std::string> args;
+  std::string error;
+};
+
+// Each `network create ARGS` fails with one line `gctool: ...` naming the error, exit 125.
+void check_refused_creates(const std::string& root, const std::vector<RefusedCreate>& cases) {
+  for (const auto& c : cases) {
+    std::vector<std::string> args{"--root", root, "network", "create"};
+    args.insert(args.end(), c.args.begin(), c.args.end());
+    const auto res = cli(args);
+    INFO(fmt::format("{} -> {}", fmt::join(c.args, " "), res.err));
+    CHECK(res.exit_code == 125);
+    CHECK_THAT(res.err, Catch::StartsWith("gctool: ") && Catch::Contains(c.error));
+    CHECK(std::count(res.err.begin(), res.err.end(), '\n') == 1);
+  }
+}
+
 }  // namespace
 
 TEST_CASE("network create, ls, inspect and rm", "[root]") {
@@ -127,11 +145,7 @@ TEST_CASE("invalid networks are refused with one line and change nothing", "[roo
   const auto files_before = files_under(root.path());
   const auto table_before = nft_table();
 
-  struct Case {
-    std::vector<std::string> args;
-    std::string error;
-  };
-  const std::vector<Case> cases = {
+  const std::vector<RefusedCreate> cases = {
       {{"--subnet", "10.0.0.0/33", "x"}, "invalid subnet \"10.0.0.0/33\": prefix must be 0..32"},
       {{"--subnet", "300.1.1.0/24", "x"}, "\"300.1.1.0\" is not an IPv4 address"},
       {{"--subnet", "10.231.22.1/24", "x"}, "host bits set (did you mean 10.231.22.0/24?)"},
@@ -151,15 +165,7 @@ TEST_CASE("invalid networks are refused with one line and change nothing", "[roo
       {{"--subnet", "10.231.22.0/24", "bad/name"}, "invalid network name"},
       {{"-d", "overlay", "--subnet", "10.231.22.0/24", "x"}, "driver \"overlay\" is not supported"},
   };
-  for (const auto& c : cases) {
-    std::vector<std::string> args{"--root", r, "network", "create"};
-    args.insert(args.end(), c.args.begin(), c.args.end());
-    const auto res = cli(args);
-    INFO(fmt::format("{} -> {}", fmt::join(c.args, " "), res.err));
-    CHECK(res.exit_code == 125);
-    CHECK_THAT(res.err, Catch::StartsWith("gctool: ") && Catch::Contains(c.error));
-    CHECK(std::count(res.err.begin(), res.err.end(), '\n') == 1);
-  }
+  check_refused_creates(r, cases);
   CHECK(files_under(root.path()) == files_before);
   CHECK(nft_table() == table_before);
   CHECK(gctool::test::gctool_links().size() == 2);  // gctroute and n1's bridge
@@ -182,7 +188,7 @@ TEST_CASE("the default network avoids subnets the host routes", "[root]") {
     CHECK(net::to_string(n.subnet) == "172.17.0.0/16");
     CHECK(net::to_string(n.gateway) == "172.17.0.1");
     CHECK(net::ensure_default_network(root.path()).id == n.id);  // created once
-    net::remove_network(root.path(), "bridge", false);
+    net::remove_default_network(root.path(), false);
   }
   {
     net::Netlink nl;
@@ -192,7 +198,7 @@ TEST_CASE("the default network avoids subnets the host routes", "[root]") {
   }
   const auto n = net::ensure_default_network(root.path());
   CHECK(net::to_string(n.subnet) == "172.18.0.0/16");
-  net::remove_network(root.path(), "bridge", false);
+  net::remove_default_network(root.path(), false);
   net::Netlink nl;
   net::delete_link(nl, "gctdocker0");
   CHECK(gctool::test::gctool_links().empty());
@@ -350,5 +356,86 @@ TEST_CASE("network prune removes only the networks no container uses", "[root]")
 
   CHECK(net::detach(root.path(), "c0ffee02"));
   CHECK(cli({"--root", r, "network", "prune", "-f"}).out == "Deleted Networks:\nused\n");
+  check_nothing_left(root);
+}
+
+TEST_CASE("network rm bridge is refused; labels, the bridge's name and the driver", "[root]") {
+  if (!gctool::test::is_root()) {
+    return;
+  }
+  HostNetns host;
+  TempDir root;
+  const auto r = root.str();
+  // The default network survives rm, rm -f and prune, as Docker's.
+  const auto bridge = net::ensure_default_network(root.path());
+  for (const auto& args : std::vector<std::vector<std::string>>{{"network", "rm", "bridge"},
+                                                                {"network", "rm", "-f", "bridge"},
+                                                                {"network", "rm", bridge.id}}) {
+    std::vector<std::string> full{"--root", r};
+    full.insert(full.end(), args.begin(), args.end());
+    const auto refused = cli(full);
+    CHECK(refused.exit_code == 125);
+    CHECK(refused.err == "gctool: bridge is a pre-defined network and cannot be removed\n");
+  }
+  CHECK(cli({"--root", r, "network", "prune", "-f"}).out.empty());
+  CHECK(cli({"--root", r, "network", "ls", "--format", "{{.Name}}"}).out == "bridge\n");
+
+  const auto created =
+      cli({"--root", r, "network", "create", "-d", "bridge", "--label", "tier=db", "--label",
+           "backup", "-o", "com.docker.network.bridge.name=gctmine0", "n1"});
+  INFO(created.err);
+  REQUIRE(created.exit_code == 0);
+  REQUIRE(cli({"--root", r, "network", "create", "--label", "tier=web", "n2"}).exit_code == 0);
+  const auto j = nlohmann::json::parse(cli({"--root", r, "network", "inspect", "n1"}).out).at(0);
+  CHECK(j["Labels"] == nlohmann::json({{"tier", "db"}, {"backup", ""}}));
+  CHECK(j["Options"]["com.docker.network.bridge.name"] == "gctmine0");
+  CHECK(j["Internal"] == false);
+  {
+    net::Netlink nl;
+    const auto link = net::find_link(nl, "gctmine0");
+    REQUIRE(link);
+    CHECK(link->up);
+  }
+  CHECK(cli({"--root", r, "network", "inspect", "-f", "{{.Labels.tier}}", "n2"}).out == "web\n");
+  const auto names = [&](const std::string& filter) {
+    return cli({"--root", r, "network", "ls", "-f", filter, "--format", "{{.Name}}"}).out;
+  };
+  CHECK(names("label=tier") == "n1\nn2\n");
+  CHECK(names("label=tier=db") == "n1\n");
+  CHECK(names("label=backup") == "n1\n");
+  CHECK(names("label=tier=cache").empty());
+  CHECK(cli({"--root", r, "network", "ls", "-f", "name=n1", "--format", "{{.Labels}}"}).out ==
+        "backup=,tier=db\n");
+  // Isolation knows the renamed bridge too: every bridge is in the set the rule matches.
+  const auto set = gctool::test::run_program({"nft", "list", "set", "ip", "gctool", "bridges"}).out;
+  CHECK_THAT(set, Catch::Contains("\"gctmine0\""));
+  CHECK_THAT(set, Catch::Contains("\"" + bridge.bridge + "\""));
+
+  const auto files_before = files_under(root.path());
+  const auto table_before = nft_table();
+  const std::vector<RefusedCreate> cases = {
+      {{"-o", "com.docker.network.bridge.name=gctmine0", "x"},
+       "bridge name gctmine0 is already used by network n1"},
+      {{"-o", "com.docker.network.bridge.name=lo", "x"},
+       "bridge name lo is already used by a link of the host"},
+      {{"-o", "com.docker.network.bridge.name=a-name-far-too-long", "x"}, "a-name-far-too-long"},
+      {{"-o", "com.docker.network.bridge.mtu=1000", "x"},
+       "network option \"com.docker.network.bridge.mtu\" is not supported"},
+      {{"-o", "novalue", "x"}, "invalid --opt \"novalue\": KEY=VALUE"},
+      {{"--label", "=v", "x"}, "invalid --label \"=v\": KEY=VALUE"},
+      {{"-d", "ipvlan", "x"}, "network driver \"ipvlan\" is not supported (only bridge)"},
+  };
+  check_refused_creates(r, cases);
+  CHECK(files_under(root.path()) == files_before);
+  CHECK(nft_table() == table_before);
+
+  CHECK(cli({"--root", r, "network", "rm", "n1", "n2"}).exit_code == 0);
+  {
+    net::Netlink nl;
+    CHECK_FALSE(net::find_link(nl, "gctmine0"));
+  }
+  CHECK_THAT(gctool::test::run_program({"nft", "list", "set", "ip", "gctool", "bridges"}).out,
+             !Catch::Contains("gctmine0"));
+  net::remove_default_network(root.path(), false);
   check_nothing_left(root);
 }

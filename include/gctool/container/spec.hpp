@@ -76,6 +76,13 @@ struct DeviceNode {
   std::string permissions = "rwm";
 };
 
+// A network a container was connected to after it was created, with the settings it asked for.
+struct NetworkConnection {
+  std::string network;
+  std::optional<net::Ipv4Address> ip;  // --ip
+  std::vector<std::string> aliases;    // --alias
+};
+
 struct Spec {
   std::string name;                               // empty: a random name
   std::string image_ref;                          // as the user gave it
@@ -107,6 +114,10 @@ struct Spec {
   std::vector<std::string> extra_hosts;      // --add-host NAME:IP (IP may be "host-gateway")
   std::vector<std::string> network_aliases;  // --network-alias
   std::vector<std::string> links;            // --link NAME[:ALIAS]
+  // `network connect` and `disconnect` are remembered, as Docker's endpoint settings: every start
+  // attaches network_mode's network (unless it was disconnected) and then these, in order.
+  std::vector<NetworkConnection> connected_networks;
+  bool network_mode_disconnected = false;
   std::string stop_signal;
   std::optional<int> stop_timeout;            // --stop-timeout: seconds `stop` waits by default
   std::map<std::string, std::string> labels;  // the image's, then --label

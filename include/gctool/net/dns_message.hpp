@@ -44,4 +44,17 @@ std::vector<std::uint8_t> build_response(std::span<const std::uint8_t> message, 
 // The id of a message (0 when shorter than two bytes): a forwarded answer must carry the query's.
 std::uint16_t message_id(std::span<const std::uint8_t> message);
 
+// Whether a message has the TC bit: the answer was cut to fit UDP, the full one is over TCP.
+bool is_truncated(std::span<const std::uint8_t> message);
+
+// The largest UDP answer the asker of `query` accepts: the payload size of an EDNS OPT record
+// right after the question (RFC 6891), between 512 and kMaxUdpLimit; 512 without one.
+inline constexpr std::size_t kMaxUdpLimit = 4096;
+std::size_t udp_limit(std::span<const std::uint8_t> message, const Query& query);
+
+// The answer to `query` with no records and the TC bit set: what a UDP asker gets when the
+// answer is larger than udp_limit (it asks again over TCP).
+std::vector<std::uint8_t> truncated_response(std::span<const std::uint8_t> message,
+                                             const Query& query);
+
 }  // namespace gctool::net::dns

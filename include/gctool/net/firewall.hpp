@@ -5,8 +5,9 @@
 //   postrouting (nat, srcnat)  masquerade for traffic leaving a network's subnet, and for
 //                              127.0.0.0/8 sources going to a bridge
 //   forward     (filter)       accept traffic from and to the bridges
-//   isolation   (filter, before forward)  drop what goes from one gctool bridge to another:
-//                              user networks (and the default one) cannot reach each other
+//   isolation   (filter, before forward)  drop what goes from one gctool bridge (set `bridges`)
+//                              to another: user networks (and the default one) cannot reach each
+//                              other; an internal network's traffic to or from anywhere else
 //   raw-prerouting (filter, raw)  before NAT: drop what arrives on a bridge for 127.0.0.0/8, and
 //                              what arrives on any interface but lo for a port published on a
 //                              loopback address
@@ -33,7 +34,7 @@
 namespace gctool::net {
 
 inline constexpr std::string_view kFirewallTable = "gctool";
-// Every gctool bridge's name starts with this (the isolation rules match it).
+// A gctool bridge's name starts with this unless --opt com.docker.network.bridge.name gave one.
 inline constexpr std::string_view kBridgePrefix = "gct-";
 
 struct FirewallRule {
@@ -47,8 +48,10 @@ std::vector<FirewallRule> list_firewall_rules();
 bool firewall_table_exists();
 
 // Masquerade, forwarding and localhost publishing for a bridge network; sets ip_forward=1 and the
-// bridge's route_localnet=1. Idempotent: an existing set of rules for the bridge is kept.
-void install_network_rules(const std::string& bridge, const Ipv4Network& subnet);
+// bridge's route_localnet=1. An internal network gets no masquerade, and drops what would enter
+// or leave it through the host. Idempotent: an existing set of rules for the bridge is kept.
+void install_network_rules(const std::string& bridge, const Ipv4Network& subnet,
+                           bool internal = false);
 
 // Removes the bridge's rules; deletes the table when no rule remains.
 void remove_network_rules(const std::string& bridge);

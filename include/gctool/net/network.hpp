@@ -6,6 +6,7 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,7 +24,9 @@ struct Network {
   std::string created;  // RFC 3339
   Ipv4Network subnet;
   Ipv4Address gateway;
-  std::string bridge;  // "gct-" + the first 10 digits of the id
+  std::string bridge;     // "gct-" + the first 10 digits of the id, or --opt's bridge name
+  bool internal = false;  // no NAT, no default route, nothing forwarded in or out
+  std::map<std::string, std::string> labels;
 };
 
 struct CreateNetworkOptions {
@@ -31,9 +34,14 @@ struct CreateNetworkOptions {
   std::string driver = "bridge";
   std::string subnet;                  // CIDR; empty: the first free subnet of the pools
   std::optional<std::string> gateway;  // default: the first host address
+  bool internal = false;
+  std::map<std::string, std::string> labels;
+  std::map<std::string, std::string> options;  // --opt; only kBridgeNameOption is known
 };
 
 inline constexpr std::string_view kDefaultNetwork = "bridge";
+// The driver option that names the bridge (Docker's; default "gct-" + 10 digits of the id).
+inline constexpr std::string_view kBridgeNameOption = "com.docker.network.bridge.name";
 
 // Where `network create` without --subnet (and the default network) take a subnet from: the
 // subnets of prefix `size` inside `base`, in order.
@@ -73,8 +81,13 @@ Network find_network(const std::filesystem::path& root, std::string_view name_or
 
 // Removes the bridge, the firewall rules (the whole table when no network is left), the IPAM pool
 // and the definition. Refused (`network X has active containers: a, b`) while containers are
-// attached, unless force: then they are detached first.
+// attached, unless force: then they are detached first. The default network is refused as Docker
+// refuses it (`bridge is a pre-defined network and cannot be removed`).
 void remove_network(const std::filesystem::path& root, std::string_view name_or_id, bool force);
+
+// Removes the default network as remove_network would remove another one: for an embedder (or a
+// test) that tears a whole data root down. Nothing when it does not exist.
+void remove_default_network(const std::filesystem::path& root, bool force);
 
 // The network `bridge`, created on first use with the first free subnet of the address pools
 // (172.17.0.0/16 unless that overlaps a host route or another network).

@@ -189,6 +189,17 @@ void write_network_files(const fsys::path& root, const fsys::path& dir, const Re
       gateway = net::to_string(record.network->gateway);
       dns.resolver = record.network->nameserver;
     }
+    // The addresses of networks connected later name the container too, as Docker's; the first
+    // of them with a resolver answers when the first network has none (the default one).
+    for (const auto& a : net::list_container_attachments(root, record.id)) {
+      if (record.network && a.network == record.network->network) {
+        continue;
+      }
+      hosts += fmt::format("{}\t{}\n", net::to_string(a.ip), names);
+      if (!dns.resolver) {
+        dns.resolver = a.nameserver;
+      }
+    }
     resolv = net::resolv_conf_content(host_resolv, dns);
   }
   // --link: the linked containers under their alias and name, as Docker's /etc/hosts.
@@ -216,14 +227,28 @@ void setup_network(const fsys::path& root, const fsys::path& dir, Record& record
   if (net::find_attachment(root, record.id)) {
     net::detach(root, record.id);
   }
-  net::AttachOptions options;
-  options.ip = record.spec.ip;
-  options.mac = record.spec.mac;
-  options.publish = record.spec.publish;
-  options.aliases = record.spec.network_aliases;
-  options.dns = record.spec.dns;
-  record.network = net::attach(root, network_name_of(record.spec.network_mode), record.id,
-                               record.name, pid, options);
+  if (!record.spec.network_mode_disconnected) {
+    net::AttachOptions options;
+    options.ip = record.spec.ip;
+    options.mac = record.spec.mac;
+    options.publish = record.spec.publish;
+    options.aliases = record.spec.network_aliases;
+    options.dns = record.spec.dns;
+    record.network = net::attach(root, network_name_of(record.spec.network_mode), record.id,
+                                 record.name, pid, options);
+  }
+  // The networks connected before a stop or restart come back (the caller detaches all of them
+  // if one fails).
+  for (const auto& c : record.spec.connected_networks) {
+    net::AttachOptions options;
+    options.ip = c.ip;
+    options.aliases = c.aliases;
+    options.dns = record.spec.dns;
+    auto a = net::connect(root, c.network, record.id, record.name, pid, options);
+    if (!record.network) {
+      record.network = std::move(a);
+    }
+  }
   write_network_files(root, dir, record);
 }
 
@@ -241,16 +266,12 @@ void teardown_network(const fsys::path& root, Record& record) noexcept {
 
 namespace {
 
-// The running container `ref`, which must have a network namespace of its own.
-Record running_record(const ContainerStore& store, std::string_view ref) {
+// The container `ref`, which must have a network namespace of its own.
+Record network_record(const ContainerStore& store, std::string_view ref) {
   const std::string id = store.resolve(ref);
   auto record = store.load(id);
   if (!record) {
     throw_invalid("no such container: {}", ref);
-  }
-  if (!record->running() ||
-      !process_matches(record->state.process.pid, record->state.process.start_time)) {
-    throw_invalid("container {} is not running", ref);
   }
   if (!attaches_to_network(record->spec)) {
     throw_invalid("container {} uses --network {}: it cannot join other networks", ref,
@@ -259,15 +280,57 @@ Record running_record(const ContainerStore& store, std::string_view ref) {
   return std::move(*record);
 }
 
+bool is_running(const Record& record) {
+  return record.running() &&
+         process_matches(record.state.process.pid, record.state.process.start_time);
+}
+
+// Whether the container's settings (not its endpoints) name the network.
+bool remembers(const Spec& spec, const std::string& network) {
+  return (network_name_of(spec.network_mode) == network && !spec.network_mode_disconnected) ||
+         std::any_of(spec.connected_networks.begin(), spec.connected_networks.end(),
+                     [&](const NetworkConnection& c) { return c.network == network; });
+}
+
+// Remembers a connect, so that the next start attaches the network again.
+void remember_connect(Spec& spec, const std::string& network, const net::AttachOptions& options) {
+  if (network_name_of(spec.network_mode) == network) {
+    spec.network_mode_disconnected = false;
+    return;
+  }
+  spec.connected_networks.push_back({network, options.ip, options.aliases});
+}
+
+void remember_disconnect(Spec& spec, const std::string& network) {
+  if (network_name_of(spec.network_mode) == network) {
+    spec.network_mode_disconnected = true;
+  }
+  std::erase_if(spec.connected_networks,
+                [&](const NetworkConnection& c) { return c.network == network; });
+}
+
+// Rewrites the running container's /etc/hosts and resolv.conf in place (they are bind mounts of
+// these files), as Docker does on connect and disconnect. The change is made already; a failure
+// here must not undo it, so it is not reported.
+void refresh_network_files(const ContainerStore& store, const Record& record) noexcept {
+  try {
+    write_network_files(store.root(), store.dir(record.id), record);
+  } catch (const std::exception&) {
+  }
+}
+
 }  // namespace
 
 net::Attachment connect_container(const ContainerStore& store, std::string_view ref,
                                   const std::string& network, const net::AttachOptions& options) {
   const auto lock = store.lock();
-  Record record = running_record(store, ref);
+  Record record = network_record(store, ref);
   const auto found = net::try_find_network(store.root(), network);
   if (!found) {
     throw_invalid("network {} not found", network);
+  }
+  if (!is_running(record) && remembers(record.spec, found->name)) {
+    throw_invalid("container {} is already attached to network {}", ref, found->name);
   }
   if (options.ip && !found->subnet.contains(*options.ip)) {
     throw_invalid("--ip {} is not in subnet {} of network {}", net::to_string(*options.ip),
@@ -281,31 +344,44 @@ net::Attachment connect_container(const ContainerStore& store, std::string_view 
       throw_invalid("invalid --alias \"{}\"", alias);
     }
   }
+  remember_connect(record.spec, found->name, options);
+  if (!is_running(record)) {
+    // Docker's way: a stopped container joins the network when it starts.
+    store.save(record, Durability::durable);
+    return {};
+  }
   auto with_dns = options;
   with_dns.dns = record.spec.dns;
   const auto a = net::connect(store.root(), found->name, record.id, record.name,
                               record.state.process.pid, with_dns);
   if (!record.network) {
     record.network = a;
-    store.save(record, Durability::durable);
   }
+  store.save(record, Durability::durable);
+  refresh_network_files(store, record);
   return a;
 }
 
 void disconnect_container(const ContainerStore& store, std::string_view ref,
                           const std::string& network) {
   const auto lock = store.lock();
-  Record record = running_record(store, ref);
+  Record record = network_record(store, ref);
   const auto found = net::try_find_network(store.root(), network);
   if (!found) {
     throw_invalid("network {} not found", network);
   }
-  if (!net::disconnect(store.root(), found->name, record.id)) {
+  const bool running = is_running(record);
+  if (running ? !net::disconnect(store.root(), found->name, record.id)
+              : !remembers(record.spec, found->name)) {
     throw_invalid("container {} is not connected to network {}", ref, found->name);
   }
+  remember_disconnect(record.spec, found->name);
   if (record.network && record.network->network == found->name) {
     record.network.reset();
-    store.save(record, Durability::durable);
+  }
+  store.save(record, Durability::durable);
+  if (running) {
+    refresh_network_files(store, record);
   }
 }
 

@@ -42,6 +42,23 @@ using namespace std::chrono_literals;
 
 namespace {
 
+// `rename`, `network connect` and `disconnect` change the stored record's name and network
+// settings while a supervisor holds the container's record in memory: take them over before it
+// starts the container again or writes the record back. Called with the store's lock held or where
+// a stale read is harmless (a connect that races a start is attached by net::connect itself).
+void take_stored_settings(const ContainerStore& store, Record& record) noexcept {
+  try {
+    if (const auto stored = store.load(record.id)) {
+      record.name = stored->name;
+      record.spec.name = stored->name;
+      record.spec.connected_networks = stored->spec.connected_networks;
+      record.spec.network_mode_disconnected = stored->spec.network_mode_disconnected;
+    }
+  } catch (const std::exception&) {
+    // A broken record is replaced by ours.
+  }
+}
+
 // How long a command waits for a live owner to record what the kernel already shows.
 constexpr auto kSettleTimeout = 5s;
 
@@ -481,6 +498,7 @@ void Container::start(BorrowedFd stdin_fd) {
     if (cgroup_->version() == 1) {
       cgroup_->add_process(child->pid);
     }
+    take_stored_settings(*store_, record_);
     setup_network(store_->root(), dir, record_, child->pid);
   } catch (const Error&) {
     // The init may have failed on its own meanwhile: its report says why better than a cgroup
@@ -601,15 +619,7 @@ void Container::finish() {
 
 void Container::save() {
   const auto lock = store_->lock();
-  // `rename` changes the stored name of a container this process owns: keep it.
-  try {
-    if (const auto stored = store_->load(record_.id)) {
-      record_.name = stored->name;
-      record_.spec.name = stored->name;
-    }
-  } catch (const Error&) {
-    // A broken record: replaced below with what this process knows.
-  }
+  take_stored_settings(*store_, record_);
   store_->save(record_, durability_);
 }
 

@@ -133,6 +133,16 @@ json network_settings_json(const Record& r) {
               {"IPPrefixLen", prefix}}}}}};
 }
 
+json connected_networks_json(const std::vector<NetworkConnection>& connections) {
+  json out = json::array();
+  for (const auto& c : connections) {
+    out.push_back({{"Network", c.network},
+                   {"IPAddress", c.ip ? json(net::to_string(*c.ip)) : json(nullptr)},
+                   {"Aliases", c.aliases}});
+  }
+  return out;
+}
+
 // Docker's HostConfig.Devices.
 json devices_json(const std::vector<DeviceMapping>& devices) {
   json out = json::array();
@@ -267,6 +277,8 @@ json to_json(const Record& r) {
         {"RequestedIp", s.ip ? json(net::to_string(*s.ip)) : json(nullptr)},
         {"NetworkAliases", s.network_aliases},
         {"AnonymousVolumes", anonymous},
+        {"ConnectedNetworks", connected_networks_json(s.connected_networks)},
+        {"NetworkModeDisconnected", s.network_mode_disconnected},
         {"Network", r.network ? net::to_json(*r.network) : json(nullptr)}}},
   };
 }
@@ -382,6 +394,15 @@ Record record_from_json(const json& j) {
     }
     s.hostname = g.value("RequestedHostname", "");
     s.network_aliases = g.value("NetworkAliases", std::vector<std::string>{});
+    for (const auto& c : g.value("ConnectedNetworks", json::array())) {
+      NetworkConnection connection{c.at("Network").get<std::string>(), std::nullopt,
+                                   c.value("Aliases", std::vector<std::string>{})};
+      if (const auto ip = optional_from<std::string>(c, "IPAddress")) {
+        connection.ip = net::parse_ipv4(*ip);
+      }
+      s.connected_networks.push_back(std::move(connection));
+    }
+    s.network_mode_disconnected = g.value("NetworkModeDisconnected", false);
     if (const auto ip = optional_from<std::string>(g, "RequestedIp")) {
       s.ip = net::parse_ipv4(*ip);
     }

@@ -292,7 +292,9 @@ Attachment attach_locked(const std::filesystem::path& root, const std::string& n
   const auto file = endpoint_file(root, key);
   const auto attachments = list_attachments(root);
   for (const auto& other : attachments) {
-    if (other.container_id == container_id && (primary || other.network == network.name)) {
+    // One endpoint per network, and one first endpoint (its file is keyed by the id alone).
+    if (other.container_id == container_id &&
+        (other.network == network.name || (primary && std::filesystem::exists(file)))) {
       throw_invalid("container {} is already attached to network {}", container_id, other.network);
     }
   }
@@ -337,7 +339,8 @@ Attachment attach_locked(const std::filesystem::path& root, const std::string& n
     add_address(inside, name, a.ip, a.prefix);
     set_link_up(inside, name);
     set_link_up(inside, "lo");
-    if (primary) {
+    // An internal network leads nowhere: Docker gives its containers no default route.
+    if (primary && !network.internal) {
       add_default_route(inside, a.gateway);
     }
   }

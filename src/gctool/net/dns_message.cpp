@@ -112,4 +112,26 @@ std::uint16_t message_id(std::span<const std::uint8_t> message) {
   return message.size() < 2 ? 0 : read16(message, 0);
 }
 
+bool is_truncated(std::span<const std::uint8_t> message) {
+  return message.size() >= kHeaderSize && (message[2] & 0x02) != 0;
+}
+
+std::size_t udp_limit(std::span<const std::uint8_t> message, const Query& query) {
+  constexpr std::uint16_t kTypeOpt = 41;
+  const std::size_t at = query.question_end;
+  // The OPT record: the root name (one zero byte), type 41, then the payload size as its class.
+  if (message.size() < kHeaderSize || read16(message, 10) == 0 || at + 5 > message.size() ||
+      message[at] != 0 || read16(message, at + 1) != kTypeOpt) {
+    return kUdpLimit;
+  }
+  return std::clamp<std::size_t>(read16(message, at + 3), kUdpLimit, kMaxUdpLimit);
+}
+
+std::vector<std::uint8_t> truncated_response(std::span<const std::uint8_t> message,
+                                             const Query& query) {
+  auto out = build_response(message, query, Rcode::ok, {}, 0, query.question_end);
+  out[2] |= 0x02;
+  return out;
+}
+
 }  // namespace gctool::net::dns

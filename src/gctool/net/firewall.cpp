@@ -40,7 +40,8 @@ std::string table_setup() {
       "add chain ip {0} raw-prerouting {{ type filter hook prerouting priority raw; policy accept; "
       "}}\n"
       "add chain ip {0} isolation {{ type filter hook forward priority filter - 10; policy accept; "
-      "}}\n",
+      "}}\n"
+      "add set ip {0} bridges {{ type ifname; }}\n",
       kFirewallTable);
 }
 
@@ -106,7 +107,7 @@ bool firewall_table_exists() {
   return table_exists(nft);
 }
 
-void install_network_rules(const std::string& bridge, const Ipv4Network& subnet) {
+void install_network_rules(const std::string& bridge, const Ipv4Network& subnet, bool internal) {
   check_link_name(bridge);
   set_net_sysctl("ipv4/ip_forward", "1");
   set_net_sysctl(fmt::format("ipv4/conf/{}/route_localnet", bridge), "1");
@@ -120,12 +121,23 @@ void install_network_rules(const std::string& bridge, const Ipv4Network& subnet)
   }
   const auto t = kFirewallTable;
   const auto s = to_string(subnet);
+  // An internal network (Docker's rules): no NAT, and nothing crosses its bridge's border.
+  const std::string border =
+      internal ? fmt::format(
+                     "add rule ip {0} isolation iifname \"{1}\" oifname != \"{1}\" drop "
+                     "comment \"{2}\"\n"
+                     "add rule ip {0} isolation oifname \"{1}\" iifname != \"{1}\" drop "
+                     "comment \"{2}\"\n",
+                     t, bridge, tag)
+               : fmt::format(
+                     "add rule ip {0} postrouting ip saddr {1} oifname != \"{2}\" "
+                     "masquerade comment \"{3}\"\n"
+                     "add rule ip {0} postrouting ip saddr 127.0.0.0/8 oifname \"{2}\" "
+                     "masquerade comment \"{3}\"\n",
+                     t, s, bridge, tag);
   nft.run(
-      table_setup() +
-          fmt::format("add rule ip {0} postrouting ip saddr {1} oifname != \"{2}\" masquerade "
-                      "comment \"{3}\"\n"
-                      "add rule ip {0} postrouting ip saddr 127.0.0.0/8 oifname \"{2}\" masquerade "
-                      "comment \"{3}\"\n"
+      table_setup() + border +
+          fmt::format("add element ip {0} bridges {{ \"{2}\" }}\n"
                       "add rule ip {0} forward iifname \"{2}\" accept comment \"{3}\"\n"
                       "add rule ip {0} forward oifname \"{2}\" accept comment \"{3}\"\n"
                       // route_localnet would let a neighbour on the bridge reach the host's
@@ -137,8 +149,8 @@ void install_network_rules(const std::string& bridge, const Ipv4Network& subnet)
                       // Docker's isolation: nothing from this network to another gctool bridge
                       // (the other network's own rule covers the way back).
                       "add rule ip {0} isolation iifname \"{2}\" oifname != \"{2}\" oifname "
-                      "\"{4}*\" drop comment \"{3}\"\n",
-                      t, s, bridge, tag, kBridgePrefix),
+                      "@bridges drop comment \"{3}\"\n",
+                      t, s, bridge, tag),
       fmt::format("add firewall rules for bridge \"{}\" ({})", bridge, s));
 }
 
@@ -147,7 +159,16 @@ void remove_network_rules(const std::string& bridge) {
   Nftables nft;
   delete_tagged(nft, net_tag(bridge),
                 fmt::format("remove firewall rules of bridge \"{}\"", bridge));
-  if (table_exists(nft) && list_rules(nft).empty()) {
+  if (!table_exists(nft)) {
+    return;
+  }
+  // The set is there with the table; deleting an element it lacks (after a crash) is fine.
+  try {
+    nft.run(fmt::format("delete element ip {} bridges {{ \"{}\" }}", kFirewallTable, bridge),
+            "forget a bridge");
+  } catch (const Error&) {
+  }
+  if (list_rules(nft).empty()) {
     nft.run(fmt::format("delete table ip {}", kFirewallTable), "delete the gctool table");
   }
 }

@@ -145,6 +145,26 @@ std::optional<Ipv4Network> free_pool_subnet(const std::filesystem::path& root) {
   return std::nullopt;
 }
 
+// --opt: only the bridge's name is known; it must be a free link name no network uses.
+void check_driver_options(const std::filesystem::path& root,
+                          const std::map<std::string, std::string>& options) {
+  for (const auto& [key, value] : options) {
+    if (key != kBridgeNameOption) {
+      throw_invalid("network option \"{}\" is not supported (only {})", key, kBridgeNameOption);
+    }
+    check_link_name(value);
+    for (const auto& n : list_networks(root)) {
+      if (n.bridge == value) {
+        throw_invalid("bridge name {} is already used by network {}", value, n.name);
+      }
+    }
+    Netlink nl;
+    if (find_link(nl, value)) {
+      throw_invalid("bridge name {} is already used by a link of the host", value);
+    }
+  }
+}
+
 std::string describe_pools() {
   std::string out;
   for (const auto& pool : default_address_pools()) {
@@ -237,7 +257,9 @@ nlohmann::json to_json(const Network& n) {
            {{"Driver", "default"},
             {"Config", nlohmann::json::array({{{"Subnet", to_string(n.subnet)},
                                                {"Gateway", to_string(n.gateway)}}})}}},
-          {"Options", {{"com.docker.network.bridge.name", n.bridge}}}};
+          {"Internal", n.internal},
+          {"Labels", n.labels},
+          {"Options", {{std::string(kBridgeNameOption), n.bridge}}}};
 }
 
 Network network_from_json(const nlohmann::json& j) {
@@ -249,7 +271,9 @@ Network network_from_json(const nlohmann::json& j) {
   const auto& config = j.at("IPAM").at("Config").at(0);
   n.subnet = parse_cidr(config.at("Subnet").get<std::string>());
   n.gateway = parse_ipv4(config.at("Gateway").get<std::string>());
-  n.bridge = j.at("Options").at("com.docker.network.bridge.name").get<std::string>();
+  n.bridge = j.at("Options").at(std::string(kBridgeNameOption)).get<std::string>();
+  n.internal = j.value("Internal", false);
+  n.labels = j.value("Labels", std::map<std::string, std::string>{});
   return n;
 }
 
@@ -310,6 +334,7 @@ std::pair<Ipv4Network, Ipv4Address> validate_new_network(const std::filesystem::
   if (options.driver != "bridge") {
     throw_invalid("network driver \"{}\" is not supported (only bridge)", options.driver);
   }
+  check_driver_options(root, options.options);
   if (options.subnet.empty()) {
     if (options.gateway) {
       throw_invalid("--gateway needs --subnet");
@@ -379,7 +404,7 @@ void ensure_bridge(const Network& n) {
   }
   add_bridge_address(nl, n);
   set_link_up(nl, n.bridge);
-  install_network_rules(n.bridge, n.subnet);
+  install_network_rules(n.bridge, n.subnet, n.internal);
 }
 
 Network create_network_locked(const std::filesystem::path& root,
@@ -392,7 +417,11 @@ Network create_network_locked(const std::filesystem::path& root,
   n.created = format_rfc3339_nano(std::chrono::system_clock::now());
   n.subnet = subnet;
   n.gateway = gateway;
-  n.bridge = std::string(kBridgePrefix) + n.id.substr(0, 10);
+  const auto name_option = options.options.find(std::string(kBridgeNameOption));
+  n.bridge = name_option != options.options.end() ? name_option->second
+                                                  : std::string(kBridgePrefix) + n.id.substr(0, 10);
+  n.internal = options.internal;
+  n.labels = options.labels;
 
   const auto intent = intent_file(root, kCreatingPrefix, n);
   save_json(intent, to_json(n));
@@ -409,7 +438,7 @@ Network create_network_locked(const std::filesystem::path& root,
   add_bridge_address(nl, n);
   set_link_up(nl, n.bridge);
   crash_point("network-create:bridge");
-  install_network_rules(n.bridge, n.subnet);
+  install_network_rules(n.bridge, n.subnet, n.internal);
   // A pool left by an earlier network of the same name belongs to another subnet.
   IpamStore(root, n.name, n.subnet, n.gateway).purge();
   // The commit point: the intent becomes the definition.
@@ -470,9 +499,9 @@ std::vector<std::string> prune_networks(const std::filesystem::path& root) {
   return removed;
 }
 
-void remove_network(const std::filesystem::path& root, std::string_view name_or_id, bool force) {
-  const auto lock = lock_networks(root);
-  const Network n = find_network(root, name_or_id);
+namespace {
+
+void remove_network_checked(const std::filesystem::path& root, const Network& n, bool force) {
   std::vector<Attachment> users;
   for (auto& a : list_attachments(root)) {
     if (a.network == n.name) {
@@ -490,12 +519,29 @@ void remove_network(const std::filesystem::path& root, std::string_view name_or_
   remove_network_locked(root, n);
 }
 
+}  // namespace
+
+void remove_network(const std::filesystem::path& root, std::string_view name_or_id, bool force) {
+  const auto lock = lock_networks(root);
+  const Network n = find_network(root, name_or_id);
+  if (n.name == kDefaultNetwork) {
+    // Docker's words; its default network lives as long as the daemon's data.
+    throw_invalid("{} is a pre-defined network and cannot be removed", n.name);
+  }
+  remove_network_checked(root, n, force);
+}
+
+void remove_default_network(const std::filesystem::path& root, bool force) {
+  const auto lock = lock_networks(root);
+  if (const auto n = try_find_network(root, kDefaultNetwork)) {
+    remove_network_checked(root, *n, force);
+  }
+}
+
 nlohmann::json inspect_network(const std::filesystem::path& root, const Network& n) {
   auto j = to_json(n);
   j["EnableIPv6"] = false;
-  j["Internal"] = false;
   j["Attachable"] = false;
-  j["Labels"] = nlohmann::json::object();
   auto containers = nlohmann::json::object();
   for (const auto& a : list_attachments(root)) {
     if (a.network == n.name) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "gctool/core/error.hpp"
@@ -70,6 +71,18 @@ inline bool label_matches(const std::string& filter, const nlohmann::json& label
   }
   return eq == std::string::npos ||
          (labels[key].is_string() && labels[key].get<std::string>() == filter.substr(eq + 1));
+}
+
+// Docker's LABELS column: key=value pairs joined by commas.
+inline std::string join_labels(const nlohmann::json& labels) {
+  std::string text;
+  if (labels.is_object()) {
+    for (const auto& [key, value] : labels.items()) {
+      text += fmt::format("{}{}={}", text.empty() ? "" : ",", key,
+                          value.is_string() ? value.get<std::string>() : value.dump());
+    }
+  }
+  return text;
 }
 
 }  // namespace gctool::tool

@@ -38,6 +38,8 @@ struct NetworkArgs {
   std::string container;
   std::string ip;
   std::vector<std::string> aliases;
+  std::vector<std::string> labels;
+  std::vector<std::string> options;
 };
 
 const ListColumns kColumns{"table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}",
@@ -52,7 +54,7 @@ const ListColumns kColumns{"table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}",
 
 void list_networks(const Globals& globals, const NetworkArgs& args) {
   const auto filters =
-      parse_filters(args.filters, {"dangling", "driver", "id", "name", "scope", "type"});
+      parse_filters(args.filters, {"dangling", "driver", "id", "label", "name", "scope", "type"});
   for (const auto& v : filter_values(filters, "type")) {
     if (v != "custom" && v != "builtin") {
       throw_invalid("invalid filter 'type={}'", v);
@@ -79,6 +81,8 @@ void list_networks(const Globals& globals, const NetworkArgs& args) {
                        [&](const auto& v) { return (v == "true") == dangling; }) &&
         filter_accepts(filters, "driver", [&](const auto& v) { return v == n.driver; }) &&
         filter_accepts(filters, "id", [&](const auto& v) { return n.id.starts_with(v); }) &&
+        filter_accepts(filters, "label",
+                       [&](const auto& v) { return label_matches(v, nlohmann::json(n.labels)); }) &&
         filter_accepts(filters, "name", [&](const auto& v) { return filter_match(v, n.name); }) &&
         filter_accepts(filters, "scope", [&](const auto& v) { return v == "local"; }) &&
         // gctool's "bridge" network is made on first use, like Docker's built-in one.
@@ -97,13 +101,27 @@ void list_networks(const Globals& globals, const NetworkArgs& args) {
                     {"Driver", n.driver},
                     {"Scope", "local"},
                     {"IPv6", "false"},
-                    {"Internal", "false"},
-                    {"Labels", ""},
+                    {"Internal", n.internal ? "true" : "false"},
+                    {"Labels", join_labels(nlohmann::json(n.labels))},
                     {"CreatedAt", n.created}});
   }
   if (!args.quiet) {
     fmt::print("{}", render_list(args.format, kColumns, rows));
   }
+}
+
+// --label KEY[=VALUE] (Docker: a missing value is empty) and --opt KEY=VALUE.
+std::map<std::string, std::string> parse_pairs(const std::vector<std::string>& items,
+                                               std::string_view flag, bool value_required) {
+  std::map<std::string, std::string> out;
+  for (const auto& item : items) {
+    const auto eq = item.find('=');
+    if (eq == 0 || (eq == std::string::npos && value_required)) {
+      throw_invalid("invalid {} \"{}\": KEY=VALUE", flag, item);
+    }
+    out[item.substr(0, eq)] = eq == std::string::npos ? "" : item.substr(eq + 1);
+  }
+  return out;
 }
 
 void setup_network(CLI::App& app, Globals& globals) {
@@ -116,11 +134,19 @@ void setup_network(CLI::App& app, Globals& globals) {
   create->add_option("--subnet", args->create.subnet,
                      "Subnet in CIDR form, e.g. 10.1.0.0/24 (default: a free one of the pools)");
   create->add_option("--gateway", args->gateway, "Gateway address (default: first host)");
+  create->add_flag("--internal", args->create.internal, "Restrict external access to the network");
+  create->add_option("--label", args->labels, "Set metadata on a network")->allow_extra_args(false);
+  create
+      ->add_option("-o,--opt", args->options,
+                   "Driver options (com.docker.network.bridge.name=NAME)")
+      ->allow_extra_args(false);
   create->add_option("NAME", args->create.name, "Network name")->required();
   create->callback([args, &globals] {
     if (!args->gateway.empty()) {
       args->create.gateway = args->gateway;
     }
+    args->create.labels = parse_pairs(args->labels, "--label", false);
+    args->create.options = parse_pairs(args->options, "--opt", true);
     const auto n = net::create_network(globals.root, args->create);
     fmt::print("{}\n", n.id);
   });
@@ -130,7 +156,7 @@ void setup_network(CLI::App& app, Globals& globals) {
   ls->add_flag("-q,--quiet", args->quiet, "Only display network IDs");
   ls->add_flag("--no-trunc", args->no_trunc, "Do not truncate the output");
   ls->add_option("-f,--filter", args->filters,
-                 "Filter output: dangling, driver, id, name, scope, type")
+                 "Filter output: dangling, driver, id, label, name, scope, type")
       ->allow_extra_args(false);
   ls->add_option("--format", args->format,
                  "Output format: table, table TEMPLATE, json or a Go template");

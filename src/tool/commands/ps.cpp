@@ -224,17 +224,6 @@ class PsFilter {
   std::optional<std::size_t> since_;
 };
 
-std::string join_labels(const nlohmann::json& labels) {
-  std::string text;
-  if (labels.is_object()) {
-    for (const auto& [key, value] : labels.items()) {
-      text += fmt::format("{}{}={}", text.empty() ? "" : ",", key,
-                          value.is_string() ? value.get<std::string>() : value.dump());
-    }
-  }
-  return text;
-}
-
 std::string mounts_text(const container::Record& r) {
   std::string text;
   for (const auto& b : r.spec.binds) {
