@@ -199,7 +199,7 @@ namespace {
 
 std::string freezer_state(const std::filesystem::path& dir) {
   const auto text = try_read_file(dir / "freezer.state");
-  return text ? std::string(detail::trim(*text)) : std::string();
+  return text ? std::string(trim(*text)) : std::string();
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include "gctool/cgroup/device_filter.hpp"
 #include "gctool/core/error.hpp"
 #include "gctool/core/file_util.hpp"
+#include "gctool/core/text.hpp"
 
 namespace gctool::cgroup {
 
@@ -209,7 +210,7 @@ void V2Driver::freeze(std::string_view path, bool frozen, std::chrono::milliseco
 
 bool V2Driver::frozen(std::string_view path) const {
   const auto text = try_read_file(dir(path) / "cgroup.freeze");
-  return text && detail::trim(*text) == "1";
+  return text && trim(*text) == "1";
 }
 
 void V2Driver::remove(std::string_view path, std::chrono::milliseconds timeout) const {

@@ -1,6 +1,7 @@
 // `gctool top CONTAINER [ps OPTIONS]`: the container's processes as the host's ps shows them
 // (`-ef` by default), in `docker top`'s layout: ps's columns, only the rows of the container's
 // processes.
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
