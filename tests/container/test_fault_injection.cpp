@@ -218,7 +218,12 @@ class FaultRun {
     return list(all ? std::vector<std::string>{"ps", "-a", "-q", "--no-trunc"}
                     : std::vector<std::string>{"ps", "-q", "--no-trunc"});
   }
-  std::vector<std::string> networks() { return list({"network", "ls", "-q"}); }
+  // The user-defined networks: `network rm bridge` is refused, as Docker's.
+  std::vector<std::string> networks() {
+    auto names = list({"network", "ls", "--format", "{{.Name}}"});
+    std::erase(names, std::string(net::kDefaultNetwork));
+    return names;
+  }
   std::vector<std::string> volumes() { return list({"volume", "ls", "-q"}); }
   std::vector<std::string> images() { return list({"image", "ls", "-q", "--no-trunc"}); }
 
@@ -458,6 +463,7 @@ TEST_CASE("gctool killed at random moments leaves nothing once everything is rem
   INFO(ps.err);
   REQUIRE(ps.exit_code == 0);
   f.remove_everything(base_image);
+  net::remove_default_network(root, true);
 
   CHECK(f.containers().empty());
   CHECK(f.networks().empty());

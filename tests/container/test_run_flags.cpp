@@ -18,7 +18,7 @@ using gctool::test::TestRoot;
 using gctool::test::unique_name;
 using gctool::test::wait_running;
 
-TEST_CASE("--label and --label-file are in inspect and filter ps", "[root]") {
+TEST_CASE("run --label and --label-file are in inspect and filter ps", "[root]") {
   TestRoot root;
   TempDir dir;
   std::ofstream(dir.path() / "labels") << "# team labels\n\ntier=web\nowner=ops\n";
@@ -42,7 +42,7 @@ TEST_CASE("--label and --label-file are in inspect and filter ps", "[root]") {
   CHECK(root.leaks().empty());
 }
 
-TEST_CASE("--ulimit sets the container's limits, also for exec", "[root]") {
+TEST_CASE("run --ulimit sets the container's limits, also for exec", "[root]") {
   TestRoot root;
   const auto r = root.run({"run", "--rm", "--ulimit", "nofile=1024:2048", "--ulimit", "nproc=500",
                            "busybox", "sh", "-c", "ulimit -n; ulimit -Hn; ulimit -u; ulimit -Hu"});
@@ -64,7 +64,7 @@ TEST_CASE("--ulimit sets the container's limits, also for exec", "[root]") {
   CHECK(root.leaks().empty());
 }
 
-TEST_CASE("--shm-size sizes /dev/shm", "[root]") {
+TEST_CASE("run --shm-size sizes /dev/shm", "[root]") {
   TestRoot root;
   const auto r = root.run({"run", "--rm", "--shm-size", "8m", "busybox", "df", "-k", "/dev/shm"});
   CHECK(r.exit_code == 0);
@@ -82,7 +82,7 @@ TEST_CASE("--shm-size sizes /dev/shm", "[root]") {
   CHECK(root.leaks().empty());
 }
 
-TEST_CASE("--cidfile holds the id and is never overwritten", "[root]") {
+TEST_CASE("run --cidfile holds the id and is never overwritten", "[root]") {
   TestRoot root;
   TempDir dir;
   const auto cidfile = (dir.path() / "cid").string();
@@ -118,7 +118,7 @@ TEST_CASE("--cidfile holds the id and is never overwritten", "[root]") {
   CHECK(root.leaks().empty());
 }
 
-TEST_CASE("--stop-signal and --stop-timeout are what stop uses", "[root]") {
+TEST_CASE("run --stop-signal and --stop-timeout are what stop uses", "[root]") {
   TestRoot root;
   const auto name = unique_name("stopsig");
   // The shell as pid 1 has no default action for signals: only a trap ends it.
@@ -146,7 +146,7 @@ TEST_CASE("--stop-signal and --stop-timeout are what stop uses", "[root]") {
   CHECK(root.leaks().empty());
 }
 
-TEST_CASE("-P publishes the --expose ports on free host ports", "[root]") {
+TEST_CASE("run -P publishes the --expose ports on free host ports", "[root]") {
   TestRoot root;
   const auto name = unique_name("expose");
   REQUIRE(root.run({"run", "-d", "--name", name, "-P", "--expose", "8080", "--expose", "53/udp",

@@ -48,7 +48,7 @@ class InDirectory {
 
 }  // namespace
 
-TEST_CASE("--tmpfs mounts a tmpfs with Docker's defaults and the options given", "[root]") {
+TEST_CASE("run --tmpfs mounts a tmpfs with Docker's defaults and the options given", "[root]") {
   TestRoot root;
   const auto plain = mount_line(root, {"--tmpfs", "/scratch"}, "/scratch");
   CHECK(plain.find("tmpfs /scratch tmpfs rw,nosuid,nodev,noexec") == 0);
@@ -72,7 +72,7 @@ TEST_CASE("--tmpfs mounts a tmpfs with Docker's defaults and the options given",
   CHECK(root.leaks().empty());
 }
 
-TEST_CASE("--mount makes bind, volume and tmpfs mounts", "[root]") {
+TEST_CASE("run --mount makes bind, volume and tmpfs mounts", "[root]") {
   TestRoot root;
   TempDir host;
   std::ofstream(host.path() / "file") << "from host\n";
@@ -142,7 +142,7 @@ TEST_CASE("an anonymous volume goes with --rm and rm -v, and stays after rm", "[
   CHECK(root.leaks().empty());
 }
 
-TEST_CASE("-v takes a host path relative to the working directory", "[root]") {
+TEST_CASE("run -v takes a host path relative to the working directory", "[root]") {
   TestRoot root;
   TempDir work;
   std::filesystem::create_directory(work.path() / "sub");
@@ -164,7 +164,7 @@ TEST_CASE("-v takes a host path relative to the working directory", "[root]") {
   CHECK(root.leaks().empty());
 }
 
-TEST_CASE("-v accepts z, Z and a propagation mode", "[root]") {
+TEST_CASE("run -v accepts z, Z and a propagation mode", "[root]") {
   TestRoot root;
   TempDir host;
   std::ofstream(host.path() / "f") << "labelled\n";
