@@ -148,8 +148,9 @@ class Pusher {
       const auto base = client_.base_url();
       location = base.substr(0, base.find('/', base.find("://") + 3)) + location;
     }
-    location += (location.find('?') == std::string::npos ? "?" : "&") + std::string("digest=") +
-                blob.digest;
+    location += location.find('?') == std::string::npos ? '?' : '&';
+    location += "digest=";
+    location += blob.digest;
     HttpRequest put = client_.request("PUT", location);
     put.headers.push_back("Content-Type: application/octet-stream");
     if (text != nullptr) {
