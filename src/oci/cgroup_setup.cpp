@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <thread>
 
 #include <fmt/format.h>
 
@@ -15,7 +14,6 @@
 #include "gctool/core/error.hpp"
 #include "gctool/core/file_util.hpp"
 #include "gctool/core/scope_exit.hpp"
-#include "gctool/core/text.hpp"
 
 namespace gctool::oci {
 namespace {
@@ -229,34 +227,15 @@ std::vector<pid_t> cgroup_pids(const std::string& path) {
   return cgroup::host_driver()->pids(path);
 }
 
+// The library's freezer, as the CLI's pause uses: on v1 it also moves into the freezer cgroup
+// any process that is not there yet.
 void freeze_cgroup(const std::string& path, bool frozen) {
-  if (unified()) {
-    write_existing_file(v2_dir(path) / "cgroup.freeze", frozen ? "1" : "0");
-    return;
-  }
-  const auto dir = v1_dir("freezer", path);
-  if (dir.empty()) {
-    throw Error(ENOTSUP, "pause: the cgroup v1 freezer controller is not mounted");
-  }
-  write_existing_file(dir / "freezer.state", frozen ? "FROZEN" : "THAWED");
-  // FREEZING is a passing state: wait until every task has stopped (or run again).
-  for (int i = 0; i < 1000; ++i) {
-    const std::string state(trim(read_file(dir / "freezer.state")));
-    if (state == (frozen ? "FROZEN" : "THAWED")) {
-      return;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  throw Error(EBUSY, fmt::format("{} the cgroup \"{}\"", frozen ? "freeze" : "thaw", path));
+  cgroup::host_driver()->freeze(path, frozen, std::chrono::seconds(1));
 }
 
 bool cgroup_frozen(const std::string& path) {
   try {
-    if (unified()) {
-      return trim(read_file(v2_dir(path) / "cgroup.freeze")) == "1";
-    }
-    const auto dir = v1_dir("freezer", path);
-    return !dir.empty() && trim(read_file(dir / "freezer.state")) == "FROZEN";
+    return cgroup::host_driver()->frozen(path);
   } catch (const Error&) {
     return false;
   }
