@@ -1,5 +1,5 @@
 // libarchive (with libxml2 and ICU behind it), libnftables, libcurl and libcrypto (with TLS,
-// HTTP/2, LDAP and Kerberos behind them) are loaded by the CLI when a
+// HTTP/2, LDAP and Kerberos behind them) and libisal are loaded by the CLI when a
 // command first calls them, not at every start: the dynamic linker spent about 4 ms of CPU on
 // them in each `gctool run`, which uses neither. Each function below is a stub that jumps
 // through a pointer; the pointer first leads to a resolver that dlopens the library, looks the
@@ -110,7 +110,10 @@
   X(EVP_EncodeBlock, 3)                         \
   X(EVP_MD_CTX_free, 3)                         \
   X(EVP_MD_CTX_new, 3)                          \
-  X(EVP_sha256, 3)
+  X(EVP_sha256, 3)                              \
+  X(isal_inflate, 4)                            \
+  X(isal_inflate_init, 4)                       \
+  X(isal_inflate_reset, 4)
 
 // Per function: the stub, a slot that holds where the stub jumps (first the function's
 // resolver entry), and the resolver entry, which hands the slot's address to the common part.
@@ -197,8 +200,8 @@ const LazyFunction kFunctions[] = {GCTOOL_LAZY_FUNCTIONS(GCTOOL_LAZY_ENTRY)};
 
 // The sonames the build linked against (CMake passes them).
 const char* const kLibraries[] = {GCTOOL_LAZY_LIBARCHIVE, GCTOOL_LAZY_LIBNFTABLES,
-                                  GCTOOL_LAZY_LIBCURL, GCTOOL_LAZY_LIBCRYPTO};
-void* handles[4] = {};
+                                  GCTOOL_LAZY_LIBCURL, GCTOOL_LAZY_LIBCRYPTO, GCTOOL_LAZY_LIBISAL};
+void* handles[5] = {};
 
 [[noreturn]] void lazy_failure(const char* what, const char* detail) {
   std::fprintf(stderr, "gctool: %s: %s\n", what, detail != nullptr ? detail : "unknown error");

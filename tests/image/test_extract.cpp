@@ -83,6 +83,30 @@ TEST_CASE("gzip and zstd layers give the diff_id of the uncompressed tar", "[roo
   CHECK(read(tmp.path() / "zst/a") == "data");
 }
 
+TEST_CASE("a gzip layer in several members (as pigz writes) extracts as one stream", "[root]") {
+  TempDir tmp;
+  // Content that does not compress, so the members and the boundary between them span reads.
+  std::string noise(300000, '\0');
+  for (std::size_t i = 0; i < noise.size(); ++i) {
+    noise[i] = static_cast<char>((i * 2654435761u) >> 13);
+  }
+  const auto plain = TarBuilder().file("a", noise).file("b", "second\n").finish();
+  const auto gz =
+      gctool::test::gzip(plain.substr(0, 200001)) + gctool::test::gzip(plain.substr(200001));
+  const auto layer = extract(gz, tmp.path() / "l");
+  CHECK(layer.diff_id == gctool::image::sha256_digest(plain));
+  CHECK(layer.digest == gctool::image::sha256_digest(gz));
+  CHECK(read(tmp.path() / "l/a") == noise);
+  CHECK(read(tmp.path() / "l/b") == "second\n");
+}
+
+TEST_CASE("a gzip layer whose checksum does not match its content is refused", "[root]") {
+  TempDir tmp;
+  auto gz = gctool::test::gzip(TarBuilder().file("a", std::string(5000, 'x')).finish());
+  gz[gz.size() - 8] = static_cast<char>(gz[gz.size() - 8] ^ 0x01);  // the CRC-32 in the trailer
+  CHECK_THROWS_WITH(extract(gz, tmp.path() / "l"), Catch::Contains("checksum"));
+}
+
 TEST_CASE("AUFS whiteouts become overlay whiteouts", "[root]") {
   TempDir tmp;
   const auto tar = TarBuilder()

@@ -1,13 +1,16 @@
-// Extraction is two libarchive readers in a row: the first ("raw" format, every filter) only
-// decompresses, so the uncompressed bytes can be hashed into the diff_id on their way to the second
-// (tar). Every filesystem change goes through a directory fd inside the layer with O_NOFOLLOW, so a
-// symlink in the archive can never redirect a later entry outside.
+// Extraction is a decompressor and a libarchive tar reader in a row, so the uncompressed bytes can
+// be hashed into the diff_id on their way to the tar reader. gzip, the compression of nearly every
+// layer, is inflated with ISA-L's igzip, which took a third less CPU than zlib (behind libarchive's
+// gzip filter) on this project's machines, and inflating is most of a pull's CPU; every other
+// filter is a libarchive "raw" reader. Every filesystem change goes through a directory fd inside
+// the layer with O_NOFOLLOW, so a symlink in the archive can never redirect a later entry outside.
 #include "gctool/image/extract.hpp"
 
 #include <archive.h>
 #include <archive_entry.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <isa-l/igzip_lib.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
@@ -18,7 +21,9 @@
 #include <exception>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "gctool/core/error.hpp"
@@ -81,15 +86,29 @@ struct Pipeline {
   Sha256 compressed_hash;
   Sha256 tar_hash;
   std::uint64_t tar_bytes = 0;
-  archive* raw = nullptr;
+  std::size_t primed = 0;  // bytes at the start of in_buf read (and hashed) to tell the format
+  bool input_end = false;
+  archive* raw = nullptr;               // the decompressor of non-gzip streams
+  std::unique_ptr<inflate_state> gzip;  // or gzip's
+  bool gzip_end = false;                // the last gzip member is done
   std::exception_ptr failure;
 };
+
+// Reads the next bytes of the layer into buf, hashed into the blob digest; 0 at the end.
+std::size_t read_input(Pipeline& p, std::span<std::byte> buf) {
+  if (p.input_end) {
+    return 0;
+  }
+  const std::size_t n = (*p.source)(buf);
+  p.compressed_hash.update(buf.first(n));
+  p.input_end = n == 0;
+  return n;
+}
 
 la_ssize_t read_source(archive*, void* data, const void** out) {
   auto* p = static_cast<Pipeline*>(data);
   try {
-    const std::size_t n = (*p->source)(p->in_buf);
-    p->compressed_hash.update(std::span(p->in_buf.data(), n));
+    const std::size_t n = p->primed > 0 ? std::exchange(p->primed, 0) : read_input(*p, p->in_buf);
     *out = p->in_buf.data();
     return static_cast<la_ssize_t>(n);
   } catch (...) {
@@ -98,13 +117,70 @@ la_ssize_t read_source(archive*, void* data, const void** out) {
   }
 }
 
+// Makes at least want bytes of input available to the inflater; false at the end of the input.
+bool gzip_input(Pipeline& p, std::size_t want) {
+  inflate_state& s = *p.gzip;
+  while (s.avail_in < want) {
+    if (s.avail_in > 0) {
+      std::memmove(p.in_buf.data(), s.next_in, s.avail_in);
+    }
+    const std::size_t n = read_input(p, std::span(p.in_buf).subspan(s.avail_in));
+    s.next_in = reinterpret_cast<std::uint8_t*>(p.in_buf.data());
+    s.avail_in += static_cast<std::uint32_t>(n);
+    if (n == 0) {
+      return s.avail_in >= want;
+    }
+  }
+  return true;
+}
+
+// Inflates into mid_buf; returns the byte count, 0 at the end of the stream. Concatenated gzip
+// members are read as one stream, and bytes after the last member are ignored, as gzip -d and
+// libarchive do (the blob digest still covers them).
+std::size_t inflate_gzip(Pipeline& p) {
+  inflate_state& s = *p.gzip;
+  auto* const out = reinterpret_cast<std::uint8_t*>(p.mid_buf.data());
+  s.next_out = out;
+  s.avail_out = static_cast<std::uint32_t>(p.mid_buf.size());
+  while (s.next_out == out && !p.gzip_end) {
+    if (s.block_state == ISAL_BLOCK_FINISH) {
+      if (!gzip_input(p, 2) || s.next_in[0] != 0x1f || s.next_in[1] != 0x8b) {
+        p.gzip_end = true;
+        break;
+      }
+      std::uint8_t* const next_in = s.next_in;
+      const std::uint32_t avail_in = s.avail_in;
+      isal_inflate_reset(&s);
+      s.crc_flag = ISAL_GZIP;
+      s.next_in = next_in;
+      s.avail_in = avail_in;
+      s.next_out = out;
+      s.avail_out = static_cast<std::uint32_t>(p.mid_buf.size());
+    }
+    if (s.avail_in == 0 && !gzip_input(p, 1)) {
+      throw_invalid("decompress layer: truncated gzip data");
+    }
+    if (const int rc = isal_inflate(&s); rc != ISAL_DECOMP_OK) {
+      throw_invalid("decompress layer: {}", rc == ISAL_INCORRECT_CHECKSUM
+                                                ? "gzip checksum mismatch"
+                                                : fmt::format("invalid gzip data ({})", rc));
+    }
+  }
+  return static_cast<std::size_t>(s.next_out - out);
+}
+
 // Uncompressed bytes for the tar reader, hashed and counted against the limit on the way.
 la_ssize_t read_uncompressed(archive*, void* data, const void** out) {
   auto* p = static_cast<Pipeline*>(data);
   try {
-    const la_ssize_t n = archive_read_data(p->raw, p->mid_buf.data(), p->mid_buf.size());
-    if (n < 0) {
-      throw_invalid("decompress layer: {}", archive_error_string(p->raw));
+    la_ssize_t n = 0;
+    if (p->gzip) {
+      n = static_cast<la_ssize_t>(inflate_gzip(*p));
+    } else {
+      n = archive_read_data(p->raw, p->mid_buf.data(), p->mid_buf.size());
+      if (n < 0) {
+        throw_invalid("decompress layer: {}", archive_error_string(p->raw));
+      }
     }
     p->tar_bytes += static_cast<std::uint64_t>(n);
     if (p->tar_bytes > p->limits->max_bytes) {
@@ -538,21 +614,38 @@ ExtractedLayer extract_layer(const ByteSource& source, BorrowedFd layer_dir,
   p.source = &source;
   p.limits = &limits;
 
-  ArchivePtr raw = new_reader();
-  archive_read_support_filter_all(raw.get());
-  archive_read_support_format_raw(raw.get());
-  if (archive_read_open(raw.get(), &p, nullptr, read_source, nullptr) != ARCHIVE_OK) {
-    archive_failed(p, raw.get(), "open layer");
+  // The first bytes tell gzip from the rest.
+  while (p.primed < 2) {
+    const std::size_t n = read_input(p, std::span(p.in_buf).subspan(p.primed));
+    if (n == 0) {
+      break;
+    }
+    p.primed += n;
   }
-  archive_entry* raw_entry = nullptr;
-  const int raw_rc = archive_read_next_header(raw.get(), &raw_entry);
-  if (raw_rc == ARCHIVE_EOF) {
-    throw_invalid("layer archive is empty");
+  ArchivePtr raw;
+  if (p.primed >= 2 && p.in_buf[0] == std::byte{0x1f} && p.in_buf[1] == std::byte{0x8b}) {
+    p.gzip = std::make_unique<inflate_state>();
+    isal_inflate_init(p.gzip.get());
+    p.gzip->crc_flag = ISAL_GZIP;
+    p.gzip->next_in = reinterpret_cast<std::uint8_t*>(p.in_buf.data());
+    p.gzip->avail_in = static_cast<std::uint32_t>(std::exchange(p.primed, 0));
+  } else {
+    raw = new_reader();
+    archive_read_support_filter_all(raw.get());
+    archive_read_support_format_raw(raw.get());
+    if (archive_read_open(raw.get(), &p, nullptr, read_source, nullptr) != ARCHIVE_OK) {
+      archive_failed(p, raw.get(), "open layer");
+    }
+    archive_entry* raw_entry = nullptr;
+    const int raw_rc = archive_read_next_header(raw.get(), &raw_entry);
+    if (raw_rc == ARCHIVE_EOF) {
+      throw_invalid("layer archive is empty");
+    }
+    if (raw_rc < ARCHIVE_WARN) {
+      archive_failed(p, raw.get(), "open layer");
+    }
+    p.raw = raw.get();
   }
-  if (raw_rc < ARCHIVE_WARN) {
-    archive_failed(p, raw.get(), "open layer");
-  }
-  p.raw = raw.get();
 
   ArchivePtr tar = new_reader();
   archive_read_support_format_tar(tar.get());
@@ -589,10 +682,7 @@ ExtractedLayer extract_layer(const ByteSource& source, BorrowedFd layer_dir,
   if (p.failure) {
     std::rethrow_exception(p.failure);
   }
-  while (read_source(raw.get(), &p, &unused) > 0) {
-  }
-  if (p.failure) {
-    std::rethrow_exception(p.failure);
+  while (read_input(p, p.in_buf) > 0) {
   }
   ExtractedLayer out;
   out.diff_id = "sha256:" + p.tar_hash.hex();
