@@ -1,8 +1,8 @@
 // gctool-resolver: the DNS server of one user-defined network, as Docker's embedded DNS and
 // Podman's aardvark-dns. It runs in the host's network namespace, listens on the network's
-// gateway address (UDP and TCP port 53), answers A queries for the containers of the network
-// (name, 12-digit id, aliases; see net/dns_records.hpp) and forwards every other query to the
-// asking container's --dns servers or the host's resolvers (loopback ones included: they are
+// gateway address (UDP and TCP port 53), answers A and AAAA queries for the containers of the
+// network (name, 12-digit id, aliases; see net/dns_records.hpp) and forwards every other query to
+// the asking container's --dns servers or the host's resolvers (loopback ones included: they are
 // reachable from here). gctool starts it with the first container on the network and stops it
 // with the last (net/resolver.hpp); it also exits by itself once the network or its last
 // endpoint is gone, so a crash of gctool leaves no resolver behind for long. Static and small,
@@ -96,11 +96,17 @@ struct Resolver {
     if (addresses.empty()) {
       return {};
     }
-    // A known name: A records; any other type has no data (NOERROR, no answer), as Docker.
-    const bool a = q.type == dns::kTypeA && q.klass == dns::kClassIN;
-    return dns::build_response(message, q, dns::Rcode::ok,
-                               a ? std::span(addresses) : std::span<const net::Ipv4Address>(), kTtl,
-                               limit);
+    // A known name: A records, AAAA records when it has IPv6 addresses; any other type has no
+    // data (NOERROR, no answer), as Docker.
+    const bool in = q.klass == dns::kClassIN;
+    if (in && q.type == dns::kTypeAAAA) {
+      const auto addresses6 = records.lookup6(q.name);
+      return dns::build_response(message, q, dns::Rcode::ok, std::span(addresses6), kTtl, limit);
+    }
+    return dns::build_response(
+        message, q, dns::Rcode::ok,
+        in && q.type == dns::kTypeA ? std::span(addresses) : std::span<const net::Ipv4Address>(),
+        kTtl, limit);
   }
 
   // Reads exactly buffer.size() bytes; false at end of stream.
@@ -196,7 +202,8 @@ struct Resolver {
   }
 
   std::vector<std::uint8_t> failure(std::span<const std::uint8_t> message, const dns::Query& q) {
-    return dns::build_response(message, q, dns::Rcode::server_failure, {}, 0, dns::kUdpLimit);
+    return dns::build_response(message, q, dns::Rcode::server_failure,
+                               std::span<const net::Ipv4Address>(), 0, dns::kUdpLimit);
   }
 
   io::Task<void> forward_udp(std::vector<std::uint8_t> query, dns::Query q, sockaddr_in client) {
