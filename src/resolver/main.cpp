@@ -1,8 +1,8 @@
 // gctool-resolver: the DNS server of one user-defined network, as Docker's embedded DNS and
 // Podman's aardvark-dns. It runs in the host's network namespace, listens on the network's
-// gateway address (UDP and TCP port 53), answers A queries for the containers of the network
-// (name, 12-digit id, aliases; see net/dns_records.hpp) and forwards every other query to the
-// asking container's --dns servers or the host's resolvers (loopback ones included: they are
+// gateway address (UDP and TCP port 53), answers A and AAAA queries for the containers of the
+// network (name, 12-digit id, aliases; see net/dns_records.hpp) and forwards every other query to
+// the asking container's --dns servers or the host's resolvers (loopback ones included: they are
 // reachable from here). gctool starts it with the first container on the network and stops it
 // with the last (net/resolver.hpp); it also exits by itself once the network or its last
 // endpoint is gone, so a crash of gctool leaves no resolver behind for long. Static and small,
@@ -96,11 +96,17 @@ struct Resolver {
     if (addresses.empty()) {
       return {};
     }
-    // A known name: A records; any other type has no data (NOERROR, no answer), as Docker.
-    const bool a = q.type == dns::kTypeA && q.klass == dns::kClassIN;
-    return dns::build_response(message, q, dns::Rcode::ok,
-                               a ? std::span(addresses) : std::span<const net::Ipv4Address>(), kTtl,
-                               limit);
+    // A known name: A records, AAAA records when it has IPv6 addresses; any other type has no
+    // data (NOERROR, no answer), as Docker.
+    const bool in = q.klass == dns::kClassIN;
+    if (in && q.type == dns::kTypeAAAA) {
+      const auto addresses6 = records.lookup6(q.name);
+      return dns::build_response(message, q, dns::Rcode::ok, std::span(addresses6), kTtl, limit);
+    }
+    return dns::build_response(
+        message, q, dns::Rcode::ok,
+        in && q.type == dns::kTypeA ? std::span(addresses) : std::span<const net::Ipv4Address>(),
+        kTtl, limit);
   }
 
   // Reads exactly buffer.size() bytes; false at end of stream.
@@ -196,7 +202,8 @@ struct Resolver {
   }
 
   std::vector<std::uint8_t> failure(std::span<const std::uint8_t> message, const dns::Query& q) {
-    return dns::build_response(message, q, dns::Rcode::server_failure, {}, 0, dns::kUdpLimit);
+    return dns::build_response(message, q, dns::Rcode::server_failure,
+                               std::span<const net::Ipv4Address>(), 0, dns::kUdpLimit);
   }
 
   io::Task<void> forward_udp(std::vector<std::uint8_t> query, dns::Query q, sockaddr_in client) {
@@ -345,34 +352,71 @@ UniqueFd bound_socket(int type, net::Ipv4Address ip) {
   return fd;
 }
 
-// Unmaps the resident pages of this program's code. A static binary's start-up (libc,
-// libstdc++'s locales, argument parsing) touches much of its code once, and the kernel maps the
-// file's pages around each fault (64 KiB): all of it would stay counted in this process's memory
-// while it idles. The pages still needed fault back in from the page cache (minor faults). Only
-// executable mappings: a read-only one may hold pages written before it became read-only
-// (RELRO), which would be lost.
-void release_code_pages() {
-  const auto maps = gctool::try_read_file("/proc/self/maps");
-  if (!maps) {
+// The mappings of this program's file whose pages can be dropped and read again from the page
+// cache: not writable, and with no page of their own (a read-only mapping that was written
+// before it became read-only, RELRO, holds such pages, which would be lost). Found once, from
+// /proc/self/smaps, so that dropping them later runs no more code than a few madvise calls.
+struct FileRange {
+  unsigned long from = 0;
+  unsigned long to = 0;
+};
+std::array<FileRange, 8> g_droppable{};
+std::size_t g_droppable_count = 0;
+
+void find_droppable_ranges() {
+  const auto smaps = gctool::try_read_file("/proc/self/smaps");
+  if (!smaps) {
     return;
   }
+  FileRange current;
+  bool candidate = false;
   std::size_t at = 0;
-  while (at < maps->size()) {
-    auto end = maps->find('\n', at);
+  while (at < smaps->size()) {
+    auto end = smaps->find('\n', at);
     if (end == std::string::npos) {
-      end = maps->size();
+      end = smaps->size();
     }
+    const std::string line = smaps->substr(at, end - at);
+    at = end + 1;
     unsigned long from = 0;
     unsigned long to = 0;
     char perms[5] = {};
     unsigned long inode = 0;
-    const std::string line = maps->substr(at, end - at);
-    at = end + 1;
-    if (std::sscanf(line.c_str(), "%lx-%lx %4s %*s %*s %lu", &from, &to, perms, &inode) == 4 &&
-        inode != 0 && perms[1] != 'w' && perms[2] == 'x' && perms[3] == 'p') {
-      ::madvise(reinterpret_cast<void*>(from), to - from, MADV_DONTNEED);
+    unsigned long anonymous = 0;
+    if (std::sscanf(line.c_str(), "%lx-%lx %4s %*s %*s %lu", &from, &to, perms, &inode) == 4) {
+      current = {from, to};
+      candidate = inode != 0 && perms[1] != 'w' && perms[3] == 'p';
+    } else if (candidate && std::sscanf(line.c_str(), "Anonymous: %lu", &anonymous) == 1) {
+      if (anonymous == 0 && g_droppable_count < g_droppable.size()) {
+        g_droppable[g_droppable_count++] = current;
+      }
+      candidate = false;
     }
   }
+}
+
+// Drops this process's pages of the program file (code, read-only data). A static binary's
+// start-up (libc, libstdc++'s locales, argument parsing) touches much of it once, and the kernel
+// maps the file's pages around each fault (64 KiB): all of it would stay counted in this
+// process's memory while it idles. Pages still needed fault back in from the page cache.
+void release_file_pages() noexcept {
+  for (std::size_t i = 0; i < g_droppable_count; ++i) {
+    ::madvise(reinterpret_cast<void*>(g_droppable[i].from), g_droppable[i].to - g_droppable[i].from,
+              MADV_DONTNEED);
+  }
+}
+
+// Idles outside the loop: drops the program's pages, then blocks in one poll(2) on the listening
+// sockets, so that the only code that runs between the two (and so comes back in) is this
+// function's end and the poll wrapper. (Waiting on the loop instead brings back the loop's code
+// and io_uring's.) False after the timeout; true when a query arrived, or when poll was
+// interrupted: the loop's own operations (a TCP accept) complete through task work that
+// interrupts it, and only the loop can handle them.
+bool park(BorrowedFd udp, BorrowedFd tcp, int timeout_ms) noexcept {
+  ::malloc_trim(0);  // the heap a burst of forwards left free
+  std::array<pollfd, 2> fds{{{udp.get(), POLLIN, 0}, {tcp.get(), POLLIN, 0}}};
+  release_file_pages();
+  return ::poll(fds.data(), fds.size(), timeout_ms) != 0;
 }
 
 }  // namespace
@@ -401,26 +445,29 @@ int main(int argc, char** argv) {
     loop.spawn(resolver.serve_udp());
     loop.spawn(resolver.serve_tcp(tcp.borrow()));
     net::DnsRecords check(root, network);
-    release_code_pages();
+    find_droppable_ranges();
     // Gone once the network, or its last endpoint, has been for two checks in a row (the first
     // container's endpoint is recorded just after this process starts), decided under the
     // networks lock so that no attach can count on this resolver meanwhile. The lock is only
     // tried: gctool may hold it while it stops this process.
-    // A check that saw no query since the one before also unmaps the code pages again and
-    // returns free heap to the kernel.
+    // Between checks it waits on the loop (serving queries) while it is busy; once a check saw no
+    // query since the one before and nothing is in flight, it parks (see park()) until the next
+    // check or a query, which it then leaves to the loop.
     io::sync_wait(loop, [&]() -> io::Task<void> {
-      std::uint64_t seen = 0;
+      std::uint64_t seen = ~std::uint64_t{0};
+      bool woken = true;
       for (int idle = 0;;) {
-        co_await io::sleep(loop, 1s);
+        if (woken) {
+          co_await io::sleep(loop, 1s);
+        }
         idle = still_needed(root, network, check) ? 0 : idle + 1;
         if (idle >= 2 && unneeded_under_lock(root, network, check)) {
           co_return;
         }
-        if (resolver.queries == seen) {
-          release_code_pages();
-          ::malloc_trim(0);  // and the heap a burst of forwards left free
-        }
+        const bool quiet =
+            resolver.queries == seen && resolver.forwards == 0 && resolver.tcp_connections == 0;
         seen = resolver.queries;
+        woken = !quiet || park(resolver.udp.borrow(), tcp.borrow(), 1000);
       }
     }());
     // Straight out: the kernel closes the sockets and the lock; the tasks still on the loop

@@ -3,6 +3,7 @@
 
 #include "gctool/core/error.hpp"
 #include "gctool/net/ipv4.hpp"
+#include "gctool/net/ipv6.hpp"
 #include "gctool/net/ports.hpp"
 
 namespace net = gctool::net;
@@ -73,4 +74,48 @@ TEST_CASE("flag -p values") {
   CHECK_FALSE(net::conflicts(net::parse_publish("8080:80"), net::parse_publish("8080:80/udp")));
   CHECK_FALSE(net::conflicts(net::parse_publish("127.0.0.1:8080:80"),
                              net::parse_publish("127.0.0.2:8080:80")));
+}
+
+TEST_CASE("IPv6 CIDR validation table") {
+  struct Case {
+    const char* text;
+    const char* error;  // nullptr: accepted
+  };
+  const Case cases[] = {
+      {"fd00:1::/64", nullptr},
+      {"fd00:1:2:3::/64", nullptr},
+      {"2001:db8::/32", nullptr},
+      {"fd00::/128", nullptr},
+      {"fd00::/129", "prefix must be 0..128"},
+      {"fd00::/", "prefix must be 0..128"},
+      {"fd00::/64x", "prefix must be 0..128"},
+      {"fd00:::1/64", "\"fd00:::1\" is not an IPv6 address"},
+      {"10.0.0.0/64", "is not an IPv6 address"},
+      {"fd00::", "expected ADDRESS/PREFIX"},
+      {"fd00::1/64", "host bits set (did you mean fd00::/64?)"},
+      {"fd00:1:2:3:4::/63", "host bits set (did you mean fd00:1:2:2::/63?)"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.text);
+    if (c.error == nullptr) {
+      CHECK(net::to_string(net::parse_cidr6(c.text)) == c.text);
+    } else {
+      CHECK_THROWS_WITH(net::parse_cidr6(c.text), Catch::Contains(c.error));
+    }
+  }
+}
+
+TEST_CASE("IPv6 subnets count their host addresses with carry") {
+  const auto n = net::parse_cidr6("fd00:1::/64");
+  CHECK(net::to_string(n.host(1)) == "fd00:1::1");
+  CHECK(net::to_string(n.host(0x1ff)) == "fd00:1::1ff");
+  CHECK(net::to_string(net::parse_cidr6("fd00:1::ff00/120").host(0x100)) == "fd00:1::1:0");
+  CHECK(n.offset_of(net::parse_ipv6("fd00:1::2:5")) == 0x20005);
+  CHECK_FALSE(n.offset_of(net::parse_ipv6("fd00:2::1")));
+  CHECK(n.contains(net::parse_ipv6("fd00:1::ffff:1")));
+  CHECK_FALSE(n.contains(net::parse_ipv6("fd00:1:0:1::")));
+  CHECK(n.overlaps(net::parse_cidr6("fd00::/16")));
+  CHECK_FALSE(n.overlaps(net::parse_cidr6("fd00:2::/64")));
+  CHECK_FALSE(net::try_parse_ipv6("10.0.0.1"));
+  CHECK_THROWS_WITH(net::parse_ipv6("fd00::g"), "invalid IPv6 address \"fd00::g\"");
 }

@@ -682,7 +682,7 @@ TEST_CASE("an internal network: its containers talk to each other, nothing cross
   // No masquerade for the internal subnet.
   const auto inspected = nlohmann::json::parse(root.run({"network", "inspect", closed}).out);
   const std::string subnet_closed = inspected.at(0)["IPAM"]["Config"][0]["Subnet"];
-  const auto table = run_program({"nft", "list", "table", "ip", "gctool"}).out;
+  const auto table = run_program({"nft", "list", "table", "inet", "gctool"}).out;
   CHECK(table.find("ip saddr " + subnet_closed) == std::string::npos);
 
   {
@@ -690,4 +690,87 @@ TEST_CASE("an internal network: its containers talk to each other, nothing cross
     net::delete_link(nl, host_end);
   }
   remove_networks_and_check(root, {web_closed, web_open});
+}
+
+TEST_CASE("an IPv6 network: containers have both families, reach each other by name over IPv6",
+          "[root]") {
+  if (!is_root()) {
+    return;
+  }
+  TestRoot root;
+  const std::string net6 = unique_name("g6");
+  const std::string v6 = "fd00:231:64::";
+  {
+    // Only the IPv6 subnet given: the IPv4 one comes from the pools, as Docker's.
+    const auto created = root.run({"network", "create", "--ipv6", "--subnet", v6 + "/64", net6});
+    INFO(created.err);
+    REQUIRE(created.exit_code == 0);
+  }
+  const auto inspected = nlohmann::json::parse(root.run({"network", "inspect", net6}).out).at(0);
+  CHECK(inspected["EnableIPv6"] == true);
+  CHECK(inspected["IPAM"]["Config"].size() == 2);
+  CHECK(inspected["IPAM"]["Config"][0]["Subnet"].get<std::string>().ends_with(".0/16"));
+  CHECK(inspected["IPAM"]["Config"][1]["Subnet"] == v6 + "/64");
+  CHECK(inspected["IPAM"]["Config"][1]["Gateway"] == v6 + "1");
+  CHECK(root.run({"network", "ls", "--format", "{{.Name}} {{.IPv6}}"}).out ==
+        fmt::format("{} true\n", net6));
+
+  const std::string web = unique_name("web");
+  const std::string cli = unique_name("cli");
+  const auto port = free_port();
+  const auto web_id = run_detached(root, web, {"--network", net6, "-p", fmt::format("{}:80", port)},
+                                   httpd_command(web));
+  run_detached(root, cli, {"--network", net6}, {"busybox", "sleep", "60"});
+  const auto ep = endpoint(root, web, net6);
+  CHECK(ep["GlobalIPv6Address"] == v6 + "2");
+  CHECK(ep["GlobalIPv6PrefixLen"] == 64);
+  CHECK(ep["IPv6Gateway"] == v6 + "1");
+  CHECK(endpoint(root, cli, net6)["GlobalIPv6Address"] == v6 + "3");
+  const auto members =
+      nlohmann::json::parse(root.run({"network", "inspect", net6}).out).at(0)["Containers"];
+  CHECK(members[web_id]["IPv6Address"] == v6 + "2/64");
+
+  // Inside: the address is usable at once (no DAD), the default route goes to the bridge, and
+  // each container pings the other by name over IPv6; AAAA answers come from the resolver.
+  const auto from_cli = root.run(
+      {"exec", cli, "sh", "-c",
+       fmt::format("ip -6 addr show dev eth0; ip -6 route; ping -6 -c1 -W2 {0} && echo PING6-OK; "
+                   "wget -qO- http://[{1}2]/",
+                   web, v6)});
+  INFO(from_cli.out + from_cli.err);
+  CHECK_THAT(from_cli.out, Catch::Contains("inet6 " + v6 + "3/64"));
+  CHECK(from_cli.out.find("tentative") == std::string::npos);
+  CHECK_THAT(from_cli.out, Catch::Contains("default via " + v6 + "1"));
+  CHECK_THAT(from_cli.out, Catch::Contains("PING6-OK"));
+  CHECK_THAT(from_cli.out, Catch::Contains("hello-" + web));
+  const auto aaaa = root.run({"exec", cli, "nslookup", "-type=AAAA", web});
+  INFO(aaaa.out + aaaa.err);
+  CHECK_THAT(aaaa.out, Catch::Contains("Address: " + v6 + "2"));
+  const auto from_web =
+      root.run({"exec", web, "sh", "-c", fmt::format("ping -6 -c1 -W2 {} && echo PING6-OK", cli)});
+  INFO(from_web.out + from_web.err);
+  CHECK_THAT(from_web.out, Catch::Contains("PING6-OK"));
+
+  // The published port on the host's IPv6 addresses (the bridge's here: the test's namespace has
+  // no other), and on 127.0.0.1 as before.
+  CHECK_THAT(wait_http(v6 + "1", port), Catch::Contains("hello-" + web));
+  CHECK_THAT(wait_http("127.0.0.1", port), Catch::Contains("hello-" + web));
+
+  // A container on another IPv6 network cannot reach this one over IPv6 either.
+  const std::string other = unique_name("g6");
+  REQUIRE(root.run({"network", "create", "--ipv6", "--subnet", random_subnet(), "--subnet",
+                    "fd00:231:65::/64", other})
+              .exit_code == 0);
+  const auto across = root.run({"run", "--rm", "--network", other, "busybox", "sh", "-c",
+                                fmt::format("ping -6 -c1 -W1 {}2 || echo BLOCKED", v6)});
+  CHECK_THAT(across.out, Catch::Contains("BLOCKED"));
+
+  // Released on rm: no endpoint (the IPv6 allocation), rule, veth or address is left.
+  CHECK(root.run({"rm", "-f", web}).exit_code == 0);
+  CHECK(container_rules() == 0);
+  CHECK(net::list_attachments(root.root()).size() == 1);
+  // The freed address is the next one handed out.
+  run_detached(root, web, {"--network", net6}, {"busybox", "sleep", "60"});
+  CHECK(endpoint(root, web, net6)["GlobalIPv6Address"] == v6 + "2");
+  remove_networks_and_check(root, {web, cli});
 }

@@ -52,7 +52,7 @@ void check_nothing_left(const TempDir& root) {
 }
 
 std::string nft_table() {
-  return gctool::test::run_program({"nft", "list", "table", "ip", "gctool"}).out;
+  return gctool::test::run_program({"nft", "list", "table", "inet", "gctool"}).out;
 }
 
 struct RefusedCreate {
@@ -172,6 +172,53 @@ TEST_CASE("invalid networks are refused with one line and change nothing", "[roo
   CHECK(cli({"--root", r, "network", "rm", "n1"}).exit_code == 0);
   net::Netlink nl;
   net::delete_link(nl, "gctroute");
+  CHECK(gctool::test::gctool_links().empty());
+  CHECK_FALSE(net::firewall_table_exists());
+}
+
+TEST_CASE("invalid IPv6 networks are refused with one line and change nothing", "[root]") {
+  if (!gctool::test::is_root()) {
+    return;
+  }
+  HostNetns host;
+  TempDir root;
+  const auto r = root.str();
+  REQUIRE(cli({"--root", r, "network", "create", "--ipv6", "--subnet", "10.231.21.0/24", "--subnet",
+               "fd00:231:21::/64", "n1"})
+              .exit_code == 0);
+  // The bridge has its IPv6 gateway address, usable at once, and the subnet is masqueraded.
+  const auto bridge = net::find_network(r, "n1").bridge;
+  const auto addresses = gctool::test::run_program({"ip", "-6", "addr", "show", bridge}).out;
+  CHECK_THAT(addresses, Catch::Contains("inet6 fd00:231:21::1/64"));
+  CHECK(addresses.find("tentative") == std::string::npos);
+  CHECK_THAT(nft_table(), Catch::Contains("ip6 saddr fd00:231:21::/64 oifname != \"" + bridge +
+                                          "\" masquerade"));
+  const auto files_before = files_under(root.path());
+  const auto table_before = nft_table();
+
+  const std::vector<RefusedCreate> cases = {
+      {{"--ipv6", "--subnet", "10.231.22.0/24", "x"}, "--ipv6 needs an IPv6 --subnet"},
+      {{"--ipv6", "x"}, "--ipv6 needs an IPv6 --subnet"},
+      {{"--subnet", "fd00:231:22::/64", "x"},
+       "subnet fd00:231:22::/64 is an IPv6 subnet: add --ipv6"},
+      {{"--ipv6", "--subnet", "fd00:231:22::1/64", "x"},
+       "host bits set (did you mean fd00:231:22::/64?)"},
+      {{"--ipv6", "--subnet", "fd00:231:22::/129", "x"}, "prefix must be 0..128"},
+      {{"--ipv6", "--subnet", "fd00:231:22::/124", "x"}, "must be from /8 to /120"},
+      {{"--ipv6", "--subnet", "fe80::/64", "x"}, "overlaps the reserved range fe80::/10"},
+      {{"--ipv6", "--subnet", "::/64", "x"}, "overlaps the reserved range ::/80"},
+      {{"--ipv6", "--subnet", "fd00:231:21:0:1::/80", "x"},
+       "subnet fd00:231:21:0:1::/80 overlaps network n1 (fd00:231:21::/64)"},
+      {{"--ipv6", "--subnet", "fd00:231:22::/64", "--gateway", "fd00:231:23::1", "x"},
+       "gateway fd00:231:23::1 is not a host address of subnet fd00:231:22::/64"},
+      {{"--ipv6", "--subnet", "fd00:231:22::/64", "--subnet", "fd00:231:23::/64", "x"},
+       "--subnet: one IPv4 and one IPv6 value at most"},
+  };
+  check_refused_creates(r, cases);
+  CHECK(files_under(root.path()) == files_before);
+  CHECK(nft_table() == table_before);
+  CHECK(gctool::test::gctool_links().size() == 1);
+  CHECK(cli({"--root", r, "network", "rm", "n1"}).exit_code == 0);
   CHECK(gctool::test::gctool_links().empty());
   CHECK_FALSE(net::firewall_table_exists());
 }

@@ -93,14 +93,22 @@ inline std::uint16_t local_port(BorrowedFd fd) {
   return ntohs(a.sin_port);
 }
 
-// Connects (2 s timeout) from the calling thread's namespace; an invalid fd when it fails.
+// Connects (2 s timeout) from the calling thread's namespace to an IPv4 or IPv6 address; an
+// invalid fd when it fails.
 inline UniqueFd tcp_connect(const std::string& ip, std::uint16_t port) {
-  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  const bool v6 = ip.find(':') != std::string::npos;
+  UniqueFd fd(::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   timeval tv{2, 0};
   ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
   ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  auto a = inet_address(ip, port);
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+  sockaddr_in6 a6{};
+  a6.sin6_family = AF_INET6;
+  a6.sin6_port = htons(port);
+  ::inet_pton(AF_INET6, ip.c_str(), &a6.sin6_addr);
+  auto a4 = inet_address(ip, port);
+  const int rc = v6 ? ::connect(fd.get(), reinterpret_cast<sockaddr*>(&a6), sizeof a6)
+                    : ::connect(fd.get(), reinterpret_cast<sockaddr*>(&a4), sizeof a4);
+  if (rc != 0) {
     return UniqueFd();
   }
   return fd;

@@ -24,6 +24,7 @@
 
 #include "gctool/core/fd.hpp"
 #include "gctool/net/ipv4.hpp"
+#include "gctool/net/ipv6.hpp"
 #include "gctool/net/link.hpp"
 #include "gctool/net/ports.hpp"
 
@@ -45,6 +46,10 @@ struct Attachment {
   int prefix = 0;
   Ipv4Address gateway;
   MacAddress mac;
+  // On a network with an IPv6 subnet: the container's address there, and the bridge's.
+  std::optional<Ipv6Address> ip6;
+  int prefix6 = 0;
+  std::optional<Ipv6Address> gateway6;
   std::string bridge;
   std::string host_veth;           // the host end; the container's end is eth0
   std::vector<PortMapping> ports;  // host ports resolved
@@ -60,7 +65,8 @@ struct Attachment {
 void validate_publish(const std::filesystem::path& root, const std::vector<PortMapping>& ports);
 
 // Connects the network namespace `netns` to the network: allocates the address, creates the veth
-// pair (host end on the bridge, eth0 inside with address, MAC and default route, lo up), installs
+// pair (host end on the bridge, eth0 inside with address, MAC and default route, lo up; on an
+// IPv6 network an IPv6 address and default route too, see allocate_ipv6), installs
 // the port rules, records the attachment and starts the network's resolver if it has none. All or
 // nothing: on failure everything done is undone. The network `bridge` is created by this call when
 // it does not exist yet.
@@ -106,6 +112,15 @@ std::vector<Attachment> list_attachments(const std::filesystem::path& root);
 // Taking the networks lock, it also finishes network creates and removes cut short by a crash;
 // nothing (no lock) when networks were never used.
 std::size_t reconcile(const std::filesystem::path& root, const std::set<std::string>& live_ids);
+
+// The lowest free IPv6 address of the network's subnet among its first kIpv6Window addresses
+// (not the subnet's first address, the subnet-router anycast one, nor the gateway), or a one-line
+// error when all are taken. No bitmap as for IPv4 (a /64 would need 2^64 bits): the endpoints,
+// read under the networks lock, are the allocation, so an address is free again as soon as its
+// endpoint file is gone, whatever path removed it.
+inline constexpr std::uint64_t kIpv6Window = 65536;
+Ipv6Address allocate_ipv6(const Ipv6Network& subnet, const Ipv6Address& gateway,
+                          const std::string& network, const std::vector<Attachment>& attachments);
 
 // The name of the host end of a container's veth pair: "gv" + 12 hex digits of a hash of the id.
 std::string host_veth_name(const std::string& container_id);

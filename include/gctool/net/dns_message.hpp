@@ -1,7 +1,8 @@
 // The DNS message codec of gctool's resolver (RFC 1035): parsing a query's header and question,
 // and building the answer to it. Parsing takes untrusted bytes (anything a container sends to its
 // network's resolver): every read is bounds-checked and whatever is not a well-formed query is
-// nullopt, never a crash. Only what the resolver needs: one question per message, A answers.
+// nullopt, never a crash. Only what the resolver needs: one question per message, A and AAAA
+// answers.
 #pragma once
 
 #include <cstdint>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "gctool/net/ipv4.hpp"
+#include "gctool/net/ipv6.hpp"
 
 namespace gctool::net::dns {
 
@@ -39,6 +41,10 @@ std::optional<Query> parse_query(std::span<const std::uint8_t> message);
 // are left out and the TC bit is set (the client retries over TCP).
 std::vector<std::uint8_t> build_response(std::span<const std::uint8_t> message, const Query& query,
                                          Rcode rcode, std::span<const Ipv4Address> addresses,
+                                         std::uint32_t ttl, std::size_t limit);
+// The same with one AAAA record per address.
+std::vector<std::uint8_t> build_response(std::span<const std::uint8_t> message, const Query& query,
+                                         Rcode rcode, std::span<const Ipv6Address> addresses,
                                          std::uint32_t ttl, std::size_t limit);
 
 // The id of a message (0 when shorter than two bytes): a forwarded answer must carry the query's.

@@ -13,12 +13,14 @@
 #include <vector>
 
 #include "gctool/net/ipv4.hpp"
+#include "gctool/net/ipv6.hpp"
 
 namespace gctool::net {
 
 struct DnsEndpoint {
   std::string container_id;
   Ipv4Address ip;
+  std::optional<Ipv6Address> ip6;  // on a network with an IPv6 subnet
   std::vector<std::string> names;  // lower case: name, short id, full id, aliases
   std::vector<Ipv4Address> dns;    // --dns: where this container's other names go
 };
@@ -33,6 +35,8 @@ class DnsRecords {
 
   // The addresses of a name (lower case, no final dot) on this network; empty when unknown.
   std::vector<Ipv4Address> lookup(std::string_view name) const;
+  // The IPv6 addresses of a name; empty when unknown or when its endpoints have none.
+  std::vector<Ipv6Address> lookup6(std::string_view name) const;
   // The endpoint with this address, if any.
   const DnsEndpoint* endpoint_of(Ipv4Address ip) const;
   const std::vector<DnsEndpoint>& endpoints() const noexcept { return endpoints_; }

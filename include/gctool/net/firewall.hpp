@@ -1,4 +1,6 @@
-// gctool's firewall: one nftables table, `table ip gctool`, that nothing else touches.
+// gctool's firewall: one nftables table, `table inet gctool`, that nothing else touches. One
+// `inet` table holds IPv4 and IPv6 alike: the forward, isolation and internal-network rules match
+// interfaces, so they hold for both families; NAT rules name their family.
 //
 //   prerouting  (nat, dstnat)  published ports for traffic from other hosts and namespaces
 //   output      (nat, -100)    the same ports for the host's own connections, 127.0.0.1 included
@@ -20,6 +22,14 @@
 // DNAT: only the host's own connections (output) may reach it, never a neighbour sending a
 // packet for 127.0.0.1 to the host's MAC (moby #45610), which raw-prerouting drops.
 //
+// IPv6 (networks made with --ipv6): a port published on all addresses gets a second DNAT, to the
+// container's IPv6 address, for the host's IPv6 addresses and those of other hosts; the subnet is
+// masqueraded as the IPv4 one. Not [::1]: IPv6 has no route_localnet, and the kernel drops a
+// packet whose source is ::1 on any link but lo (RFC 4291 2.5.3; counted as Ip6OutDiscards), so
+// a DNAT of [::1]:PORT can never leave the host. Docker reaches [::1] only through its userland
+// proxy (docker-proxy, a process per port that accepts on [::1] and connects to the container);
+// netavark has none and does not serve [::1] either (netavark #790, podman #26092).
+//
 // Every rule carries a comment: "gctool-net:<bridge>" for a network's rules, "gctool-ctr:<id>"
 // for a container's ports; they are removed by that tag. The table is deleted once it holds no
 // rule, so it is gone when the last network is. Changes are serialized by a host-wide flock.
@@ -28,7 +38,10 @@
 #include <string>
 #include <vector>
 
+#include <optional>
+
 #include "gctool/net/ipv4.hpp"
+#include "gctool/net/ipv6.hpp"
 #include "gctool/net/ports.hpp"
 
 namespace gctool::net {
@@ -48,19 +61,23 @@ std::vector<FirewallRule> list_firewall_rules();
 bool firewall_table_exists();
 
 // Masquerade, forwarding and localhost publishing for a bridge network; sets ip_forward=1 and the
-// bridge's route_localnet=1. An internal network gets no masquerade, and drops what would enter
-// or leave it through the host. Idempotent: an existing set of rules for the bridge is kept.
+// bridge's route_localnet=1 (with an IPv6 subnet, IPv6 forwarding too). An internal network gets
+// no masquerade, and drops what would enter or leave it through the host. Idempotent: an existing
+// set of rules for the bridge is kept.
 void install_network_rules(const std::string& bridge, const Ipv4Network& subnet,
-                           bool internal = false);
+                           bool internal = false,
+                           const std::optional<Ipv6Network>& subnet6 = std::nullopt);
 
 // Removes the bridge's rules; deletes the table when no rule remains.
 void remove_network_rules(const std::string& bridge);
 
 // DNAT rules (prerouting and output; output only for a loopback host address, plus a drop of
 // that port from other interfaces) for the container's published ports, in one transaction.
-// Mappings must have their host port resolved (non-zero).
+// Mappings must have their host port resolved (non-zero). With container_ip6, a mapping on all
+// addresses is published on the host's IPv6 addresses too.
 void install_port_rules(const std::string& container_id, Ipv4Address container_ip,
-                        const std::vector<PortMapping>& ports);
+                        const std::vector<PortMapping>& ports,
+                        const std::optional<Ipv6Address>& container_ip6 = std::nullopt);
 
 // Removes the container's rules; false when it had none.
 bool remove_container_rules(const std::string& container_id);

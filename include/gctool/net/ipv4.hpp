@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace gctool::net {
 
@@ -46,6 +47,12 @@ Ipv4Address parse_ipv4(std::string_view text);
 // (`invalid subnet "10.0.0.0/33": prefix must be 0..32`) and for host bits set
 // (`invalid subnet "10.0.0.1/24": host bits set (did you mean 10.0.0.0/24?)`).
 Ipv4Network parse_cidr(std::string_view text);
+
+// Splits "ADDRESS/PREFIX" (of either family) into the address text and the prefix,
+// 0..max_prefix. Throws a one-line invalid-input Error without a slash (`expected ADDRESS/PREFIX
+// such as <example>`) or with a bad prefix (`prefix must be 0..<max_prefix>`).
+std::pair<std::string_view, int> split_cidr(std::string_view text, int max_prefix,
+                                            std::string_view example);
 
 // The network containing address with that prefix (host bits cleared).
 Ipv4Network network_of(Ipv4Address address, int prefix);

@@ -14,6 +14,7 @@
 
 #include "gctool/core/fd.hpp"
 #include "gctool/net/ipv4.hpp"
+#include "gctool/net/ipv6.hpp"
 #include "gctool/net/netlink.hpp"
 
 namespace gctool::net {
@@ -63,8 +64,12 @@ void rename_link(Netlink& nl, std::string_view name, std::string_view new_name);
 void move_link_to_netns(Netlink& nl, std::string_view name, BorrowedFd netns);
 void move_link_to_netns(Netlink& nl, std::string_view name, pid_t pid);
 void add_address(Netlink& nl, std::string_view name, Ipv4Address address, int prefix);
+// An IPv6 address without duplicate address detection (IFA_F_NODAD): usable at once, where DAD
+// would keep it tentative (unusable) for a second or more. gctool's IPAM keeps it unique.
+void add_address(Netlink& nl, std::string_view name, const Ipv6Address& address, int prefix);
 // A default route through gateway (the kernel picks the link whose subnet holds it).
 void add_default_route(Netlink& nl, Ipv4Address gateway);
+void add_default_route(Netlink& nl, const Ipv6Address& gateway);
 void delete_link(Netlink& nl, std::string_view name);
 // As delete_link, but false when the link does not exist.
 bool try_delete_link(Netlink& nl, std::string_view name);

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "gctool/net/ipv4.hpp"
+#include "gctool/net/ipv6.hpp"
 
 namespace gctool::net {
 
@@ -27,6 +28,9 @@ struct Network {
   std::string bridge;     // "gct-" + the first 10 digits of the id, or --opt's bridge name
   bool internal = false;  // no NAT, no default route, nothing forwarded in or out
   std::map<std::string, std::string> labels;
+  // --ipv6: the IPv6 subnet and the bridge's address in it (its first host address by default).
+  std::optional<Ipv6Network> subnet6;
+  std::optional<Ipv6Address> gateway6;
 };
 
 struct CreateNetworkOptions {
@@ -34,6 +38,9 @@ struct CreateNetworkOptions {
   std::string driver = "bridge";
   std::string subnet;                  // CIDR; empty: the first free subnet of the pools
   std::optional<std::string> gateway;  // default: the first host address
+  bool ipv6 = false;                   // --ipv6: needs subnet6
+  std::string subnet6;                 // an IPv6 CIDR (Docker's second --subnet)
+  std::optional<std::string> gateway6;
   bool internal = false;
   std::map<std::string, std::string> labels;
   std::map<std::string, std::string> options;  // --opt; only kBridgeNameOption is known
@@ -66,6 +73,12 @@ void check_network_name(std::string_view name);
 // one-line invalid-input Error and changes nothing.
 std::pair<Ipv4Network, Ipv4Address> validate_new_network(const std::filesystem::path& root,
                                                          const CreateNetworkOptions& options);
+
+// The IPv6 half of the checks: --ipv6 needs an IPv6 subnet (and an IPv6 subnet needs --ipv6), a
+// unicast one (no link-local, multicast or loopback) from /8 to /120 that overlaps no other
+// network's. Returns the subnet and the gateway, nullopt without --ipv6. Throws as above.
+std::optional<std::pair<Ipv6Network, Ipv6Address>> validate_new_ipv6(
+    const std::filesystem::path& root, const CreateNetworkOptions& options);
 
 // Validates, creates the bridge with the gateway address, installs the firewall rules, then
 // records the network (the commit point). On failure nothing is left behind.

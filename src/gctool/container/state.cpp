@@ -115,6 +115,9 @@ json network_settings_json(const Record& r) {
   const std::string gateway = a ? net::to_string(a->gateway) : "";
   const std::string mac = a ? net::to_string(a->mac) : "";
   const int prefix = a ? a->prefix : 0;
+  const std::string ip6 = a && a->ip6 ? net::to_string(*a->ip6) : "";
+  const std::string gateway6 = a && a->gateway6 ? net::to_string(*a->gateway6) : "";
+  const int prefix6 = a ? a->prefix6 : 0;
   const json ipam_config =
       r.spec.ip ? json{{"IPv4Address", net::to_string(*r.spec.ip)}} : json(nullptr);
   const bool is_default = name == net::kDefaultNetwork;
@@ -124,13 +127,19 @@ json network_settings_json(const Record& r) {
           {"IPPrefixLen", is_default ? prefix : 0},
           {"Gateway", is_default ? gateway : ""},
           {"MacAddress", is_default ? mac : ""},
+          {"GlobalIPv6Address", is_default ? ip6 : ""},
+          {"GlobalIPv6PrefixLen", is_default ? prefix6 : 0},
+          {"IPv6Gateway", is_default ? gateway6 : ""},
           {"Networks",
            {{name,
              {{"IPAMConfig", ipam_config},
               {"MacAddress", mac},
               {"Gateway", gateway},
               {"IPAddress", ip},
-              {"IPPrefixLen", prefix}}}}}};
+              {"IPPrefixLen", prefix},
+              {"IPv6Gateway", gateway6},
+              {"GlobalIPv6Address", ip6},
+              {"GlobalIPv6PrefixLen", prefix6}}}}}};
 }
 
 json connected_networks_json(const std::vector<NetworkConnection>& connections) {

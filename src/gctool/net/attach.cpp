@@ -178,6 +178,31 @@ void best_effort(F f) noexcept {
 
 }  // namespace
 
+Ipv6Address allocate_ipv6(const Ipv6Network& subnet, const Ipv6Address& gateway,
+                          const std::string& network, const std::vector<Attachment>& attachments) {
+  const std::uint64_t end =
+      subnet.prefix >= 128 - 16 ? std::uint64_t{1} << (128 - subnet.prefix) : kIpv6Window;
+  std::vector<bool> used(end);
+  used[0] = true;
+  if (const auto g = subnet.offset_of(gateway); g && *g < end) {
+    used[*g] = true;
+  }
+  for (const auto& a : attachments) {
+    if (a.network == network && a.ip6) {
+      if (const auto o = subnet.offset_of(*a.ip6); o && *o < end) {
+        used[*o] = true;
+      }
+    }
+  }
+  const auto free = std::find(used.begin(), used.end(), false);
+  if (free == used.end()) {
+    throw Error(EADDRNOTAVAIL,
+                fmt::format("no free IPv6 address in network {} (the first {} of {})", network, end,
+                            to_string(subnet)));
+  }
+  return subnet.host(static_cast<std::uint64_t>(free - used.begin()));
+}
+
 std::string host_veth_name(const std::string& container_id) {
   std::uint64_t h = 0xcbf29ce484222325ULL;
   for (const unsigned char c : container_id) {
@@ -198,6 +223,9 @@ nlohmann::json to_json(const Attachment& a) {
           {"IPPrefixLen", a.prefix},
           {"Gateway", to_string(a.gateway)},
           {"MacAddress", to_string(a.mac)},
+          {"GlobalIPv6Address", a.ip6 ? to_string(*a.ip6) : ""},
+          {"GlobalIPv6PrefixLen", a.prefix6},
+          {"IPv6Gateway", a.gateway6 ? to_string(*a.gateway6) : ""},
           {"Bridge", a.bridge},
           {"HostVeth", a.host_veth},
           {"Ports", ports},
@@ -215,6 +243,13 @@ Attachment attachment_from_json(const nlohmann::json& j) {
   a.prefix = j.at("IPPrefixLen").get<int>();
   a.gateway = parse_ipv4(j.at("Gateway").get<std::string>());
   a.mac = parse_mac(j.at("MacAddress").get<std::string>());
+  if (const auto ip6 = j.value("GlobalIPv6Address", ""); !ip6.empty()) {
+    a.ip6 = parse_ipv6(ip6);
+    a.prefix6 = j.value("GlobalIPv6PrefixLen", 0);
+  }
+  if (const auto gateway6 = j.value("IPv6Gateway", ""); !gateway6.empty()) {
+    a.gateway6 = parse_ipv6(gateway6);
+  }
   a.bridge = j.at("Bridge").get<std::string>();
   a.host_veth = j.at("HostVeth").get<std::string>();
   for (const auto& p : j.value("Ports", nlohmann::json::array())) {
@@ -316,6 +351,11 @@ Attachment attach_locked(const std::filesystem::path& root, const std::string& n
   a.ip = allocate_address(ipam, network.name, container_id, options.ip, attachments);
   ScopeExit undo_ip([&]() noexcept { best_effort([&] { ipam.release(container_id); }); });
   a.mac = options.mac ? *options.mac : mac_for(a.ip);
+  if (network.subnet6 && network.gateway6) {
+    a.ip6 = allocate_ipv6(*network.subnet6, *network.gateway6, network.name, attachments);
+    a.prefix6 = network.subnet6->prefix;
+    a.gateway6 = network.gateway6;
+  }
 
   Netlink nl;
   // A veth left by a crash of an earlier attempt with the same id is stale.
@@ -339,14 +379,20 @@ Attachment attach_locked(const std::filesystem::path& root, const std::string& n
     add_address(inside, name, a.ip, a.prefix);
     set_link_up(inside, name);
     set_link_up(inside, "lo");
+    if (a.ip6) {
+      add_address(inside, name, *a.ip6, a.prefix6);
+    }
     // An internal network leads nowhere: Docker gives its containers no default route.
     if (primary && !network.internal) {
       add_default_route(inside, a.gateway);
+      if (a.gateway6) {
+        add_default_route(inside, *a.gateway6);
+      }
     }
   }
   ScopeExit undo_rules(
       [&]() noexcept { best_effort([&] { remove_container_rules(container_id); }); });
-  install_port_rules(container_id, a.ip, a.ports);
+  install_port_rules(container_id, a.ip, a.ports, a.ip6);
   // Started before the endpoint is recorded: a resolver that finds no endpoint waits two seconds
   // before it leaves, and one that is not needed after a failure below leaves by itself.
   ensure_resolver(root, network);

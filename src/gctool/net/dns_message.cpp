@@ -72,16 +72,23 @@ std::optional<Query> parse_query(std::span<const std::uint8_t> m) {
   return q;
 }
 
-std::vector<std::uint8_t> build_response(std::span<const std::uint8_t> message, const Query& query,
-                                         Rcode rcode, std::span<const Ipv4Address> addresses,
-                                         std::uint32_t ttl, std::size_t limit) {
+namespace {
+
+// The response with `count` answers of `type`, each record's data written by put_data(out, i):
+// as many as fit in `limit`, and the TC bit when some did not.
+template <typename PutData>
+std::vector<std::uint8_t> build_answers(std::span<const std::uint8_t> message, const Query& query,
+                                        Rcode rcode, std::size_t count, std::uint16_t type,
+                                        std::uint16_t data_size, PutData put_data,
+                                        std::uint32_t ttl, std::size_t limit) {
   std::vector<std::uint8_t> out;
-  constexpr std::size_t kRecordSize = 16;  // pointer, type, class, ttl, length, address
+  // pointer, type, class, ttl, length, data
+  const std::size_t record_size = 12 + std::size_t{data_size};
   const std::size_t room =
-      limit > query.question_end ? (limit - query.question_end) / kRecordSize : 0;
-  const std::size_t count = std::min(addresses.size(), room);
-  const bool truncated = count < addresses.size();
-  out.reserve(query.question_end + count * kRecordSize);
+      limit > query.question_end ? (limit - query.question_end) / record_size : 0;
+  const std::size_t fitting = std::min(count, room);
+  const bool truncated = fitting < count;
+  out.reserve(query.question_end + fitting * record_size);
   put16(out, query.id);
   // QR, opcode 0, AA, TC, RD copied; RA; rcode.
   std::uint16_t flags = 0x8000 | 0x0400 | 0x0080 | static_cast<std::uint16_t>(rcode);
@@ -93,19 +100,41 @@ std::vector<std::uint8_t> build_response(std::span<const std::uint8_t> message, 
   }
   put16(out, flags);
   put16(out, 1);
-  put16(out, static_cast<std::uint16_t>(count));
+  put16(out, static_cast<std::uint16_t>(fitting));
   put16(out, 0);
   put16(out, 0);
   out.insert(out.end(), message.begin() + kHeaderSize, message.begin() + query.question_end);
-  for (std::size_t i = 0; i < count; ++i) {
+  for (std::size_t i = 0; i < fitting; ++i) {
     put16(out, 0xc000 | kHeaderSize);  // the name: a pointer to the question's
-    put16(out, kTypeA);
+    put16(out, type);
     put16(out, kClassIN);
     put32(out, ttl);
-    put16(out, 4);
-    put32(out, addresses[i].value);
+    put16(out, data_size);
+    put_data(out, i);
   }
   return out;
+}
+
+}  // namespace
+
+std::vector<std::uint8_t> build_response(std::span<const std::uint8_t> message, const Query& query,
+                                         Rcode rcode, std::span<const Ipv4Address> addresses,
+                                         std::uint32_t ttl, std::size_t limit) {
+  return build_answers(
+      message, query, rcode, addresses.size(), kTypeA, 4,
+      [&](std::vector<std::uint8_t>& out, std::size_t i) { put32(out, addresses[i].value); }, ttl,
+      limit);
+}
+
+std::vector<std::uint8_t> build_response(std::span<const std::uint8_t> message, const Query& query,
+                                         Rcode rcode, std::span<const Ipv6Address> addresses,
+                                         std::uint32_t ttl, std::size_t limit) {
+  return build_answers(
+      message, query, rcode, addresses.size(), kTypeAAAA, 16,
+      [&](std::vector<std::uint8_t>& out, std::size_t i) {
+        out.insert(out.end(), addresses[i].bytes.begin(), addresses[i].bytes.end());
+      },
+      ttl, limit);
 }
 
 std::uint16_t message_id(std::span<const std::uint8_t> message) {
@@ -129,7 +158,8 @@ std::size_t udp_limit(std::span<const std::uint8_t> message, const Query& query)
 
 std::vector<std::uint8_t> truncated_response(std::span<const std::uint8_t> message,
                                              const Query& query) {
-  auto out = build_response(message, query, Rcode::ok, {}, 0, query.question_end);
+  auto out = build_response(message, query, Rcode::ok, std::span<const Ipv4Address>(), 0,
+                            query.question_end);
   out[2] |= 0x02;
   return out;
 }

@@ -2,6 +2,8 @@
 
 #include <time.h>
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "gctool/core/file_util.hpp"
@@ -26,6 +28,9 @@ std::optional<DnsEndpoint> parse_endpoint(const nlohmann::json& j, std::string_v
   DnsEndpoint e;
   e.container_id = j.at("ContainerId").get<std::string>();
   e.ip = parse_ipv4(j.at("IPAddress").get<std::string>());
+  if (const auto ip6 = j.value("GlobalIPv6Address", ""); !ip6.empty()) {
+    e.ip6 = parse_ipv6(ip6);
+  }
   if (const auto name = j.value("ContainerName", ""); !name.empty()) {
     e.names.push_back(lower(name));
   }
@@ -88,14 +93,29 @@ void DnsRecords::refresh() {
   read_mtime_ = st.st_mtim;
 }
 
+namespace {
+
+bool has_name(const DnsEndpoint& e, std::string_view name) {
+  return std::find(e.names.begin(), e.names.end(), name) != e.names.end();
+}
+
+}  // namespace
+
 std::vector<Ipv4Address> DnsRecords::lookup(std::string_view name) const {
   std::vector<Ipv4Address> out;
   for (const auto& e : endpoints_) {
-    for (const auto& n : e.names) {
-      if (n == name) {
-        out.push_back(e.ip);
-        break;
-      }
+    if (has_name(e, name)) {
+      out.push_back(e.ip);
+    }
+  }
+  return out;
+}
+
+std::vector<Ipv6Address> DnsRecords::lookup6(std::string_view name) const {
+  std::vector<Ipv6Address> out;
+  for (const auto& e : endpoints_) {
+    if (e.ip6 && has_name(e, name)) {
+      out.push_back(*e.ip6);
     }
   }
   return out;

@@ -31,17 +31,20 @@ bool is_loopback(Ipv4Address address) {
 // Creating a table and chains is idempotent in nft (`add`), so this is safe to repeat.
 std::string table_setup() {
   return fmt::format(
-      "add table ip {0}\n"
-      "add chain ip {0} prerouting {{ type nat hook prerouting priority dstnat; policy accept; }}\n"
-      "add chain ip {0} output {{ type nat hook output priority -100; policy accept; }}\n"
-      "add chain ip {0} postrouting {{ type nat hook postrouting priority srcnat; policy accept; "
+      "add table inet {0}\n"
+      "add chain inet {0} prerouting {{ type nat hook prerouting priority dstnat; policy accept; "
       "}}\n"
-      "add chain ip {0} forward {{ type filter hook forward priority filter; policy accept; }}\n"
-      "add chain ip {0} raw-prerouting {{ type filter hook prerouting priority raw; policy accept; "
+      "add chain inet {0} output {{ type nat hook output priority -100; policy accept; }}\n"
+      "add chain inet {0} postrouting {{ type nat hook postrouting priority srcnat; policy accept; "
       "}}\n"
-      "add chain ip {0} isolation {{ type filter hook forward priority filter - 10; policy accept; "
+      "add chain inet {0} forward {{ type filter hook forward priority filter; policy accept; }}\n"
+      "add chain inet {0} raw-prerouting {{ type filter hook prerouting priority raw; policy "
+      "accept; "
       "}}\n"
-      "add set ip {0} bridges {{ type ifname; }}\n",
+      "add chain inet {0} isolation {{ type filter hook forward priority filter - 10; policy "
+      "accept; "
+      "}}\n"
+      "add set inet {0} bridges {{ type ifname; }}\n",
       kFirewallTable);
 }
 
@@ -49,7 +52,7 @@ std::vector<FirewallRule> list_rules(Nftables& nft) {
   std::vector<FirewallRule> rules;
   nlohmann::json json;
   try {
-    json = nft.list_json(fmt::format("list table ip {}", kFirewallTable), "list gctool rules");
+    json = nft.list_json(fmt::format("list table inet {}", kFirewallTable), "list gctool rules");
   } catch (const Error&) {
     // No such table: no rules. (nft reports it as a failed command.)
     return rules;
@@ -67,7 +70,7 @@ std::vector<FirewallRule> list_rules(Nftables& nft) {
 
 bool table_exists(Nftables& nft) {
   try {
-    nft.run(fmt::format("list table ip {}", kFirewallTable), "list gctool table");
+    nft.run(fmt::format("list table inet {}", kFirewallTable), "list gctool table");
     return true;
   } catch (const Error&) {
     return false;
@@ -80,8 +83,8 @@ std::size_t delete_tagged(Nftables& nft, const std::string& tag, std::string_vie
   std::size_t n = 0;
   for (const auto& rule : list_rules(nft)) {
     if (rule.comment == tag) {
-      commands +=
-          fmt::format("delete rule ip {} {} handle {}\n", kFirewallTable, rule.chain, rule.handle);
+      commands += fmt::format("delete rule inet {} {} handle {}\n", kFirewallTable, rule.chain,
+                              rule.handle);
       ++n;
     }
   }
@@ -107,9 +110,15 @@ bool firewall_table_exists() {
   return table_exists(nft);
 }
 
-void install_network_rules(const std::string& bridge, const Ipv4Network& subnet, bool internal) {
+void install_network_rules(const std::string& bridge, const Ipv4Network& subnet, bool internal,
+                           const std::optional<Ipv6Network>& subnet6) {
   check_link_name(bridge);
   set_net_sysctl("ipv4/ip_forward", "1");
+  if (subnet6 && !internal) {
+    // As Docker with IPv6 networks. (A host that configures itself from router advertisements
+    // needs accept_ra=2 on its uplink to keep doing so while forwarding.)
+    set_net_sysctl("ipv6/conf/all/forwarding", "1");
+  }
   set_net_sysctl(fmt::format("ipv4/conf/{}/route_localnet", bridge), "1");
   const auto lock = firewall_lock();
   Nftables nft;
@@ -124,31 +133,36 @@ void install_network_rules(const std::string& bridge, const Ipv4Network& subnet,
   // An internal network (Docker's rules): no NAT, and nothing crosses its bridge's border.
   const std::string border =
       internal ? fmt::format(
-                     "add rule ip {0} isolation iifname \"{1}\" oifname != \"{1}\" drop "
+                     "add rule inet {0} isolation iifname \"{1}\" oifname != \"{1}\" drop "
                      "comment \"{2}\"\n"
-                     "add rule ip {0} isolation oifname \"{1}\" iifname != \"{1}\" drop "
+                     "add rule inet {0} isolation oifname \"{1}\" iifname != \"{1}\" drop "
                      "comment \"{2}\"\n",
                      t, bridge, tag)
                : fmt::format(
-                     "add rule ip {0} postrouting ip saddr {1} oifname != \"{2}\" "
+                     "add rule inet {0} postrouting ip saddr {1} oifname != \"{2}\" "
                      "masquerade comment \"{3}\"\n"
-                     "add rule ip {0} postrouting ip saddr 127.0.0.0/8 oifname \"{2}\" "
-                     "masquerade comment \"{3}\"\n",
-                     t, s, bridge, tag);
+                     "add rule inet {0} postrouting ip saddr 127.0.0.0/8 oifname \"{2}\" "
+                     "masquerade comment \"{3}\"\n"
+                     "{4}",
+                     t, s, bridge, tag,
+                     subnet6 ? fmt::format("add rule inet {} postrouting ip6 saddr {} oifname != "
+                                           "\"{}\" masquerade comment \"{}\"\n",
+                                           t, to_string(*subnet6), bridge, tag)
+                             : std::string());
   nft.run(
       table_setup() + border +
-          fmt::format("add element ip {0} bridges {{ \"{2}\" }}\n"
-                      "add rule ip {0} forward iifname \"{2}\" accept comment \"{3}\"\n"
-                      "add rule ip {0} forward oifname \"{2}\" accept comment \"{3}\"\n"
+          fmt::format("add element inet {0} bridges {{ \"{2}\" }}\n"
+                      "add rule inet {0} forward iifname \"{2}\" accept comment \"{3}\"\n"
+                      "add rule inet {0} forward oifname \"{2}\" accept comment \"{3}\"\n"
                       // route_localnet would let a neighbour on the bridge reach the host's
                       // loopback services: nothing from a bridge is for 127.0.0.0/8. (Replies to
                       // the masqueraded 127.0.0.1 connections are still addressed to the bridge
                       // here: conntrack restores 127.0.0.1 after this hook.)
-                      "add rule ip {0} raw-prerouting iifname \"{2}\" ip daddr 127.0.0.0/8 drop "
+                      "add rule inet {0} raw-prerouting iifname \"{2}\" ip daddr 127.0.0.0/8 drop "
                       "comment \"{3}\"\n"
                       // Docker's isolation: nothing from this network to another gctool bridge
                       // (the other network's own rule covers the way back).
-                      "add rule ip {0} isolation iifname \"{2}\" oifname != \"{2}\" oifname "
+                      "add rule inet {0} isolation iifname \"{2}\" oifname != \"{2}\" oifname "
                       "@bridges drop comment \"{3}\"\n",
                       t, s, bridge, tag),
       fmt::format("add firewall rules for bridge \"{}\" ({})", bridge, s));
@@ -164,17 +178,18 @@ void remove_network_rules(const std::string& bridge) {
   }
   // The set is there with the table; deleting an element it lacks (after a crash) is fine.
   try {
-    nft.run(fmt::format("delete element ip {} bridges {{ \"{}\" }}", kFirewallTable, bridge),
+    nft.run(fmt::format("delete element inet {} bridges {{ \"{}\" }}", kFirewallTable, bridge),
             "forget a bridge");
   } catch (const Error&) {
   }
   if (list_rules(nft).empty()) {
-    nft.run(fmt::format("delete table ip {}", kFirewallTable), "delete the gctool table");
+    nft.run(fmt::format("delete table inet {}", kFirewallTable), "delete the gctool table");
   }
 }
 
 void install_port_rules(const std::string& container_id, Ipv4Address container_ip,
-                        const std::vector<PortMapping>& ports) {
+                        const std::vector<PortMapping>& ports,
+                        const std::optional<Ipv6Address>& container_ip6) {
   if (ports.empty()) {
     return;
   }
@@ -196,13 +211,24 @@ void install_port_rules(const std::string& container_id, Ipv4Address container_i
     const bool loopback = p.host_ip && is_loopback(*p.host_ip);
     if (loopback) {
       commands += fmt::format(
-          "add rule ip {} raw-prerouting iifname != \"lo\" {} {} dport {} drop comment \"{}\"\n",
+          "add rule inet {} raw-prerouting iifname != \"lo\" {} {} dport {} drop comment \"{}\"\n",
           kFirewallTable, match, proto, p.host_port, tag);
     }
     const auto dnat = [&](std::string_view chain) {
-      commands += fmt::format("add rule ip {} {} {} {} dport {} dnat to {}:{} comment \"{}\"\n",
-                              kFirewallTable, chain, match, proto, p.host_port,
-                              to_string(container_ip), p.container_port, tag);
+      commands += fmt::format(
+          "add rule inet {} {} meta nfproto ipv4 {} {} dport {} dnat ip to {}:{} "
+          "comment \"{}\"\n",
+          kFirewallTable, chain, match, proto, p.host_port, to_string(container_ip),
+          p.container_port, tag);
+      // "All addresses" includes the host's IPv6 ones when the container has an IPv6 address
+      // (not ::1: see the top of firewall.hpp).
+      if (container_ip6 && !p.host_ip) {
+        commands += fmt::format(
+            "add rule inet {} {} meta nfproto ipv6 {} {} dport {} dnat ip6 to [{}]:{} "
+            "comment \"{}\"\n",
+            kFirewallTable, chain, match, proto, p.host_port, to_string(*container_ip6),
+            p.container_port, tag);
+      }
     };
     if (!loopback) {
       dnat("prerouting");

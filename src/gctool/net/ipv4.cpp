@@ -1,6 +1,7 @@
 #include "gctool/net/ipv4.hpp"
 
 #include <charconv>
+#include <string>
 
 #include <fmt/format.h>
 
@@ -42,23 +43,28 @@ Ipv4Address parse_ipv4(std::string_view text) {
   throw_invalid("invalid IPv4 address \"{}\"", text);
 }
 
-Ipv4Network parse_cidr(std::string_view text) {
+std::pair<std::string_view, int> split_cidr(std::string_view text, int max_prefix,
+                                            std::string_view example) {
   const auto slash = text.find('/');
   if (slash == std::string_view::npos) {
-    throw_invalid("invalid subnet \"{}\": expected ADDRESS/PREFIX such as 10.1.2.0/24", text);
-  }
-  const auto address = try_parse_ipv4(text.substr(0, slash));
-  if (!address) {
-    throw_invalid("invalid subnet \"{}\": \"{}\" is not an IPv4 address", text,
-                  text.substr(0, slash));
+    throw_invalid("invalid subnet \"{}\": expected ADDRESS/PREFIX such as {}", text, example);
   }
   const auto prefix_text = text.substr(slash + 1);
   int prefix = -1;
   const auto [next, ec] =
       std::from_chars(prefix_text.data(), prefix_text.data() + prefix_text.size(), prefix);
   if (ec != std::errc{} || next != prefix_text.data() + prefix_text.size() || prefix < 0 ||
-      prefix > 32 || prefix_text.size() > 2) {
-    throw_invalid("invalid subnet \"{}\": prefix must be 0..32", text);
+      prefix > max_prefix || prefix_text.size() > std::to_string(max_prefix).size()) {
+    throw_invalid("invalid subnet \"{}\": prefix must be 0..{}", text, max_prefix);
+  }
+  return {text.substr(0, slash), prefix};
+}
+
+Ipv4Network parse_cidr(std::string_view text) {
+  const auto [address_text, prefix] = split_cidr(text, 32, "10.1.2.0/24");
+  const auto address = try_parse_ipv4(address_text);
+  if (!address) {
+    throw_invalid("invalid subnet \"{}\": \"{}\" is not an IPv4 address", text, address_text);
   }
   const Ipv4Network network = network_of(*address, prefix);
   if (network.address != *address) {

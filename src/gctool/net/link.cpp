@@ -218,18 +218,47 @@ void add_address(Netlink& nl, std::string_view name, Ipv4Address address, int pr
   nl.execute(req, fmt::format("add address {}/{} to \"{}\"", to_string(address), prefix, name));
 }
 
-void add_default_route(Netlink& nl, Ipv4Address gateway) {
+namespace {
+
+// A default route of `family` through the gateway (its bytes in network order).
+void add_default_route(Netlink& nl, unsigned char family, const void* gateway, std::size_t size,
+                       const std::string& gateway_text) {
   NetlinkRequest req(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL);
   rtmsg rt{};
-  rt.rtm_family = AF_INET;
+  rt.rtm_family = family;
   rt.rtm_table = RT_TABLE_MAIN;
   rt.rtm_protocol = RTPROT_BOOT;
   rt.rtm_scope = RT_SCOPE_UNIVERSE;
   rt.rtm_type = RTN_UNICAST;
   req.put_header(rt);
+  req.add(RTA_GATEWAY, gateway, size);
+  nl.execute(req, fmt::format("add default route via {}", gateway_text));
+}
+
+}  // namespace
+
+void add_default_route(Netlink& nl, Ipv4Address gateway) {
   const std::uint32_t be = htonl(gateway.value);
-  req.add(RTA_GATEWAY, &be, sizeof be);
-  nl.execute(req, fmt::format("add default route via {}", to_string(gateway)));
+  add_default_route(nl, AF_INET, &be, sizeof be, to_string(gateway));
+}
+
+void add_address(Netlink& nl, std::string_view name, const Ipv6Address& address, int prefix) {
+  const int index = link_index(nl, name);
+  NetlinkRequest req(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL);
+  ifaddrmsg ifa{};
+  ifa.ifa_family = AF_INET6;
+  ifa.ifa_prefixlen = static_cast<unsigned char>(prefix);
+  ifa.ifa_flags = IFA_F_NODAD;
+  ifa.ifa_index = static_cast<unsigned>(index);
+  req.put_header(ifa);
+  req.add(IFA_LOCAL, address.bytes.data(), address.bytes.size());
+  req.add(IFA_ADDRESS, address.bytes.data(), address.bytes.size());
+  req.add_u32(IFA_FLAGS, IFA_F_NODAD);
+  nl.execute(req, fmt::format("add address {}/{} to \"{}\"", to_string(address), prefix, name));
+}
+
+void add_default_route(Netlink& nl, const Ipv6Address& gateway) {
+  add_default_route(nl, AF_INET6, gateway.bytes.data(), gateway.bytes.size(), to_string(gateway));
 }
 
 void delete_link(Netlink& nl, std::string_view name) {

@@ -98,14 +98,22 @@ void recover(const std::filesystem::path& root) {
   }
 }
 
-// Adds the bridge's address; an address already there (another process won the race) is fine.
+// Adds the bridge's addresses; an address already there (another process won the race) is fine.
 void add_bridge_address(Netlink& nl, const Network& n) {
-  try {
-    add_address(nl, n.bridge, n.gateway, n.subnet.prefix);
-  } catch (const Error& e) {
-    if (e.errno_value() != EEXIST) {
-      throw;
+  const auto ignore_existing = [](auto add) {
+    try {
+      add();
+    } catch (const Error& e) {
+      if (e.errno_value() != EEXIST) {
+        throw;
+      }
     }
+  };
+  ignore_existing([&] { add_address(nl, n.bridge, n.gateway, n.subnet.prefix); });
+  if (n.subnet6 && n.gateway6) {
+    // A bridge made while the host's default.disable_ipv6 is 1 would refuse the address.
+    set_net_sysctl(fmt::format("ipv6/conf/{}/disable_ipv6", n.bridge), "0");
+    ignore_existing([&] { add_address(nl, n.bridge, *n.gateway6, n.subnet6->prefix); });
   }
 }
 
@@ -248,15 +256,18 @@ void check_network_name(std::string_view name) {
 }
 
 nlohmann::json to_json(const Network& n) {
+  auto config =
+      nlohmann::json::array({{{"Subnet", to_string(n.subnet)}, {"Gateway", to_string(n.gateway)}}});
+  if (n.subnet6 && n.gateway6) {
+    config.push_back({{"Subnet", to_string(*n.subnet6)}, {"Gateway", to_string(*n.gateway6)}});
+  }
   return {{"Name", n.name},
           {"Id", n.id},
           {"Created", n.created},
           {"Scope", "local"},
           {"Driver", n.driver},
-          {"IPAM",
-           {{"Driver", "default"},
-            {"Config", nlohmann::json::array({{{"Subnet", to_string(n.subnet)},
-                                               {"Gateway", to_string(n.gateway)}}})}}},
+          {"EnableIPv6", n.subnet6.has_value()},
+          {"IPAM", {{"Driver", "default"}, {"Config", config}}},
           {"Internal", n.internal},
           {"Labels", n.labels},
           {"Options", {{std::string(kBridgeNameOption), n.bridge}}}};
@@ -268,9 +279,13 @@ Network network_from_json(const nlohmann::json& j) {
   n.id = j.at("Id").get<std::string>();
   n.created = j.value("Created", "");
   n.driver = j.value("Driver", "bridge");
-  const auto& config = j.at("IPAM").at("Config").at(0);
-  n.subnet = parse_cidr(config.at("Subnet").get<std::string>());
-  n.gateway = parse_ipv4(config.at("Gateway").get<std::string>());
+  const auto& configs = j.at("IPAM").at("Config");
+  n.subnet = parse_cidr(configs.at(0).at("Subnet").get<std::string>());
+  n.gateway = parse_ipv4(configs.at(0).at("Gateway").get<std::string>());
+  if (configs.size() > 1) {
+    n.subnet6 = parse_cidr6(configs.at(1).at("Subnet").get<std::string>());
+    n.gateway6 = parse_ipv6(configs.at(1).at("Gateway").get<std::string>());
+  }
   n.bridge = j.at("Options").at(std::string(kBridgeNameOption)).get<std::string>();
   n.internal = j.value("Internal", false);
   n.labels = j.value("Labels", std::map<std::string, std::string>{});
@@ -335,6 +350,7 @@ std::pair<Ipv4Network, Ipv4Address> validate_new_network(const std::filesystem::
     throw_invalid("network driver \"{}\" is not supported (only bridge)", options.driver);
   }
   check_driver_options(root, options.options);
+  validate_new_ipv6(root, options);
   if (options.subnet.empty()) {
     if (options.gateway) {
       throw_invalid("--gateway needs --subnet");
@@ -391,6 +407,49 @@ std::pair<Ipv4Network, Ipv4Address> validate_new_network(const std::filesystem::
   return {subnet, gateway};
 }
 
+std::optional<std::pair<Ipv6Network, Ipv6Address>> validate_new_ipv6(
+    const std::filesystem::path& root, const CreateNetworkOptions& options) {
+  if (!options.ipv6) {
+    if (!options.subnet6.empty()) {
+      throw_invalid("subnet {} is an IPv6 subnet: add --ipv6", options.subnet6);
+    }
+    if (options.gateway6) {
+      throw_invalid("gateway {} is an IPv6 address: add --ipv6", *options.gateway6);
+    }
+    return std::nullopt;
+  }
+  if (options.subnet6.empty()) {
+    // Docker would pick one from a pool of unique local /64s; gctool asks for it instead.
+    throw_invalid("--ipv6 needs an IPv6 --subnet, e.g. --subnet fd00:1::/64");
+  }
+  const Ipv6Network subnet = parse_cidr6(options.subnet6);
+  if (subnet.prefix < 8 || subnet.prefix > 120) {
+    throw_invalid("IPv6 subnet {} must be from /8 to /120", to_string(subnet));
+  }
+  // Loopback, unspecified and IPv4-mapped (all in ::/80), link-local and multicast addresses
+  // cannot be a network's.
+  for (const auto* reserved : {"::/80", "fe80::/10", "ff00::/8"}) {
+    if (subnet.overlaps(parse_cidr6(reserved))) {
+      throw_invalid("IPv6 subnet {} overlaps the reserved range {}", to_string(subnet), reserved);
+    }
+  }
+  Ipv6Address gateway = subnet.host(1);
+  if (options.gateway6) {
+    gateway = parse_ipv6(*options.gateway6);
+    if (!subnet.contains(gateway) || gateway == subnet.address) {
+      throw_invalid("gateway {} is not a host address of subnet {}", to_string(gateway),
+                    to_string(subnet));
+    }
+  }
+  for (const auto& n : list_networks(root)) {
+    if (n.subnet6 && n.subnet6->overlaps(subnet)) {
+      throw_invalid("subnet {} overlaps network {} ({})", to_string(subnet), n.name,
+                    to_string(*n.subnet6));
+    }
+  }
+  return std::pair{subnet, gateway};
+}
+
 void ensure_bridge(const Network& n) {
   Netlink nl;
   if (!find_link(nl, n.bridge)) {
@@ -404,7 +463,7 @@ void ensure_bridge(const Network& n) {
   }
   add_bridge_address(nl, n);
   set_link_up(nl, n.bridge);
-  install_network_rules(n.bridge, n.subnet, n.internal);
+  install_network_rules(n.bridge, n.subnet, n.internal, n.subnet6);
 }
 
 Network create_network_locked(const std::filesystem::path& root,
@@ -417,6 +476,10 @@ Network create_network_locked(const std::filesystem::path& root,
   n.created = format_rfc3339_nano(std::chrono::system_clock::now());
   n.subnet = subnet;
   n.gateway = gateway;
+  if (const auto v6 = validate_new_ipv6(root, options)) {
+    n.subnet6 = v6->first;
+    n.gateway6 = v6->second;
+  }
   const auto name_option = options.options.find(std::string(kBridgeNameOption));
   n.bridge = name_option != options.options.end() ? name_option->second
                                                   : std::string(kBridgePrefix) + n.id.substr(0, 10);
@@ -438,7 +501,7 @@ Network create_network_locked(const std::filesystem::path& root,
   add_bridge_address(nl, n);
   set_link_up(nl, n.bridge);
   crash_point("network-create:bridge");
-  install_network_rules(n.bridge, n.subnet, n.internal);
+  install_network_rules(n.bridge, n.subnet, n.internal, n.subnet6);
   // A pool left by an earlier network of the same name belongs to another subnet.
   IpamStore(root, n.name, n.subnet, n.gateway).purge();
   // The commit point: the intent becomes the definition.
@@ -540,7 +603,6 @@ void remove_default_network(const std::filesystem::path& root, bool force) {
 
 nlohmann::json inspect_network(const std::filesystem::path& root, const Network& n) {
   auto j = to_json(n);
-  j["EnableIPv6"] = false;
   j["Attachable"] = false;
   auto containers = nlohmann::json::object();
   for (const auto& a : list_attachments(root)) {
@@ -549,7 +611,7 @@ nlohmann::json inspect_network(const std::filesystem::path& root, const Network&
           {"Name", a.container_name},
           {"MacAddress", to_string(a.mac)},
           {"IPv4Address", fmt::format("{}/{}", to_string(a.ip), a.prefix)},
-          {"IPv6Address", ""}};
+          {"IPv6Address", a.ip6 ? fmt::format("{}/{}", to_string(*a.ip6), a.prefix6) : ""}};
     }
   }
   j["Containers"] = containers;

@@ -27,7 +27,8 @@ namespace {
 
 struct NetworkArgs {
   net::CreateNetworkOptions create;
-  std::string gateway;
+  std::vector<std::string> subnets;
+  std::vector<std::string> gateways;
   bool quiet = false;
   bool no_trunc = false;
   bool force = false;
@@ -100,7 +101,7 @@ void list_networks(const Globals& globals, const NetworkArgs& args) {
                     {"Name", n.name},
                     {"Driver", n.driver},
                     {"Scope", "local"},
-                    {"IPv6", "false"},
+                    {"IPv6", n.subnet6 ? "true" : "false"},
                     {"Internal", n.internal ? "true" : "false"},
                     {"Labels", join_labels(nlohmann::json(n.labels))},
                     {"CreatedAt", n.created}});
@@ -131,9 +132,16 @@ void setup_network(CLI::App& app, Globals& globals) {
 
   auto* create = network->add_subcommand("create", "Create a network");
   create->add_option("-d,--driver", args->create.driver, "Driver (bridge)")->capture_default_str();
-  create->add_option("--subnet", args->create.subnet,
-                     "Subnet in CIDR form, e.g. 10.1.0.0/24 (default: a free one of the pools)");
-  create->add_option("--gateway", args->gateway, "Gateway address (default: first host)");
+  create
+      ->add_option("--subnet", args->subnets,
+                   "Subnet in CIDR form, e.g. 10.1.0.0/24 (default: a free one of the pools); "
+                   "with --ipv6 an IPv6 one too, e.g. fd00:1::/64")
+      ->allow_extra_args(false);
+  create
+      ->add_option("--gateway", args->gateways,
+                   "Gateway address (default: first host), one per subnet family")
+      ->allow_extra_args(false);
+  create->add_flag("--ipv6", args->create.ipv6, "Enable IPv6 (needs an IPv6 --subnet)");
   create->add_flag("--internal", args->create.internal, "Restrict external access to the network");
   create->add_option("--label", args->labels, "Set metadata on a network")->allow_extra_args(false);
   create
@@ -142,9 +150,23 @@ void setup_network(CLI::App& app, Globals& globals) {
       ->allow_extra_args(false);
   create->add_option("NAME", args->create.name, "Network name")->required();
   create->callback([args, &globals] {
-    if (!args->gateway.empty()) {
-      args->create.gateway = args->gateway;
-    }
+    // Docker's form: one --subnet (and --gateway) per address family.
+    const auto split = [](const std::vector<std::string>& values, const char* flag,
+                          std::optional<std::string>& v4, std::optional<std::string>& v6) {
+      for (const auto& value : values) {
+        auto& slot = net::is_ipv6_text(value) ? v6 : v4;
+        if (slot) {
+          throw_invalid("{}: one IPv4 and one IPv6 value at most", flag);
+        }
+        slot = value;
+      }
+    };
+    std::optional<std::string> subnet;
+    std::optional<std::string> subnet6;
+    split(args->subnets, "--subnet", subnet, subnet6);
+    split(args->gateways, "--gateway", args->create.gateway, args->create.gateway6);
+    args->create.subnet = subnet.value_or("");
+    args->create.subnet6 = subnet6.value_or("");
     args->create.labels = parse_pairs(args->labels, "--label", false);
     args->create.options = parse_pairs(args->options, "--opt", true);
     const auto n = net::create_network(globals.root, args->create);
