@@ -189,7 +189,7 @@ class PsFilter {
       return false;
     }
     const auto status = std::string(status_name(r.state));
-    const auto labels = container::to_json(r)["Config"]["Labels"];
+    const nlohmann::json labels(r.spec.labels);
     return filter_accepts(filters_, "id", [&](const auto& v) { return r.id.starts_with(v); }) &&
            filter_accepts(filters_, "name",
                           [&](const auto& v) { return filter_match(v, "/" + r.name); }) &&
@@ -287,7 +287,7 @@ void ps(const Globals& globals, const PsOptions& o) {
                           {"Networks", r.network ? r.network->network
                                                  : container::network_name_of(r.spec.network_mode)},
                           {"Names", r.name},
-                          {"Labels", join_labels(container::to_json(r)["Config"]["Labels"])},
+                          {"Labels", join_labels(nlohmann::json(r.spec.labels))},
                           {"Mounts", mounts_text(r)},
                           {"LocalVolumes", std::to_string(std::count_if(
                                                r.spec.binds.begin(), r.spec.binds.end(),
