@@ -120,7 +120,8 @@ Config config_of(const State& state) {
 
 }  // namespace
 
-sys::SecurityOptions security_of(const Process& p, const std::optional<nlohmann::json>& seccomp) {
+sys::SecurityOptions security_of(const std::filesystem::path& root, const Process& p,
+                                 const std::optional<nlohmann::json>& seccomp) {
   sys::SecurityOptions s;
   const auto available = sys::available_capabilities();
   // A capability the kernel knows but this process cannot hand on (not in its bounding set) is
@@ -148,7 +149,7 @@ sys::SecurityOptions security_of(const Process& p, const std::optional<nlohmann:
     }
     const auto profile =
         sys::parse_seccomp_profile(seccomp->dump(), "config.json linux.seccomp", s.caps.bounding);
-    s.seccomp = sys::compile_seccomp(profile);
+    s.seccomp = sys::load_or_compile_seccomp(profile, seccomp_cache_dir(root));
   }
   return s;
 }
@@ -160,7 +161,7 @@ Created create_container(const std::filesystem::path& root, const CreateOptions&
   if (config.process.terminal && o.console_socket.empty()) {
     throw_invalid("process.terminal needs --console-socket");
   }
-  sys::SecurityOptions security = security_of(config.process, config.seccomp);
+  sys::SecurityOptions security = security_of(root, config.process, config.seccomp);
   security.masked_paths = {};
   security.readonly_paths = {};
   std::filesystem::create_directories(root);

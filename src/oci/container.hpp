@@ -46,8 +46,9 @@ void delete_container(const std::filesystem::path& root, const std::string& id, 
 UniqueFd connect_console_socket(const std::filesystem::path& path);
 
 // A process's security settings: its capabilities (one this process cannot grant is an error,
-// one the kernel does not know is left out), no_new_privs and the seccomp profile compiled.
-sys::SecurityOptions security_of(const Process& process,
+// one the kernel does not know is left out), no_new_privs and the seccomp profile compiled (or
+// read from the root's cache of compiled filters).
+sys::SecurityOptions security_of(const std::filesystem::path& root, const Process& process,
                                  const std::optional<nlohmann::json>& seccomp);
 
 }  // namespace gctool::oci

@@ -25,6 +25,10 @@ std::filesystem::path container_dir(const std::filesystem::path& root, const std
   return root / id;
 }
 
+std::filesystem::path seccomp_cache_dir(const std::filesystem::path& root) {
+  return root / "@seccomp-cache";
+}
+
 State load_state(const std::filesystem::path& root, const std::string& id) {
   const auto dir = container_dir(root, id);
   const auto doc = try_load_json(dir / "state.json");

@@ -108,9 +108,12 @@ struct Bundle {
     return false;
   }
 
-  // Nothing of gctool-oci left: no state, no mount under the temp dir, no cgroup.
+  // Nothing of gctool-oci left: no state (the cache of compiled seccomp filters is no
+  // container's), no mount under the temp dir, no cgroup.
   void check_clean(const std::string& cgroup = "gctool-oci") const {
-    CHECK(directory_entries(root).empty());
+    auto entries = directory_entries(root);
+    entries.erase("@seccomp-cache");
+    CHECK(entries.empty());
     CHECK(mounts_under(dir.path().string()).empty());
     for (const char* ctrl : {"memory", "pids", "cpu", "freezer", "blkio", "net_cls", "hugetlb"}) {
       const auto d = std::filesystem::path("/sys/fs/cgroup") / ctrl / cgroup;
@@ -253,6 +256,14 @@ TEST_CASE("seccomp from the spec, hooks with the state on stdin, cgroupsPath and
   INFO(r.err);
   CHECK(r.exit_code == 0);
   CHECK(r.out.find("refused\n67108864\n50\n") != std::string::npos);
+  // The compiled filter is kept for the next start, root's alone.
+  const auto cache = b.root / "@seccomp-cache";
+  CHECK(directory_entries(cache).size() == 1);
+  CHECK((std::filesystem::status(cache).permissions() & std::filesystem::perms::all) ==
+        std::filesystem::perms::owner_all);
+  const auto again = b.run(unique_name("oci"));
+  CHECK(again.out.find("refused\n67108864\n50\n") != std::string::npos);
+  CHECK(directory_entries(cache).size() == 1);
   std::ifstream in(hook_out);
   const auto state = json::parse(std::string(std::istreambuf_iterator<char>(in), {}));
   CHECK(state["id"] == id);

@@ -347,3 +347,62 @@ TEST_CASE("compiled filters are cached by profile", "[seccomp]") {
     CHECK(std::filesystem::file_size(cache_file) > 16);
   }
 }
+
+TEST_CASE("a cache file is used only when it is root's own and holds the whole profile",
+          "[seccomp][root]") {
+  gctool::test::TempDir dir("seccomp-trust");
+  const auto cache_dir = dir.path() / "seccomp";
+  const auto profile = default_seccomp_profile(kDefaultCapabilities);
+  const auto other = default_seccomp_profile(kDefaultCapabilities | kAdmin);
+  const auto file = cache_dir / seccomp_cache_name(profile);
+  const auto other_file = cache_dir / seccomp_cache_name(other);
+  const auto own = load_or_compile_seccomp(profile, cache_dir);
+  const auto foreign = load_or_compile_seccomp(other, cache_dir);
+  REQUIRE(foreign.filter.size() != own.filter.size());
+  const auto program_bytes = [](const SeccompProgram& p) {
+    return std::string(reinterpret_cast<const char*>(p.filter.data()),
+                       p.filter.size() * sizeof(sock_filter));
+  };
+  // The profile's own header with the other profile's program: what a writer of the file could
+  // put there.
+  const auto original = gctool::read_file(file);
+  const auto header = original.substr(0, original.size() - program_bytes(own).size());
+  const auto forged = header + program_bytes(foreign);
+  const auto loaded_size = [&] {
+    return load_or_compile_seccomp(profile, cache_dir).filter.size();
+  };
+
+  SECTION("root's own file is trusted as it is") {
+    gctool::write_file(file, forged);
+    ::chmod(file.c_str(), 0600);
+    CHECK(loaded_size() == foreign.filter.size());
+  }
+  SECTION("a file of another user is not") {
+    gctool::write_file(file, forged);
+    REQUIRE(::chown(file.c_str(), 1000, 1000) == 0);
+    CHECK(loaded_size() == own.filter.size());
+  }
+  SECTION("a file others may write is not") {
+    gctool::write_file(file, forged);
+    REQUIRE(::chmod(file.c_str(), 0666) == 0);
+    CHECK(loaded_size() == own.filter.size());
+  }
+  SECTION("a directory others may write is neither read nor written") {
+    gctool::write_file(file, forged);
+    ::chmod(file.c_str(), 0600);
+    REQUIRE(::chmod(cache_dir.c_str(), 0777) == 0);
+    CHECK(loaded_size() == own.filter.size());
+    CHECK(gctool::read_file(file) == forged);
+  }
+  SECTION("a symlink is not followed") {
+    std::filesystem::remove(file);
+    std::filesystem::create_symlink(other_file, file);
+    CHECK(loaded_size() == own.filter.size());
+  }
+  SECTION("another profile's file under this profile's name is a miss, and replaced") {
+    // A profile crafted so that its name collides stores its own key text: it never matches.
+    std::filesystem::copy_file(other_file, file, std::filesystem::copy_options::overwrite_existing);
+    CHECK(loaded_size() == own.filter.size());
+    CHECK(gctool::read_file(file) == original);
+  }
+}

@@ -1,6 +1,6 @@
 // A seccomp filter compiled once in the parent (libseccomp, exported as classic BPF) and installed
 // in the container's init child with one raw seccomp() call. Compiled programs are cached on disk
-// by a hash of the profile, so a container start costs one read.
+// by the profile, so a container start costs one read.
 #pragma once
 
 #include <linux/filter.h>
@@ -29,13 +29,16 @@ struct SeccompProgram {
 // with the default action are redundant and skipped as well.
 SeccompProgram compile_seccomp(const SeccompProfile& profile);
 
-// The name of the cache file for a profile: a hash of its canonical text, the libseccomp version
-// and the cache format, e.g. "3f2a...9c.bpf".
+// The name of the cache file for a profile: a hash of its key (the canonical text, the
+// libseccomp version, the native architecture and the cache format), e.g. "3f2a...9c.bpf".
 std::string seccomp_cache_name(const SeccompProfile& profile);
 
 // compile_seccomp through a cache directory (created 0700 when missing): a hit is one read of
-// `<cache_dir>/<seccomp_cache_name>`; a miss compiles and writes the file atomically. A corrupt
-// cache file is replaced.
+// `<cache_dir>/<seccomp_cache_name>`, used only when the file holds the whole key (a crafted
+// profile whose name collides gets a miss) and the directory and file are the effective user's
+// own and writable by no one else; a miss compiles and writes the file atomically. A corrupt
+// cache file is replaced; a cache directory that is not the user's own is neither read nor
+// written (the profile is compiled).
 SeccompProgram load_or_compile_seccomp(const SeccompProfile& profile,
                                        const std::filesystem::path& cache_dir);
 

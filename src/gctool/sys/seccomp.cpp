@@ -25,8 +25,9 @@ namespace gctool::sys {
 namespace {
 
 // Bump when the cache file layout or the way profiles compile changes.
-constexpr std::string_view kCacheFormat = "gctool-seccomp-cache 2";
-constexpr char kCacheMagic[8] = {'G', 'C', 'T', 'B', 'P', 'F', '0', '1'};
+constexpr std::string_view kCacheFormat = "gctool-seccomp-cache 3";
+// The file: the magic, the key text's length and the key text, then the program.
+constexpr char kCacheMagic[8] = {'G', 'C', 'T', 'B', 'P', 'F', '0', '2'};
 constexpr std::size_t kHeaderSize = sizeof kCacheMagic + sizeof(std::uint64_t);
 constexpr std::size_t kMaxInstructions = BPF_MAXINSNS;
 
@@ -143,7 +144,8 @@ std::vector<sock_filter> export_bpf(const FilterContext& ctx) {
   return filter;
 }
 
-// FNV-1a: a cache key, not a defence (the cache is root's own directory).
+// FNV-1a of the key text names the file; a hit needs the whole key text stored in the file, so
+// a profile crafted to collide with another one's name only replaces that file.
 std::uint64_t fnv1a(std::string_view text) {
   std::uint64_t hash = 0xcbf29ce484222325ULL;
   for (const char c : text) {
@@ -153,50 +155,90 @@ std::uint64_t fnv1a(std::string_view text) {
   return hash;
 }
 
-std::uint64_t cache_key(const SeccompProfile& profile) {
+// Everything the compiled program depends on: the format, libseccomp, the native architecture
+// (the others are named by the profile) and the profile.
+std::string cache_key_text(const SeccompProfile& profile) {
   const scmp_version* version = seccomp_version();
-  return fnv1a(fmt::format("{}\nlibseccomp {}.{}.{}\n{}", kCacheFormat, version->major,
-                           version->minor, version->micro, canonical_text(profile)));
+  return fmt::format("{}\nlibseccomp {}.{}.{}\nnative {:#x}\n{}", kCacheFormat, version->major,
+                     version->minor, version->micro, seccomp_arch_native(),
+                     canonical_text(profile));
 }
 
-// The cached program, or nothing when the file is missing, short or for another key.
-std::optional<SeccompProgram> read_cache(const std::filesystem::path& path, std::uint64_t key) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-  if (!fd) {
-    if (errno == ENOENT) {
-      return std::nullopt;
+std::string cache_file_name(std::string_view key_text) {
+  return fmt::format("{:016x}.bpf", fnv1a(key_text));
+}
+
+// Only root's own directories and files are trusted: a cache that anyone else could have written
+// is not read (nor written to).
+bool trusted(const struct stat& st) {
+  return st.st_uid == ::geteuid() && (st.st_mode & (S_IWGRP | S_IWOTH)) == 0;
+}
+
+// The cache directory, created 0700 when missing; none when it is not root's own.
+UniqueFd open_cache_dir(const std::filesystem::path& cache_dir) {
+  constexpr int kFlags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+  UniqueFd dir(::open(cache_dir.c_str(), kFlags));
+  if (!dir && errno == ENOENT) {
+    std::error_code ec;
+    std::filesystem::create_directories(cache_dir.parent_path(), ec);
+    if (::mkdir(cache_dir.c_str(), 0700) != 0 && errno != EEXIST) {
+      throw_errno("create seccomp cache directory {}", cache_dir);
     }
-    throw_errno("open seccomp cache {}", path);
+    dir = UniqueFd(::open(cache_dir.c_str(), kFlags));
+  }
+  if (!dir) {
+    throw_errno("open seccomp cache directory {}", cache_dir);
   }
   struct stat st {};
-  check(::fstat(fd.get(), &st), "stat seccomp cache {}", path);
+  check(::fstat(dir.get(), &st), "stat seccomp cache directory {}", cache_dir);
+  return trusted(st) ? std::move(dir) : UniqueFd();
+}
+
+// The cached program, or nothing when the file is missing, not root's own, short, or for
+// another key.
+std::optional<SeccompProgram> read_cache(BorrowedFd dir, const std::string& name,
+                                         std::string_view key_text) {
+  UniqueFd fd(::openat(dir.get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+  if (!fd) {
+    if (errno == ENOENT || errno == ELOOP) {
+      return std::nullopt;
+    }
+    throw_errno("open seccomp cache file {}", name);
+  }
+  struct stat st {};
+  check(::fstat(fd.get(), &st), "stat seccomp cache file {}", name);
   const auto size = static_cast<std::size_t>(st.st_size);
-  if (!S_ISREG(st.st_mode) || size <= kHeaderSize ||
-      size > kHeaderSize + kMaxInstructions * sizeof(sock_filter) ||
-      (size - kHeaderSize) % sizeof(sock_filter) != 0) {
+  const std::size_t header = kHeaderSize + key_text.size();
+  if (!S_ISREG(st.st_mode) || !trusted(st) || size <= header ||
+      size > header + kMaxInstructions * sizeof(sock_filter) ||
+      (size - header) % sizeof(sock_filter) != 0) {
     return std::nullopt;
   }
-  std::vector<char> data(size);
+  std::string data(size, '\0');
   const ssize_t n = ::read(fd.get(), data.data(), size);
   if (n < 0) {
-    throw_errno("read seccomp cache {}", path);
+    throw_errno("read seccomp cache file {}", name);
   }
-  std::uint64_t stored_key = 0;
-  std::memcpy(&stored_key, data.data() + sizeof kCacheMagic, sizeof stored_key);
+  std::uint64_t stored_length = 0;
+  std::memcpy(&stored_length, data.data() + sizeof kCacheMagic, sizeof stored_length);
   if (static_cast<std::size_t>(n) != size ||
-      std::memcmp(data.data(), kCacheMagic, sizeof kCacheMagic) != 0 || stored_key != key) {
+      std::memcmp(data.data(), kCacheMagic, sizeof kCacheMagic) != 0 ||
+      stored_length != key_text.size() ||
+      data.compare(kHeaderSize, key_text.size(), key_text) != 0) {
     return std::nullopt;
   }
   SeccompProgram program;
-  program.filter.resize((size - kHeaderSize) / sizeof(sock_filter));
-  std::memcpy(program.filter.data(), data.data() + kHeaderSize, size - kHeaderSize);
+  program.filter.resize((size - header) / sizeof(sock_filter));
+  std::memcpy(program.filter.data(), data.data() + header, size - header);
   return program;
 }
 
-void write_cache(const std::filesystem::path& path, std::uint64_t key,
+void write_cache(const std::filesystem::path& path, std::string_view key_text,
                  const SeccompProgram& program) {
   std::string data(kCacheMagic, sizeof kCacheMagic);
-  data.append(reinterpret_cast<const char*>(&key), sizeof key);
+  const std::uint64_t length = key_text.size();
+  data.append(reinterpret_cast<const char*>(&length), sizeof length);
+  data.append(key_text);
   data.append(reinterpret_cast<const char*>(program.filter.data()),
               program.filter.size() * sizeof(sock_filter));
   write_file_atomic(path, data, Durability::fast, 0600);
@@ -249,25 +291,22 @@ SeccompProgram compile_seccomp(const SeccompProfile& profile) {
 }
 
 std::string seccomp_cache_name(const SeccompProfile& profile) {
-  return fmt::format("{:016x}.bpf", cache_key(profile));
+  return cache_file_name(cache_key_text(profile));
 }
 
 SeccompProgram load_or_compile_seccomp(const SeccompProfile& profile,
                                        const std::filesystem::path& cache_dir) {
-  const auto key = cache_key(profile);
-  const auto path = cache_dir / fmt::format("{:016x}.bpf", key);
-  if (auto cached = read_cache(path, key)) {
+  const auto key_text = cache_key_text(profile);
+  const auto name = cache_file_name(key_text);
+  const UniqueFd dir = open_cache_dir(cache_dir);
+  if (!dir) {
+    return compile_seccomp(profile);
+  }
+  if (auto cached = read_cache(dir.borrow(), name, key_text)) {
     return std::move(*cached);
   }
   auto program = compile_seccomp(profile);
-  std::error_code ec;
-  if (std::filesystem::create_directories(cache_dir, ec)) {
-    ::chmod(cache_dir.c_str(), 0700);
-  }
-  if (ec) {
-    throw Error(ec.value(), fmt::format("create seccomp cache directory {}", cache_dir));
-  }
-  write_cache(path, key, program);
+  write_cache(cache_dir / name, key_text, program);
   return program;
 }
 

@@ -93,7 +93,7 @@ int exec(Globals& globals, const ExecArgs& a) {
   if (state.config.contains("linux") && state.config.at("linux").contains("seccomp")) {
     seccomp = state.config.at("linux").at("seccomp");
   }
-  const auto security = security_of(process, seccomp);
+  const auto security = security_of(globals.root, process, seccomp);
   if (process.terminal && a.console_socket.empty()) {
     throw_invalid("exec: a terminal needs --console-socket");
   }
