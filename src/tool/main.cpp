@@ -12,6 +12,7 @@
 #include "args.hpp"
 #include "command.hpp"
 #include "gctool/cgroup/migration_warmup.hpp"
+#include "gctool/container/runtime.hpp"
 #include "gctool/container/supervisor.hpp"
 #include "gctool/core/error.hpp"
 #include "gctool/net/resolver.hpp"
@@ -69,6 +70,13 @@ void find_supervisor_helper() {
        {dir / "gctool-resolver", dir.parent_path() / "libexec" / "gctool" / "gctool-resolver"}) {
     if (::access(helper.c_str(), X_OK) == 0) {
       net::use_resolver_helper(helper);
+      break;
+    }
+  }
+  for (const auto& helper :
+       {dir / "gctool-init", dir.parent_path() / "libexec" / "gctool" / "gctool-init"}) {
+    if (::access(helper.c_str(), X_OK) == 0) {
+      container::use_init_helper(helper);
       break;
     }
   }

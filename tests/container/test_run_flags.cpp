@@ -171,3 +171,37 @@ TEST_CASE("run -P publishes the --expose ports on free host ports", "[root]") {
   check_refused(root, {"--expose", "http"});
   CHECK(root.leaks().empty());
 }
+
+TEST_CASE("run -a shows only the attached streams; logs keep both", "[root]") {
+  TestRoot root;
+  const std::vector<std::string> both = {"busybox", "sh", "-c", "echo out; echo err >&2"};
+  const auto run_attached = [&](std::vector<std::string> flags) {
+    const auto name = unique_name("attach");
+    std::vector<std::string> args = {"run", "--name", name, "--network", "none"};
+    args.insert(args.end(), flags.begin(), flags.end());
+    args.insert(args.end(), both.begin(), both.end());
+    const auto r = root.run(args);
+    CHECK(r.exit_code == 0);
+    const auto logs = root.run({"logs", name});
+    CHECK(logs.out == "out\n");
+    CHECK(logs.err == "err\n");
+    CHECK(root.run({"rm", name}).exit_code == 0);
+    return r;
+  };
+  const auto out_only = run_attached({"-a", "stdout"});
+  CHECK(out_only.out == "out\n");
+  CHECK(out_only.err == "");
+  const auto err_only = run_attached({"-a", "STDERR"});
+  CHECK(err_only.out == "");
+  CHECK(err_only.err == "err\n");
+  const auto stdin_only = run_attached({"-a", "stdin"});
+  CHECK(stdin_only.out == "");
+  CHECK(stdin_only.err == "");
+  const auto all = run_attached({"-a", "stdout", "-a", "stderr"});
+  CHECK(all.out == "out\n");
+  CHECK(all.err == "err\n");
+  check_refused(root, {"-a", "stdlog"});
+  check_refused(root, {"-a", "stdout", "-d"});
+  CHECK(root.run({"ps", "-a", "-q"}).out == "");
+  CHECK(root.leaks().empty());
+}

@@ -27,6 +27,11 @@ struct Stats {
   std::uint64_t oom_kills = 0;  // processes the OOM killer killed for this cgroup's limit
 };
 
+// Docker's warning when --memory-swap cannot be applied.
+inline constexpr std::string_view kNoSwapWarning =
+    "WARNING: Your kernel does not support swap limit capabilities or the cgroup is not mounted. "
+    "Memory limited without swap.";
+
 class CgroupDriver {
  public:
   virtual ~CgroupDriver() = default;
@@ -39,6 +44,11 @@ class CgroupDriver {
   // cpuset.cpus/mems into new cpuset levels. Throws Error(ENOTSUP) when a controller that
   // `resources` needs is not available.
   virtual void create(std::string_view path, const Resources& resources) const = 0;
+
+  // Throws Error::invalid naming the flag for a limit this host cannot apply (no weight file
+  // for --blkio-weight); returns Docker's warnings for limits it drops as Docker does (swap
+  // without swap accounting, --oom-kill-disable on v2). Reads only; nothing is created.
+  virtual std::vector<std::string> check_supported(const Resources& resources) const = 0;
 
   // Writes the set fields of `resources` into the cgroup's files.
   virtual void apply(std::string_view path, const Resources& resources) const = 0;

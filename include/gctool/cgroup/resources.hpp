@@ -24,6 +24,16 @@ struct Resources {
   std::optional<std::string> cpuset_cpus = std::nullopt;  // "0-2,5"
   std::optional<std::string> cpuset_mems = std::nullopt;  // NUMA nodes, same syntax
   std::optional<std::int64_t> pids_limit = std::nullopt;  // pids.max
+  // Docker's --memory-swap: memory plus swap in bytes, -1 for unlimited swap; needs memory_bytes.
+  std::optional<std::int64_t> memory_swap = std::nullopt;
+  // --memory-reservation: v1 memory.soft_limit_in_bytes, v2 memory.low.
+  std::optional<std::int64_t> memory_reservation = std::nullopt;
+  bool oom_kill_disable = false;  // --oom-kill-disable: v1 memory.oom_control
+  // --cpu-period and --cpu-quota (microseconds), instead of nano_cpus.
+  std::optional<std::int64_t> cpu_period = std::nullopt;
+  std::optional<std::int64_t> cpu_quota = std::nullopt;
+  // --blkio-weight (10..1000): blkio.weight or io.weight, where the host's scheduler has one.
+  std::optional<std::int64_t> blkio_weight = std::nullopt;
   // The devices cgroup's rules, in order (v1 devices.deny/allow, v2 a BPF program); empty:
   // the container has what its parent cgroup allows.
   std::vector<DeviceRule> devices = {};
@@ -37,6 +47,10 @@ inline constexpr std::int64_t kMinMemoryBytes = 6 * 1024 * 1024;
 inline constexpr std::int64_t kCpuPeriodUs = 100000;
 inline constexpr std::int64_t kMinCpuShares = 2;
 inline constexpr std::int64_t kMaxCpuShares = 262144;
+inline constexpr std::int64_t kMinCpuPeriodUs = 1000;
+inline constexpr std::int64_t kMaxCpuPeriodUs = 1000000;
+inline constexpr std::int64_t kMinBlkioWeight = 10;
+inline constexpr std::int64_t kMaxBlkioWeight = 1000;
 
 // The quota in microseconds per kCpuPeriodUs for nano_cpus (0.5 CPUs -> 50000).
 constexpr std::int64_t cpu_quota_us(std::int64_t nano_cpus) {
@@ -56,7 +70,8 @@ struct HostTopology {
 
 // Throws Error::invalid with a one-line message when a value cannot be applied: memory below
 // 6 MiB, a CPU count that is not positive or exceeds the host's CPUs, a malformed cpuset or one
-// naming CPUs/nodes the host does not have, shares outside 2..262144, a pids limit below 1.
+// naming CPUs/nodes the host does not have, shares outside 2..262144, a pids limit below 1, and
+// Docker's rules for swap, reservation, CFS period and quota and the blkio weight.
 void validate(const Resources& resources, const HostTopology& host = {});
 
 }  // namespace gctool::cgroup

@@ -16,6 +16,7 @@ class V2Driver final : public CgroupDriver {
 
   int version() const noexcept override { return 2; }
   void create(std::string_view path, const Resources& resources) const override;
+  std::vector<std::string> check_supported(const Resources& resources) const override;
   void apply(std::string_view path, const Resources& resources) const override;
   void add_process(std::string_view path, pid_t pid) const override;
   std::vector<pid_t> pids(std::string_view path) const override;

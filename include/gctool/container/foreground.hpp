@@ -31,6 +31,15 @@ class ForegroundOutput {
   // restored before it returns or throws).
   void start(Container& container, BorrowedFd stdin_fd);
 
+  // run -a: which of the container's streams reach this process's fds 1 and 2 (both by
+  // default; with a tty, stdout carries both). The log gets both either way.
+  void attach_only(bool out, bool err) noexcept {
+    show_out_ = out;
+    show_err_ = err;
+  }
+  bool shows_out() const noexcept { return show_out_; }
+  bool shows_err() const noexcept { return show_err_; }
+
   LogWriter& log() noexcept { return log_; }
   // The pipes' read ends, valid after start() without a tty.
   UniqueFd take_out() noexcept { return std::move(out_.read); }
@@ -41,6 +50,8 @@ class ForegroundOutput {
  private:
   LogWriter log_;
   int relaying_ = 0;
+  bool show_out_ = true;
+  bool show_err_ = true;
   Pipe out_;
   Pipe err_;
 };

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -28,8 +29,9 @@ struct CommandConfig {
   // run creates a missing WorkingDir, as Docker does; exec requires it to exist, as runc does.
   bool create_working_dir = true;
   std::vector<std::string> args;
-  std::vector<std::string> env;  // without HOME, which comes from the container's /etc/passwd
-  std::vector<Ulimit> ulimits;   // --ulimit, set while still root
+  std::vector<std::string> env;        // without HOME, which comes from the container's /etc/passwd
+  std::vector<Ulimit> ulimits;         // --ulimit, set while still root
+  std::vector<std::string> group_add;  // --group-add: more supplementary groups
   // Capabilities, no_new_privs, seccomp (and for the init masked and read-only paths), prepared by
   // the parent (sys::parse_security); null: none applied (the process keeps every capability).
   const sys::SecurityOptions* security = nullptr;
@@ -52,6 +54,15 @@ struct InitConfig {
   bool own_netns = true;  // a new network namespace, whose loopback the init brings up
   bool tty = false;
   std::string hostname;
+  bool set_hostname = true;  // false in the host's UTS namespace (--uts host)
+  // --ipc host or container:NAME: the IPC namespace to join (an nsfd; invalid: the container's
+  // own) and the /dev/shm that goes with it (empty: a new tmpfs).
+  BorrowedFd ipc_namespace;
+  BorrowedFd net_namespace;  // --network container:NAME: the network namespace to join
+  std::filesystem::path shm_source;
+  // --init: gctool-init on the host, bound read-only at kInitPath; the command starts with it.
+  std::filesystem::path init_binary;
+  std::map<std::string, std::string> sysctls;  // written once the network is in place
   CommandConfig command;
 
   BorrowedFd sync;            // read end: one byte from the parent means "go" (in the cgroup
@@ -60,6 +71,9 @@ struct InitConfig {
   BorrowedFd console_socket;  // with tty: the pty master goes to the parent through it
   BorrowedFd stdin_fd;        // without tty: becomes fd 0 (invalid: keep the inherited fd 0)
 };
+
+// Where --init's gctool-init appears in the container, as Docker's docker-init.
+inline constexpr std::string_view kInitPath = "/sbin/gctool-init";
 
 // Runs in the child after clone3; never returns (execve or _exit).
 [[noreturn]] void run_init(const InitConfig& config) noexcept;

@@ -22,9 +22,11 @@ namespace gctool::container {
 // published host ports are free (net::validate_publish). Throws a one-line Error.
 void validate_network(const std::filesystem::path& root, const Spec& spec);
 
-// Whether the container joins a network through a veth (every mode but "none" and "host").
+// Whether the container joins a network through a veth (every mode but "none", "host" and
+// "container:NAME").
 bool attaches_to_network(const Spec& spec) noexcept;
-// Whether the container gets a network namespace of its own (every mode but "host").
+// Whether the container gets a network namespace of its own (every mode but "host" and
+// "container:NAME", which shares another container's).
 bool own_network_namespace(const Spec& spec) noexcept;
 
 // Writes <dir>/hosts and <dir>/resolv.conf, which the init binds on /etc/hosts and

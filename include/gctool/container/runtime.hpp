@@ -25,6 +25,9 @@ namespace gctool::container {
 // when the host has cgroup namespaces.
 std::uint64_t container_namespace_flags();
 
+// --init: the static gctool-init, found next to gctool by the CLI. Without it --init is refused.
+void use_init_helper(std::filesystem::path helper);
+
 // The container's security settings (capabilities, no_new_privs, seccomp, masked paths) prepared
 // from the flags kept in its spec, with the store's seccomp cache. Throws on a bad flag.
 sys::SecurityOptions container_security(const ContainerStore& store, const Spec& spec);

@@ -132,6 +132,15 @@ struct Spec {
   bool privileged = false;
   std::vector<std::string> security_opts;
   std::vector<DeviceMapping> devices;  // --device
+
+  // Namespaces shared rather than the container's own (see namespace_modes.hpp): --pid, --uts
+  // ("" or "host") and --ipc ("", "private", "shareable", "host", "container:NAME").
+  std::string pid_mode;
+  std::string uts_mode;
+  std::string ipc_mode;
+  std::map<std::string, std::string> sysctls;  // --sysctl, written in the container's namespaces
+  std::vector<std::string> group_add;          // --group-add: names (the image's) or gids
+  bool init = false;                           // --init: gctool-init runs as pid 1
 };
 
 // "HOST:CTR[:OPTIONS]", "NAME:CTR[:OPTIONS]" or "CTR" as `-v`. A source starting with '/' is a

@@ -46,7 +46,10 @@ void mount_proc_and_sys(BorrowedFd root);
 // tmpfs: masked files are bound from it, never from whatever /dev/null later resolves to in the
 // container (CVE-2025-31133). Throws when it cannot be checked.
 // /dev/shm is shm_size bytes (Docker's default: 64 MiB).
-UniqueFd setup_dev(BorrowedFd root, std::int64_t shm_size = 64 * 1024 * 1024);
+// `shm_source`, when not empty, is bound at /dev/shm instead of a new tmpfs: the /dev/shm of the
+// IPC namespace the container shares (the host's, another container's).
+UniqueFd setup_dev(BorrowedFd root, std::int64_t shm_size = 64 * 1024 * 1024,
+                   const std::filesystem::path& shm_source = {});
 
 // Makes new_root (a mount point) the root of the calling process's mount namespace and detaches
 // the old root so that no host path remains reachable. Ends with cwd "/".

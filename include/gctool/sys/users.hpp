@@ -23,4 +23,8 @@ struct ExecUser {
 // is a malformed id.
 ExecUser resolve_exec_user(std::string_view spec, std::string_view passwd, std::string_view group);
 
+// A group name or gid looked up in `group` (the file's contents), as `-u USER:GROUP` and
+// --group-add take it: a numeric gid missing from the file is accepted, a missing name is not.
+gid_t resolve_group(std::string_view name, std::string_view group);
+
 }  // namespace gctool::sys

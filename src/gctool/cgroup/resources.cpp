@@ -79,6 +79,44 @@ void validate(const Resources& resources, const HostTopology& host) {
   if (resources.cpuset_mems) {
     check_available(*resources.cpuset_mems, "memory nodes", host.online_mems);
   }
+  // Docker's rules and wording.
+  if (resources.memory_swap) {
+    if (!resources.memory_bytes) {
+      throw Error::invalid(
+          "you should always set the memory limit when using the memoryswap limit, see usage");
+    }
+    if (*resources.memory_swap != -1 && *resources.memory_swap < *resources.memory_bytes) {
+      throw Error::invalid(
+          "minimum memoryswap limit should be larger than memory limit, see usage");
+    }
+  }
+  if (resources.memory_reservation) {
+    if (*resources.memory_reservation < kMinMemoryBytes) {
+      throw Error::invalid("minimum memory reservation allowed is 6MB");
+    }
+    if (resources.memory_bytes && *resources.memory_bytes < *resources.memory_reservation) {
+      throw Error::invalid(
+          "minimum memory limit can not be less than memory reservation limit, see usage");
+    }
+  }
+  if (resources.nano_cpus && resources.cpu_period) {
+    throw Error::invalid("conflicting options: Nano CPUs and CPU Period cannot both be set");
+  }
+  if (resources.nano_cpus && resources.cpu_quota) {
+    throw Error::invalid("conflicting options: Nano CPUs and CPU Quota cannot both be set");
+  }
+  if (resources.cpu_period &&
+      (*resources.cpu_period < kMinCpuPeriodUs || *resources.cpu_period > kMaxCpuPeriodUs)) {
+    throw Error::invalid(
+        "CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)");
+  }
+  if (resources.cpu_quota && *resources.cpu_quota != -1 && *resources.cpu_quota < 1000) {
+    throw Error::invalid("CPU cfs quota can not be less than 1ms (i.e. 1000)");
+  }
+  if (resources.blkio_weight &&
+      (*resources.blkio_weight < kMinBlkioWeight || *resources.blkio_weight > kMaxBlkioWeight)) {
+    throw_invalid("range of blkio weight is from {} to {}", kMinBlkioWeight, kMaxBlkioWeight);
+  }
   if (resources.pids_limit && *resources.pids_limit < 1) {
     throw_invalid("invalid pids limit {}: must be at least 1", *resources.pids_limit);
   }

@@ -68,11 +68,14 @@ std::filesystem::path V1Driver::dir(const std::string& controller, std::string_v
 void V1Driver::create(std::string_view path, const Resources& r) const {
   const auto relative = normalize_path(path);
   // Fail before creating anything when a requested limit has no controller.
-  if (r.memory_bytes) {
+  if (r.memory_bytes || r.memory_reservation || r.oom_kill_disable) {
     dir("memory", relative);
   }
-  if (r.nano_cpus || r.cpu_shares) {
+  if (r.nano_cpus || r.cpu_shares || r.cpu_period || r.cpu_quota) {
     dir("cpu", relative);
+  }
+  if (r.blkio_weight) {
+    dir("blkio", relative);
   }
   if (r.cpuset_cpus || r.cpuset_mems) {
     dir("cpuset", relative);
@@ -95,10 +98,30 @@ void V1Driver::create(std::string_view path, const Resources& r) const {
   }
 }
 
+std::vector<std::string> V1Driver::check_supported(const Resources& r) const {
+  std::vector<std::string> warnings;
+  if (r.memory_swap && has("memory") &&
+      !std::filesystem::exists(mounts_.at("memory") / "memory.memsw.limit_in_bytes")) {
+    warnings.emplace_back(kNoSwapWarning);
+  }
+  if (r.blkio_weight) {
+    const auto blkio = has("blkio") ? mounts_.at("blkio") : std::filesystem::path();
+    if (blkio.empty() || (!std::filesystem::exists(blkio / "blkio.weight") &&
+                          !std::filesystem::exists(blkio / "blkio.bfq.weight"))) {
+      throw Error::invalid(
+          "--blkio-weight: this host's blkio cgroup has no weight (no blkio.weight or "
+          "blkio.bfq.weight: the disks' I/O scheduler does not support weights)");
+    }
+  }
+  return warnings;
+}
+
 void V1Driver::apply(std::string_view path, const Resources& r) const {
   if (r.memory_bytes) {
     const auto d = dir("memory", path);
     const auto value = fmt::format("{}", *r.memory_bytes);
+    // Memory plus swap: --memory-swap, else no swap on top of the limit.
+    const auto with_swap = r.memory_swap ? fmt::format("{}", *r.memory_swap) : value;
     const auto memsw = d / "memory.memsw.limit_in_bytes";
     if (!std::filesystem::exists(memsw)) {
       write_existing_file(d / "memory.limit_in_bytes", value);
@@ -107,20 +130,39 @@ void V1Driver::apply(std::string_view path, const Resources& r) const {
       // first, when lowering, the limit must.
       try {
         write_existing_file(d / "memory.limit_in_bytes", value);
-        write_existing_file(memsw, value);
+        write_existing_file(memsw, with_swap);
       } catch (const Error& e) {
         if (e.errno_value() != EINVAL) {
           throw;
         }
-        write_existing_file(memsw, value);
+        write_existing_file(memsw, with_swap);
         write_existing_file(d / "memory.limit_in_bytes", value);
       }
     }
+  }
+  if (r.memory_reservation) {
+    write_existing_file(dir("memory", path) / "memory.soft_limit_in_bytes",
+                        fmt::format("{}", *r.memory_reservation));
+  }
+  if (r.oom_kill_disable) {
+    write_existing_file(dir("memory", path) / "memory.oom_control", "1");
   }
   if (r.nano_cpus) {
     const auto d = dir("cpu", path);
     write_existing_file(d / "cpu.cfs_period_us", fmt::format("{}", kCpuPeriodUs));
     write_existing_file(d / "cpu.cfs_quota_us", fmt::format("{}", cpu_quota_us(*r.nano_cpus)));
+  }
+  if (r.cpu_period) {
+    write_existing_file(dir("cpu", path) / "cpu.cfs_period_us", fmt::format("{}", *r.cpu_period));
+  }
+  if (r.cpu_quota) {
+    write_existing_file(dir("cpu", path) / "cpu.cfs_quota_us", fmt::format("{}", *r.cpu_quota));
+  }
+  if (r.blkio_weight) {
+    const auto d = dir("blkio", path);
+    const auto file =
+        std::filesystem::exists(d / "blkio.weight") ? d / "blkio.weight" : d / "blkio.bfq.weight";
+    write_existing_file(file, fmt::format("{}", *r.blkio_weight));
   }
   if (r.cpu_shares) {
     write_existing_file(dir("cpu", path) / "cpu.shares", fmt::format("{}", *r.cpu_shares));

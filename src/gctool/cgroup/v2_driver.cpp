@@ -26,11 +26,14 @@ constexpr std::array<std::string_view, 4> kWanted = {"cpu", "cpuset", "memory", 
 
 std::set<std::string, std::less<>> needed_controllers(const Resources& r) {
   std::set<std::string, std::less<>> needed;
-  if (r.memory_bytes) {
+  if (r.memory_bytes || r.memory_reservation) {
     needed.insert("memory");
   }
-  if (r.nano_cpus || r.cpu_shares) {
+  if (r.nano_cpus || r.cpu_shares || r.cpu_period || r.cpu_quota) {
     needed.insert("cpu");
+  }
+  if (r.blkio_weight) {
+    needed.insert("io");
   }
   if (r.cpuset_cpus || r.cpuset_mems) {
     needed.insert("cpuset");
@@ -64,7 +67,12 @@ void enable_controllers(const std::filesystem::path& dir,
   }
   std::vector<std::string> missing;
   for (const auto name : kWanted) {
-    if (available.contains(name) && !enabled.contains(name)) {
+    if (available.contains(name) && !enabled.contains(name) && !needed.contains(name)) {
+      missing.emplace_back(fmt::format("+{}", name));
+    }
+  }
+  for (const auto& name : needed) {
+    if (!enabled.contains(name)) {
       missing.emplace_back(fmt::format("+{}", name));
     }
   }
@@ -114,18 +122,54 @@ void V2Driver::create(std::string_view path, const Resources& resources) const {
   }
 }
 
+std::vector<std::string> V2Driver::check_supported(const Resources& r) const {
+  std::vector<std::string> warnings;
+  const auto available = words(try_read_file(root_ / "cgroup.controllers").value_or(""));
+  // The root cgroup has no memory.swap.max; children that exist on most hosts tell.
+  if (r.memory_swap && !std::filesystem::exists(root_ / "init.scope" / "memory.swap.max") &&
+      !std::filesystem::exists(root_ / "system.slice" / "memory.swap.max")) {
+    warnings.emplace_back(kNoSwapWarning);
+  }
+  if (r.oom_kill_disable) {
+    warnings.emplace_back(
+        "WARNING: Your kernel does not support OomKillDisable. OomKillDisable discarded.");
+  }
+  if (r.blkio_weight && !available.contains("io")) {
+    throw Error::invalid("--blkio-weight: this host's cgroup v2 has no io controller");
+  }
+  return warnings;
+}
+
 void V2Driver::apply(std::string_view path, const Resources& r) const {
   const auto d = dir(path);
   if (r.memory_bytes) {
     write_existing_file(d / "memory.max", fmt::format("{}", *r.memory_bytes));
     // Swap equal to the limit means no swap on top of it; the file is absent without swap.
     if (std::filesystem::exists(d / "memory.swap.max")) {
-      write_existing_file(d / "memory.swap.max", "0");
+      const auto swap = !r.memory_swap ? std::string("0")
+                        : *r.memory_swap == -1
+                            ? std::string("max")
+                            : fmt::format("{}", *r.memory_swap - *r.memory_bytes);
+      write_existing_file(d / "memory.swap.max", swap);
     }
+  }
+  if (r.memory_reservation) {
+    write_existing_file(d / "memory.low", fmt::format("{}", *r.memory_reservation));
   }
   if (r.nano_cpus) {
     write_existing_file(d / "cpu.max",
                         fmt::format("{} {}", cpu_quota_us(*r.nano_cpus), kCpuPeriodUs));
+  }
+  if (r.cpu_period || r.cpu_quota) {
+    const auto quota =
+        r.cpu_quota && *r.cpu_quota > 0 ? fmt::format("{}", *r.cpu_quota) : std::string("max");
+    write_existing_file(d / "cpu.max",
+                        fmt::format("{} {}", quota, r.cpu_period.value_or(kCpuPeriodUs)));
+  }
+  if (r.blkio_weight) {
+    const auto file =
+        std::filesystem::exists(d / "io.bfq.weight") ? d / "io.bfq.weight" : d / "io.weight";
+    write_existing_file(file, fmt::format("default {}", *r.blkio_weight));
   }
   if (r.cpu_shares) {
     write_existing_file(d / "cpu.weight", fmt::format("{}", cpu_weight_from_shares(*r.cpu_shares)));

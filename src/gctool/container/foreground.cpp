@@ -33,15 +33,15 @@ constexpr int kStderr = 2;
 // once, normally: the other processes of the pid namespace die with pid 1).
 constexpr auto kDrainTimeout = 2s;
 
-// Copies what the container writes to `terminal` first, then into the log, until end of file. A
-// terminal that has gone (EPIPE) or a log that cannot be written (a full disk) stops getting the
-// output, but the pipe is still drained so that the container never blocks on it.
+// Copies what the container writes to `terminal` (when valid) first, then into the log, until end
+// of file. A terminal that has gone (EPIPE) or a log that cannot be written (a full disk) stops
+// getting the output, but the pipe is still drained so that the container never blocks on it.
 io::Task<void> relay_output(io::Loop& loop, UniqueFd pipe, BorrowedFd terminal, LogStream stream,
                             LogWriter& log, int& open) {
   ++open;
   const auto buffer = make_log_buffer(LogWriter::kReadBufferSize);
   const std::span<char> space(buffer.get(), LogWriter::kReadBufferSize);
-  bool to_terminal = true;
+  bool to_terminal = terminal.valid();
   bool to_log = true;
   for (;;) {
     std::size_t n = 0;
@@ -107,7 +107,7 @@ io::Task<void> relay_stdin(io::Loop& loop, BorrowedFd console) {
 
 // Copies the console to stdout until every slave fd is closed (EIO), which happens once the
 // container's processes are gone.
-io::Task<void> relay_console(io::Loop& loop, BorrowedFd console, LogWriter* log) {
+io::Task<void> relay_console(io::Loop& loop, BorrowedFd console, LogWriter* log, bool to_terminal) {
   std::array<char, 16384> buffer{};
   for (;;) {
     std::size_t n = 0;
@@ -122,7 +122,9 @@ io::Task<void> relay_console(io::Loop& loop, BorrowedFd console, LogWriter* log)
     if (n == 0) {
       co_return;
     }
-    co_await io::write_all(loop, BorrowedFd(kStdout), std::string_view(buffer.data(), n));
+    if (to_terminal) {
+      co_await io::write_all(loop, BorrowedFd(kStdout), std::string_view(buffer.data(), n));
+    }
     if (log != nullptr) {
       try {
         log->write(LogStream::Stdout, std::string_view(buffer.data(), n));
@@ -137,18 +139,18 @@ io::Task<siginfo_t> session(io::Loop& loop, BorrowedFd pidfd, BorrowedFd console
                             ForegroundOutput* output) {
   LogWriter* log = output != nullptr ? &output->log() : nullptr;
   if (console.valid()) {
-    co_await relay_console(loop, console, log);
+    co_await relay_console(loop, console, log, output == nullptr || output->shows_out());
   }
   // Counted in output, which outlives this frame and the relays a timeout leaves behind.
   int* open = output != nullptr ? &output->relaying() : nullptr;
   if (output != nullptr && !console.valid()) {
     if (auto out = output->take_out(); out.valid()) {
-      loop.spawn(
-          relay_output(loop, std::move(out), BorrowedFd(kStdout), LogStream::Stdout, *log, *open));
+      const BorrowedFd terminal = output->shows_out() ? BorrowedFd(kStdout) : BorrowedFd();
+      loop.spawn(relay_output(loop, std::move(out), terminal, LogStream::Stdout, *log, *open));
     }
     if (auto err = output->take_err(); err.valid()) {
-      loop.spawn(
-          relay_output(loop, std::move(err), BorrowedFd(kStderr), LogStream::Stderr, *log, *open));
+      const BorrowedFd terminal = output->shows_err() ? BorrowedFd(kStderr) : BorrowedFd();
+      loop.spawn(relay_output(loop, std::move(err), terminal, LogStream::Stderr, *log, *open));
     }
   }
   const siginfo_t info = co_await io::wait_exit(loop, pidfd);

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <net/if.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
@@ -19,6 +20,7 @@
 
 #include <fmt/std.h>
 
+#include "gctool/core/file_util.hpp"
 #include "gctool/fs/copy_tree.hpp"
 #include "gctool/fs/mount.hpp"
 #include "gctool/fs/rootfs.hpp"
@@ -114,7 +116,7 @@ UniqueFd build_rootfs(const InitConfig& c) {
   const UniqueFd root(
       check(::open(c.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), "open {}", c.rootfs));
   fs::mount_proc_and_sys(root);
-  UniqueFd null = fs::setup_dev(root, c.shm_size);
+  UniqueFd null = fs::setup_dev(root, c.shm_size, c.shm_source);
   make_device_nodes(root, c.devices);
   // Parents before children: "/data" must be mounted before "/data/sub", whatever their kind.
   std::vector<std::pair<const BindMount*, const TmpfsMount*>> mounts;
@@ -152,6 +154,10 @@ UniqueFd build_rootfs(const InitConfig& c) {
     }
     fs::bind_mount(bind.source, target, bind.read_only);
   }
+  if (!c.init_binary.empty()) {
+    const UniqueFd target = fs::touch_in_root(root, kInitPath, 0755);
+    fs::bind_mount(c.init_binary, target, true, false);
+  }
   // Bound before the parent's go: the parent may still rewrite them (the address in hosts), in
   // place, so the container sees the final content.
   for (const auto& [host_file, container_path] : c.etc_files) {
@@ -176,13 +182,20 @@ void setup_console(const InitConfig& c) {
 // the init read.
 constexpr std::size_t kMaxUserFileSize = 16 << 20;
 
-sys::ExecUser switch_user(const std::string& spec) {
+sys::ExecUser switch_user(const std::string& spec, const std::vector<std::string>& group_add) {
   const UniqueFd root(check(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC), "open /"));
   const auto passwd =
       fs::read_regular_file_in_root(root, "/etc/passwd", kMaxUserFileSize).value_or("");
   const auto group =
       fs::read_regular_file_in_root(root, "/etc/group", kMaxUserFileSize).value_or("");
-  const auto user = sys::resolve_exec_user(spec, passwd, group);
+  auto user = sys::resolve_exec_user(spec, passwd, group);
+  for (const auto& name : group_add) {
+    const gid_t gid = sys::resolve_group(name, group);
+    if (std::find(user.supplementary_gids.begin(), user.supplementary_gids.end(), gid) ==
+        user.supplementary_gids.end()) {
+      user.supplementary_gids.push_back(gid);
+    }
+  }
   check(::setgroups(user.supplementary_gids.size(), user.supplementary_gids.data()), "setgroups");
   check(::setresgid(user.gid, user.gid, user.gid), "setgid {}", user.gid);
   check(::setresuid(user.uid, user.uid, user.uid), "setuid {}", user.uid);
@@ -200,6 +213,19 @@ void enter_workdir(const std::string& dir, bool create) {
   const UniqueFd target = create ? fs::mkdir_all_in_root(root, path)
                                  : fs::open_in_root(root, path, O_PATH | O_DIRECTORY);
   check(::fchdir(target.get()), "chdir to the working directory \"{}\"", path);
+}
+
+// --sysctl: written through /proc/sys opened before it was made read-only, in the container's
+// own namespaces (the names were checked to be namespaced ones).
+void write_sysctls(BorrowedFd proc_sys, const std::map<std::string, std::string>& sysctls) {
+  for (const auto& [name, value] : sysctls) {
+    std::string path = name;
+    std::replace(path.begin(), path.end(), '.', '/');
+    const UniqueFd file(
+        check(::openat(proc_sys.get(), path.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC),
+              "sysctl {}", name));
+    write_all(file.borrow(), value, fmt::format("sysctl {}", name));
+  }
 }
 
 // A failed security step becomes the init's report: `apply seccomp: Invalid argument`, or with
@@ -290,7 +316,7 @@ void exec_container_command(BorrowedFd report, const CommandConfig& c) {
           limit.soft, limit.hard);
   }
   enter_workdir(c.working_dir, c.create_working_dir);
-  const auto user = switch_user(c.user);
+  const auto user = switch_user(c.user, c.group_add);
   std::vector<std::string> env = c.env;
   if (!env_value(env, "HOME")) {
     env.push_back("HOME=" + user.home);
@@ -313,8 +339,16 @@ void run_init(const InitConfig& c) noexcept {
     // The container dies with whoever spawned it, so a killed `gctool run` leaves no orphan.
     check(::prctl(PR_SET_PDEATHSIG, SIGKILL), "prctl PR_SET_PDEATHSIG");
     check(::setsid(), "setsid");
+    if (c.ipc_namespace.valid()) {
+      check(::setns(c.ipc_namespace.get(), CLONE_NEWIPC), "join the IPC namespace");
+    }
+    if (c.net_namespace.valid()) {
+      check(::setns(c.net_namespace.get(), CLONE_NEWNET), "join the network namespace");
+    }
     const UniqueFd null = build_rootfs(c);
-    check(::sethostname(c.hostname.data(), c.hostname.size()), "sethostname \"{}\"", c.hostname);
+    if (c.set_hostname) {
+      check(::sethostname(c.hostname.data(), c.hostname.size()), "sethostname \"{}\"", c.hostname);
+    }
     if (c.own_netns) {
       loopback_up();
     }
@@ -327,6 +361,11 @@ void run_init(const InitConfig& c) noexcept {
     if (c.read_only_rootfs) {
       fs::remount_read_only("/");
     }
+    UniqueFd proc_sys;
+    if (!c.sysctls.empty()) {
+      proc_sys.reset(
+          check(::open("/proc/sys", O_PATH | O_DIRECTORY | O_CLOEXEC), "open /proc/sys"));
+    }
     // Masked and read-only paths need mount(2): before the rest of the security settings.
     if (const auto* security = c.command.security; security != nullptr) {
       const UniqueFd root(check(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC), "open /"));
@@ -336,6 +375,8 @@ void run_init(const InitConfig& c) noexcept {
     // The mounts above ran while the parent placed us in the cgroup and the network (a cgroup v1
     // move waits for an RCU grace period); nothing from here on may run before that.
     wait_for_parent(c.sync);
+    // After the go: the network's interfaces (net.ipv4.conf.eth0.*) are in place.
+    write_sysctls(proc_sys.borrow(), c.sysctls);
     exec_container_command(c.report, c.command);
   });
 }

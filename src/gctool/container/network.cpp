@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "gctool/container/namespace_modes.hpp"
 #include "gctool/core/error.hpp"
 #include "gctool/core/file_util.hpp"
 #include "gctool/core/ids.hpp"
@@ -157,11 +158,11 @@ void validate_network(const fsys::path& root, const Spec& spec) {
 }
 
 bool attaches_to_network(const Spec& spec) noexcept {
-  return spec.network_mode != "none" && spec.network_mode != "host";
+  return spec.network_mode != "none" && own_network_namespace(spec);
 }
 
 bool own_network_namespace(const Spec& spec) noexcept {
-  return spec.network_mode != "host";
+  return spec.network_mode != "host" && mode_container(spec.network_mode).empty();
 }
 
 void write_network_files(const fsys::path& root, const fsys::path& dir, const Record& record) {

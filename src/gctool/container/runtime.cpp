@@ -18,6 +18,7 @@
 #include <fmt/std.h>
 #include "gctool/cgroup/driver.hpp"
 #include "gctool/container/init.hpp"
+#include "gctool/container/namespace_modes.hpp"
 #include "gctool/container/network.hpp"
 #include "gctool/container/volume.hpp"
 
@@ -77,6 +78,38 @@ bool valid_hostname(std::string_view name) {
                           : valid_name(name);
 }
 
+std::filesystem::path& init_helper() {
+  static std::filesystem::path helper;
+  return helper;
+}
+
+// --ipc container:NAME and --network container:NAME: the running container whose namespace
+// (ns: "ipc" or "net") is joined, checked as Docker checks it, and that namespace as an nsfd.
+struct Donor {
+  Record record;
+  UniqueFd ns;
+};
+Donor open_donor(const ContainerStore& store, std::string_view name, std::string_view ns) {
+  const std::string_view what = ns == "ipc" ? "IPC" : "network";
+  Record donor = inspect_container(store, name);
+  if (!donor.running() || !alive(donor.state.process)) {
+    throw_invalid("cannot join {} of a non running container: {}", what, name);
+  }
+  if (ns == "ipc" && donor.spec.ipc_mode != "shareable" && donor.spec.ipc_mode != "host") {
+    throw_invalid(
+        "cannot join IPC of container {}: non-shareable IPC (hint: use --ipc shareable for the "
+        "donor container)",
+        name);
+  }
+  const pid_t pid = donor.state.process.pid;
+  UniqueFd fd(::open(fmt::format("/proc/{}/ns/{}", pid, ns).c_str(), O_RDONLY | O_CLOEXEC));
+  // Checked after the open: the namespace is the donor's, not a reused pid's.
+  if (!fd.valid() || !process_matches(pid, donor.state.process.start_time)) {
+    throw_invalid("cannot join {} of a non running container: {}", what, name);
+  }
+  return Donor{std::move(donor), std::move(fd)};
+}
+
 // Overlayfs cannot hold an overlay's upper dir: a data root on the root filesystem of a container
 // (gctool run inside one) would fail at the mount, deep inside the start.
 void check_root_filesystem(const fsys::path& root) {
@@ -115,6 +148,8 @@ void validate(const fsys::path& root, const Spec& spec) {
         spec.hostname);
   }
   cgroup::validate(container_resources(spec));
+  // Its warnings are the CLI's to print (build_spec asks again).
+  cgroup::host_driver()->check_supported(spec.resources);
   for (const auto& bind : spec.binds) {
     if (const auto why = reserved_destination(bind.destination)) {
       throw_invalid("invalid mount destination \"{}\": can't be {}", bind.destination, *why);
@@ -143,6 +178,25 @@ void validate(const fsys::path& root, const Spec& spec) {
   }
   if (spec.shm_size && *spec.shm_size <= 0) {
     throw_invalid("invalid --shm-size: must be greater than 0");
+  }
+  check_namespace_mode("--pid", spec.pid_mode);
+  check_namespace_mode("--uts", spec.uts_mode);
+  check_namespace_mode("--ipc", spec.ipc_mode);
+  if (shares_host_uts(spec) && !spec.hostname.empty()) {
+    throw_invalid("conflicting options: hostname and the UTS mode");
+  }
+  if (!mode_container(spec.network_mode).empty() && !spec.hostname.empty()) {
+    throw_invalid("conflicting options: hostname and the network mode");
+  }
+  if (spec.shm_size && joins_ipc(spec)) {
+    throw_invalid("conflicting options: --shm-size and --ipc {}", spec.ipc_mode);
+  }
+  for (const auto& [name, value] : spec.sysctls) {
+    parse_sysctl(name + "=" + value);
+  }
+  check_sysctls(spec);
+  if (spec.init && init_helper().empty()) {
+    throw_invalid("--init: gctool-init was not found next to gctool");
   }
   if (spec.entrypoint.empty() && spec.cmd.empty()) {
     throw_invalid("no command specified");
@@ -287,6 +341,10 @@ std::uint64_t container_namespace_flags() {
   return flags;
 }
 
+void use_init_helper(std::filesystem::path helper) {
+  init_helper() = std::move(helper);
+}
+
 sys::SecurityOptions container_security(const ContainerStore& store, const Spec& spec) {
   sys::SecurityRequest request;
   request.cap_add = spec.cap_add;
@@ -324,14 +382,23 @@ Container::~Container() {
 
 Container Container::create(const ContainerStore& store, Spec spec, Durability durability) {
   validate(store.root(), spec);
+  if (const auto donor = mode_container(spec.ipc_mode); !donor.empty()) {
+    open_donor(store, donor, "ipc");
+  }
+  std::string donor_hostname;
+  if (const auto donor = mode_container(spec.network_mode); !donor.empty()) {
+    // As Docker: the container takes the hostname of the one whose network it shares.
+    donor_hostname = open_donor(store, donor, "net").record.hostname;
+  }
   Record record;
   record.id = random_id();
   const bool generated_name = spec.name.empty();
   record.name = generated_name ? random_name() : spec.name;
   record.created = now_rfc3339();
-  record.hostname = !spec.hostname.empty()        ? spec.hostname
-                    : own_network_namespace(spec) ? short_id(record.id)
-                                                  : host_hostname();
+  record.hostname = !donor_hostname.empty()                                 ? donor_hostname
+                    : !spec.hostname.empty()                                ? spec.hostname
+                    : own_network_namespace(spec) && !shares_host_uts(spec) ? short_id(record.id)
+                                                                            : host_hostname();
   record.owner = self_process();
   record.cgroup_path = cgroup::container_cgroup_path(record.id);
   record.spec = std::move(spec);
@@ -457,9 +524,34 @@ void Container::start(BorrowedFd stdin_fd) {
   init.own_netns = own_network_namespace(spec);
   init.tty = spec.tty;
   init.hostname = record_.hostname;
+  init.set_hostname = !shares_host_uts(spec);
+  init.sysctls = spec.sysctls;
+  Donor ipc_donor;
+  if (spec.ipc_mode == "host") {
+    init.shm_source = "/dev/shm";
+  } else if (const auto donor = mode_container(spec.ipc_mode); !donor.empty()) {
+    ipc_donor = open_donor(*store_, donor, "ipc");
+    init.ipc_namespace = ipc_donor.ns.borrow();
+    init.shm_source = fmt::format("/proc/{}/root/dev/shm", ipc_donor.record.state.process.pid);
+  }
+  Donor net_donor;
+  if (const auto donor = mode_container(spec.network_mode); !donor.empty()) {
+    net_donor = open_donor(*store_, donor, "net");
+    init.net_namespace = net_donor.ns.borrow();
+    // The donor's own files, as Docker shares them: its address and resolver.
+    const fsys::path donor_dir = store_->dir(net_donor.record.id);
+    init.etc_files = {{dir / "hostname", "/etc/hostname"},
+                      {donor_dir / "hosts", "/etc/hosts"},
+                      {donor_dir / "resolv.conf", "/etc/resolv.conf"}};
+  }
   init.command.user = spec.user;
   init.command.working_dir = spec.working_dir;
   init.command.args = record_.args();
+  if (spec.init) {
+    init.init_binary = init_helper();
+    init.command.args.insert(init.command.args.begin(), {std::string(kInitPath), "--"});
+  }
+  init.command.group_add = spec.group_add;
   init.command.env = base_environment(spec, record_.hostname);
   init.command.ulimits = spec.ulimits;
   init.command.security = &security;
@@ -479,6 +571,15 @@ void Container::start(BorrowedFd stdin_fd) {
   std::uint64_t flags = container_namespace_flags();
   if (!init.own_netns) {
     flags &= ~std::uint64_t{CLONE_NEWNET};
+  }
+  if (shares_host_pid(spec)) {
+    flags &= ~std::uint64_t{CLONE_NEWPID};
+  }
+  if (shares_host_uts(spec)) {
+    flags &= ~std::uint64_t{CLONE_NEWUTS};
+  }
+  if (joins_ipc(spec)) {
+    flags &= ~std::uint64_t{CLONE_NEWIPC};
   }
   auto child = sys::clone_with_pidfd(flags, cgroup_dir.borrow());
   if (!child) {

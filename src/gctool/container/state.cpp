@@ -258,6 +258,12 @@ json to_json(const Record& r) {
         {"CpusetCpus", res.cpuset_cpus.value_or("")},
         {"CpusetMems", res.cpuset_mems.value_or("")},
         {"PidsLimit", optional_json(res.pids_limit)},
+        {"MemorySwap", res.memory_swap.value_or(0)},
+        {"MemoryReservation", res.memory_reservation.value_or(0)},
+        {"OomKillDisable", res.oom_kill_disable},
+        {"CpuPeriod", res.cpu_period.value_or(0)},
+        {"CpuQuota", res.cpu_quota.value_or(0)},
+        {"BlkioWeight", res.blkio_weight.value_or(0)},
         {"ReadonlyRootfs", s.read_only_rootfs},
         {"AutoRemove", s.auto_remove},
         {"Binds", binds},
@@ -275,7 +281,13 @@ json to_json(const Record& r) {
         {"Devices", devices_json(s.devices)},
         {"Tmpfs", tmpfs},
         {"Ulimits", ulimits},
-        {"ShmSize", s.shm_size.value_or(kDefaultShmSize)}}},
+        {"ShmSize", s.shm_size.value_or(kDefaultShmSize)},
+        {"PidMode", s.pid_mode},
+        {"UTSMode", s.uts_mode},
+        {"IpcMode", s.ipc_mode.empty() ? "private" : s.ipc_mode},
+        {"Sysctls", s.sysctls},
+        {"GroupAdd", s.group_add},
+        {"Init", s.init ? json(true) : json(nullptr)}}},
       {"Mounts", mounts},
       {"NetworkSettings", network_settings_json(r)},
       {"Gctool",
@@ -347,6 +359,16 @@ Record record_from_json(const json& j) {
       res.cpuset_mems = v;
     }
     res.pids_limit = optional_from<std::int64_t>(h, "PidsLimit");
+    if (const auto swap = h.value("MemorySwap", std::int64_t{0}); swap != 0) {
+      res.memory_swap = swap;
+    }
+    res.memory_reservation = positive("MemoryReservation");
+    res.oom_kill_disable = h.value("OomKillDisable", false);
+    res.cpu_period = positive("CpuPeriod");
+    if (const auto quota = h.value("CpuQuota", std::int64_t{0}); quota != 0) {
+      res.cpu_quota = quota;
+    }
+    res.blkio_weight = positive("BlkioWeight");
     s.read_only_rootfs = h.value("ReadonlyRootfs", false);
     s.auto_remove = h.value("AutoRemove", false);
     s.network_mode = h.value("NetworkMode", "none");
@@ -377,6 +399,12 @@ Record record_from_json(const json& j) {
     if (const auto shm = h.value("ShmSize", kDefaultShmSize); shm != kDefaultShmSize) {
       s.shm_size = shm;
     }
+    s.pid_mode = h.value("PidMode", "");
+    s.uts_mode = h.value("UTSMode", "");
+    s.ipc_mode = h.value("IpcMode", "");
+    s.sysctls = h.value("Sysctls", std::map<std::string, std::string>{});
+    s.group_add = h.value("GroupAdd", std::vector<std::string>{});
+    s.init = h.contains("Init") && h["Init"].is_boolean() && h["Init"].get<bool>();
     const json& g = j.at("Gctool");
     const auto anonymous = g.value("AnonymousVolumes", std::vector<std::string>{});
     for (const auto& m : j.value("Mounts", json::array())) {

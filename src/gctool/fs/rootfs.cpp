@@ -160,7 +160,8 @@ void mount_proc_and_sys(BorrowedFd root) {
   }
 }
 
-UniqueFd setup_dev(BorrowedFd root, std::int64_t shm_size) {
+UniqueFd setup_dev(BorrowedFd root, std::int64_t shm_size,
+                   const std::filesystem::path& shm_source) {
   const UniqueFd dev_fd = system_mount_point(root, "dev", "tmpfs", 0755);
   mount("tmpfs", fd_path(dev_fd), "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k");
   // Reopen: the fd above names the directory under the new tmpfs.
@@ -196,8 +197,12 @@ UniqueFd setup_dev(BorrowedFd root, std::int64_t shm_size) {
   mount("devpts", fd_path(pts), "devpts", MS_NOSUID | MS_NOEXEC,
         "newinstance,ptmxmode=0666,mode=0620");
   const UniqueFd shm = open_in_root(root, "/dev/shm", O_PATH | O_DIRECTORY);
-  mount("shm", fd_path(shm), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-        fmt::format("mode=1777,size={}", shm_size));
+  if (shm_source.empty()) {
+    mount("shm", fd_path(shm), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+          fmt::format("mode=1777,size={}", shm_size));
+  } else {
+    bind_mount(shm_source, shm, false, false);
+  }
   const std::pair<const char*, const char*> links[] = {{"pts/ptmx", "ptmx"},
                                                        {"/proc/self/fd", "fd"},
                                                        {"/proc/self/fd/0", "stdin"},

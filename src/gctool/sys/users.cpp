@@ -35,6 +35,25 @@ void for_each_entry(std::string_view db, std::size_t min_fields, F f) {
 
 }  // namespace
 
+gid_t resolve_group(std::string_view name, std::string_view group) {
+  const auto numeric_gid = parse_id(name);
+  std::optional<gid_t> found;
+  // group: name:password:gid:members
+  for_each_entry(group, 3, [&](const std::vector<std::string_view>& f) {
+    const auto gid = parse_id(f[2]);
+    if (!found && gid && (f[0] == name || (numeric_gid && *numeric_gid == *gid))) {
+      found = *gid;
+    }
+  });
+  if (!found) {
+    if (!numeric_gid) {
+      throw_invalid("unable to find group {}: no matching entries in group file", name);
+    }
+    found = *numeric_gid;
+  }
+  return *found;
+}
+
 ExecUser resolve_exec_user(std::string_view spec, std::string_view passwd, std::string_view group) {
   ExecUser user;
   if (spec.empty()) {
@@ -73,22 +92,7 @@ ExecUser resolve_exec_user(std::string_view spec, std::string_view passwd, std::
     user.uid = *numeric_uid;
   }
   if (group_part) {
-    const auto numeric_gid = parse_id(*group_part);
-    bool group_found = false;
-    // group: name:password:gid:members
-    for_each_entry(group, 3, [&](const std::vector<std::string_view>& f) {
-      const auto gid = parse_id(f[2]);
-      if (!group_found && gid && (f[0] == *group_part || (numeric_gid && *numeric_gid == *gid))) {
-        group_found = true;
-        user.gid = *gid;
-      }
-    });
-    if (!group_found) {
-      if (!numeric_gid) {
-        throw_invalid("unable to find group {}: no matching entries in group file", *group_part);
-      }
-      user.gid = *numeric_gid;
-    }
+    user.gid = resolve_group(*group_part, group);
   }
   if (!user_name.empty()) {
     for_each_entry(group, 4, [&](const std::vector<std::string_view>& f) {

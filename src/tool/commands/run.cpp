@@ -36,6 +36,7 @@ int run_detached(const Globals& globals, const container::SupervisorOptions& opt
 int run(const Globals& globals, const RunOptions& o, const std::vector<std::string>& words) {
   // Checked with or without -d, before anything is created.
   const auto options = supervisor_options(o);
+  const auto streams = attach_streams(o);
   auto spec = build_spec(globals.root, o, words, "run");
   container::check_restart_policy(spec, options);
   CidFile cidfile(o.cidfile);
@@ -50,7 +51,7 @@ int run(const Globals& globals, const RunOptions& o, const std::vector<std::stri
   // As Docker, the restart policy is kept: a later `start` applies it.
   container::save_supervisor_options(store.dir(container.id()), options);
   cidfile.write(container.id());
-  return run_attached(store, container, options.log, o.interactive, signals);
+  return run_attached(store, container, options.log, o.interactive, signals, streams);
 }
 
 void setup_run(CLI::App& app, Globals& globals) {
@@ -59,6 +60,8 @@ void setup_run(CLI::App& app, Globals& globals) {
   cmd->set_help_flag("--help", "Print this help message and exit");
   auto o = std::make_shared<RunOptions>();
   cmd->add_flag("-d,--detach", o->detach, "Run the container in the background, print its ID");
+  cmd->add_option("-a,--attach", o->attach, "Attach to STDIN, STDOUT or STDERR")
+      ->allow_extra_args(false);
   add_run_options(cmd, *o);
   // IMAGE and everything after it belong to the container: `run busybox ls -l` must not parse -l.
   cmd->prefix_command();

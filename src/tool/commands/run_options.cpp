@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <map>
 #include <tuple>
@@ -11,8 +12,10 @@
 #include <fmt/format.h>
 
 #include "command.hpp"
+#include "gctool/cgroup/driver.hpp"
 #include "gctool/container/foreground.hpp"
 #include "gctool/container/init.hpp"
+#include "gctool/container/namespace_modes.hpp"
 #include "gctool/core/file_util.hpp"
 #include "gctool/core/units.hpp"
 #include "gctool/image/store.hpp"
@@ -54,6 +57,23 @@ container::Spec build_spec(const std::string& root, const RunOptions& o,
   // Docker: 0 or -1 mean unlimited.
   if (o.pids_limit && *o.pids_limit > 0) {
     spec.resources.pids_limit = o.pids_limit;
+  }
+  if (!o.memory_swap.empty()) {
+    spec.resources.memory_swap = o.memory_swap == "-1" ? -1 : parse_memory_size(o.memory_swap);
+  }
+  if (!o.memory_reservation.empty()) {
+    spec.resources.memory_reservation = parse_memory_size(o.memory_reservation);
+  }
+  spec.resources.oom_kill_disable = o.oom_kill_disable;
+  spec.resources.cpu_period = o.cpu_period;
+  spec.resources.cpu_quota = o.cpu_quota;
+  // Docker: 0 leaves the weight as it is.
+  if (o.blkio_weight && *o.blkio_weight != 0) {
+    spec.resources.blkio_weight = o.blkio_weight;
+  }
+  cgroup::validate(spec.resources);
+  for (const auto& warning : cgroup::host_driver()->check_supported(spec.resources)) {
+    print_error(warning);
   }
   for (const auto& volume : o.volumes) {
     spec.binds.push_back(container::parse_volume(volume, std::filesystem::current_path()));
@@ -133,6 +153,23 @@ container::Spec build_spec(const std::string& root, const RunOptions& o,
   for (const auto& device : o.devices) {
     spec.devices.push_back(container::parse_device(device));
   }
+  container::check_namespace_mode("--pid", o.pid_mode);
+  container::check_namespace_mode("--uts", o.uts_mode);
+  container::check_namespace_mode("--ipc", o.ipc_mode);
+  spec.pid_mode = o.pid_mode;
+  spec.uts_mode = o.uts_mode;
+  spec.ipc_mode = o.ipc_mode;
+  for (const auto& sysctl : o.sysctls) {
+    auto [name, value] = container::parse_sysctl(sysctl);
+    spec.sysctls[name] = std::move(value);
+  }
+  for (const auto& group : o.group_add) {
+    if (group.empty() || group.find_first_of(":\n") != std::string::npos) {
+      throw_invalid("invalid --group-add \"{}\": expected a group name or gid", group);
+    }
+  }
+  spec.group_add = o.group_add;
+  spec.init = o.init;
   std::vector<std::string> cli_env;
   for (const auto& file : o.env_files) {
     if (has_control_char(file)) {
@@ -185,9 +222,37 @@ container::Spec build_spec(const std::string& root, const RunOptions& o,
   return spec;
 }
 
+AttachStreams attach_streams(const RunOptions& o) {
+  if (o.attach.empty()) {
+    return {};
+  }
+  if (o.detach) {
+    throw_invalid("conflicting options: cannot specify both --attach and --detach");
+  }
+  AttachStreams streams{false, false};
+  for (const auto& name : o.attach) {
+    std::string lower = name;
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (lower == "stdout") {
+      streams.out = true;
+    } else if (lower == "stderr") {
+      streams.err = true;
+    } else if (lower != "stdin") {
+      throw_invalid(
+          "invalid argument \"{}\" for \"-a, --attach\" flag: valid streams are STDIN, STDOUT "
+          "and STDERR",
+          name);
+    }
+  }
+  return streams;
+}
+
 int run_attached(const container::ContainerStore& store, container::Container& container,
-                 const container::LogOptions& log, bool interactive, io::SignalSet& signals) {
+                 const container::LogOptions& log, bool interactive, io::SignalSet& signals,
+                 AttachStreams streams) {
   container::ForegroundOutput output(store, container, log);
+  output.attach_only(streams.out, streams.err);
   try {
     output.start(container, interactive ? BorrowedFd(0) : BorrowedFd());
   } catch (const container::InitError& e) {
@@ -285,6 +350,14 @@ void add_run_options(CLI::App* cmd, RunOptions& o) {
   cmd->add_option("--cpu-shares", o.cpu_shares, "CPU shares (relative weight)");
   cmd->add_option("--cpuset-cpus", o.cpuset_cpus, "CPUs in which to allow execution (0-3, 0,1)");
   cmd->add_option("--pids-limit", o.pids_limit, "Tune container pids limit (-1 for unlimited)");
+  cmd->add_option("--memory-swap", o.memory_swap,
+                  "Swap limit equal to memory plus swap: '-1' to enable unlimited swap");
+  cmd->add_option("--memory-reservation", o.memory_reservation, "Memory soft limit");
+  cmd->add_flag("--oom-kill-disable", o.oom_kill_disable, "Disable OOM Killer");
+  cmd->add_option("--cpu-period", o.cpu_period, "Limit CPU CFS (Completely Fair Scheduler) period");
+  cmd->add_option("--cpu-quota", o.cpu_quota, "Limit CPU CFS (Completely Fair Scheduler) quota");
+  cmd->add_option("--blkio-weight", o.blkio_weight,
+                  "Block IO (relative weight), between 10 and 1000, or 0 to disable");
   cmd->add_option("--entrypoint", o.entrypoint, "Overwrite the default ENTRYPOINT of the image");
   cmd->add_option("--network,--net", o.network,
                   "Connect a container to a network: bridge (default), none, host or a name");
@@ -312,6 +385,17 @@ void add_run_options(CLI::App* cmd, RunOptions& o) {
   cmd->add_option("--device", o.devices,
                   "Add a host device to the container (HOST[:CONTAINER[:rwm]])")
       ->allow_extra_args(false);
+  cmd->add_flag("--init", o.init,
+                "Run an init inside the container that forwards signals and reaps processes");
+  cmd->add_option("--sysctl", o.sysctls,
+                  "Sysctl options (NAME=VALUE: net.*, fs.mqueue.*, kernel IPC limits)")
+      ->allow_extra_args(false);
+  cmd->add_option("--group-add", o.group_add, "Add additional groups to join")
+      ->allow_extra_args(false);
+  cmd->add_option("--pid", o.pid_mode, "PID namespace to use: host");
+  cmd->add_option("--uts", o.uts_mode, "UTS namespace to use: host");
+  cmd->add_option("--ipc", o.ipc_mode,
+                  "IPC mode to use: private, shareable, host or container:NAME");
   cmd->add_option("--security-opt", o.security_opts,
                   "Security options: no-new-privileges[=bool], seccomp=unconfined|FILE, "
                   "systempaths=unconfined")

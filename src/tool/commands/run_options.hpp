@@ -19,7 +19,8 @@ namespace gctool::tool {
 
 struct RunOptions {
   bool rm = false;
-  bool detach = false;  // run only
+  bool detach = false;              // run only
+  std::vector<std::string> attach;  // run only: -a STDIN|STDOUT|STDERR
   std::string restart = "no";
   std::vector<std::string> log_opts;
   bool interactive = false;
@@ -48,6 +49,12 @@ struct RunOptions {
   std::optional<std::int64_t> cpu_shares;
   std::string cpuset_cpus;
   std::optional<std::int64_t> pids_limit;
+  std::string memory_swap;
+  std::string memory_reservation;
+  bool oom_kill_disable = false;
+  std::optional<std::int64_t> cpu_period;
+  std::optional<std::int64_t> cpu_quota;
+  std::optional<std::int64_t> blkio_weight;
   std::optional<std::string> entrypoint;
   std::string network = "bridge";
   std::vector<std::string> publish;
@@ -64,6 +71,12 @@ struct RunOptions {
   bool privileged = false;
   std::vector<std::string> security_opts;
   std::vector<std::string> devices;
+  bool init = false;
+  std::vector<std::string> sysctls;
+  std::vector<std::string> group_add;
+  std::string pid_mode;
+  std::string uts_mode;
+  std::string ipc_mode;
   std::string pull = "missing";
   RegistryCliOptions registry;
 };
@@ -76,12 +89,21 @@ void add_run_options(CLI::App* cmd, RunOptions& o);
 container::Spec build_spec(const std::string& root, const RunOptions& o,
                            const std::vector<std::string>& words, const std::string& verb);
 
+// run -a: the streams shown on this process's fds 1 and 2 (-a stdin alone attaches neither, as
+// Docker). Checked: an unknown stream, or -a with -d, is invalid input.
+struct AttachStreams {
+  bool out = true;
+  bool err = true;
+};
+AttachStreams attach_streams(const RunOptions& o);
+
 // Starts the created (or exited) container in this process and relays its output to fds 1 and
 // 2 and its log until it exits: `run` without -d and `start -a`. Returns the container's exit
 // code, or the code of why it could not start (printed). `signals` must be a signalfd-backed set
 // over container::kForwardedSignals, blocked before the container was created.
 int run_attached(const container::ContainerStore& store, container::Container& container,
-                 const container::LogOptions& log, bool interactive, io::SignalSet& signals);
+                 const container::LogOptions& log, bool interactive, io::SignalSet& signals,
+                 AttachStreams streams = {});
 
 // --cidfile: made when the container is about to be created (an existing file is refused, as
 // Docker does), removed again unless the id was written.
