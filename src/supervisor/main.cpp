@@ -22,12 +22,14 @@ using gctool::BorrowedFd;
 using gctool::UniqueFd;
 using namespace gctool::container;
 
-// Small: this loop waits on a pidfd, a signalfd and up to three pipes.
+// Small: this loop waits on a pidfd, a signalfd, up to three pipes and the attach socket and
+// its clients (more are queued when the ring is full).
 constexpr unsigned kRingEntries = 8;
 
 // The inherited descriptors become close-on-exec again, so that the exit command gets none.
 void close_on_exec(const MonitorArgs& args) {
-  for (const int fd : {args.pidfd, args.out, args.err, args.console}) {
+  for (const int fd :
+       {args.pidfd, args.out, args.err, args.console, args.attach, args.stdin_pipe}) {
     if (fd >= 0) {
       ::fcntl(fd, F_SETFD, FD_CLOEXEC);
     }
@@ -44,6 +46,8 @@ Outcome supervise(const MonitorArgs& args) {
   UniqueFd out(args.out);
   UniqueFd err(args.err);
   UniqueFd console(args.console);
+  UniqueFd attach(args.attach);
+  UniqueFd stdin_pipe(args.stdin_pipe);
   const BorrowedFd pidfd(args.pidfd);
   try {
     // The signals are blocked already (inherited): one sent before this point is pending.
@@ -55,7 +59,8 @@ Outcome supervise(const MonitorArgs& args) {
     Monitor monitor(writer, signals, args.stop_signal);
     monitor.watch_signals(loop);
     outcome.info = gctool::io::sync_wait(
-        loop, monitor.run(loop, pidfd, std::move(out), std::move(err), std::move(console)));
+        loop, monitor.run(loop, pidfd, std::move(out), std::move(err), std::move(console),
+                          std::move(attach), std::move(stdin_pipe)));
     outcome.stopping = monitor.stopping();
     return outcome;
   } catch (const std::exception&) {
@@ -64,6 +69,8 @@ Outcome supervise(const MonitorArgs& args) {
   out.reset();
   err.reset();
   console.reset();
+  attach.reset();
+  stdin_pipe.reset();
   outcome.info = gctool::sys::pidfd_wait(pidfd);
   return outcome;
 }

@@ -179,6 +179,21 @@ TEST_CASE("v1 stats and OOM kills are read from the controllers' files", "[cgrou
   CHECK(s.cpu_usage_ns == 123456789u);
   CHECK(s.pids_current == 4u);
   CHECK(s.oom_kills == 2u);
+  // No limit file, or the kernel's "unlimited": no limit.
+  CHECK_FALSE(s.memory_limit);
+  put(memory / "memory.limit_in_bytes", "9223372036854771712\n");
+  CHECK_FALSE(fake.driver()->stats("gctool/c1").memory_limit);
+  put(memory / "memory.limit_in_bytes", "67108864\n");
+  put(memory / "memory.stat", "cache 8192\ntotal_cache 8192\ntotal_inactive_file 2048\n");
+  fake.mounts["blkio"] = fake.root / "blkio";
+  put(fake.root / "blkio" / "gctool" / "c1" / "blkio.throttle.io_service_bytes_recursive",
+      "8:0 Read 4096\n8:0 Write 1024\n8:0 Sync 5120\n8:0 Async 0\n8:0 Total 5120\n"
+      "8:16 Read 10\n8:16 Write 0\nTotal 5130\n");
+  s = fake.driver()->stats("gctool/c1");
+  CHECK(s.memory_limit == 67108864u);
+  CHECK(s.memory_inactive_file == 2048u);
+  CHECK(s.io_read_bytes == 4106u);
+  CHECK(s.io_write_bytes == 1024u);
 
   // Kernels before 4.13 have no oom_kill field: hitting the limit is the hint.
   put(memory / "memory.oom_control", "oom_kill_disable 0\nunder_oom 0\n");

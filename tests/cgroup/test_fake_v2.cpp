@@ -53,8 +53,8 @@ struct FakeV2 {
 TEST_CASE("v2 create enables controllers in every ancestor, not in the leaf", "[cgroup][v2]") {
   FakeV2 fake;
   fake.driver->create("gctool/c1", Resources{});
-  CHECK(slurp(fake.root / "cgroup.subtree_control") == "+cpu +cpuset +memory +pids");
-  CHECK(slurp(fake.root / "gctool" / "cgroup.subtree_control") == "+cpu +cpuset +memory +pids");
+  CHECK(slurp(fake.root / "cgroup.subtree_control") == "+cpu +cpuset +io +memory +pids");
+  CHECK(slurp(fake.root / "gctool" / "cgroup.subtree_control") == "+cpu +cpuset +io +memory +pids");
   CHECK(slurp(fake.root / "gctool" / "c1" / "cgroup.subtree_control").empty());
 }
 
@@ -63,7 +63,7 @@ TEST_CASE("v2 create only adds controllers that are not enabled yet", "[cgroup][
   put(fake.root / "cgroup.subtree_control", "cpu memory\n");
   fake.driver->create("gctool/c1", Resources{});
   // The kernel reads "+cpuset +pids" as an addition; the fake file shows what was written.
-  CHECK(slurp(fake.root / "cgroup.subtree_control") == "+cpuset +pids");
+  CHECK(slurp(fake.root / "cgroup.subtree_control") == "+cpuset +io +pids");
 }
 
 TEST_CASE("v2 create fails before creating anything when a needed controller is missing",
@@ -141,6 +141,25 @@ TEST_CASE("v2 processes, stats and OOM kills are read from the cgroup files", "[
   CHECK(s.cpu_usage_ns == 1500000u);
   CHECK(s.pids_current == 3u);
   CHECK(s.oom_kills == 1u);
+  CHECK_FALSE(s.memory_limit);
+  CHECK(s.io_read_bytes == 0u);
+}
+
+TEST_CASE("v2 stats read the memory limit, reclaimable cache and block I/O", "[cgroup][v2]") {
+  FakeV2 fake;
+  const auto leaf = fake.root / "gctool" / "c1";
+  put(leaf / "memory.max", "max\n");
+  CHECK_FALSE(fake.driver->stats("gctool/c1").memory_limit);
+  put(leaf / "memory.max", "67108864\n");
+  put(leaf / "memory.stat", "anon 100\nfile 4096\nactive_file 1024\ninactive_file 3072\n");
+  put(leaf / "io.stat",
+      "8:0 rbytes=4096 wbytes=512 rios=1 wios=1 dbytes=0 dios=0\n"
+      "253:1 rbytes=100 wbytes=0 rios=1 wios=0 dbytes=0 dios=0\n");
+  const Stats s = fake.driver->stats("gctool/c1");
+  CHECK(s.memory_limit == 67108864u);
+  CHECK(s.memory_inactive_file == 3072u);
+  CHECK(s.io_read_bytes == 4196u);
+  CHECK(s.io_write_bytes == 512u);
 }
 
 TEST_CASE("v2 stats are empty for files the host does not have", "[cgroup][v2]") {

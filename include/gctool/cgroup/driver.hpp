@@ -24,6 +24,10 @@ struct Stats {
   std::optional<std::uint64_t> memory_peak;     // bytes, high-water mark
   std::optional<std::uint64_t> cpu_usage_ns;    // user + system CPU time of all processes
   std::optional<std::uint64_t> pids_current;
+  std::optional<std::uint64_t> memory_limit;  // bytes; empty when unlimited
+  std::uint64_t memory_inactive_file = 0;     // page cache the kernel may reclaim (not "usage")
+  std::uint64_t io_read_bytes = 0;            // block devices, all of them
+  std::uint64_t io_write_bytes = 0;
   std::uint64_t oom_kills = 0;  // processes the OOM killer killed for this cgroup's limit
 };
 

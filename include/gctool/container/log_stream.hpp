@@ -5,6 +5,7 @@
 #include <chrono>
 #include <functional>
 
+#include "gctool/container/attach.hpp"
 #include "gctool/container/log_format.hpp"
 #include "gctool/container/log_reader.hpp"
 #include "gctool/container/log_writer.hpp"
@@ -21,8 +22,10 @@ namespace gctool::container {
 // stream on the same loop with the same writer: a chunk is formatted and written before the loop
 // resumes anything else, so records never interleave. Throws when reading the pipe fails. When
 // writing the log fails (disk full), it keeps reading so that the container never blocks on a full
-// pipe, drops what it cannot write, and throws the first such error at end of file.
-io::Task<void> stream_to_log(io::Loop& loop, BorrowedFd pipe, LogStream stream, LogWriter& writer);
+// pipe, drops what it cannot write, and throws the first such error at end of file. With
+// `attach`, each chunk then goes to the attached clients too.
+io::Task<void> stream_to_log(io::Loop& loop, BorrowedFd pipe, LogStream stream, LogWriter& writer,
+                             AttachServer* attach = nullptr);
 
 // Follows a log after reader.read_existing(): every `interval` reads what was appended (across
 // rotations). Once still_running() says false, finishes when an interval passes without new

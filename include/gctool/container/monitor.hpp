@@ -10,9 +10,11 @@
 #include <chrono>
 #include <cstdint>
 #include <initializer_list>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "gctool/container/attach.hpp"
 #include "gctool/container/log_options.hpp"
 #include "gctool/container/log_writer.hpp"
 #include "gctool/core/fd.hpp"
@@ -39,15 +41,19 @@ class Monitor {
 
   // One life of pid 1: streams out and err (pipes, either may be invalid) and console (a pty
   // master, logged as stdout) into the log until pid 1 has exited and they are drained (at most
-  // 2 s after the exit), and returns its exit as reaped from pidfd.
+  // 2 s after the exit), and returns its exit as reaped from pidfd. With attach_listener (see
+  // container/attach.hpp) clients may attach meanwhile; stdin_pipe is the write end of the
+  // container's stdin without a tty (-i), written by them.
   io::Task<siginfo_t> run(io::Loop& loop, BorrowedFd pidfd, UniqueFd out, UniqueFd err,
-                          UniqueFd console);
+                          UniqueFd console, UniqueFd attach_listener = UniqueFd(),
+                          UniqueFd stdin_pipe = UniqueFd());
 
   // Whether a signal asked this process to stop the container.
   bool stopping() const noexcept { return stopping_; }
 
  private:
-  io::Task<void> stream(io::Loop& loop, UniqueFd pipe, LogStream which);
+  io::Task<void> stream(io::Loop& loop, UniqueFd pipe, LogStream which,
+                        std::shared_ptr<AttachServer> attach);
   io::Task<void> signal_loop(io::Loop& loop);
   io::Task<void> kill_after(io::Loop& loop, std::chrono::milliseconds timeout);
 
@@ -68,6 +74,8 @@ struct MonitorArgs {
   int out = -1;  // -1: none
   int err = -1;
   int console = -1;
+  int attach = -1;  // the listening attach socket
+  int stdin_pipe = -1;
   std::string log_path;
   LogOptions log;
   int stop_signal = SIGTERM;

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace gctool::cgroup::detail {
@@ -22,6 +23,16 @@ std::optional<std::uint64_t> read_u64(const std::filesystem::path& file);
 // The value of `key` in a flat keyed file ("oom_kill 3" lines); nullopt when the file or the key
 // is missing.
 std::optional<std::uint64_t> read_key(const std::filesystem::path& file, std::string_view key);
+
+// A limit file: nullopt when it is missing, says "max" (v2) or is v1's "unlimited" (2^63 rounded
+// down to a page, or more).
+std::optional<std::uint64_t> read_limit(const std::filesystem::path& file);
+
+// Bytes read and written, summed over devices: v1 blkio.throttle.io_service_bytes lines
+// ("8:0 Read 4096"; the Total lines are skipped), v2 io.stat lines ("8:0 rbytes=1 wbytes=2 ...").
+// {0, 0} when the file is missing.
+std::pair<std::uint64_t, std::uint64_t> read_io_v1(const std::filesystem::path& file);
+std::pair<std::uint64_t, std::uint64_t> read_io_v2(const std::filesystem::path& file);
 
 // The pids listed in a cgroup.procs file; empty when it does not exist.
 std::vector<pid_t> read_pids(const std::filesystem::path& procs);

@@ -5,6 +5,7 @@
 #include <exception>
 #include <string>
 #include <thread>
+#include <tuple>
 
 #include <fmt/format.h>
 #include <fmt/std.h>
@@ -18,10 +19,10 @@ namespace gctool::cgroup {
 
 namespace {
 
-// What a container needs; cpuacct holds the CPU usage that stats() reports, devices the rules
-// that keep the host's device nodes out of reach.
-constexpr std::array<std::string_view, 6> kUsed = {"memory", "cpu",  "cpuacct",
-                                                   "cpuset", "pids", "devices"};
+// What a container needs; cpuacct holds the CPU usage and blkio the block I/O that stats()
+// reports, devices the rules that keep the host's device nodes out of reach.
+constexpr std::array<std::string_view, 7> kUsed = {"memory", "cpu",     "cpuacct", "cpuset",
+                                                   "pids",   "devices", "blkio"};
 
 // A new cpuset level starts with empty cpus and mems, and the kernel refuses tasks (ENOSPC)
 // until both are set: copy them from the parent.
@@ -212,6 +213,8 @@ Stats V1Driver::stats(std::string_view path) const {
     const auto d = dir("memory", path);
     s.memory_current = detail::read_u64(d / "memory.usage_in_bytes");
     s.memory_peak = detail::read_u64(d / "memory.max_usage_in_bytes");
+    s.memory_limit = detail::read_limit(d / "memory.limit_in_bytes");
+    s.memory_inactive_file = detail::read_key(d / "memory.stat", "total_inactive_file").value_or(0);
     // oom_kill appeared in 4.13; before it, hitting the limit (failcnt) is the best hint.
     const auto kills = detail::read_key(d / "memory.oom_control", "oom_kill");
     s.oom_kills = kills ? *kills : detail::read_u64(d / "memory.failcnt").value_or(0);
@@ -221,6 +224,10 @@ Stats V1Driver::stats(std::string_view path) const {
   }
   if (has("pids")) {
     s.pids_current = detail::read_u64(dir("pids", path) / "pids.current");
+  }
+  if (has("blkio")) {
+    std::tie(s.io_read_bytes, s.io_write_bytes) =
+        detail::read_io_v1(dir("blkio", path) / "blkio.throttle.io_service_bytes_recursive");
   }
   return s;
 }

@@ -7,6 +7,7 @@
 #include <array>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include <fmt/format.h>
 #include <fmt/std.h>
@@ -21,8 +22,8 @@ namespace gctool::cgroup {
 
 namespace {
 
-// Controllers a container's cgroup gets even without limits, so that stats work.
-constexpr std::array<std::string_view, 4> kWanted = {"cpu", "cpuset", "memory", "pids"};
+// Controllers a container's cgroup gets even without limits, so that stats work (io: BLOCK I/O).
+constexpr std::array<std::string_view, 5> kWanted = {"cpu", "cpuset", "io", "memory", "pids"};
 
 std::set<std::string, std::less<>> needed_controllers(const Resources& r) {
   std::set<std::string, std::less<>> needed;
@@ -204,6 +205,9 @@ Stats V2Driver::stats(std::string_view path) const {
   Stats s;
   s.memory_current = detail::read_u64(d / "memory.current");
   s.memory_peak = detail::read_u64(d / "memory.peak");
+  s.memory_limit = detail::read_limit(d / "memory.max");
+  s.memory_inactive_file = detail::read_key(d / "memory.stat", "inactive_file").value_or(0);
+  std::tie(s.io_read_bytes, s.io_write_bytes) = detail::read_io_v2(d / "io.stat");
   if (const auto usec = detail::read_key(d / "cpu.stat", "usage_usec")) {
     s.cpu_usage_ns = *usec * 1000;
   }

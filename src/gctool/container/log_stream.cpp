@@ -33,7 +33,8 @@ bool can_gather(BorrowedFd pipe) {
 
 }  // namespace
 
-io::Task<void> stream_to_log(io::Loop& loop, BorrowedFd pipe, LogStream stream, LogWriter& writer) {
+io::Task<void> stream_to_log(io::Loop& loop, BorrowedFd pipe, LogStream stream, LogWriter& writer,
+                             AttachServer* attach) {
   const auto buffer = make_log_buffer(LogWriter::kReadBufferSize);
   const std::span<char> space(buffer.get(), LogWriter::kReadBufferSize);
   const bool gather = can_gather(pipe);
@@ -50,6 +51,9 @@ io::Task<void> stream_to_log(io::Loop& loop, BorrowedFd pipe, LogStream stream, 
       if (!failure) {
         failure = std::current_exception();
       }
+    }
+    if (attach != nullptr) {
+      co_await attach->broadcast(loop, stream, std::string_view(buffer.get(), n));
     }
     // Each read costs a wake-up of this process, which costs more than formatting and writing
     // the bytes it moves while the container writes in small pieces: while output flows, let it

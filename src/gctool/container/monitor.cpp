@@ -1,5 +1,7 @@
 #include "gctool/container/monitor.hpp"
 
+#include <fcntl.h>
+
 #include <charconv>
 #include <string_view>
 
@@ -37,14 +39,26 @@ void Monitor::watch_signals(io::Loop& loop) {
 }
 
 io::Task<siginfo_t> Monitor::run(io::Loop& loop, BorrowedFd pidfd, UniqueFd out, UniqueFd err,
-                                 UniqueFd console) {
+                                 UniqueFd console, UniqueFd attach_listener, UniqueFd stdin_pipe) {
+  // Shared with the streams, which a drain timeout may leave behind this frame.
+  std::shared_ptr<AttachServer> attach;
+  if (attach_listener) {
+    // Its own copy of the console, which the stream closes when it ends.
+    UniqueFd input = std::move(stdin_pipe);
+    if (console) {
+      input = UniqueFd(check(::fcntl(console.get(), F_DUPFD_CLOEXEC, 3), "dup the console"));
+    }
+    attach = std::make_shared<AttachServer>(std::move(attach_listener), std::move(input),
+                                            console.valid(), pidfd);
+    attach->serve(loop);
+  }
   for (auto* pipe : {&console, &out}) {
     if (*pipe) {
-      loop.spawn(stream(loop, std::move(*pipe), LogStream::Stdout));
+      loop.spawn(stream(loop, std::move(*pipe), LogStream::Stdout, attach));
     }
   }
   if (err) {
-    loop.spawn(stream(loop, std::move(err), LogStream::Stderr));
+    loop.spawn(stream(loop, std::move(err), LogStream::Stderr, attach));
   }
   pidfd_ = pidfd;
   running_ = true;
@@ -54,13 +68,17 @@ io::Task<siginfo_t> Monitor::run(io::Loop& loop, BorrowedFd pidfd, UniqueFd out,
   for (auto waited = 0ms; streams_open_ > 0 && waited < kDrainTimeout; waited += 10ms) {
     co_await io::sleep(loop, 10ms);
   }
+  if (attach) {
+    co_await attach->finish(loop, io::exit_code(info));
+  }
   co_return info;
 }
 
-io::Task<void> Monitor::stream(io::Loop& loop, UniqueFd pipe, LogStream which) {
+io::Task<void> Monitor::stream(io::Loop& loop, UniqueFd pipe, LogStream which,
+                               std::shared_ptr<AttachServer> attach) {
   ++streams_open_;
   try {
-    co_await stream_to_log(loop, pipe.borrow(), which, writer_);
+    co_await stream_to_log(loop, pipe.borrow(), which, writer_, attach.get());
   } catch (const Error&) {
     // A full disk or a pty closing with EIO: the container runs on, the log misses output.
   }
@@ -96,6 +114,8 @@ std::vector<std::string> MonitorArgs::to_argv(const std::string& program) const 
       "--out=" + std::to_string(out),
       "--err=" + std::to_string(err),
       "--console=" + std::to_string(console),
+      "--attach=" + std::to_string(attach),
+      "--stdin=" + std::to_string(stdin_pipe),
       "--log=" + log_path,
       "--max-size=" + std::to_string(log.max_size),
       "--max-files=" + std::to_string(log.max_files),
@@ -129,6 +149,10 @@ MonitorArgs MonitorArgs::parse(int argc, const char* const* argv) {
       args.err = parse_number<int>(key, value);
     } else if (key == "console") {
       args.console = parse_number<int>(key, value);
+    } else if (key == "attach") {
+      args.attach = parse_number<int>(key, value);
+    } else if (key == "stdin") {
+      args.stdin_pipe = parse_number<int>(key, value);
     } else if (key == "log") {
       args.log_path = value;
     } else if (key == "max-size") {

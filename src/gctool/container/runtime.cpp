@@ -44,9 +44,10 @@ using namespace std::chrono_literals;
 namespace {
 
 // `rename`, `network connect` and `disconnect` change the stored record's name and network
-// settings while a supervisor holds the container's record in memory: take them over before it
-// starts the container again or writes the record back. Called with the store's lock held or where
-// a stale read is harmless (a connect that races a start is attached by net::connect itself).
+// settings, `update` its limits, while a supervisor holds the container's record in memory: take
+// them over before it starts the container again or writes the record back. Called with the
+// store's lock held or where a stale read is harmless (a connect that races a start is attached
+// by net::connect itself).
 void take_stored_settings(const ContainerStore& store, Record& record) noexcept {
   try {
     if (const auto stored = store.load(record.id)) {
@@ -54,6 +55,7 @@ void take_stored_settings(const ContainerStore& store, Record& record) noexcept 
       record.spec.name = stored->name;
       record.spec.connected_networks = stored->spec.connected_networks;
       record.spec.network_mode_disconnected = stored->spec.network_mode_disconnected;
+      record.spec.resources = stored->spec.resources;  // `update`
     }
   } catch (const std::exception&) {
     // A broken record is replaced by ours.

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "gctool/container/attach.hpp"
 #include "gctool/container/init.hpp"
 #include "gctool/container/log_writer.hpp"
 #include "gctool/container/monitor.hpp"
@@ -105,23 +106,34 @@ class Supervisor {
 
   // Starts the container with its output on fresh pipes (Container::start hands the container
   // this process's fds 1 and 2). Stream tasks are spawned later, on the loop.
+  // With -i and no tty, the container's stdin is a pipe that this process holds open for
+  // `attach`; and every life gets a fresh attach socket.
   void start() {
     out_ = make_pipe();
     err_ = make_pipe();
     grow_log_pipe(out_.read.borrow());
     grow_log_pipe(err_.read.borrow());
+    const auto& spec = container_.record().spec;
+    in_ = {};
+    if (spec.open_stdin && !spec.tty) {
+      in_ = make_pipe();
+    }
+    attach_ = listen_attach_socket(dir_);
     stdio_to(out_.write.borrow(), err_.write.borrow());
     try {
-      container_.start();
+      container_.start(in_.read.borrow());
     } catch (...) {
       stdio_to_null();
       out_ = {};
       err_ = {};
+      in_ = {};
+      attach_.reset();
       throw;
     }
     stdio_to_null();
     out_.write.reset();
     err_.write.reset();
+    in_.read.reset();
   }
 
   // Supervises the started container in this process until it has ended for good. Call
@@ -135,7 +147,8 @@ class Supervisor {
             UniqueFd(check(::fcntl(container_.console().get(), F_DUPFD_CLOEXEC, 3), "dup console"));
       }
       const siginfo_t info = co_await monitor_.run(loop, container_.pidfd(), std::move(out_.read),
-                                                   std::move(err_.read), std::move(console));
+                                                   std::move(err_.read), std::move(console),
+                                                   std::move(attach_), std::move(in_.write));
       if (!co_await after_exit(loop, info)) {
         co_return;
       }
@@ -199,12 +212,15 @@ class Supervisor {
     args.out = out_.read.get();
     args.err = err_.read.get();
     args.console = container_.console().get();
+    args.attach = attach_.get();
+    args.stdin_pipe = in_.write.get();
     args.log_path = writer_.path().string();
     args.log = options_.log;
     args.stop_signal = stop_signal_of(container_);
     args.exit_command = {self.string(), std::string(kSuperviseExitedVerb), store.root().string(),
                          container_.id(), std::to_string(options_.restart_count)};
-    for (const int fd : {args.pidfd, args.out, args.err, args.console}) {
+    const auto fds = {args.pidfd, args.out, args.err, args.console, args.attach, args.stdin_pipe};
+    for (const int fd : fds) {
       if (fd >= 0) {
         ::fcntl(fd, F_SETFD, 0);
       }
@@ -216,7 +232,7 @@ class Supervisor {
     }
     argv.push_back(nullptr);
     ::execv(helper.c_str(), argv.data());
-    for (const int fd : {args.pidfd, args.out, args.err, args.console}) {
+    for (const int fd : fds) {
       if (fd >= 0) {
         ::fcntl(fd, F_SETFD, FD_CLOEXEC);
       }
@@ -238,6 +254,8 @@ class Supervisor {
   Monitor monitor_;
   Pipe out_;
   Pipe err_;
+  Pipe in_;
+  UniqueFd attach_;
   bool stopping_;
 };
 

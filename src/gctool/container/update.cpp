@@ -1,0 +1,73 @@
+#include "gctool/container/update.hpp"
+
+#include "gctool/cgroup/driver.hpp"
+#include "gctool/container/runtime.hpp"
+#include "gctool/core/error.hpp"
+
+namespace gctool::container {
+namespace {
+
+// The container's limits with the update's fields laid over them.
+cgroup::Resources merged(cgroup::Resources current, const cgroup::Resources& update) {
+  if (update.memory_bytes) {
+    current.memory_bytes = update.memory_bytes;
+  }
+  if (update.nano_cpus) {
+    current.nano_cpus = update.nano_cpus;
+  }
+  if (update.cpu_shares) {
+    current.cpu_shares = update.cpu_shares;
+  }
+  if (update.cpuset_cpus) {
+    current.cpuset_cpus = update.cpuset_cpus;
+  }
+  if (update.cpuset_mems) {
+    current.cpuset_mems = update.cpuset_mems;
+  }
+  if (update.pids_limit) {
+    current.pids_limit = *update.pids_limit > 0 ? update.pids_limit : std::nullopt;
+  }
+  return current;
+}
+
+}  // namespace
+
+std::string update_container(const ContainerStore& store, std::string_view ref,
+                             const ContainerUpdate& update) {
+  // Reconciled first, so that "running" below is what the kernel says.
+  const Record seen = inspect_container(store, ref);
+  const auto lock = store.lock();
+  auto record = store.load(seen.id);
+  if (!record) {
+    throw_invalid("no such container: {}", ref);
+  }
+  if (update.restart && update.restart->mode != RestartPolicy::Mode::no &&
+      record->spec.auto_remove) {
+    throw_invalid(
+        "Restart policy cannot be updated because AutoRemove is enabled for the container");
+  }
+  const auto resources = merged(record->spec.resources, update.resources);
+  cgroup::validate(resources);
+  if (resources != record->spec.resources) {
+    if (seen.running() && !record->cgroup_path.empty()) {
+      // Only the fields given. No limit on pids is the kernel's largest, PID_MAX_LIMIT: a
+      // count the cgroup cannot reach.
+      auto live = update.resources;
+      if (live.pids_limit && *live.pids_limit <= 0) {
+        live.pids_limit = 4194304;
+      }
+      cgroup::host_driver()->apply(record->cgroup_path, live);
+    }
+    record->spec.resources = resources;
+    store.save(*record, Durability::durable);
+  }
+  if (update.restart) {
+    const auto dir = store.dir(record->id);
+    auto options = load_supervisor_options(dir);
+    options.restart = *update.restart;
+    save_supervisor_options(dir, options);
+  }
+  return record->id;
+}
+
+}  // namespace gctool::container

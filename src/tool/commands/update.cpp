@@ -1,0 +1,82 @@
+// `gctool update [--cpus N] [--cpu-shares N] [--cpuset-cpus L] [-m SIZE] [--pids-limit N]
+// [--restart POLICY] CONTAINER...`: change the limits and restart policy of containers, running or
+// not, printing each name or ID as given. The values are checked before any container changes.
+#include <memory>
+
+#include "command.hpp"
+#include "container_store.hpp"
+#include "gctool/container/update.hpp"
+#include "gctool/core/error.hpp"
+#include "gctool/core/units.hpp"
+
+namespace gctool::tool {
+namespace {
+
+struct UpdateArgs {
+  std::string cpus;
+  std::optional<std::int64_t> cpu_shares;
+  std::string cpuset_cpus;
+  std::string cpuset_mems;
+  std::string memory;
+  std::optional<std::int64_t> pids_limit;
+  std::string restart;
+  std::vector<std::string> refs;
+};
+
+container::ContainerUpdate parse(const UpdateArgs& a) {
+  container::ContainerUpdate update;
+  auto& r = update.resources;
+  if (!a.cpus.empty()) {
+    r.nano_cpus = parse_cpus(a.cpus);
+  }
+  r.cpu_shares = a.cpu_shares;
+  if (!a.cpuset_cpus.empty()) {
+    r.cpuset_cpus = a.cpuset_cpus;
+  }
+  if (!a.cpuset_mems.empty()) {
+    r.cpuset_mems = a.cpuset_mems;
+  }
+  if (!a.memory.empty()) {
+    r.memory_bytes = parse_memory_size(a.memory);
+  }
+  r.pids_limit = a.pids_limit;
+  if (!a.restart.empty()) {
+    update.restart = container::parse_restart_policy(a.restart);
+  }
+  if (r == cgroup::Resources{} && !update.restart) {
+    throw_invalid("You must provide one or more flags when using this command.");
+  }
+  // The limits alone (what the merge with each container's cannot make wrong), checked once.
+  auto alone = r;
+  if (alone.pids_limit && *alone.pids_limit <= 0) {
+    alone.pids_limit.reset();
+  }
+  cgroup::validate(alone);
+  return update;
+}
+
+void setup_update(CLI::App& app, Globals& globals) {
+  auto* cmd = app.add_subcommand("update", "Update configuration of one or more containers");
+  auto a = std::make_shared<UpdateArgs>();
+  cmd->add_option("--cpus", a->cpus, "Number of CPUs");
+  cmd->add_option("-c,--cpu-shares", a->cpu_shares, "CPU shares (relative weight)");
+  cmd->add_option("--cpuset-cpus", a->cpuset_cpus, "CPUs in which to allow execution (0-3, 0,1)");
+  cmd->add_option("--cpuset-mems", a->cpuset_mems, "MEMs in which to allow execution (0-3, 0,1)");
+  cmd->add_option("-m,--memory", a->memory, "Memory limit");
+  cmd->add_option("--pids-limit", a->pids_limit,
+                  "Tune container pids limit (set -1 for unlimited)");
+  cmd->add_option("--restart", a->restart, "Restart policy to apply when a container exits");
+  cmd->add_option("containers", a->refs, "Container names or IDs")->required();
+  cmd->callback([a, &globals] {
+    const auto update = parse(*a);
+    const auto store = open_container_store(globals);
+    for_each_container(globals, a->refs, [&](const std::string& ref) {
+      container::update_container(store, ref, update);
+    });
+  });
+}
+
+GCTOOL_REGISTER_COMMAND(setup_update);
+
+}  // namespace
+}  // namespace gctool::tool
