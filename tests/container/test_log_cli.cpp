@@ -1,4 +1,4 @@
-// `gctool logs` against a data root with a container record and its log.
+// `gctool logs` and api::Logs against a data root with a container record and its log.
 #include <catch2/catch.hpp>
 
 #include <unistd.h>
@@ -9,10 +9,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "gctool/container/api.hpp"
 #include "gctool/container/log_options.hpp"
 #include "gctool/container/log_writer.hpp"
 #include "gctool/core/file_util.hpp"
 #include "gctool/core/proc.hpp"
+#include "gctool/io/loop.hpp"
+#include "gctool/io/sync_wait.hpp"
+#include "gctool/io/task.hpp"
 #include "test_support.hpp"
 
 using gctool::container::container_log_path;
@@ -111,4 +115,57 @@ TEST_CASE("logs -f follows a running container until it exits") {
   }
   CHECK(result.exit_code == 0);
   CHECK(result.out == expected);
+}
+
+// Records as "stream text[ P] timestamp", one string each, or "end".
+gctool::io::Task<std::vector<std::string>> take(gctool::io::Loop& loop,
+                                                gctool::container::api::Logs& logs, int count) {
+  std::vector<std::string> taken;
+  for (int i = 0; i < count; ++i) {
+    const auto record = co_await logs.next(loop);
+    if (!record) {
+      taken.emplace_back("end");
+      continue;
+    }
+    taken.push_back(fmt::format("{} {}{} {}", gctool::container::log_stream_name(record->stream),
+                                record->text, record->partial ? " P" : "", record->timestamp));
+  }
+  co_return taken;
+}
+
+TEST_CASE("api::Logs hands out the log's records and follows them until the container stops") {
+  gctool::test::TempDir root;
+  const auto dir = make_container(root, true);
+  LogWriter writer(container_log_path(dir));
+  writer.write(LogStream::Stdout, "one\n", timespec{1767323045, 0});
+  writer.write(LogStream::Stderr, "oops\n", timespec{1767323046, 0});
+  writer.write(LogStream::Stdout, "par", timespec{1767323047, 0});
+  const gctool::container::ContainerStore store(root.path());
+  gctool::container::api::Logs logs(store, "web", {}, true);
+  CHECK(logs.id() == kId);
+  gctool::io::Loop loop;
+  CHECK(gctool::io::sync_wait(loop, take(loop, logs, 3)) ==
+        std::vector<std::string>{"stdout one 2026-01-02T03:04:05.000000000Z",
+                                 "stderr oops 2026-01-02T03:04:06.000000000Z",
+                                 "stdout par P 2026-01-02T03:04:07.000000000Z"});
+  // Written while it follows, then the container stops: the last records, then the end.
+  writer.write(LogStream::Stdout, "tial\n", timespec{1767323048, 0});
+  make_container(root, false);
+  CHECK(gctool::io::sync_wait(loop, take(loop, logs, 2)) ==
+        std::vector<std::string>{"stdout tial 2026-01-02T03:04:08.000000000Z", "end"});
+}
+
+TEST_CASE("api::Logs without follow ends after what has been logged, with --tail") {
+  gctool::test::TempDir root;
+  const auto dir = make_container(root, true);
+  LogWriter writer(container_log_path(dir));
+  writer.write(LogStream::Stdout, "one\ntwo\nthree\n", timespec{1767323045, 0});
+  const gctool::container::ContainerStore store(root.path());
+  gctool::container::LogReadOptions options;
+  options.tail = 2;
+  gctool::container::api::Logs logs(store, kId.substr(0, 6), options, false);
+  gctool::io::Loop loop;
+  CHECK(gctool::io::sync_wait(loop, take(loop, logs, 3)) ==
+        std::vector<std::string>{"stdout two 2026-01-02T03:04:05.000000000Z",
+                                 "stdout three 2026-01-02T03:04:05.000000000Z", "end"});
 }

@@ -1,5 +1,6 @@
-// A foreground container session (`gctool run` without -d): on the io_uring loop, relay the pty
-// with -t, forward the signals sent to gctool to the container's pid 1, and wait for its exit.
+// What a foreground container (`gctool run` without -d, `start -a`) needs besides the session
+// that api::attach (container/api.hpp) runs: the signals it forwards, and its output pipes copied
+// to the terminal and into its log.
 #pragma once
 
 #include <signal.h>
@@ -27,8 +28,7 @@ class ForegroundOutput {
   ForegroundOutput(const ContainerStore& store, const Container& container,
                    const LogOptions& options);
 
-  // Container::start with the container's fds 1 and 2 on the pipes (this process's own are
-  // restored before it returns or throws).
+  // Container::start with the container's fds 1 and 2 on the pipes (see start_with_output).
   void start(Container& container, BorrowedFd stdin_fd);
 
   // run -a: which of the container's streams reach this process's fds 1 and 2 (both by
@@ -56,21 +56,9 @@ class ForegroundOutput {
   Pipe err_;
 };
 
-// The session of one process of a container (pid 1 for run, an exec'd process for exec): until it
-// exits, forward the signals read from `signal_fd` to it through its pidfd and, with a console
-// (a pty master), relay the console to fd 1 and, when forward_stdin, fd 0 to the console with the
-// caller's terminal raw meanwhile. Reaps the process and returns how it ended.
-// With `output`, its pipes are relayed to fds 1 and 2 and everything is copied into its log, and
-// the session ends once pid 1 has exited and the pipes are drained.
-siginfo_t run_session(BorrowedFd pidfd, BorrowedFd console, BorrowedFd signal_fd,
-                      bool forward_stdin, ForegroundOutput* output = nullptr);
-
-// Runs until the started container's pid 1 exits, then records the exit and returns Docker's exit
-// code. `signals` must be a signalfd-backed io::SignalSet over kForwardedSignals, created before
-// the container so that no signal is lost or kills gctool. With a tty, the console is relayed to
-// fds 0/1 (stdin only when forward_stdin) and the caller's terminal is raw while it runs.
-// The container was started with output.start().
-int run_foreground(Container& container, BorrowedFd signal_fd, bool forward_stdin,
-                   ForegroundOutput& output);
+// Container::start with `out` and `err` as the container's fds 1 and 2 instead of this process's:
+// they are this process's own while it starts (the init inherits them) and restored before it
+// returns or throws. With a tty the console carries both, and out and err are not used.
+void start_with_output(Container& container, BorrowedFd stdin_fd, BorrowedFd out, BorrowedFd err);
 
 }  // namespace gctool::container

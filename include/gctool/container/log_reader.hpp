@@ -31,6 +31,10 @@ class LogSink {
  public:
   virtual ~LogSink() = default;
   virtual void write(LogStream stream, std::string_view bytes) = 0;
+  // Each record that passes the options, in order. The default writes it through write(): its
+  // time first when `timestamps` and it starts a line, a newline after a whole line. A sink that
+  // wants records rather than bytes overrides it.
+  virtual void record(const LogRecord& record, bool starts_line, bool timestamps);
   // Called after each batch of records, so that a follower shows them without delay.
   virtual void flush() {}
 };

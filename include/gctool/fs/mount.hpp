@@ -1,5 +1,6 @@
-// mount(2) with errors that name source, target, type, flags and data (runc's mountError), and
-// MountGuard, which unmounts what it owns unless released.
+// mount(2) with errors that name source, target, type, flags and data (runc's mountError). gctool
+// mounts only inside a container's own mount namespace, which takes its mounts with it, or
+// detached (fsmount, gone with its fd): nothing needs unmounting, so there is no mount guard.
 #pragma once
 
 #include <filesystem>
@@ -21,28 +22,5 @@ void bind_mount(const std::filesystem::path& source, BorrowedFd target, bool rea
 
 // Remounts the mount at target read-only, keeping its other per-mount flags.
 void remount_read_only(const std::filesystem::path& target);
-
-// Owns a mount point: detaches it (MNT_DETACH) on destruction unless released.
-class MountGuard {
- public:
-  MountGuard() = default;
-  explicit MountGuard(std::filesystem::path target) : target_(std::move(target)) {}
-  MountGuard(MountGuard&& other) noexcept : target_(std::move(other.target_)) {
-    other.target_.clear();
-  }
-  MountGuard& operator=(MountGuard&& other) noexcept;
-  MountGuard(const MountGuard&) = delete;
-  MountGuard& operator=(const MountGuard&) = delete;
-  ~MountGuard() { reset(); }
-
-  // Unmounts now (MNT_DETACH); errors are ignored: the mount may already be gone.
-  void reset() noexcept;
-  // Keeps the mount and returns its target.
-  std::filesystem::path release() noexcept;
-  const std::filesystem::path& target() const noexcept { return target_; }
-
- private:
-  std::filesystem::path target_;
-};
 
 }  // namespace gctool::fs

@@ -46,6 +46,17 @@ int count_rotated(const std::filesystem::path& log) {
 
 }  // namespace
 
+void LogSink::record(const LogRecord& record, bool starts_line, bool timestamps) {
+  if (starts_line && timestamps) {
+    write(record.stream, record.timestamp);
+    write(record.stream, " ");
+  }
+  write(record.stream, record.message);
+  if (!record.partial) {
+    write(record.stream, "\n");
+  }
+}
+
 FdLogSink::FdLogSink(BorrowedFd out, BorrowedFd err) : out_(out), err_(err) {
   buffer_.reserve(kSinkBufferSize);
 }
@@ -97,16 +108,9 @@ void LogReader::emit(std::string_view line) {
       const auto time = parse_log_timestamp(record->timestamp);
       state.skip = !time || *time < *options_.since;
     }
-    if (!state.skip && options_.timestamps) {
-      sink_.write(record->stream, record->timestamp);
-      sink_.write(record->stream, " ");
-    }
   }
   if (!state.skip) {
-    sink_.write(record->stream, record->message);
-    if (!record->partial) {
-      sink_.write(record->stream, "\n");
-    }
+    sink_.record(*record, !state.open, options_.timestamps);
   }
   state.open = record->partial;
 }

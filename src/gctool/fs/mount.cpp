@@ -67,26 +67,4 @@ void remount_read_only(const std::filesystem::path& target) {
   mount("", target, "", MS_BIND | MS_REMOUNT | MS_RDONLY | locked_flags(target));
 }
 
-MountGuard& MountGuard::operator=(MountGuard&& other) noexcept {
-  if (this != &other) {
-    reset();
-    target_ = std::move(other.target_);
-    other.target_.clear();
-  }
-  return *this;
-}
-
-void MountGuard::reset() noexcept {
-  if (!target_.empty()) {
-    ::umount2(target_.c_str(), MNT_DETACH);
-    target_.clear();
-  }
-}
-
-std::filesystem::path MountGuard::release() noexcept {
-  auto target = std::move(target_);
-  target_.clear();
-  return target;
-}
-
 }  // namespace gctool::fs

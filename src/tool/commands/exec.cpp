@@ -7,11 +7,13 @@
 
 #include "command.hpp"
 #include "container_store.hpp"
+#include "gctool/container/api.hpp"
 #include "gctool/container/exec.hpp"
 #include "gctool/container/foreground.hpp"
 #include "gctool/container/init.hpp"
-#include "gctool/io/process.hpp"
+#include "gctool/io/loop.hpp"
 #include "gctool/io/signals.hpp"
+#include "gctool/io/sync_wait.hpp"
 
 namespace gctool::tool {
 namespace {
@@ -44,12 +46,13 @@ int exec(const Globals& globals, const ExecOptions& o, const std::vector<std::st
     signals.emplace(container::kForwardedSignals);
   }
   try {
-    const auto process = container::exec_in_container(store, words.front(), spec);
+    io::Loop loop;
+    auto process = io::sync_wait(loop, container::api::exec(loop, store, words.front(), spec));
     if (o.detach) {
       return 0;
     }
-    return io::exit_code(
-        container::run_session(process.pidfd(), process.console(), signals->fd(), o.interactive));
+    const container::api::AttachOptions attach{signals->fd(), o.interactive};
+    return io::sync_wait(loop, container::api::attach(loop, process, attach));
   } catch (const container::InitError& e) {
     std::fflush(stdout);
     print_error(e.what());

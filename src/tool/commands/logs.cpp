@@ -5,7 +5,6 @@
 #include <charconv>
 #include <chrono>
 #include <cstdint>
-#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -13,11 +12,9 @@
 
 #include "command.hpp"
 #include "container_store.hpp"
+#include "gctool/container/api.hpp"
 #include "gctool/container/log_reader.hpp"
-#include "gctool/container/log_stream.hpp"
-#include "gctool/container/log_writer.hpp"
 #include "gctool/core/error.hpp"
-#include "gctool/core/proc.hpp"
 #include "gctool/core/time.hpp"
 #include "gctool/io/loop.hpp"
 #include "gctool/io/sync_wait.hpp"
@@ -32,19 +29,6 @@ struct LogsArgs {
   std::string since;
   std::string container;
 };
-
-// Whether the container's process still runs: its pid with the recorded start time, so that a
-// reused pid does not count. A record that has become unreadable counts as ended.
-bool container_running(const container::ContainerStore& store, const std::string& id) {
-  try {
-    const auto record = store.load(id);
-    const auto& process = record ? record->state.process : container::ProcessId{};
-    return record && record->running() && process.pid > 0 &&
-           process_matches(process.pid, process.start_time);
-  } catch (const Error&) {
-    return false;
-  }
-}
 
 std::optional<std::size_t> parse_tail(const std::string& text) {
   if (text == "all") {
@@ -69,17 +53,11 @@ void run_logs(const LogsArgs& args, const Globals& globals) {
   if (!args.since.empty()) {
     options.since = parse_since(args.since, std::chrono::system_clock::now());
   }
-  // Read without the store lock: records are replaced atomically, and logs must not wait.
   const auto store = open_container_store(globals);
-  const std::string id = store.resolve(args.container);
   container::FdLogSink sink{BorrowedFd(STDOUT_FILENO), BorrowedFd(STDERR_FILENO)};
-  container::LogReader reader(container::container_log_path(store.dir(id)), options, sink);
-  reader.read_existing();
-  if (args.follow) {
-    io::Loop loop;
-    io::sync_wait(loop, container::follow_log(
-                            loop, reader, [&store, &id] { return container_running(store, id); }));
-  }
+  io::Loop loop;
+  io::sync_wait(loop,
+                container::api::copy_logs(loop, store, args.container, options, args.follow, sink));
   sink.flush();
 }
 

@@ -13,12 +13,15 @@
 
 #include "command.hpp"
 #include "gctool/cgroup/driver.hpp"
+#include "gctool/container/api.hpp"
 #include "gctool/container/foreground.hpp"
 #include "gctool/container/init.hpp"
 #include "gctool/container/namespace_modes.hpp"
 #include "gctool/core/file_util.hpp"
 #include "gctool/core/units.hpp"
 #include "gctool/image/store.hpp"
+#include "gctool/io/loop.hpp"
+#include "gctool/io/sync_wait.hpp"
 #include "gctool/net/link.hpp"
 #include "gctool/net/ports.hpp"
 #include "gctool/sys/security.hpp"
@@ -260,7 +263,9 @@ int run_attached(const container::ContainerStore& store, container::Container& c
     print_error(e.what());
     return e.exit_code();
   }
-  const int code = container::run_foreground(container, signals.fd(), interactive, output);
+  io::Loop loop;
+  const container::api::AttachOptions attach{signals.fd(), interactive, &output};
+  const int code = io::sync_wait(loop, container::api::attach(loop, container, attach));
   container.finish();
   // The container's own exit code even when its record could not be written (a full disk).
   if (!container.save_error().empty()) {
