@@ -189,6 +189,13 @@ TEST_CASE("the cache: unchanged rebuilds run nothing, a change reruns from its s
   fs::last_write_time(ctx.path() / "b.txt", fs::file_time_type::clock::now());
   CHECK(root.run(build).out == id);
 
+  // A mode is content: a file made executable is copied again.
+  fs::permissions(ctx.path() / "a.txt", fs::perms::owner_exec, fs::perm_options::add);
+  steps = step_results(root.run(build).err);
+  CHECK(steps["COPY a.txt /a.txt"] == "DONE");
+  CHECK(root.run({"run", "--rm", "--network", "none", "c", "stat", "-c", "%a", "/a.txt"}).out ==
+        "744\n");
+
   write(ctx.path() / "b.txt", "changed\n");
   steps = step_results(root.run(build).err);
   CHECK(steps["COPY a.txt /a.txt"] == "CACHED");

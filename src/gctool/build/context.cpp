@@ -201,7 +201,14 @@ void copy_entry(const fs::path& from, const struct stat& st, const fs::path& to,
 void hash_entry(image::Sha256& h, const fs::path& p, const std::string& rel,
                 const IgnoreMatcher& ignore) {
   const struct stat st = lstat_or_throw(p);
-  h.update(fmt::format("{}\0{:o}\0{}\0", rel, st.st_mode, st.st_size));
+  // NULs as separators: a name may hold any other byte. (In a format string they would end it.)
+  std::string head = rel;
+  head += '\0';
+  head += fmt::format("{:o}", st.st_mode);
+  head += '\0';
+  head += std::to_string(st.st_size);
+  head += '\0';
+  h.update(head);
   if (S_ISREG(st.st_mode)) {
     UniqueFd fd(::open(p.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
     if (!fd) {
