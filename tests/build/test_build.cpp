@@ -49,6 +49,13 @@ std::set<std::string> builder_temps(const TestRoot& root) {
   return directory_entries(fs::path(root.root()) / "builder" / "tmp");
 }
 
+// No container, build directory, mount or cgroup is left.
+void check_nothing_left(const TestRoot& root) {
+  CHECK(root.run({"ps", "-a", "-q"}).out.empty());
+  CHECK(builder_temps(root).empty());
+  CHECK(root.leaks().empty());
+}
+
 const char* kFullDockerfile = R"DF(# syntax=docker/dockerfile:1
 ARG BASE=busybox
 FROM ${BASE} AS builder
@@ -188,6 +195,13 @@ TEST_CASE("the cache: unchanged rebuilds run nothing, a change reruns from its s
   // Touching a file without changing it keeps the cache (content, not mtimes).
   fs::last_write_time(ctx.path() / "b.txt", fs::file_time_type::clock::now());
   CHECK(root.run(build).out == id);
+
+  // A mode is content: a file made executable is copied again.
+  fs::permissions(ctx.path() / "a.txt", fs::perms::owner_exec, fs::perm_options::add);
+  steps = step_results(root.run(build).err);
+  CHECK(steps["COPY a.txt /a.txt"] == "DONE");
+  CHECK(root.run({"run", "--rm", "--network", "none", "c", "stat", "-c", "%a", "/a.txt"}).out ==
+        "744\n");
 
   write(ctx.path() / "b.txt", "changed\n");
   steps = step_results(root.run(build).err);
@@ -354,4 +368,123 @@ TEST_CASE("a build killed by SIGINT or SIGTERM releases its running step", "[roo
     CHECK(builder_temps(root).empty());
     CHECK(root.leaks().empty());
   }
+}
+
+namespace {
+
+// A RUN that leaves its mark in the cache mount both stages share and waits (up to 30 s) for the
+// other stage's mark: one after the other, the first stage to run would fail.
+std::string meeting_step(const std::string& me, const std::string& other) {
+  return fmt::format(
+      "RUN --mount=type=cache,id=meet,target=/meet sh -c 'touch /meet/{0}; i=0; "
+      "while [ ! -e /meet/{1} ]; do i=$((i+1)); [ $i -lt 300 ] || exit 7; sleep 0.1; done; "
+      "echo {0} met {1} > /{0}.txt'\n",
+      me, other);
+}
+
+}  // namespace
+
+TEST_CASE("independent stages build at the same time, with the cache keys of one at a time",
+          "[root][build]") {
+  TestRoot root;
+  TempDir ctx("gct-build-ctx");
+  write(ctx.path() / "Dockerfile",
+        "FROM busybox AS left\n" + meeting_step("left", "right") + "FROM busybox AS right\n" +
+            meeting_step("right", "left") +
+            "FROM busybox\nCOPY --from=left /left.txt /\nCOPY --from=right /right.txt /\n"
+            "CMD [\"cat\", \"/left.txt\", \"/right.txt\"]\n");
+  const auto started = std::chrono::steady_clock::now();
+  const auto built =
+      root.run({"build", "--network", "none", "--progress", "plain", "-t", "met", ctx.str()});
+  INFO(built.err);
+  REQUIRE(built.exit_code == 0);
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(25));
+  CHECK(root.run({"run", "--rm", "--network", "none", "met"}).out ==
+        "left met right\nright met left\n");
+  // The progress stays readable: every line belongs to a step, every step has one header and
+  // one end, and the numbers of the steps that ran at once do not collide.
+  std::map<std::string, int> headers;
+  std::map<std::string, int> ends;
+  std::istringstream in(built.err);
+  const std::regex any(R"(^#(\d+) (.*)$)");
+  const std::regex header(R"(^#(\d+) (\[[^\]]+\] .*|exporting to image)$)");
+  const std::regex end(R"(^#(\d+) (CACHED|DONE \d+\.\ds)$)");
+  for (std::string line; std::getline(in, line);) {
+    std::smatch m;
+    INFO(line);
+    CHECK(std::regex_match(line, m, any));
+    if (std::regex_match(line, m, header)) {
+      ++headers[m[1]];
+    } else if (std::regex_match(line, m, end)) {
+      ++ends[m[1]];
+    }
+  }
+  CHECK(headers.size() == 8);  // three FROM, two RUN, two COPY, the export
+  CHECK(headers == ends);
+  for (const auto& [number, count] : headers) {
+    CHECK(count == 1);
+  }
+  std::string run_left = meeting_step("left", "right");
+  std::string run_right = meeting_step("right", "left");
+  run_left.pop_back();
+  run_right.pop_back();
+  CHECK(step_results(built.err)[run_left] == "DONE");
+  CHECK(step_results(built.err)[run_right] == "DONE");
+  // Built by a worker, found by a build of that stage alone (which would wait 30 s and fail if
+  // it ran the step): the keys are the ones of a build one stage at a time.
+  const auto one = root.run({"build", "--network", "none", "--target", "left", ctx.str()});
+  INFO(one.err);
+  CHECK(one.exit_code == 0);
+  CHECK(step_results(one.err)[run_left] == "CACHED");
+  const auto again = root.run({"build", "--network", "none", "-t", "met", ctx.str()});
+  CHECK(again.exit_code == 0);
+  CHECK(again.out == built.out);
+  for (const auto& [title, result] : step_results(again.err)) {
+    INFO(title);
+    CHECK((result == "CACHED" || title == "FROM busybox"));
+  }
+  check_nothing_left(root);
+}
+
+TEST_CASE("a failing stage stops the stage building beside it and leaves nothing",
+          "[root][build]") {
+  TestRoot root;
+  TempDir ctx("gct-build-ctx");
+  write(ctx.path() / "Dockerfile",
+        "FROM busybox AS slow\n"
+        "RUN --mount=type=cache,id=meet,target=/meet sh -c 'touch /meet/slow; sleep 60'\n"
+        "FROM busybox AS broken\n"
+        "RUN --mount=type=cache,id=meet,target=/meet sh -c 'i=0; while [ ! -e /meet/slow ]; "
+        "do i=$((i+1)); [ $i -lt 300 ] || exit 7; sleep 0.1; done; echo failing; exit 5'\n"
+        "FROM busybox\nCOPY --from=slow /etc/passwd /a\nCOPY --from=broken /etc/passwd /b\n");
+  const std::size_t images = image_count(root);
+  const auto started = std::chrono::steady_clock::now();
+  const auto r = root.run({"build", "--network", "none", "-t", "never", ctx.str()});
+  INFO(r.err);
+  CHECK(r.exit_code == 1);
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(20));
+  CHECK(r.err.find(" failing\n") != std::string::npos);
+  const auto last = r.err.substr(r.err.rfind("gctool: "));
+  CHECK(last.rfind("gctool: Dockerfile:4: RUN: process \"/bin/sh -c i=0;", 0) == 0);
+  CHECK(last.find("exit code: 5\n") != std::string::npos);
+  CHECK(image_count(root) == images);
+  check_nothing_left(root);
+
+  // A signal to the build stops both stages the same way.
+  write(ctx.path() / "Dockerfile",
+        "FROM busybox AS one\nRUN sleep 61\nFROM busybox AS two\nRUN sleep 62\n"
+        "FROM busybox\nCOPY --from=one /etc/passwd /a\nCOPY --from=two /etc/passwd /b\n");
+  Background build(root, {"build", "--network", "none", ctx.str()});
+  REQUIRE(wait_until(
+      [&] {
+        const auto ps = root.run({"ps", "-q"}).out;
+        return std::count(ps.begin(), ps.end(), '\n') == 2;
+      },
+      std::chrono::seconds(20)));
+  const auto signalled = std::chrono::steady_clock::now();
+  ::kill(build.pid(), SIGTERM);
+  CHECK(build.wait() == 128 + SIGTERM);
+  CHECK(std::chrono::steady_clock::now() - signalled < std::chrono::seconds(10));
+  CHECK(image_count(root) == images);
+  check_nothing_left(root);
 }

@@ -17,12 +17,14 @@
 #include "gctool/build/context.hpp"
 #include "gctool/build/dockerfile.hpp"
 #include "gctool/build/layers.hpp"
+#include "gctool/build/worker.hpp"
 #include "gctool/container/runtime.hpp"
 #include "gctool/container/spec.hpp"
 #include "gctool/container/store.hpp"
 #include "gctool/core/error.hpp"
 #include "gctool/core/file_util.hpp"
 #include "gctool/core/json_file.hpp"
+#include "gctool/core/scope_exit.hpp"
 #include "gctool/core/time.hpp"
 #include "gctool/image/extract.hpp"
 #include "gctool/image/pack.hpp"
@@ -39,6 +41,10 @@ namespace gctool::build {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// A cancel fd is readable when cancelled; a worker's cancel pipe also hangs up when its parent
+// goes away.
+constexpr short kCancelEvents = POLLIN | POLLHUP | POLLERR;
 
 fs::path builder_dir(const fs::path& root) {
   return root / "builder";
@@ -148,6 +154,31 @@ struct State {
   bool cmd_set = false;
 };
 
+// A built stage as a worker process sends it back to the build.
+json stage_state_json(const State& st) {
+  json args = json::object();
+  for (const auto& [name, value] : st.args) {
+    args[name] = value ? json(*value) : json(nullptr);
+  }
+  return {{"diff_ids", st.diff_ids}, {"config", st.config}, {"history", st.history},
+          {"author", st.author},     {"key", st.key},       {"args", args},
+          {"cmd_set", st.cmd_set}};
+}
+
+State stage_state_from_json(const json& j) {
+  State st;
+  st.diff_ids = j.at("diff_ids").get<std::vector<std::string>>();
+  st.config = j.at("config");
+  st.history = j.at("history");
+  st.author = j.at("author").get<std::string>();
+  st.key = j.at("key").get<std::string>();
+  for (const auto& [name, value] : j.at("args").items()) {
+    st.args[name] = value.is_null() ? std::nullopt : std::optional(value.get<std::string>());
+  }
+  st.cmd_set = j.at("cmd_set").get<bool>();
+  return st;
+}
+
 std::string cache_key(const std::string& parent, const json& step) {
   return image::sha256_hex(parent + "\n" + step.dump());
 }
@@ -236,11 +267,8 @@ class Builder {
     std::set<int> needed;
     need(target, needed);
     // Every stage is parsed before anything runs, so a bad later stage fails first.
-    State final_state;
-    for (int i : needed) {
-      final_state = build_stage(stages_[static_cast<std::size_t>(i)]);
-      built_[i] = final_state;
-    }
+    build_stages(needed);
+    State final_state = built_.at(target);
     for (const auto& [name, value] : o_.build_args) {
       if (!consumed_.contains(name) && !kPredefined.contains(name)) {
         result_.warnings.push_back(
@@ -267,7 +295,7 @@ class Builder {
       return;
     }
     pollfd p{o_.cancel.get(), POLLIN, 0};
-    if (::poll(&p, 1, 0) > 0) {
+    if (::poll(&p, 1, 0) > 0 && (p.revents & kCancelEvents) != 0) {
       throw BuildCancelled();
     }
   }
@@ -413,6 +441,7 @@ class Builder {
     const Stage& s = stages_[static_cast<std::size_t>(index)];
     const std::string base = from_ref(s);
     if (const auto dep = stage_named(base, index)) {
+      deps_[index].insert(*dep);
       need(*dep, needed);
     } else if (base != "scratch") {
       if (const auto platform = s.from->flag("platform")) {
@@ -423,6 +452,7 @@ class Builder {
     for (const auto* ins : s.steps) {
       if (const auto from = ins->flag("from"); from && (ins->keyword == "COPY")) {
         if (const auto dep = stage_named(*from, index)) {
+          deps_[index].insert(*dep);
           need(*dep, needed);
         } else if (const auto forward = stage_named(*from, static_cast<int>(stages_.size()))) {
           throw_at(ins->line,
@@ -436,6 +466,152 @@ class Builder {
         (void)mount;
       }
     }
+  }
+
+  // Builds the needed stages, each once the stages it needs are built. A stage that is alone in
+  // being ready is built in this process; stages ready together are built at once by forked
+  // workers (one per core, at least two), whose step numbers are renumbered into this build's
+  // sequence. The first failure cancels the other workers and, once they have released what
+  // they made, is thrown here.
+  void build_stages(const std::set<int>& needed) {
+    std::set<int> waiting = needed;
+    Workers running;
+    std::map<int, std::map<int, int>> numbers;  // per stage: the worker's step number -> ours
+    std::exception_ptr failure;
+    const auto slots = static_cast<std::size_t>(std::max(2L, ::sysconf(_SC_NPROCESSORS_ONLN)));
+    while (!waiting.empty() || !running.empty()) {
+      std::vector<int> ready;
+      for (int i : waiting) {
+        const auto& deps = deps_[i];
+        if (!failure &&
+            std::all_of(deps.begin(), deps.end(), [&](int d) { return built_.contains(d); })) {
+          ready.push_back(i);
+        }
+      }
+      if (running.empty() && ready.size() == 1) {
+        built_[ready.front()] = build_stage(stages_[static_cast<std::size_t>(ready.front())]);
+        waiting.erase(ready.front());
+        continue;
+      }
+      for (int i : ready) {
+        if (running.size() >= slots) {
+          break;
+        }
+        auto worker = start_worker(i, running);
+        running.emplace(i, std::move(worker));
+        waiting.erase(i);
+      }
+      if (running.empty()) {
+        break;  // after a failure: the stages still waiting never start
+      }
+      wait_for_workers(running, numbers, failure);
+    }
+    if (failure) {
+      std::rethrow_exception(failure);
+    }
+  }
+
+  using Workers = std::map<int, std::unique_ptr<StageWorker>>;
+
+  std::unique_ptr<StageWorker> start_worker(int index, Workers& running) {
+    const auto in_child = [&running] {
+      for (auto& [stage, worker] : running) {
+        worker->close_in_child();
+      }
+    };
+    return StageWorker::start(in_child, [this, index](const StageWorker::Child& child) {
+      o_.progress = child.say;
+      o_.cancel = child.cancel;
+      counter_ = 0;
+      result_ = BuildResult();
+      consumed_.clear();
+      // The trees this worker extracts for COPY --from are its own: removed when it ends.
+      std::set<std::string> inherited;
+      for (const auto& [name, tree] : trees_) {
+        inherited.insert(name);
+      }
+      const ScopeExit drop_trees([&] {
+        std::erase_if(trees_, [&](const auto& tree) { return !inherited.contains(tree.first); });
+      });
+      const State st = build_stage(stages_[static_cast<std::size_t>(index)]);
+      return json{{"state", stage_state_json(st)},
+                  {"steps", result_.steps},
+                  {"cached", result_.cached},
+                  {"consumed", consumed_}};
+    });
+  }
+
+  // Waits for progress or the end of a worker; a worker's end adds its stage to built_ or
+  // records the first failure and cancels the others. A cancel of the build cancels them all.
+  void wait_for_workers(Workers& running, std::map<int, std::map<int, int>>& numbers,
+                        std::exception_ptr& failure) {
+    std::vector<pollfd> fds;
+    std::vector<int> stages;
+    for (const auto& [stage, worker] : running) {
+      fds.push_back(pollfd{worker->fd().get(), POLLIN, 0});
+      stages.push_back(stage);
+    }
+    const bool watch_cancel = o_.cancel.valid() && !failure;
+    if (watch_cancel) {
+      fds.push_back(pollfd{o_.cancel.get(), POLLIN, 0});
+    }
+    const int n = ::poll(fds.data(), fds.size(), -1);
+    if (n < 0 && errno == EINTR) {
+      return;
+    }
+    check(n, "poll");
+    const auto fail = [&](std::exception_ptr e) {
+      if (!failure) {
+        failure = std::move(e);
+        for (auto& [stage, worker] : running) {
+          worker->cancel();
+        }
+      }
+    };
+    if (watch_cancel && (fds.back().revents & kCancelEvents) != 0) {
+      fail(std::make_exception_ptr(BuildCancelled()));
+    }
+    for (std::size_t k = 0; k < stages.size(); ++k) {
+      if (fds[k].revents == 0) {
+        continue;
+      }
+      StageWorker& worker = *running.at(stages[k]);
+      for (const auto& line : worker.read()) {
+        say(renumber(line, numbers[stages[k]]));
+      }
+      if (!worker.finished()) {
+        continue;
+      }
+      try {
+        const json r = worker.result();
+        built_[stages[k]] = stage_state_from_json(r.at("state"));
+        result_.steps += r.at("steps").get<int>();
+        result_.cached += r.at("cached").get<int>();
+        for (const auto& name : r.at("consumed")) {
+          consumed_.insert(name.get<std::string>());
+        }
+      } catch (...) {
+        fail(std::current_exception());
+      }
+      running.erase(stages[k]);
+    }
+  }
+
+  // "#N rest" of a worker as "#M rest", M the number this build gives the worker's step N.
+  std::string renumber(const std::string& line, std::map<int, int>& numbers) {
+    std::size_t end = 1;
+    while (end < line.size() && std::isdigit(static_cast<unsigned char>(line[end])) != 0) {
+      ++end;
+    }
+    if (!line.starts_with('#') || end == 1) {
+      return line;
+    }
+    const int theirs = std::stoi(line.substr(1, end - 1));
+    auto [it, added] = numbers.try_emplace(theirs, 0);
+    if (added) {
+      it->second = ++counter_;
+    }
+    return fmt::format("#{}{}", it->second, line.substr(end));
   }
 
   // The image ref names, from the store, or pulled from its registry when the store lacks it
@@ -1125,7 +1301,7 @@ class Builder {
         continue;
       }
       check(n, "poll");
-      if (o_.cancel.valid() && (p[1].revents & POLLIN) != 0) {
+      if (o_.cancel.valid() && (p[1].revents & kCancelEvents) != 0) {
         throw BuildCancelled();
       }
       const ssize_t r = ::read(out.get(), buf.data(), buf.size());
@@ -1436,6 +1612,7 @@ class Builder {
   std::map<std::string, std::optional<std::string>> global_args_;
   std::set<std::string> consumed_;
   std::map<int, State> built_;
+  std::map<int, std::set<int>> deps_;          // the stages each stage needs (FROM, COPY --from)
   std::map<std::string, std::string> pulled_;  // reference -> id of the images this build pulled
   std::deque<Dockerfile> triggers_;            // parsed ONBUILD triggers (steps point into them)
   std::map<std::string, std::unique_ptr<TempDir>> trees_;

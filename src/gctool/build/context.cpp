@@ -201,19 +201,33 @@ void copy_entry(const fs::path& from, const struct stat& st, const fs::path& to,
 void hash_entry(image::Sha256& h, const fs::path& p, const std::string& rel,
                 const IgnoreMatcher& ignore) {
   const struct stat st = lstat_or_throw(p);
-  h.update(fmt::format("{}\0{:o}\0{}\0", rel, st.st_mode, st.st_size));
+  // NULs as separators: a name may hold any other byte. (In a format string they would end it.)
+  std::string head = rel;
+  head += '\0';
+  head += fmt::format("{:o}", st.st_mode);
+  head += '\0';
+  head += std::to_string(st.st_size);
+  head += '\0';
+  h.update(head);
   if (S_ISREG(st.st_mode)) {
     UniqueFd fd(::open(p.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
     if (!fd) {
       throw_errno("open {}", p);
     }
-    std::array<char, 65536> buf{};
+    // One buffer for the whole walk: clearing 64 KiB per file cost more than reading a small one.
+    thread_local std::array<char, 65536> buf;
+    off_t total = 0;
     for (;;) {
       const ssize_t n = check(::read(fd.get(), buf.data(), buf.size()), "read {}", p);
       if (n == 0) {
         break;
       }
       h.update(std::string_view(buf.data(), static_cast<std::size_t>(n)));
+      total += n;
+      // A short read of the whole size is the end of a regular file: no read to see 0 bytes.
+      if (static_cast<std::size_t>(n) < buf.size() && total >= st.st_size) {
+        break;
+      }
     }
   } else if (S_ISLNK(st.st_mode)) {
     h.update(fs::read_symlink(p).string());

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <utility>
 
 #include <fmt/format.h>
 #include <fmt/std.h>
@@ -501,8 +502,11 @@ Image ImageStore::tag(std::string_view source, std::string_view target) {
   const FileLock lock = lock_exclusive();
   const Image image = resolve(source);
   TagIndex index = load_index(index_path());
-  index[ref.str()] = image.id;
-  save_index(index_path(), index);
+  // A tag that already names the image is not written again (and synced): an unchanged
+  // rebuild tags its cached result this way.
+  if (std::exchange(index[ref.str()], image.id) != image.id) {
+    save_index(index_path(), index);
+  }
   return *load_record(image.id, tags_of(index, image.id));
 }
 
