@@ -10,12 +10,28 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 #include <thread>
 
 #include "gctool/core/error.hpp"
 
 namespace gctool::registry {
 namespace {
+
+// The proxy exceptions: the user's no_proxy list, and loopback always, as Go's net/http (and so
+// Docker and Podman) never sends a request for a loopback host through a proxy.
+const char* no_proxy_list() {
+  static const std::string list = [] {
+    std::string hosts = "localhost,127.0.0.0/8,::1";
+    for (const char* name : {"no_proxy", "NO_PROXY"}) {
+      if (const char* value = std::getenv(name); value != nullptr && *value != '\0') {
+        return hosts + "," + value;
+      }
+    }
+    return hosts;
+  }();
+  return list.c_str();
+}
 
 struct GlobalInit {
   GlobalInit() { curl_global_init(CURL_GLOBAL_DEFAULT); }
@@ -165,6 +181,7 @@ struct Transfer {
     response = HttpResponse();
     response.streamed = streamed;
     curl_easy_setopt(easy, CURLOPT_URL, req.url.c_str());
+    curl_easy_setopt(easy, CURLOPT_NOPROXY, no_proxy_list());
     curl_easy_setopt(easy, CURLOPT_PRIVATE, this);
     curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, error);
     curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
