@@ -178,6 +178,7 @@ ExecProcess exec_in_container(const ContainerStore& store, std::string_view ref,
   }
   child.command.args = spec.args;
   child.command.user = spec.user.value_or(record.spec.user);
+  child.command.group_add = record.spec.group_add;  // as Docker: --group-add applies to exec too
   child.command.working_dir = spec.working_dir.value_or(record.spec.working_dir);
   child.command.create_working_dir = false;
   child.command.ulimits = record.spec.ulimits;  // as runc: exec'd processes get them too
