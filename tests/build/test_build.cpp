@@ -465,7 +465,7 @@ TEST_CASE("a failing stage stops the stage building beside it and leaves nothing
   CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(20));
   CHECK(r.err.find(" failing\n") != std::string::npos);
   const auto last = r.err.substr(r.err.rfind("gctool: "));
-  CHECK(last.rfind("gctool: Dockerfile:4: RUN: process \"/bin/sh -c i=0;", 0) == 0);
+  CHECK(last.rfind("gctool: Dockerfile:4: RUN: process \"/bin/sh -c sh -c 'i=0;", 0) == 0);
   CHECK(last.find("exit code: 5\n") != std::string::npos);
   CHECK(image_count(root) == images);
   check_nothing_left(root);
