@@ -51,6 +51,7 @@ TEST_CASE("image import prints the id and image ls shows it like Docker", "[root
                          Catch::Contains(id.substr(7, 12)) && Catch::Contains("ago") &&
                          Catch::Contains("MB"));
   CHECK(cli({"images", "-q"}).out == id.substr(7, 12) + "\n");
+  CHECK(cli({"images", "-a", "-q"}).out == id.substr(7, 12) + "\n");  // Docker's -a accepted
   CHECK(cli({"image", "ls", "-q", "--no-trunc"}).out == id + "\n");
 }
 

@@ -1,5 +1,5 @@
-// `gctool image ls` (alias `images`) [-q] [--no-trunc] [--filter K=V] [--format F] [REPO[:TAG]]:
-// Docker's table of REPOSITORY, TAG, IMAGE ID, CREATED, SIZE.
+// `gctool image ls` (alias `images`) [-a] [-q] [--no-trunc] [--filter K=V] [--format F]
+// [REPO[:TAG]]: Docker's table of REPOSITORY, TAG, IMAGE ID, CREATED, SIZE.
 #include <fnmatch.h>
 
 #include <algorithm>
@@ -21,6 +21,7 @@ namespace gctool::tool {
 namespace {
 
 struct LsOptions {
+  bool all = false;  // accepted as Docker's: the store keeps no intermediate images to hide
   bool quiet = false;
   bool no_trunc = false;
   std::vector<std::string> filters;
@@ -139,6 +140,7 @@ void run_ls(const Globals& globals, const LsOptions& opts) {
 
 void add_ls_options(CLI::App* cmd, Globals& globals) {
   auto opts = std::make_shared<LsOptions>();
+  cmd->add_flag("-a,--all", opts->all, "Show all images (there are no intermediate ones to hide)");
   cmd->add_flag("-q,--quiet", opts->quiet, "Only show image IDs");
   cmd->add_flag("--no-trunc", opts->no_trunc, "Show full image IDs");
   cmd->add_option("-f,--filter", opts->filters,
