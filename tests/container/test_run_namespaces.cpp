@@ -1,6 +1,6 @@
 // The `run` flags about what a container shares and how its pid 1 behaves: --init, --sysctl,
-// --group-add, --pid host, --uts host, --ipc host|shareable|container:NAME, as a user sees them
-// from inside the container.
+// --hostname/--domainname, --group-add, --pid host, --uts host, --ipc
+// host|shareable|container:NAME, as a user sees them from inside the container.
 #include <unistd.h>
 
 #include <chrono>
@@ -155,6 +155,31 @@ TEST_CASE("run --pid host and --uts host share the host's namespaces", "[root]")
   check_refused(root, {"--uts", "host", "-h", "other"});
   check_refused(root, {"--pid", "container:x"});
   check_refused(root, {"--uts", "private"});
+  CHECK(root.leaks().empty());
+}
+
+TEST_CASE("run --hostname and --domainname name the container as Docker does", "[root]") {
+  TestRoot root;
+  const auto web = unique_name("web");
+  const auto named = root.run({"run", "--rm", "--network", "none", "--name", web, "-h", "web",
+                               "--domainname", "example.com", "busybox", "sh", "-c",
+                               "hostname; cat /proc/sys/kernel/domainname; grep web /etc/hosts"});
+  INFO(named.err);
+  CHECK(named.exit_code == 0);
+  CHECK(named.out == "web\nexample.com\n127.0.1.1\tweb.example.com web " + web + "\n");
+  // A dotted hostname alone gives the same two names, and no domain name is set.
+  const auto db = unique_name("db");
+  const auto dotted =
+      root.run({"run", "--rm", "--network", "none", "--name", db, "-h", "db.example.org", "busybox",
+                "sh", "-c", "cat /proc/sys/kernel/domainname; grep db /etc/hosts"});
+  CHECK(dotted.out == "(none)\n127.0.1.1\tdb.example.org db " + db + "\n");
+  const auto name = unique_name("dom");
+  REQUIRE(root.run({"create", "--name", name, "--domainname", "corp.test", "busybox", "true"})
+              .exit_code == 0);
+  CHECK(root.inspect(name)["Config"]["Domainname"] == "corp.test");
+  CHECK(root.run({"rm", name}).exit_code == 0);
+  check_refused(root, {"--domainname", "a b"});
+  check_refused(root, {"--uts", "host", "--domainname", "example.com"});
   CHECK(root.leaks().empty());
 }
 

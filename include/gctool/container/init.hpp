@@ -54,6 +54,7 @@ struct InitConfig {
   bool own_netns = true;  // a new network namespace, whose loopback the init brings up
   bool tty = false;
   std::string hostname;
+  std::string domainname;    // empty: left as the new UTS namespace has it ("(none)")
   bool set_hostname = true;  // false in the host's UTS namespace (--uts host)
   // --ipc host or container:NAME: the IPC namespace to join (an nsfd; invalid: the container's
   // own) and the /dev/shm that goes with it (empty: a new tmpfs).

@@ -95,6 +95,7 @@ struct Spec {
   std::string working_dir;              // empty: "/"
   std::string user;                     // "", "name", "uid[:gid]", ...
   std::string hostname;                 // empty: the short id
+  std::string domainname;               // --domainname: the UTS namespace's domain name
   bool tty = false;
   bool open_stdin = false;
 

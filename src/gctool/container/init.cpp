@@ -348,6 +348,10 @@ void run_init(const InitConfig& c) noexcept {
     const UniqueFd null = build_rootfs(c);
     if (c.set_hostname) {
       check(::sethostname(c.hostname.data(), c.hostname.size()), "sethostname \"{}\"", c.hostname);
+      if (!c.domainname.empty()) {
+        check(::setdomainname(c.domainname.data(), c.domainname.size()), "setdomainname \"{}\"",
+              c.domainname);
+      }
     }
     if (c.own_netns) {
       loopback_up();

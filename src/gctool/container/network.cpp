@@ -165,6 +165,27 @@ bool own_network_namespace(const Spec& spec) noexcept {
   return spec.network_mode != "host" && mode_container(spec.network_mode).empty();
 }
 
+namespace {
+
+// The names /etc/hosts gives the container's own address, as Docker's: the full name, then the
+// bare host name when they differ ("web.example.com web"); then the container's name as an alias.
+std::string host_names(const Record& record) {
+  std::string fqdn = record.hostname;
+  if (!record.spec.domainname.empty()) {
+    fqdn += "." + record.spec.domainname;
+  }
+  std::string names = fqdn;
+  if (const auto dot = fqdn.find('.'); dot != std::string::npos) {
+    names += " " + fqdn.substr(0, dot);
+  }
+  if (!record.name.empty() && record.name != record.hostname) {
+    names += " " + record.name;
+  }
+  return names;
+}
+
+}  // namespace
+
 void write_network_files(const fsys::path& root, const fsys::path& dir, const Record& record) {
   const Spec& spec = record.spec;
   const auto host_resolv = try_read_file(net::host_resolv_conf_path()).value_or("");
@@ -180,10 +201,7 @@ void write_network_files(const fsys::path& root, const fsys::path& dir, const Re
                  ? host_resolv
                  : net::resolv_conf_content(host_resolv, dns);
   } else {
-    // The container's name resolves too, as an alias of its hostname.
-    const std::string names = record.name.empty() || record.name == record.hostname
-                                  ? record.hostname
-                                  : fmt::format("{} {}", record.hostname, record.name);
+    const std::string names = host_names(record);
     hosts = net::hosts_file_content(
         names, record.network ? std::optional(record.network->ip) : std::nullopt);
     if (record.network) {

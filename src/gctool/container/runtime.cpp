@@ -153,16 +153,18 @@ void validate(const fsys::path& root, const Spec& spec) {
     throw_invalid("the working directory \"{}\" is invalid: it needs to be an absolute path",
                   spec.working_dir);
   }
-  if (spec.hostname.size() > HOST_NAME_MAX) {
-    throw_invalid("invalid hostname \"{}\": longer than {} characters", spec.hostname,
-                  HOST_NAME_MAX);
-  }
-  // It becomes a line of /etc/hosts and /etc/hostname: a newline would add lines of its own.
-  if (!spec.hostname.empty() && !valid_hostname(spec.hostname)) {
-    throw_invalid(
-        "invalid hostname \"{}\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed (no spaces or "
-        "control characters)",
-        spec.hostname);
+  // Both become lines of /etc/hosts (and /etc/hostname): a newline would add lines of its own.
+  for (const auto& [what, name] :
+       {std::pair{"hostname", &spec.hostname}, std::pair{"domainname", &spec.domainname}}) {
+    if (name->size() > HOST_NAME_MAX) {
+      throw_invalid("invalid {} \"{}\": longer than {} characters", what, *name, HOST_NAME_MAX);
+    }
+    if (!name->empty() && !valid_hostname(*name)) {
+      throw_invalid(
+          "invalid {} \"{}\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed (no spaces or "
+          "control characters)",
+          what, *name);
+    }
   }
   cgroup::validate(container_resources(spec));
   // Its warnings are the CLI's to print (build_spec asks again).
@@ -201,6 +203,9 @@ void validate(const fsys::path& root, const Spec& spec) {
   check_namespace_mode("--ipc", spec.ipc_mode);
   if (shares_host_uts(spec) && !spec.hostname.empty()) {
     throw_invalid("conflicting options: hostname and the UTS mode");
+  }
+  if (shares_host_uts(spec) && !spec.domainname.empty()) {
+    throw_invalid("conflicting options: domainname and the UTS mode");
   }
   if (!mode_container(spec.network_mode).empty() && !spec.hostname.empty()) {
     throw_invalid("conflicting options: hostname and the network mode");
@@ -541,6 +546,7 @@ void Container::start(BorrowedFd stdin_fd) {
   init.own_netns = own_network_namespace(spec);
   init.tty = spec.tty;
   init.hostname = record_.hostname;
+  init.domainname = spec.domainname;
   init.set_hostname = !shares_host_uts(spec);
   init.sysctls = spec.sysctls;
   if (spec.ipc_mode == "host") {

@@ -239,6 +239,7 @@ json to_json(const Record& r) {
         {"Error", r.state.error}}},
       {"Config",
        {{"Hostname", r.hostname},
+        {"Domainname", s.domainname},
         {"User", s.user},
         {"Tty", s.tty},
         {"OpenStdin", s.open_stdin},
@@ -330,6 +331,7 @@ Record record_from_json(const json& j) {
     r.state.error = st.value("Error", "");
     const json& c = j.at("Config");
     r.hostname = c.value("Hostname", "");
+    s.domainname = c.value("Domainname", "");
     s.user = c.value("User", "");
     s.tty = c.value("Tty", false);
     s.open_stdin = c.value("OpenStdin", false);

@@ -218,6 +218,7 @@ container::Spec build_spec(const std::string& root, const RunOptions& o,
   }
   spec.name = o.name;
   spec.hostname = o.hostname;
+  spec.domainname = o.domainname;
   spec.tty = o.tty;
   spec.open_stdin = o.interactive;
   spec.read_only_rootfs = o.read_only;
@@ -326,6 +327,7 @@ void add_run_options(CLI::App* cmd, RunOptions& o) {
   cmd->add_option("-w,--workdir", o.workdir, "Working directory inside the container");
   cmd->add_option("-u,--user", o.user, "Username or UID (format: <name|uid>[:<group|gid>])");
   cmd->add_option("-h,--hostname", o.hostname, "Container host name");
+  cmd->add_option("--domainname", o.domainname, "Container NIS domain name");
   cmd->add_option(
          "-v,--volume", o.volumes,
          "Bind mount a volume ([HOST|NAME:]CONTAINER[:ro|rw,z,Z,PROPAGATION]); z and Z are "

@@ -32,6 +32,7 @@ struct RunOptions {
   std::optional<std::string> workdir;
   std::optional<std::string> user;
   std::string hostname;
+  std::string domainname;
   std::vector<std::string> volumes;
   std::vector<std::string> mounts;
   std::vector<std::string> tmpfs;
