@@ -73,7 +73,12 @@ TEST_CASE("image import reads stdin, compressed input and --change", "[root]") {
 TEST_CASE("image tag and image rm", "[root]") {
   Cli cli;
   const auto tar = TarBuilder().file("f", "1").finish();
-  REQUIRE(cli({"image", "import", "-", "one"}, tar).exit_code == 0);
+  // Docker's top-level aliases: import and history.
+  REQUIRE(cli({"import", "-", "one"}, tar).exit_code == 0);
+  const auto history = cli({"history", "one"});
+  CHECK(history.exit_code == 0);
+  CHECK_THAT(history.out, Catch::StartsWith("IMAGE ") && Catch::Contains("CREATED BY"));
+  CHECK(history.out == cli({"image", "history", "one"}).out);
   REQUIRE(cli({"image", "tag", "one", "two:x"}).exit_code == 0);
   CHECK(cli({"image", "ls"}).out.find("two") != std::string::npos);
   auto rm = cli({"image", "rm", "two:x"});

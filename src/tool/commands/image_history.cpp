@@ -1,5 +1,5 @@
-// `gctool image history [--no-trunc] IMAGE`: Docker's table of the steps that made an image, newest
-// first, from the history entries of its configuration.
+// `gctool image history` (alias `history`) [--no-trunc] IMAGE: Docker's table of the steps that
+// made an image, newest first, from the history entries of its configuration.
 #include <algorithm>
 #include <chrono>
 #include <memory>
@@ -49,12 +49,18 @@ void history(const Globals& globals, const HistoryArgs& args) {
   print_table(rows);
 }
 
-void setup_image_history(CLI::App& app, Globals& globals) {
-  auto* cmd = image_group(app)->add_subcommand("history", "Show the history of an image");
+void add_history_options(CLI::App* cmd, Globals& globals) {
   auto args = std::make_shared<HistoryArgs>();
   cmd->add_flag("--no-trunc", args->no_trunc, "Don't truncate output");
   cmd->add_option("IMAGE", args->ref, "Image name or ID")->required();
   cmd->callback([args, &globals] { history(globals, *args); });
+}
+
+void setup_image_history(CLI::App& app, Globals& globals) {
+  add_history_options(image_group(app)->add_subcommand("history", "Show the history of an image"),
+                      globals);
+  add_history_options(app.add_subcommand("history", "Show the history of an image (image history)"),
+                      globals);
 }
 
 GCTOOL_REGISTER_COMMAND(setup_image_history);

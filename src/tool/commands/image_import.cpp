@@ -1,4 +1,5 @@
-// `gctool image import FILE|- [REPOSITORY[:TAG]]`: a rootfs tarball becomes a one-layer image.
+// `gctool image import` (alias `import`) FILE|- [REPOSITORY[:TAG]]`: a rootfs tarball becomes a
+// one-layer image.
 #include <optional>
 #include <string>
 #include <vector>
@@ -36,10 +37,8 @@ void run_import(const Globals& globals, const ImportOptions& opts) {
   fmt::print("{}\n", imported.id);
 }
 
-void setup_image_import(CLI::App& app, Globals& globals) {
+void add_import_options(CLI::App* cmd, Globals& globals) {
   auto opts = std::make_shared<ImportOptions>();
-  auto* cmd = image_group(app)->add_subcommand(
-      "import", "Import a rootfs tarball (plain, gzip, zstd, xz) as a one-layer image");
   cmd->add_option("file", opts->file, "Tarball to import, - for stdin")->required();
   cmd->add_option("reference", opts->reference, "REPOSITORY[:TAG] to give the image");
   cmd->add_option("-c,--change", opts->changes,
@@ -47,6 +46,15 @@ void setup_image_import(CLI::App& app, Globals& globals) {
                   "LABEL, EXPOSE, STOPSIGNAL)")
       ->allow_extra_args(false);  // one instruction per -c: FILE and REFERENCE follow
   cmd->callback([&globals, opts] { run_import(globals, *opts); });
+}
+
+void setup_image_import(CLI::App& app, Globals& globals) {
+  add_import_options(
+      image_group(app)->add_subcommand(
+          "import", "Import a rootfs tarball (plain, gzip, zstd, xz) as a one-layer image"),
+      globals);
+  add_import_options(app.add_subcommand("import", "Import a rootfs tarball (image import)"),
+                     globals);
 }
 
 GCTOOL_REGISTER_COMMAND(setup_image_import);
