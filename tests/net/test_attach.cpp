@@ -139,6 +139,10 @@ TEST_CASE("attach plugs a namespace into the network and publishes ports", "[roo
         net::validate_publish(root.path(), {net::parse_publish(fmt::format("{}:80", port))}),
         Catch::Contains(fmt::format("port {}/tcp is already in use on the host", port)));
   }
+  // An address the host does not have is not "in use": the kernel's reason is given.
+  CHECK_THROWS_WITH(
+      net::validate_publish(root.path(), {net::parse_publish("192.0.2.1:18082:80")}),
+      "cannot publish port 192.0.2.1:18082/tcp on the host: Cannot assign requested address");
   // A second attach of the same container, or of another to a taken --ip, is refused cleanly.
   CHECK_THROWS_WITH(net::attach(root.path(), "n1", id, "web", container.fd()),
                     Catch::Contains("already attached"));

@@ -4,7 +4,9 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <vector>
 
 #include "gctool/core/error.hpp"
@@ -36,7 +38,13 @@ UniqueFd bind_socket(const PortMapping& m) {
   a.sin_port = htons(m.host_port);
   a.sin_addr.s_addr = htonl(m.host_ip ? m.host_ip->value : INADDR_ANY);
   if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    return UniqueFd();
+    if (errno == EADDRINUSE) {
+      return UniqueFd();
+    }
+    // Not "in use": an address the host does not have (or whose interface is down), say.
+    throw_invalid("cannot publish port {}:{}/{} on the host: {}",
+                  m.host_ip ? to_string(*m.host_ip) : "0.0.0.0", m.host_port, to_string(m.protocol),
+                  std::strerror(errno));
   }
   return fd;
 }
