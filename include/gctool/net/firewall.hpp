@@ -30,6 +30,9 @@
 // proxy (docker-proxy, a process per port that accepts on [::1] and connects to the container);
 // netavark has none and does not serve [::1] either (netavark #790, podman #26092).
 //
+// Versions before IPv6 used `table ip gctool`: every change first moves what is still needed of
+// it into the inet table and deletes it (see migrate_ip_table in firewall.cpp).
+//
 // Every rule carries a comment: "gctool-net:<bridge>" for a network's rules, "gctool-ctr:<id>"
 // for a container's ports; they are removed by that tag. The table is deleted once it holds no
 // rule, so it is gone when the last network is. Changes are serialized by a host-wide flock.
