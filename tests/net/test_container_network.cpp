@@ -28,6 +28,7 @@
 #include "gctool/net/firewall.hpp"
 #include "gctool/net/ipam_store.hpp"
 #include "gctool/net/network.hpp"
+#include "gctool/net/port_proxy.hpp"
 #include "net_support.hpp"
 
 using namespace gctool;
@@ -104,6 +105,15 @@ std::string wait_http(const std::string& ip, std::uint16_t port) {
 std::uint16_t free_port() {
   const auto probe = tcp_listen("0.0.0.0", 0);
   return local_port(probe.borrow());
+}
+
+// Whether something (the container's proxy) listens on [::1]:port in the test's namespace.
+bool ipv6_loopback_taken(std::uint16_t port) {
+  try {
+    return !net::listen_ipv6_loopback(port).valid();
+  } catch (const Error&) {
+    return true;
+  }
 }
 
 std::string run_detached(const TestRoot& root, const std::string& name,
@@ -280,6 +290,8 @@ TEST_CASE("a published port answers on 127.0.0.1 and is refused to a second cont
   const auto id = run_detached(root, web, {"-p", fmt::format("{}:80", port), "-p", "80/udp"},
                                httpd_command(web));
   CHECK_THAT(wait_http("127.0.0.1", port), Catch::Contains("hello-" + web));
+  // [::1] too, as with Docker's proxy: the container has no IPv6 address, its IPv4 one answers.
+  CHECK_THAT(wait_http("::1", port), Catch::Contains("hello-" + web));
 
   const auto info = root.inspect(web);
   CHECK(info["HostConfig"]["NetworkMode"] == "bridge");
@@ -312,6 +324,8 @@ TEST_CASE("a published port answers on 127.0.0.1 and is refused to a second cont
 
   CHECK(root.run({"rm", "-f", web}).exit_code == 0);
   CHECK(http_get("127.0.0.1", port).empty());
+  CHECK(http_get("::1", port).empty());
+  CHECK_FALSE(ipv6_loopback_taken(port));
   for (const auto& rule : net::list_firewall_rules()) {
     CHECK(rule.comment != "gctool-ctr:" + id);
   }
@@ -484,14 +498,17 @@ TEST_CASE(
   CHECK_THAT(wait_http("127.0.0.1", port), Catch::Contains("hello-" + name));
 
   // stop: detached, and inspect shows no address.
+  CHECK_THAT(wait_http("::1", port), Catch::Contains("hello-" + name));
   CHECK(root.run({"stop", "-t", "1", name}).exit_code == 0);
   check_no_attachment_left(root);
+  CHECK_FALSE(ipv6_loopback_taken(port));
   CHECK(endpoint(root, name, network)["IPAddress"] == "");
   CHECK(root.inspect(name)["NetworkSettings"]["Ports"].empty());
 
   // start: attached again with the same port.
   CHECK(root.run({"start", name}).exit_code == 0);
   CHECK_THAT(wait_http("127.0.0.1", port), Catch::Contains("hello-" + name));
+  CHECK_THAT(wait_http("::1", port), Catch::Contains("hello-" + name));
   CHECK(net::list_attachments(root.root()).size() == 1);
   CHECK(endpoint(root, name, network)["IPAddress"] != "");
 
@@ -512,6 +529,7 @@ TEST_CASE(
   }
   check_no_attachment_left(root);
   CHECK(http_get("127.0.0.1", port).empty());
+  CHECK_FALSE(ipv6_loopback_taken(port));
   CHECK(root.run({"rm", name}).exit_code == 0);
 
   // A command that cannot be executed: the start fails after the attach, which is undone.
@@ -776,4 +794,70 @@ TEST_CASE("an IPv6 network: containers have both families, reach each other by n
   run_detached(root, web, {"--network", net6}, {"busybox", "sleep", "60"});
   CHECK(endpoint(root, web, net6)["GlobalIPv6Address"] == v6 + "2");
   remove_networks_and_check(root, {web, cli});
+}
+
+TEST_CASE("an IPv6 network's published port answers on [::1] while the container runs", "[root]") {
+  if (!is_root()) {
+    return;
+  }
+  TestRoot root;
+  const std::string net6 = unique_name("g6");
+  const std::string v6 = "fd00:232:64::";
+  REQUIRE(root.run({"network", "create", "--ipv6", "--subnet", v6 + "/64", net6}).exit_code == 0);
+  const std::string web = unique_name("web");
+  const auto port = free_port();
+  run_detached(root, web, {"--network", net6, "-p", fmt::format("{}:80", port)},
+               httpd_command(web));
+  // Through the supervisor's proxy, to the container's IPv6 address (httpd logs the client:
+  // the bridge's IPv6 address, as the proxy connects from the host).
+  CHECK_THAT(wait_http("::1", port), Catch::Contains("hello-" + web));
+  CHECK_THAT(wait_http("127.0.0.1", port), Catch::Contains("hello-" + web));
+  CHECK_THAT(wait_http(v6 + "1", port), Catch::Contains("hello-" + web));
+  // Many connections at once, each answered.
+  {
+    std::vector<UniqueFd> held;
+    for (int i = 0; i < 20; ++i) {
+      held.push_back(tcp_connect("::1", port));
+      CHECK(held.back().valid());
+    }
+    CHECK_THAT(http_get("::1", port), Catch::Contains("hello-" + web));
+  }
+
+  // A second container is refused the port.
+  const auto refused = root.run(
+      {"run", "-d", "--network", net6, "-p", fmt::format("{}:80", port), "busybox", "sleep", "60"});
+  CHECK(one_error_line(refused));
+  // rm -f: the proxy ends with the container.
+  CHECK(root.run({"rm", "-f", web}).exit_code == 0);
+  CHECK(http_get("::1", port).empty());
+  CHECK_FALSE(ipv6_loopback_taken(port));
+
+  // A host process holding [::1]:PORT: the start fails with one line and nothing is left.
+  {
+    const auto taken = net::listen_ipv6_loopback(port);
+    REQUIRE(taken.valid());
+    const std::string blocked = unique_name("blocked");
+    const auto failed = root.run({"run", "-d", "--name", blocked, "--network", net6, "-p",
+                                  fmt::format("{}:80", port), "busybox", "sleep", "60"});
+    INFO(failed.err);
+    CHECK(failed.exit_code == 125);
+    CHECK_THAT(failed.err, Catch::Contains("[::1]:" + std::to_string(port)));
+    CHECK(std::count(failed.err.begin(), failed.err.end(), '\n') == 1);
+    CHECK(root.inspect(blocked).is_null());
+    check_no_attachment_left(root);
+  }
+
+  // A foreground run serves it too, until its container exits.
+  const std::string fg = unique_name("fg");
+  std::thread foreground([&] {
+    root.run({"run", "--rm", "--name", fg, "--network", net6, "-p", fmt::format("{}:80", port),
+              "busybox", "sh", "-c",
+              "mkdir -p /www && echo hello-fg > /www/index.html && httpd -p 80 -h /www && "
+              "sleep 4"});
+  });
+  CHECK_THAT(wait_http("::1", port), Catch::Contains("hello-fg"));
+  foreground.join();
+  CHECK(http_get("::1", port).empty());
+  CHECK_FALSE(ipv6_loopback_taken(port));
+  remove_networks_and_check(root);
 }

@@ -253,6 +253,28 @@ void setup_network(const fsys::path& root, const fsys::path& dir, Record& record
   write_network_files(root, dir, record);
 }
 
+std::vector<net::ProxyListener> open_port_proxies(const Record& record) {
+  std::vector<net::ProxyListener> proxies;
+  if (!record.network) {
+    return proxies;
+  }
+  const auto& a = *record.network;
+  for (const auto& p : a.ports) {
+    if (p.host_ip || p.protocol != net::Protocol::tcp) {
+      continue;  // [::1] belongs to "all addresses" only; UDP is not proxied
+    }
+    net::ProxyListener proxy;
+    proxy.listener = net::listen_ipv6_loopback(p.host_port);
+    if (!proxy.listener.valid()) {
+      break;  // no IPv6 loopback on this host
+    }
+    net::set_proxy_target(proxy, a.ip6 ? net::to_string(*a.ip6) : net::to_string(a.ip),
+                          p.container_port);
+    proxies.push_back(std::move(proxy));
+  }
+  return proxies;
+}
+
 void teardown_network(const fsys::path& root, Record& record) noexcept {
   if (!attaches_to_network(record.spec) && !record.network) {
     return;
