@@ -861,3 +861,94 @@ TEST_CASE("an IPv6 network's published port answers on [::1] while the container
   CHECK_FALSE(ipv6_loopback_taken(port));
   remove_networks_and_check(root);
 }
+
+TEST_CASE("--ip6 and network connect --ip6 choose the IPv6 address; hosts has IPv6 lines",
+          "[root]") {
+  if (!is_root()) {
+    return;
+  }
+  TestRoot root;
+  const std::string net6 = unique_name("g6");
+  const std::string v6 = "fd00:233:64::";
+  REQUIRE(root.run({"network", "create", "--ipv6", "--subnet", v6 + "/64", net6}).exit_code == 0);
+  const std::string net4 = create_network(root, random_subnet());
+  const std::string other6 = unique_name("g6");
+  const std::string w6 = "fd00:233:65::";
+  REQUIRE(root.run({"network", "create", "--ipv6", "--subnet", w6 + "/64", other6}).exit_code == 0);
+
+  const std::string a = unique_name("a");
+  run_detached(root, a,
+               {"--network", net6, "--ip6", v6 + "99", "--hostname", "ahost", "--add-host",
+                "v6peer:fd00:233:99::7", "--add-host", "v6br=[fd00:233:99::8]"},
+               {"busybox", "sleep", "60"});
+  CHECK(endpoint(root, a, net6)["GlobalIPv6Address"] == v6 + "99");
+  CHECK(root.inspect(a)["NetworkSettings"]["Networks"][net6]["IPAMConfig"]["IPv6Address"] ==
+        v6 + "99");
+  const auto inside = root.run({"exec", a, "sh", "-c", "ip -6 addr show dev eth0; cat /etc/hosts"});
+  INFO(inside.out + inside.err);
+  CHECK_THAT(inside.out, Catch::Contains("inet6 " + v6 + "99/64"));
+  // As Docker's: the IPv4 line, then the IPv6 one, under the hostname and the name.
+  CHECK_THAT(inside.out, Catch::Contains(fmt::format("\n{}99\tahost {}\n", v6, a)));
+  CHECK_THAT(inside.out, Catch::Contains("\nfd00:233:99::7\tv6peer\n"));
+  CHECK_THAT(inside.out, Catch::Contains("\nfd00:233:99::8\tv6br\n"));
+  // The next container gets the lowest free address, not the requested one.
+  const std::string b = unique_name("b");
+  run_detached(root, b, {"--network", net6}, {"busybox", "sleep", "60"});
+  CHECK(endpoint(root, b, net6)["GlobalIPv6Address"] == v6 + "2");
+  const auto ping =
+      root.run({"exec", b, "sh", "-c", fmt::format("ping -6 -c1 -W2 {}99 && echo PING6-OK", v6)});
+  CHECK_THAT(ping.out, Catch::Contains("PING6-OK"));
+
+  // Bad --ip6: one line, exit 125, no container, nothing attached.
+  const auto attachments = net::list_attachments(root.root()).size();
+  const std::vector<std::pair<std::vector<std::string>, std::string>> bad = {
+      {{"--network", net6, "--ip6", "fd00:233:64::zz"}, "invalid IPv6 address"},
+      {{"--network", net6, "--ip6", "10.0.0.1"}, "invalid IPv6 address"},
+      {{"--network", net6, "--ip6", "fd00:999::5"}, "is not in subnet"},
+      {{"--network", net6, "--ip6", v6}, "is reserved"},
+      {{"--network", net6, "--ip6", v6 + "1"}, "is reserved"},
+      {{"--network", net6, "--ip6", v6 + "99"}, "already in use"},
+      {{"--network", net4, "--ip6", v6 + "5"}, "has no IPv6 subnet"},
+      {{"--ip6", v6 + "5"}, "has no IPv6 subnet"},
+      {{"--network", "none", "--ip6", v6 + "5"}, "cannot be used with --network none"},
+      {{"--network", net6, "--add-host", "x:fd00::zz"}, "invalid --add-host"},
+  };
+  for (const auto& [flags, message] : bad) {
+    const std::string name = unique_name("bad");
+    std::vector<std::string> args = {"run", "-d", "--name", name};
+    args.insert(args.end(), flags.begin(), flags.end());
+    args.insert(args.end(), {"busybox", "sleep", "60"});
+    const auto result = root.run(args);
+    INFO(fmt::format("{}: {}", fmt::join(flags, " "), result.err));
+    CHECK(one_error_line(result));
+    CHECK_THAT(result.err, Catch::Contains(message));
+    CHECK(root.inspect(name).is_null());
+    CHECK(net::list_attachments(root.root()).size() == attachments);
+  }
+
+  // network connect --ip6: the running container gets that address on the new interface.
+  for (const auto& [address, message] :
+       std::vector<std::pair<std::string, std::string>>{{"fd00:999::5", "is not in subnet"},
+                                                        {w6 + "1", "is reserved"},
+                                                        {"nonsense", "invalid IPv6 address"}}) {
+    const auto refused = root.run({"network", "connect", "--ip6", address, other6, b});
+    INFO(refused.err);
+    CHECK(one_error_line(refused));
+    CHECK_THAT(refused.err, Catch::Contains(message));
+  }
+  const auto to_v4 = root.run({"network", "connect", "--ip6", v6 + "50", net4, b});
+  CHECK(one_error_line(to_v4));
+  CHECK(net::list_attachments(root.root()).size() == attachments);
+  const auto connected = root.run({"network", "connect", "--ip6", w6 + "42", other6, b});
+  INFO(connected.err);
+  REQUIRE(connected.exit_code == 0);
+  CHECK(endpoint(root, b, other6)["GlobalIPv6Address"] == w6 + "42");
+  const auto eth1 = root.run({"exec", b, "sh", "-c", "ip -6 addr show dev eth1; cat /etc/hosts"});
+  INFO(eth1.out);
+  CHECK_THAT(eth1.out, Catch::Contains("inet6 " + w6 + "42/64"));
+  CHECK_THAT(eth1.out, Catch::Contains(fmt::format("\n{}42\t", w6)));
+  // Kept for the next start, as --ip is.
+  CHECK(root.run({"restart", "-t", "1", b}).exit_code == 0);
+  CHECK(endpoint(root, b, other6)["GlobalIPv6Address"] == w6 + "42");
+  remove_networks_and_check(root, {a, b});
+}
