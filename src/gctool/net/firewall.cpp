@@ -324,10 +324,12 @@ void install_port_rules(const std::string& container_id, Ipv4Address container_i
           kFirewallTable, chain, match, proto, p.host_port, to_string(container_ip),
           p.container_port, tag);
       // "All addresses" includes the host's IPv6 ones when the container has an IPv6 address
-      // (not ::1: see the top of firewall.hpp).
+      // (not ::1, which the proxy in the container's owner serves: a DNAT of it could never
+      // leave the host, see the top of this file's header).
       if (container_ip6 && !p.host_ip) {
         commands += fmt::format(
-            "add rule inet {} {} meta nfproto ipv6 {} {} dport {} dnat ip6 to [{}]:{} "
+            "add rule inet {} {} meta nfproto ipv6 ip6 daddr != ::1 {} {} dport {} dnat ip6 to "
+            "[{}]:{} "
             "comment \"{}\"\n",
             kFirewallTable, chain, match, proto, p.host_port, to_string(*container_ip6),
             p.container_port, tag);
