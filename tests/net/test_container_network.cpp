@@ -862,7 +862,7 @@ TEST_CASE("an IPv6 network's published port answers on [::1] while the container
   remove_networks_and_check(root);
 }
 
-TEST_CASE("run --ip6 and network connect --ip6 choose the address; hosts has IPv6 lines",
+TEST_CASE("run --ip6 and network connect --ip6 choose the address, hosts has IPv6 lines",
           "[root]") {
   if (!is_root()) {
     return;
