@@ -14,6 +14,7 @@
 
 #include "gctool/container/monitor.hpp"
 #include "gctool/io/sync_wait.hpp"
+#include "gctool/net/port_proxy.hpp"
 #include "gctool/sys/pidfd.hpp"
 
 namespace {
@@ -22,17 +23,21 @@ using gctool::BorrowedFd;
 using gctool::UniqueFd;
 using namespace gctool::container;
 
-// Small: this loop waits on a pidfd, a signalfd, up to three pipes and the attach socket and
-// its clients (more are queued when the ring is full).
+// Small: this loop waits on a pidfd, a signalfd, up to three pipes, the attach socket and
+// its clients and the [::1] port proxy's sockets (more are queued when the ring is full).
 constexpr unsigned kRingEntries = 8;
 
 // The inherited descriptors become close-on-exec again, so that the exit command gets none.
-void close_on_exec(const MonitorArgs& args) {
+void close_on_exec(const MonitorArgs& args,
+                   const std::vector<gctool::net::ProxyListener>& proxies) {
   for (const int fd :
        {args.pidfd, args.out, args.err, args.console, args.attach, args.stdin_pipe}) {
     if (fd >= 0) {
       ::fcntl(fd, F_SETFD, FD_CLOEXEC);
     }
+  }
+  for (const auto& proxy : proxies) {
+    ::fcntl(proxy.listener.get(), F_SETFD, FD_CLOEXEC);
   }
 }
 
@@ -41,7 +46,7 @@ struct Outcome {
   bool stopping = false;
 };
 
-Outcome supervise(const MonitorArgs& args) {
+Outcome supervise(const MonitorArgs& args, std::vector<gctool::net::ProxyListener> proxies) {
   Outcome outcome;
   UniqueFd out(args.out);
   UniqueFd err(args.err);
@@ -60,7 +65,7 @@ Outcome supervise(const MonitorArgs& args) {
     monitor.watch_signals(loop);
     outcome.info = gctool::io::sync_wait(
         loop, monitor.run(loop, pidfd, std::move(out), std::move(err), std::move(console),
-                          std::move(attach), std::move(stdin_pipe)));
+                          std::move(attach), std::move(stdin_pipe), std::move(proxies)));
     outcome.stopping = monitor.stopping();
     return outcome;
   } catch (const std::exception&) {
@@ -80,15 +85,19 @@ Outcome supervise(const MonitorArgs& args) {
 int main(int argc, char** argv) {
   ::prctl(PR_SET_NAME, "gctool-sup", 0, 0, 0);
   MonitorArgs args;
+  std::vector<gctool::net::ProxyListener> proxies;
   try {
     args = MonitorArgs::parse(argc, argv);
+    for (const auto& proxy : args.proxies) {
+      proxies.push_back(gctool::net::parse_proxy_argument(proxy));
+    }
   } catch (const std::exception&) {
     return 125;
   }
-  close_on_exec(args);
+  close_on_exec(args, proxies);
   Outcome outcome;
   try {
-    outcome = supervise(args);
+    outcome = supervise(args, std::move(proxies));
   } catch (const std::exception&) {
     return 1;
   }

@@ -28,6 +28,7 @@
 #include "gctool/net/firewall.hpp"
 #include "gctool/net/ipam_store.hpp"
 #include "gctool/net/network.hpp"
+#include "gctool/net/port_proxy.hpp"
 #include "net_support.hpp"
 
 using namespace gctool;
@@ -104,6 +105,15 @@ std::string wait_http(const std::string& ip, std::uint16_t port) {
 std::uint16_t free_port() {
   const auto probe = tcp_listen("0.0.0.0", 0);
   return local_port(probe.borrow());
+}
+
+// Whether something (the container's proxy) listens on [::1]:port in the test's namespace.
+bool ipv6_loopback_taken(std::uint16_t port) {
+  try {
+    return !net::listen_ipv6_loopback(port).valid();
+  } catch (const Error&) {
+    return true;
+  }
 }
 
 std::string run_detached(const TestRoot& root, const std::string& name,
@@ -280,6 +290,8 @@ TEST_CASE("a published port answers on 127.0.0.1 and is refused to a second cont
   const auto id = run_detached(root, web, {"-p", fmt::format("{}:80", port), "-p", "80/udp"},
                                httpd_command(web));
   CHECK_THAT(wait_http("127.0.0.1", port), Catch::Contains("hello-" + web));
+  // [::1] too, as with Docker's proxy: the container has no IPv6 address, its IPv4 one answers.
+  CHECK_THAT(wait_http("::1", port), Catch::Contains("hello-" + web));
 
   const auto info = root.inspect(web);
   CHECK(info["HostConfig"]["NetworkMode"] == "bridge");
@@ -312,6 +324,8 @@ TEST_CASE("a published port answers on 127.0.0.1 and is refused to a second cont
 
   CHECK(root.run({"rm", "-f", web}).exit_code == 0);
   CHECK(http_get("127.0.0.1", port).empty());
+  CHECK(http_get("::1", port).empty());
+  CHECK_FALSE(ipv6_loopback_taken(port));
   for (const auto& rule : net::list_firewall_rules()) {
     CHECK(rule.comment != "gctool-ctr:" + id);
   }
@@ -484,14 +498,17 @@ TEST_CASE(
   CHECK_THAT(wait_http("127.0.0.1", port), Catch::Contains("hello-" + name));
 
   // stop: detached, and inspect shows no address.
+  CHECK_THAT(wait_http("::1", port), Catch::Contains("hello-" + name));
   CHECK(root.run({"stop", "-t", "1", name}).exit_code == 0);
   check_no_attachment_left(root);
+  CHECK_FALSE(ipv6_loopback_taken(port));
   CHECK(endpoint(root, name, network)["IPAddress"] == "");
   CHECK(root.inspect(name)["NetworkSettings"]["Ports"].empty());
 
   // start: attached again with the same port.
   CHECK(root.run({"start", name}).exit_code == 0);
   CHECK_THAT(wait_http("127.0.0.1", port), Catch::Contains("hello-" + name));
+  CHECK_THAT(wait_http("::1", port), Catch::Contains("hello-" + name));
   CHECK(net::list_attachments(root.root()).size() == 1);
   CHECK(endpoint(root, name, network)["IPAddress"] != "");
 
@@ -512,6 +529,7 @@ TEST_CASE(
   }
   check_no_attachment_left(root);
   CHECK(http_get("127.0.0.1", port).empty());
+  CHECK_FALSE(ipv6_loopback_taken(port));
   CHECK(root.run({"rm", name}).exit_code == 0);
 
   // A command that cannot be executed: the start fails after the attach, which is undone.
@@ -776,4 +794,170 @@ TEST_CASE("an IPv6 network: containers have both families, reach each other by n
   run_detached(root, web, {"--network", net6}, {"busybox", "sleep", "60"});
   CHECK(endpoint(root, web, net6)["GlobalIPv6Address"] == v6 + "2");
   remove_networks_and_check(root, {web, cli});
+}
+
+TEST_CASE("an IPv6 network's published port answers on [::1] while the container runs", "[root]") {
+  if (!is_root()) {
+    return;
+  }
+  TestRoot root;
+  const std::string net6 = unique_name("g6");
+  const std::string v6 = "fd00:232:64::";
+  REQUIRE(root.run({"network", "create", "--ipv6", "--subnet", v6 + "/64", net6}).exit_code == 0);
+  const std::string web = unique_name("web");
+  const auto port = free_port();
+  run_detached(root, web, {"--network", net6, "-p", fmt::format("{}:80", port)},
+               httpd_command(web));
+  // Through the supervisor's proxy, to the container's IPv6 address (httpd logs the client:
+  // the bridge's IPv6 address, as the proxy connects from the host).
+  CHECK_THAT(wait_http("::1", port), Catch::Contains("hello-" + web));
+  CHECK_THAT(wait_http("127.0.0.1", port), Catch::Contains("hello-" + web));
+  CHECK_THAT(wait_http(v6 + "1", port), Catch::Contains("hello-" + web));
+  // Many connections at once, each answered.
+  {
+    std::vector<UniqueFd> held;
+    for (int i = 0; i < 20; ++i) {
+      held.push_back(tcp_connect("::1", port));
+      CHECK(held.back().valid());
+    }
+    CHECK_THAT(http_get("::1", port), Catch::Contains("hello-" + web));
+  }
+
+  // A second container is refused the port.
+  const auto refused = root.run(
+      {"run", "-d", "--network", net6, "-p", fmt::format("{}:80", port), "busybox", "sleep", "60"});
+  CHECK(one_error_line(refused));
+  // rm -f: the proxy ends with the container.
+  CHECK(root.run({"rm", "-f", web}).exit_code == 0);
+  CHECK(http_get("::1", port).empty());
+  CHECK_FALSE(ipv6_loopback_taken(port));
+
+  // A host process holding [::1]:PORT: the start fails with one line and nothing is left.
+  {
+    const auto taken = net::listen_ipv6_loopback(port);
+    REQUIRE(taken.valid());
+    const std::string blocked = unique_name("blocked");
+    const auto failed = root.run({"run", "-d", "--name", blocked, "--network", net6, "-p",
+                                  fmt::format("{}:80", port), "busybox", "sleep", "60"});
+    INFO(failed.err);
+    CHECK(failed.exit_code == 125);
+    CHECK_THAT(failed.err, Catch::Contains("[::1]:" + std::to_string(port)));
+    CHECK(std::count(failed.err.begin(), failed.err.end(), '\n') == 1);
+    CHECK(root.inspect(blocked).is_null());
+    check_no_attachment_left(root);
+  }
+
+  // A foreground run serves it too, until its container exits.
+  const std::string fg = unique_name("fg");
+  std::thread foreground([&] {
+    root.run({"run", "--rm", "--name", fg, "--network", net6, "-p", fmt::format("{}:80", port),
+              "busybox", "sh", "-c",
+              "mkdir -p /www && echo hello-fg > /www/index.html && httpd -p 80 -h /www && "
+              "sleep 4"});
+  });
+  CHECK_THAT(wait_http("::1", port), Catch::Contains("hello-fg"));
+  foreground.join();
+  CHECK(http_get("::1", port).empty());
+  CHECK_FALSE(ipv6_loopback_taken(port));
+  remove_networks_and_check(root);
+}
+
+TEST_CASE("run --ip6 and network connect --ip6 choose the address, hosts has IPv6 lines",
+          "[root]") {
+  if (!is_root()) {
+    return;
+  }
+  TestRoot root;
+  const std::string net6 = unique_name("g6");
+  const std::string v6 = "fd00:233:64::";
+  REQUIRE(root.run({"network", "create", "--ipv6", "--subnet", v6 + "/64", net6}).exit_code == 0);
+  const std::string net4 = create_network(root, random_subnet());
+  const std::string other6 = unique_name("g6");
+  const std::string w6 = "fd00:233:65::";
+  REQUIRE(root.run({"network", "create", "--ipv6", "--subnet", w6 + "/64", other6}).exit_code == 0);
+
+  const std::string a = unique_name("a");
+  run_detached(root, a,
+               {"--network", net6, "--ip6", v6 + "99", "--hostname", "ahost", "--add-host",
+                "v6peer:fd00:233:99::7", "--add-host", "v6br=[fd00:233:99::8]"},
+               {"busybox", "sleep", "60"});
+  CHECK(endpoint(root, a, net6)["GlobalIPv6Address"] == v6 + "99");
+  CHECK(root.inspect(a)["NetworkSettings"]["Networks"][net6]["IPAMConfig"]["IPv6Address"] ==
+        v6 + "99");
+  const auto inside = root.run({"exec", a, "sh", "-c", "ip -6 addr show dev eth0; cat /etc/hosts"});
+  INFO(inside.out + inside.err);
+  CHECK_THAT(inside.out, Catch::Contains("inet6 " + v6 + "99/64"));
+  // As Docker's: the IPv4 line, then the IPv6 one, under the hostname and the name.
+  CHECK_THAT(inside.out, Catch::Contains(fmt::format("\n{}99\tahost {}\n", v6, a)));
+  CHECK_THAT(inside.out, Catch::Contains("\nfd00:233:99::7\tv6peer\n"));
+  CHECK_THAT(inside.out, Catch::Contains("\nfd00:233:99::8\tv6br\n"));
+  // The next container gets the lowest free address, not the requested one.
+  const std::string b = unique_name("b");
+  const auto b_id = run_detached(root, b, {"--network", net6}, {"busybox", "sleep", "60"});
+  CHECK(endpoint(root, b, net6)["GlobalIPv6Address"] == v6 + "2");
+  // inspect shows the first network only: a connected one's address is read from its endpoint.
+  const auto ip6_on = [&](const std::string& network) {
+    for (const auto& at : net::list_container_attachments(root.root(), b_id)) {
+      if (at.network == network && at.ip6) {
+        return net::to_string(*at.ip6);
+      }
+    }
+    return std::string();
+  };
+  const auto ping =
+      root.run({"exec", b, "sh", "-c", fmt::format("ping -6 -c1 -W2 {}99 && echo PING6-OK", v6)});
+  CHECK_THAT(ping.out, Catch::Contains("PING6-OK"));
+
+  // Bad --ip6: one line, exit 125, no container, nothing attached.
+  const auto attachments = net::list_attachments(root.root()).size();
+  const std::vector<std::pair<std::vector<std::string>, std::string>> bad = {
+      {{"--network", net6, "--ip6", "fd00:233:64::zz"}, "invalid IPv6 address"},
+      {{"--network", net6, "--ip6", "10.0.0.1"}, "invalid IPv6 address"},
+      {{"--network", net6, "--ip6", "fd00:999::5"}, "is not in subnet"},
+      {{"--network", net6, "--ip6", v6}, "is reserved"},
+      {{"--network", net6, "--ip6", v6 + "1"}, "is reserved"},
+      {{"--network", net6, "--ip6", v6 + "99"}, "already in use"},
+      {{"--network", net4, "--ip6", v6 + "5"}, "has no IPv6 subnet"},
+      {{"--ip6", v6 + "5"}, "has no IPv6 subnet"},
+      {{"--network", "none", "--ip6", v6 + "5"}, "cannot be used with --network none"},
+      {{"--network", net6, "--add-host", "x:fd00::zz"}, "invalid --add-host"},
+  };
+  for (const auto& [flags, message] : bad) {
+    const std::string name = unique_name("bad");
+    std::vector<std::string> args = {"run", "-d", "--name", name};
+    args.insert(args.end(), flags.begin(), flags.end());
+    args.insert(args.end(), {"busybox", "sleep", "60"});
+    const auto result = root.run(args);
+    INFO(fmt::format("{}: {}", fmt::join(flags, " "), result.err));
+    CHECK(one_error_line(result));
+    CHECK_THAT(result.err, Catch::Contains(message));
+    CHECK(root.inspect(name).is_null());
+    CHECK(net::list_attachments(root.root()).size() == attachments);
+  }
+
+  // network connect --ip6: the running container gets that address on the new interface.
+  for (const auto& [address, message] :
+       std::vector<std::pair<std::string, std::string>>{{"fd00:999::5", "is not in subnet"},
+                                                        {w6 + "1", "is reserved"},
+                                                        {"nonsense", "invalid IPv6 address"}}) {
+    const auto refused = root.run({"network", "connect", "--ip6", address, other6, b});
+    INFO(refused.err);
+    CHECK(one_error_line(refused));
+    CHECK_THAT(refused.err, Catch::Contains(message));
+  }
+  const auto to_v4 = root.run({"network", "connect", "--ip6", v6 + "50", net4, b});
+  CHECK(one_error_line(to_v4));
+  CHECK(net::list_attachments(root.root()).size() == attachments);
+  const auto connected = root.run({"network", "connect", "--ip6", w6 + "42", other6, b});
+  INFO(connected.err);
+  REQUIRE(connected.exit_code == 0);
+  CHECK(ip6_on(other6) == w6 + "42");
+  const auto eth1 = root.run({"exec", b, "sh", "-c", "ip -6 addr show dev eth1; cat /etc/hosts"});
+  INFO(eth1.out);
+  CHECK_THAT(eth1.out, Catch::Contains("inet6 " + w6 + "42/64"));
+  CHECK_THAT(eth1.out, Catch::Contains(fmt::format("\n{}42\t", w6)));
+  // Kept for the next start, as --ip is.
+  CHECK(root.run({"restart", "-t", "1", b}).exit_code == 0);
+  CHECK(ip6_on(other6) == w6 + "42");
+  remove_networks_and_check(root, {a, b});
 }

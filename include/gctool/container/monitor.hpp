@@ -21,6 +21,7 @@
 #include "gctool/io/loop.hpp"
 #include "gctool/io/signals.hpp"
 #include "gctool/io/task.hpp"
+#include "gctool/net/port_proxy.hpp"
 
 namespace gctool::container {
 
@@ -43,10 +44,12 @@ class Monitor {
   // master, logged as stdout) into the log until pid 1 has exited and they are drained (at most
   // 2 s after the exit), and returns its exit as reaped from pidfd. With attach_listener (see
   // container/attach.hpp) clients may attach meanwhile; stdin_pipe is the write end of the
-  // container's stdin without a tty (-i), written by them.
+  // container's stdin without a tty (-i), written by them. The proxies (net/port_proxy.hpp) serve
+  // the container's ports on [::1] until pid 1 exits.
   io::Task<siginfo_t> run(io::Loop& loop, BorrowedFd pidfd, UniqueFd out, UniqueFd err,
                           UniqueFd console, UniqueFd attach_listener = UniqueFd(),
-                          UniqueFd stdin_pipe = UniqueFd());
+                          UniqueFd stdin_pipe = UniqueFd(),
+                          std::vector<net::ProxyListener> proxies = {});
 
   // Whether a signal asked this process to stop the container.
   bool stopping() const noexcept { return stopping_; }
@@ -76,6 +79,7 @@ struct MonitorArgs {
   int console = -1;
   int attach = -1;  // the listening attach socket
   int stdin_pipe = -1;
+  std::vector<std::string> proxies;  // net::to_argument of each [::1] proxy listener
   std::string log_path;
   LogOptions log;
   int stop_signal = SIGTERM;

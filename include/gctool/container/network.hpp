@@ -12,6 +12,7 @@
 #include "gctool/container/state.hpp"
 #include "gctool/container/store.hpp"
 #include "gctool/net/attach.hpp"
+#include "gctool/net/port_proxy.hpp"
 
 namespace gctool::container {
 
@@ -44,6 +45,11 @@ void write_network_files(const std::filesystem::path& root, const std::filesyste
 // record.network and rewrites the hosts file with the address. Nothing for none and host.
 void setup_network(const std::filesystem::path& root, const std::filesystem::path& dir,
                    Record& record, pid_t pid);
+
+// The listeners of the [::1] proxy (net/port_proxy.hpp) for the container's TCP ports published
+// on all addresses, bound now; none when the host has no IPv6 loopback. Throws when such a port is
+// taken on [::1].
+std::vector<net::ProxyListener> open_port_proxies(const Record& record);
 
 // Detaches the container (port rules, veth, address; idempotent, also after a crash) and clears
 // record.network. Never throws.

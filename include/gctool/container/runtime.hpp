@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <optional>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "gctool/cgroup/handle.hpp"
 #include "gctool/container/spec.hpp"
@@ -17,6 +19,7 @@
 #include "gctool/container/store.hpp"
 #include "gctool/core/atomic_file.hpp"
 #include "gctool/core/fd.hpp"
+#include "gctool/net/port_proxy.hpp"
 #include "gctool/sys/security.hpp"
 
 namespace gctool::container {
@@ -80,6 +83,12 @@ class Container {
   // With a tty: the pty master (valid after start).
   BorrowedFd console() const noexcept { return console_.borrow(); }
 
+  // The listeners of its [::1] port proxy, opened by start() (see net/port_proxy.hpp), for the
+  // process that waits for the container to serve; they are the caller's from now on.
+  std::vector<net::ProxyListener> take_port_proxies() noexcept {
+    return std::exchange(proxies_, {});
+  }
+
   // Sends sig to the container's pid 1; false when it has exited.
   bool kill(int sig) const;
 
@@ -116,6 +125,7 @@ class Container {
   std::optional<cgroup::CgroupHandle> cgroup_;
   UniqueFd pidfd_;
   UniqueFd console_;
+  std::vector<net::ProxyListener> proxies_;
   bool reaped_ = false;
   bool started_ = false;  // start() succeeded: from now on its files outlive errors
   bool finished_ = false;

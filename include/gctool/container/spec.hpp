@@ -13,6 +13,7 @@
 
 #include "gctool/cgroup/resources.hpp"
 #include "gctool/net/ipv4.hpp"
+#include "gctool/net/ipv6.hpp"
 #include "gctool/net/link.hpp"
 #include "gctool/net/ports.hpp"
 
@@ -79,8 +80,9 @@ struct DeviceNode {
 // A network a container was connected to after it was created, with the settings it asked for.
 struct NetworkConnection {
   std::string network;
-  std::optional<net::Ipv4Address> ip;  // --ip
-  std::vector<std::string> aliases;    // --alias
+  std::optional<net::Ipv4Address> ip;   // --ip
+  std::optional<net::Ipv6Address> ip6;  // --ip6
+  std::vector<std::string> aliases;     // --alias
 };
 
 struct Spec {
@@ -108,6 +110,7 @@ struct Spec {
   std::string network_mode = "bridge";
   std::vector<net::PortMapping> publish;     // -p; host port 0: chosen when the container starts
   std::optional<net::Ipv4Address> ip;        // --ip
+  std::optional<net::Ipv6Address> ip6;       // --ip6
   std::optional<net::MacAddress> mac;        // --mac-address
   std::vector<std::string> dns;              // --dns: the nameservers of /etc/resolv.conf
   std::vector<std::string> dns_search;       // --dns-search

@@ -32,6 +32,7 @@ namespace gctool::net {
 
 struct AttachOptions {
   std::optional<Ipv4Address> ip;     // --ip: this address or an error
+  std::optional<Ipv6Address> ip6;    // --ip6: this address (see check_requested_ipv6) or an error
   std::vector<PortMapping> publish;  // -p; host_port 0 gets a free port
   std::optional<MacAddress> mac;     // --mac-address; default mac_for(ip)
   std::vector<std::string> aliases;  // --network-alias: more names for the network's resolver
@@ -121,6 +122,13 @@ std::size_t reconcile(const std::filesystem::path& root, const std::set<std::str
 inline constexpr std::uint64_t kIpv6Window = 65536;
 Ipv6Address allocate_ipv6(const Ipv6Network& subnet, const Ipv6Address& gateway,
                           const std::string& network, const std::vector<Attachment>& attachments);
+
+// --ip6 on the network: throws a one-line invalid-input Error unless the network has an IPv6
+// subnet holding ip, ip is neither the subnet's first address (subnet-router anycast) nor the
+// gateway, and no endpoint of the network holds it.
+void check_requested_ipv6(const std::string& network, const std::optional<Ipv6Network>& subnet,
+                          const std::optional<Ipv6Address>& gateway, const Ipv6Address& ip,
+                          const std::vector<Attachment>& attachments);
 
 // The name of the host end of a container's veth pair: "gv" + 12 hex digits of a hash of the id.
 std::string host_veth_name(const std::string& container_id);

@@ -28,7 +28,10 @@
 // packet whose source is ::1 on any link but lo (RFC 4291 2.5.3; counted as Ip6OutDiscards), so
 // a DNAT of [::1]:PORT can never leave the host. Docker reaches [::1] only through its userland
 // proxy (docker-proxy, a process per port that accepts on [::1] and connects to the container);
-// netavark has none and does not serve [::1] either (netavark #790, podman #26092).
+// gctool has one too, in the process that owns the container (net/port_proxy.hpp).
+//
+// Versions before IPv6 used `table ip gctool`: every change first moves what is still needed of
+// it into the inet table and deletes it (see migrate_ip_table in firewall.cpp).
 //
 // Every rule carries a comment: "gctool-net:<bridge>" for a network's rules, "gctool-ctr:<id>"
 // for a container's ports; they are removed by that tag. The table is deleted once it holds no

@@ -22,6 +22,9 @@ class Nftables {
   // `<what>: nft: <first line of nft's error>` on failure; returns nft's output.
   std::string run(std::string_view commands, std::string_view what);
 
+  // Runs commands given in nft's JSON form ({"nftables": [...]}), as one transaction.
+  void run_json(const nlohmann::json& commands, std::string_view what);
+
   // Runs a list command with JSON output and rule handles.
   nlohmann::json list_json(std::string_view command, std::string_view what);
 

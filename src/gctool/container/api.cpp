@@ -33,6 +33,7 @@
 #include "gctool/io/sleep.hpp"
 #include "gctool/io/task.hpp"
 #include "gctool/io/when_all.hpp"
+#include "gctool/net/port_proxy.hpp"
 #include "gctool/sys/pidfd.hpp"
 #include "gctool/sys/pty.hpp"
 
@@ -291,8 +292,12 @@ bool container_running(const ContainerStore& store, const std::string& id) {
 }  // namespace
 
 io::Task<int> attach(io::Loop& loop, Container& container, const AttachOptions& options) {
+  // The container's ports on [::1], served while this process waits for it.
+  net::PortProxy proxy(container.take_port_proxies());
+  proxy.start(loop);
   const siginfo_t info =
       co_await attach_process(loop, container.pidfd(), container.console(), options);
+  proxy.stop();
   co_return container.record_exit(info);
 }
 

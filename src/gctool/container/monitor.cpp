@@ -39,7 +39,10 @@ void Monitor::watch_signals(io::Loop& loop) {
 }
 
 io::Task<siginfo_t> Monitor::run(io::Loop& loop, BorrowedFd pidfd, UniqueFd out, UniqueFd err,
-                                 UniqueFd console, UniqueFd attach_listener, UniqueFd stdin_pipe) {
+                                 UniqueFd console, UniqueFd attach_listener, UniqueFd stdin_pipe,
+                                 std::vector<net::ProxyListener> proxies) {
+  net::PortProxy proxy(std::move(proxies));
+  proxy.start(loop);
   // Shared with the streams, which a drain timeout may leave behind this frame.
   std::shared_ptr<AttachServer> attach;
   if (attach_listener) {
@@ -64,6 +67,8 @@ io::Task<siginfo_t> Monitor::run(io::Loop& loop, BorrowedFd pidfd, UniqueFd out,
   running_ = true;
   const siginfo_t info = co_await io::wait_exit(loop, pidfd);
   running_ = false;
+  // Its ports are free again for the next start (restart policy).
+  proxy.stop();
   // Let the streams write what the container printed last before the exit is visible.
   for (auto waited = 0ms; streams_open_ > 0 && waited < kDrainTimeout; waited += 10ms) {
     co_await io::sleep(loop, 10ms);
@@ -120,8 +125,11 @@ std::vector<std::string> MonitorArgs::to_argv(const std::string& program) const 
       "--max-size=" + std::to_string(log.max_size),
       "--max-files=" + std::to_string(log.max_files),
       "--stop-signal=" + std::to_string(stop_signal),
-      "--",
   };
+  for (const auto& proxy : proxies) {
+    argv.push_back("--proxy=" + proxy);
+  }
+  argv.push_back("--");
   argv.insert(argv.end(), exit_command.begin(), exit_command.end());
   return argv;
 }
@@ -159,6 +167,8 @@ MonitorArgs MonitorArgs::parse(int argc, const char* const* argv) {
       args.log.max_size = parse_number<std::int64_t>(key, value);
     } else if (key == "max-files") {
       args.log.max_files = parse_number<int>(key, value);
+    } else if (key == "proxy") {
+      args.proxies.emplace_back(value);
     } else if (key == "stop-signal") {
       args.stop_signal = parse_number<int>(key, value);
     } else {

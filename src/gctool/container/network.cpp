@@ -31,13 +31,18 @@ bool valid_host_name(std::string_view name) {
          name.front() != '-' && name.front() != '.';
 }
 
-// "NAME:IP" (or Docker's newer "NAME=IP") split in two.
+// "NAME:IP" (or Docker's newer "NAME=IP") split in two; an IPv6 address may be in brackets
+// ("NAME:[fd00::1]"), which are dropped.
 std::pair<std::string, std::string> split_extra_host(std::string_view entry) {
   const auto sep = entry.find_first_of("=:");
   if (sep == std::string_view::npos) {
     return {std::string(entry), ""};
   }
-  return {std::string(entry.substr(0, sep)), std::string(entry.substr(sep + 1))};
+  auto ip = entry.substr(sep + 1);
+  if (ip.size() > 2 && ip.front() == '[' && ip.back() == ']') {
+    ip = ip.substr(1, ip.size() - 2);
+  }
+  return {std::string(entry.substr(0, sep)), std::string(ip)};
 }
 
 // "NAME[:ALIAS]" split in two; the alias defaults to the name.
@@ -67,8 +72,10 @@ const net::Attachment& link_target(const std::vector<net::Attachment>& attachmen
 void validate_dns_flags(const Spec& spec) {
   for (const auto& entry : spec.extra_hosts) {
     const auto [name, ip] = split_extra_host(entry);
-    if (!valid_host_name(name) || (ip != kHostGateway && !net::try_parse_ipv4(ip))) {
-      throw_invalid("invalid --add-host \"{}\": expected NAME:IPv4 or NAME:host-gateway", entry);
+    if (!valid_host_name(name) ||
+        (ip != kHostGateway && !net::try_parse_ipv4(ip) && !net::try_parse_ipv6(ip))) {
+      throw_invalid(
+          "invalid --add-host \"{}\": expected NAME:IP (IPv4 or IPv6) or NAME:host-gateway", entry);
     }
     if (ip == kHostGateway && spec.network_mode == "none") {
       throw_invalid("--add-host {}: host-gateway needs a network (not --network none)", entry);
@@ -91,6 +98,14 @@ void validate_dns_flags(const Spec& spec) {
   }
 }
 
+// --ip6 on the network (nullopt: the default network, not created yet, which has no IPv6).
+void check_requested_ipv6(const std::string& name, const std::optional<net::Network>& network,
+                          const net::Ipv6Address& ip,
+                          const std::vector<net::Attachment>& attachments) {
+  net::check_requested_ipv6(name, network ? network->subnet6 : std::nullopt,
+                            network ? network->gateway6 : std::nullopt, ip, attachments);
+}
+
 }  // namespace
 
 void validate_network(const fsys::path& root, const Spec& spec) {
@@ -108,6 +123,9 @@ void validate_network(const fsys::path& root, const Spec& spec) {
     }
     if (spec.ip) {
       throw_invalid("conflicting options: --ip cannot be used with --network {}", mode);
+    }
+    if (spec.ip6) {
+      throw_invalid("conflicting options: --ip6 cannot be used with --network {}", mode);
     }
     if (spec.mac) {
       throw_invalid("conflicting options: --mac-address cannot be used with --network {}", mode);
@@ -153,6 +171,10 @@ void validate_network(const fsys::path& root, const Spec& spec) {
                       a.container_name.empty() ? "" : " (" + a.container_name + ")");
       }
     }
+  }
+  if (spec.ip6) {
+    // attach() checks again under the networks lock.
+    check_requested_ipv6(name, network, *spec.ip6, net::list_attachments(root));
   }
   net::validate_publish(root, spec.publish);
 }
@@ -204,6 +226,10 @@ void write_network_files(const fsys::path& root, const fsys::path& dir, const Re
     const std::string names = host_names(record);
     hosts = net::hosts_file_content(
         names, record.network ? std::optional(record.network->ip) : std::nullopt);
+    // Its IPv6 address under the same names, as Docker writes it after the IPv4 line.
+    if (record.network && record.network->ip6) {
+      hosts += fmt::format("{}\t{}\n", net::to_string(*record.network->ip6), names);
+    }
     if (record.network) {
       gateway = net::to_string(record.network->gateway);
       dns.resolver = record.network->nameserver;
@@ -215,6 +241,9 @@ void write_network_files(const fsys::path& root, const fsys::path& dir, const Re
         continue;
       }
       hosts += fmt::format("{}\t{}\n", net::to_string(a.ip), names);
+      if (a.ip6) {
+        hosts += fmt::format("{}\t{}\n", net::to_string(*a.ip6), names);
+      }
       if (!dns.resolver) {
         dns.resolver = a.nameserver;
       }
@@ -249,6 +278,7 @@ void setup_network(const fsys::path& root, const fsys::path& dir, Record& record
   if (!record.spec.network_mode_disconnected) {
     net::AttachOptions options;
     options.ip = record.spec.ip;
+    options.ip6 = record.spec.ip6;
     options.mac = record.spec.mac;
     options.publish = record.spec.publish;
     options.aliases = record.spec.network_aliases;
@@ -261,6 +291,7 @@ void setup_network(const fsys::path& root, const fsys::path& dir, Record& record
   for (const auto& c : record.spec.connected_networks) {
     net::AttachOptions options;
     options.ip = c.ip;
+    options.ip6 = c.ip6;
     options.aliases = c.aliases;
     options.dns = record.spec.dns;
     auto a = net::connect(root, c.network, record.id, record.name, pid, options);
@@ -269,6 +300,28 @@ void setup_network(const fsys::path& root, const fsys::path& dir, Record& record
     }
   }
   write_network_files(root, dir, record);
+}
+
+std::vector<net::ProxyListener> open_port_proxies(const Record& record) {
+  std::vector<net::ProxyListener> proxies;
+  if (!record.network) {
+    return proxies;
+  }
+  const auto& a = *record.network;
+  for (const auto& p : a.ports) {
+    if (p.host_ip || p.protocol != net::Protocol::tcp) {
+      continue;  // [::1] belongs to "all addresses" only; UDP is not proxied
+    }
+    net::ProxyListener proxy;
+    proxy.listener = net::listen_ipv6_loopback(p.host_port);
+    if (!proxy.listener.valid()) {
+      break;  // no IPv6 loopback on this host
+    }
+    net::set_proxy_target(proxy, a.ip6 ? net::to_string(*a.ip6) : net::to_string(a.ip),
+                          p.container_port);
+    proxies.push_back(std::move(proxy));
+  }
+  return proxies;
 }
 
 void teardown_network(const fsys::path& root, Record& record) noexcept {
@@ -317,7 +370,7 @@ void remember_connect(Spec& spec, const std::string& network, const net::AttachO
     spec.network_mode_disconnected = false;
     return;
   }
-  spec.connected_networks.push_back({network, options.ip, options.aliases});
+  spec.connected_networks.push_back({network, options.ip, options.ip6, options.aliases});
 }
 
 void remember_disconnect(Spec& spec, const std::string& network) {
@@ -354,6 +407,9 @@ net::Attachment connect_container(const ContainerStore& store, std::string_view 
   if (options.ip && !found->subnet.contains(*options.ip)) {
     throw_invalid("--ip {} is not in subnet {} of network {}", net::to_string(*options.ip),
                   net::to_string(found->subnet), found->name);
+  }
+  if (options.ip6) {
+    check_requested_ipv6(found->name, found, *options.ip6, net::list_attachments(store.root()));
   }
   if (found->name == net::kDefaultNetwork && !options.aliases.empty()) {
     throw_invalid("network-scoped aliases are only supported for user-defined networks");

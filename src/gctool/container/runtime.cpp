@@ -391,6 +391,7 @@ Container::Container(Container&& other) noexcept
       cgroup_(std::move(other.cgroup_)),
       pidfd_(std::move(other.pidfd_)),
       console_(std::move(other.console_)),
+      proxies_(std::move(other.proxies_)),
       reaped_(other.reaped_),
       started_(other.started_),
       finished_(std::exchange(other.finished_, true)),
@@ -621,6 +622,7 @@ void Container::start(BorrowedFd stdin_fd) {
     }
     take_stored_settings(*store_, record_);
     setup_network(store_->root(), dir, record_, child->pid);
+    proxies_ = open_port_proxies(record_);
   } catch (const Error&) {
     // The init may have failed on its own meanwhile: its report says why better than a cgroup
     // write to a process that is gone.
@@ -757,6 +759,7 @@ bool Container::try_save() noexcept {
 }
 
 void Container::destroy() noexcept {
+  proxies_.clear();
   if (pidfd_.valid() && !reaped_) {
     sys::pidfd_signal(pidfd_, SIGKILL);
     try {

@@ -118,8 +118,16 @@ json network_settings_json(const Record& r) {
   const std::string ip6 = a && a->ip6 ? net::to_string(*a->ip6) : "";
   const std::string gateway6 = a && a->gateway6 ? net::to_string(*a->gateway6) : "";
   const int prefix6 = a ? a->prefix6 : 0;
-  const json ipam_config =
-      r.spec.ip ? json{{"IPv4Address", net::to_string(*r.spec.ip)}} : json(nullptr);
+  json ipam_config = json(nullptr);
+  if (r.spec.ip || r.spec.ip6) {
+    ipam_config = json::object();
+    if (r.spec.ip) {
+      ipam_config["IPv4Address"] = net::to_string(*r.spec.ip);
+    }
+    if (r.spec.ip6) {
+      ipam_config["IPv6Address"] = net::to_string(*r.spec.ip6);
+    }
+  }
   const bool is_default = name == net::kDefaultNetwork;
   return {{"Bridge", ""},
           {"Ports", a ? port_bindings_json(a->ports, "0.0.0.0") : json::object()},
@@ -147,6 +155,7 @@ json connected_networks_json(const std::vector<NetworkConnection>& connections) 
   for (const auto& c : connections) {
     out.push_back({{"Network", c.network},
                    {"IPAddress", c.ip ? json(net::to_string(*c.ip)) : json(nullptr)},
+                   {"IPv6Address", c.ip6 ? json(net::to_string(*c.ip6)) : json(nullptr)},
                    {"Aliases", c.aliases}});
   }
   return out;
@@ -297,6 +306,7 @@ json to_json(const Record& r) {
         {"LayerDirs", layers},
         {"RequestedHostname", s.hostname},
         {"RequestedIp", s.ip ? json(net::to_string(*s.ip)) : json(nullptr)},
+        {"RequestedIp6", s.ip6 ? json(net::to_string(*s.ip6)) : json(nullptr)},
         {"NetworkAliases", s.network_aliases},
         {"AnonymousVolumes", anonymous},
         {"ConnectedNetworks", connected_networks_json(s.connected_networks)},
@@ -434,16 +444,23 @@ Record record_from_json(const json& j) {
     s.hostname = g.value("RequestedHostname", "");
     s.network_aliases = g.value("NetworkAliases", std::vector<std::string>{});
     for (const auto& c : g.value("ConnectedNetworks", json::array())) {
-      NetworkConnection connection{c.at("Network").get<std::string>(), std::nullopt,
-                                   c.value("Aliases", std::vector<std::string>{})};
+      NetworkConnection connection;
+      connection.network = c.at("Network").get<std::string>();
+      connection.aliases = c.value("Aliases", std::vector<std::string>{});
       if (const auto ip = optional_from<std::string>(c, "IPAddress")) {
         connection.ip = net::parse_ipv4(*ip);
+      }
+      if (const auto ip6 = optional_from<std::string>(c, "IPv6Address")) {
+        connection.ip6 = net::parse_ipv6(*ip6);
       }
       s.connected_networks.push_back(std::move(connection));
     }
     s.network_mode_disconnected = g.value("NetworkModeDisconnected", false);
     if (const auto ip = optional_from<std::string>(g, "RequestedIp")) {
       s.ip = net::parse_ipv4(*ip);
+    }
+    if (const auto ip6 = optional_from<std::string>(g, "RequestedIp6")) {
+      s.ip6 = net::parse_ipv6(*ip6);
     }
     if (const auto it = g.find("Network"); it != g.end() && !it->is_null()) {
       r.network = net::attachment_from_json(*it);

@@ -12,6 +12,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gctool/container/attach.hpp"
@@ -29,6 +30,7 @@
 #include "gctool/io/sleep.hpp"
 #include "gctool/io/sync_wait.hpp"
 #include "gctool/io/task.hpp"
+#include "gctool/net/port_proxy.hpp"
 #include "gctool/sys/daemon.hpp"
 #include "gctool/sys/pidfd.hpp"
 #include "gctool/sys/sealed_exe.hpp"
@@ -130,6 +132,7 @@ class Supervisor {
       attach_.reset();
       throw;
     }
+    proxies_ = container_.take_port_proxies();
     stdio_to_null();
     out_.write.reset();
     err_.write.reset();
@@ -146,9 +149,9 @@ class Supervisor {
         console =
             UniqueFd(check(::fcntl(container_.console().get(), F_DUPFD_CLOEXEC, 3), "dup console"));
       }
-      const siginfo_t info = co_await monitor_.run(loop, container_.pidfd(), std::move(out_.read),
-                                                   std::move(err_.read), std::move(console),
-                                                   std::move(attach_), std::move(in_.write));
+      const siginfo_t info = co_await monitor_.run(
+          loop, container_.pidfd(), std::move(out_.read), std::move(err_.read), std::move(console),
+          std::move(attach_), std::move(in_.write), std::exchange(proxies_, {}));
       if (!co_await after_exit(loop, info)) {
         co_return;
       }
@@ -217,9 +220,14 @@ class Supervisor {
     args.log_path = writer_.path().string();
     args.log = options_.log;
     args.stop_signal = stop_signal_of(container_);
+    std::vector<int> fds = {args.pidfd,   args.out,    args.err,
+                            args.console, args.attach, args.stdin_pipe};
+    for (const auto& proxy : proxies_) {
+      args.proxies.push_back(net::to_argument(proxy));
+      fds.push_back(proxy.listener.get());
+    }
     args.exit_command = {self.string(), std::string(kSuperviseExitedVerb), store.root().string(),
                          container_.id(), std::to_string(options_.restart_count)};
-    const auto fds = {args.pidfd, args.out, args.err, args.console, args.attach, args.stdin_pipe};
     for (const int fd : fds) {
       if (fd >= 0) {
         ::fcntl(fd, F_SETFD, 0);
@@ -256,6 +264,7 @@ class Supervisor {
   Pipe err_;
   Pipe in_;
   UniqueFd attach_;
+  std::vector<net::ProxyListener> proxies_;
   bool stopping_;
 };
 

@@ -203,6 +203,29 @@ Ipv6Address allocate_ipv6(const Ipv6Network& subnet, const Ipv6Address& gateway,
   return subnet.host(static_cast<std::uint64_t>(free - used.begin()));
 }
 
+void check_requested_ipv6(const std::string& network, const std::optional<Ipv6Network>& subnet,
+                          const std::optional<Ipv6Address>& gateway, const Ipv6Address& ip,
+                          const std::vector<Attachment>& attachments) {
+  const auto text = to_string(ip);
+  if (!subnet) {
+    throw_invalid("--ip6 {}: network {} has no IPv6 subnet (create it with --ipv6)", text, network);
+  }
+  if (!subnet->contains(ip)) {
+    throw_invalid("--ip6 {} is not in subnet {} of network {}", text, to_string(*subnet), network);
+  }
+  if (ip == subnet->host(0) || (gateway && ip == *gateway)) {
+    throw_invalid("--ip6 {} is reserved in network {} (subnet-router anycast or gateway address)",
+                  text, network);
+  }
+  for (const auto& a : attachments) {
+    if (a.network == network && a.ip6 && *a.ip6 == ip) {
+      throw_invalid("--ip6 {} is already in use in network {} by container {}{}", text, network,
+                    short_id(a.container_id),
+                    a.container_name.empty() ? "" : " (" + a.container_name + ")");
+    }
+  }
+}
+
 std::string host_veth_name(const std::string& container_id) {
   std::uint64_t h = 0xcbf29ce484222325ULL;
   for (const unsigned char c : container_id) {
@@ -351,8 +374,14 @@ Attachment attach_locked(const std::filesystem::path& root, const std::string& n
   a.ip = allocate_address(ipam, network.name, container_id, options.ip, attachments);
   ScopeExit undo_ip([&]() noexcept { best_effort([&] { ipam.release(container_id); }); });
   a.mac = options.mac ? *options.mac : mac_for(a.ip);
+  if (options.ip6) {
+    check_requested_ipv6(network.name, network.subnet6, network.gateway6, *options.ip6,
+                         attachments);
+  }
   if (network.subnet6 && network.gateway6) {
-    a.ip6 = allocate_ipv6(*network.subnet6, *network.gateway6, network.name, attachments);
+    a.ip6 = options.ip6
+                ? *options.ip6
+                : allocate_ipv6(*network.subnet6, *network.gateway6, network.name, attachments);
     a.prefix6 = network.subnet6->prefix;
     a.gateway6 = network.gateway6;
   }

@@ -1,10 +1,13 @@
 #include "gctool/net/firewall.hpp"
 
+#include <set>
+
 #include <fmt/format.h>
 
 #include "gctool/core/error.hpp"
 #include "gctool/core/file_lock.hpp"
 #include "gctool/core/file_util.hpp"
+#include "gctool/net/attach.hpp"
 #include "gctool/net/link.hpp"
 #include "gctool/net/nftables.hpp"
 
@@ -94,6 +97,103 @@ std::size_t delete_tagged(Nftables& nft, const std::string& tag, std::string_vie
   return n;
 }
 
+// An IPv4 rule of the old table as a rule of the inet one: it applies to IPv4 only, and its NAT
+// statements name their family, as the inet family requires.
+nlohmann::json as_inet_rule(const nlohmann::json& rule) {
+  nlohmann::json expr = nlohmann::json::array();
+  expr.push_back(
+      {{"match", {{"op", "=="}, {"left", {{"meta", {{"key", "nfproto"}}}}}, {"right", "ipv4"}}}});
+  for (auto statement : rule.value("expr", nlohmann::json::array())) {
+    for (const auto* nat : {"dnat", "snat"}) {
+      if (statement.contains(nat) && statement[nat].is_object()) {
+        statement[nat]["family"] = "ip";
+      }
+    }
+    expr.push_back(std::move(statement));
+  }
+  nlohmann::json out = {{"family", "inet"},
+                        {"table", kFirewallTable},
+                        {"chain", rule.value("chain", "")},
+                        {"expr", std::move(expr)}};
+  if (rule.contains("comment")) {
+    out["comment"] = rule["comment"];
+  }
+  return out;
+}
+
+// Whether the rules tagged `tag` in the old table still serve something: a network whose bridge
+// exists, a container whose host veth exists, and neither has rules in the inet table already
+// (this version installed them again).
+bool still_needed(const std::string& tag, const std::set<std::string>& links,
+                  const std::set<std::string>& inet_tags) {
+  if (inet_tags.contains(tag)) {
+    return false;
+  }
+  if (tag.starts_with("gctool-net:")) {
+    return links.contains(tag.substr(std::string_view("gctool-net:").size()));
+  }
+  if (tag.starts_with("gctool-ctr:")) {
+    return links.contains(host_veth_name(tag.substr(std::string_view("gctool-ctr:").size())));
+  }
+  return false;
+}
+
+// Versions before IPv6 kept their rules in `table ip gctool`. The rules still needed (see
+// still_needed) and the set of bridges move into the inet table, and the old table is deleted,
+// in one transaction; the rest goes with it (if the move fails, everything does), so no stale or
+// duplicate rule stays. Called under the firewall lock by every change.
+void migrate_ip_table(Nftables& nft) {
+  nlohmann::json old;
+  try {
+    old = nft.list_json(fmt::format("list table ip {}", kFirewallTable), "list the old table");
+  } catch (const Error&) {
+    return;  // no old table: the usual case
+  }
+  std::set<std::string> links;
+  {
+    Netlink nl;
+    for (const auto& link : list_links(nl)) {
+      links.insert(link.name);
+    }
+  }
+  std::set<std::string> inet_tags;
+  for (const auto& rule : list_rules(nft)) {
+    inet_tags.insert(rule.comment);
+  }
+  nlohmann::json commands = nlohmann::json::array();
+  for (const auto& item : old.value("nftables", nlohmann::json::array())) {
+    if (item.contains("rule")) {
+      if (still_needed(item["rule"].value("comment", ""), links, inet_tags)) {
+        commands.push_back({{"add", {{"rule", as_inet_rule(item["rule"])}}}});
+      }
+    } else if (item.contains("set") && item["set"].value("name", "") == "bridges") {
+      nlohmann::json live = nlohmann::json::array();
+      for (const auto& e : item["set"].value("elem", nlohmann::json::array())) {
+        if (e.is_string() && links.contains(e.get<std::string>())) {
+          live.push_back(e);
+        }
+      }
+      if (!live.empty()) {
+        commands.push_back({{"add",
+                             {{"element",
+                               {{"family", "inet"},
+                                {"table", kFirewallTable},
+                                {"name", "bridges"},
+                                {"elem", live}}}}}});
+      }
+    }
+  }
+  const nlohmann::json drop = {
+      {"delete", {{"table", {{"family", "ip"}, {"name", kFirewallTable}}}}}};
+  commands.push_back(drop);
+  try {
+    nft.run(table_setup(), "create the gctool table");
+    nft.run_json({{"nftables", commands}}, "move the old gctool rules");
+  } catch (const Error&) {
+    nft.run_json({{"nftables", nlohmann::json::array({drop})}}, "delete the old gctool table");
+  }
+}
+
 }  // namespace
 
 void set_net_sysctl(const std::string& key, const std::string& value) {
@@ -122,6 +222,7 @@ void install_network_rules(const std::string& bridge, const Ipv4Network& subnet,
   set_net_sysctl(fmt::format("ipv4/conf/{}/route_localnet", bridge), "1");
   const auto lock = firewall_lock();
   Nftables nft;
+  migrate_ip_table(nft);
   const auto tag = net_tag(bridge);
   for (const auto& rule : list_rules(nft)) {
     if (rule.comment == tag) {
@@ -171,6 +272,7 @@ void install_network_rules(const std::string& bridge, const Ipv4Network& subnet,
 void remove_network_rules(const std::string& bridge) {
   const auto lock = firewall_lock();
   Nftables nft;
+  migrate_ip_table(nft);
   delete_tagged(nft, net_tag(bridge),
                 fmt::format("remove firewall rules of bridge \"{}\"", bridge));
   if (!table_exists(nft)) {
@@ -195,6 +297,7 @@ void install_port_rules(const std::string& container_id, Ipv4Address container_i
   }
   const auto lock = firewall_lock();
   Nftables nft;
+  migrate_ip_table(nft);
   const auto tag = ctr_tag(container_id);
   std::string commands = table_setup();
   for (const auto& p : ports) {
@@ -221,10 +324,12 @@ void install_port_rules(const std::string& container_id, Ipv4Address container_i
           kFirewallTable, chain, match, proto, p.host_port, to_string(container_ip),
           p.container_port, tag);
       // "All addresses" includes the host's IPv6 ones when the container has an IPv6 address
-      // (not ::1: see the top of firewall.hpp).
+      // (not ::1, which the proxy in the container's owner serves: a DNAT of it could never
+      // leave the host, see the top of this file's header).
       if (container_ip6 && !p.host_ip) {
         commands += fmt::format(
-            "add rule inet {} {} meta nfproto ipv6 {} {} dport {} dnat ip6 to [{}]:{} "
+            "add rule inet {} {} meta nfproto ipv6 ip6 daddr != ::1 {} {} dport {} dnat ip6 to "
+            "[{}]:{} "
             "comment \"{}\"\n",
             kFirewallTable, chain, match, proto, p.host_port, to_string(*container_ip6),
             p.container_port, tag);
@@ -241,6 +346,7 @@ void install_port_rules(const std::string& container_id, Ipv4Address container_i
 bool remove_container_rules(const std::string& container_id) {
   const auto lock = firewall_lock();
   Nftables nft;
+  migrate_ip_table(nft);
   return delete_tagged(nft, ctr_tag(container_id),
                        fmt::format("remove firewall rules of container {}", container_id)) > 0;
 }

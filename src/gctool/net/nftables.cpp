@@ -30,6 +30,19 @@ std::string Nftables::run(std::string_view commands, std::string_view what) {
   return out;
 }
 
+void Nftables::run_json(const nlohmann::json& commands, std::string_view what) {
+  // libnftables 1.0.6 reads its input as JSON when its output is JSON.
+  const unsigned flags = nft_ctx_output_get_flags(ctx_);
+  nft_ctx_output_set_flags(ctx_, flags | NFT_CTX_OUTPUT_JSON);
+  try {
+    run(commands.dump(), what);
+  } catch (...) {
+    nft_ctx_output_set_flags(ctx_, flags);
+    throw;
+  }
+  nft_ctx_output_set_flags(ctx_, flags);
+}
+
 nlohmann::json Nftables::list_json(std::string_view command, std::string_view what) {
   const unsigned flags = nft_ctx_output_get_flags(ctx_);
   nft_ctx_output_set_flags(ctx_, flags | NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_HANDLE);

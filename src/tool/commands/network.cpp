@@ -38,6 +38,7 @@ struct NetworkArgs {
   std::string network;
   std::string container;
   std::string ip;
+  std::string ip6;
   std::vector<std::string> aliases;
   std::vector<std::string> labels;
   std::vector<std::string> options;
@@ -224,6 +225,7 @@ void setup_network(CLI::App& app, Globals& globals) {
 
   auto* connect = network->add_subcommand("connect", "Connect a running container to a network");
   connect->add_option("--ip", args->ip, "IPv4 address on the network");
+  connect->add_option("--ip6", args->ip6, "IPv6 address on the network");
   connect->add_option("--alias", args->aliases, "Add network-scoped aliases for the container")
       ->allow_extra_args(false);
   connect->add_option("NETWORK", args->network, "Network name or ID")->required();
@@ -232,6 +234,9 @@ void setup_network(CLI::App& app, Globals& globals) {
     net::AttachOptions options;
     if (!args->ip.empty()) {
       options.ip = net::parse_ipv4(args->ip);
+    }
+    if (!args->ip6.empty()) {
+      options.ip6 = net::parse_ipv6(args->ip6);
     }
     options.aliases = args->aliases;
     const auto store = open_container_store(globals);

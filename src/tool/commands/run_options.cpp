@@ -125,6 +125,9 @@ container::Spec build_spec(const std::string& root, const RunOptions& o,
   if (!o.ip.empty()) {
     spec.ip = net::parse_ipv4(o.ip);
   }
+  if (!o.ip6.empty()) {
+    spec.ip6 = net::parse_ipv6(o.ip6);
+  }
   if (!o.mac.empty()) {
     spec.mac = net::parse_mac(o.mac);
   }
@@ -373,6 +376,7 @@ void add_run_options(CLI::App* cmd, RunOptions& o) {
                   "or CTRPORT")
       ->allow_extra_args(false);
   cmd->add_option("--ip", o.ip, "IPv4 address on the network (e.g. 172.30.100.104)");
+  cmd->add_option("--ip6", o.ip6, "IPv6 address on the network (e.g. fd00:1::10)");
   cmd->add_option("--mac-address", o.mac, "Container MAC address (e.g. 92:d0:c6:0a:29:33)");
   cmd->add_option("--dns", o.dns, "Set custom DNS servers")->allow_extra_args(false);
   cmd->add_option("--dns-search", o.dns_search, "Set custom DNS search domains")

@@ -60,6 +60,7 @@ struct RunOptions {
   std::string network = "bridge";
   std::vector<std::string> publish;
   std::string ip;
+  std::string ip6;
   std::string mac;
   std::vector<std::string> dns;
   std::vector<std::string> dns_search;
