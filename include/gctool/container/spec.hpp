@@ -141,6 +141,8 @@ struct Spec {
   std::map<std::string, std::string> sysctls;  // --sysctl, written in the container's namespaces
   std::vector<std::string> group_add;          // --group-add: names (the image's) or gids
   bool init = false;                           // --init: gctool-init runs as pid 1
+  // --volumes-from as given (Docker's HostConfig.VolumesFrom); their mounts are in binds.
+  std::vector<std::string> volumes_from;
 };
 
 // "HOST:CTR[:OPTIONS]", "NAME:CTR[:OPTIONS]" or "CTR" as `-v`. A source starting with '/' is a
@@ -155,6 +157,16 @@ BindMount parse_volume(std::string_view text, const std::filesystem::path& cwd =
 // options of each type. A bind or volume mount goes to binds, a tmpfs to tmpfs.
 void parse_mount(std::string_view text, const std::filesystem::path& cwd,
                  std::vector<BindMount>& binds, std::vector<TmpfsMount>& tmpfs);
+
+// --volumes-from CONTAINER[:ro|rw]: the container and the mode ("" keeps each mount's own).
+std::pair<std::string, std::string> parse_volumes_from(std::string_view text);
+
+// Appends the volumes and binds of another container (`donor`) as --volumes-from mounts them: at
+// the same destinations, read-only with mode "ro", read-write with "rw", else as the donor has
+// them. They stay the donor's: never anonymous here, so removing this container keeps them. A
+// destination binds has already (-v, --mount, an earlier --volumes-from) keeps its mount.
+void add_volumes_from(std::vector<BindMount>& binds, const std::vector<BindMount>& donor,
+                      std::string_view mode);
 
 // --tmpfs "DEST[:OPTIONS]".
 TmpfsMount parse_tmpfs(std::string_view text);

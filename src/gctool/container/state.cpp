@@ -287,7 +287,8 @@ json to_json(const Record& r) {
         {"IpcMode", s.ipc_mode.empty() ? "private" : s.ipc_mode},
         {"Sysctls", s.sysctls},
         {"GroupAdd", s.group_add},
-        {"Init", s.init ? json(true) : json(nullptr)}}},
+        {"Init", s.init ? json(true) : json(nullptr)},
+        {"VolumesFrom", s.volumes_from.empty() ? json(nullptr) : json(s.volumes_from)}}},
       {"Mounts", mounts},
       {"NetworkSettings", network_settings_json(r)},
       {"Gctool",
@@ -409,6 +410,9 @@ Record record_from_json(const json& j) {
     const auto anonymous = g.value("AnonymousVolumes", std::vector<std::string>{});
     for (const auto& m : j.value("Mounts", json::array())) {
       const std::string type = m.value("Type", "");
+    if (const auto it = h.find("VolumesFrom"); it != h.end() && it->is_array()) {
+      s.volumes_from = it->get<std::vector<std::string>>();
+    }
       if (type == "tmpfs") {
         continue;
       }

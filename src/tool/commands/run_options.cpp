@@ -38,6 +38,26 @@ net::PortMapping parse_exposed_port(const std::string& port) {
   return net::parse_publish(port);
 }
 
+// --volumes-from: the mounts of each named container, which must exist (running or not).
+void add_volumes_from(const std::string& root, const std::vector<std::string>& values,
+                      std::vector<container::BindMount>& binds) {
+  if (values.empty()) {
+    return;
+  }
+  const container::ContainerStore store(root);
+  for (const auto& value : values) {
+    const auto [name, mode] = container::parse_volumes_from(value);
+    container::Record donor;
+    try {
+      donor = container::inspect_container(store, name);
+    } catch (const Error& e) {
+      // As Docker: a bad run flag (125), not a missing container (1).
+      throw_invalid("invalid --volumes-from \"{}\": {}", value, e.what());
+    }
+    container::add_volumes_from(binds, donor.spec.binds, mode);
+  }
+}
+
 }  // namespace
 
 container::Spec build_spec(const std::string& root, const RunOptions& o,
@@ -87,6 +107,8 @@ container::Spec build_spec(const std::string& root, const RunOptions& o,
   for (const auto& tmpfs : o.tmpfs) {
     spec.tmpfs.push_back(container::parse_tmpfs(tmpfs));
   }
+  add_volumes_from(root, o.volumes_from, spec.binds);
+  spec.volumes_from = o.volumes_from;
   for (const auto& ulimit : o.ulimits) {
     spec.ulimits.push_back(container::parse_ulimit(ulimit));
   }
@@ -345,6 +367,9 @@ void add_run_options(CLI::App* cmd, RunOptions& o) {
       ->allow_extra_args(false);
   cmd->add_option("--shm-size", o.shm_size, "Size of /dev/shm");
   cmd->add_option("--cidfile", o.cidfile, "Write the container ID to the file");
+  cmd->add_option("--volumes-from", o.volumes_from,
+                  "Mount volumes from the specified container(s) (CONTAINER[:ro|rw])")
+      ->allow_extra_args(false);
   cmd->add_option("--stop-signal", o.stop_signal, "Signal to stop the container");
   cmd->add_option("--stop-timeout", o.stop_timeout, "Timeout (in seconds) to stop a container");
   cmd->add_flag("-P,--publish-all", o.publish_all, "Publish all exposed ports to random ports");

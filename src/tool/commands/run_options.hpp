@@ -36,6 +36,7 @@ struct RunOptions {
   std::vector<std::string> mounts;
   std::vector<std::string> tmpfs;
   std::vector<std::string> labels;
+  std::vector<std::string> volumes_from;
   std::vector<std::string> label_files;
   std::vector<std::string> ulimits;
   std::string shm_size;
