@@ -1,6 +1,6 @@
 // The `run` flags about what a container shares and how its pid 1 behaves: --init, --sysctl,
-// --group-add, --pid host, --uts host, --ipc host|shareable|container:NAME, as a user sees them
-// from inside the container.
+// --group-add, --pid host, --uts host, --ipc host|shareable|container:NAME, and /sys/fs/cgroup,
+// as a user sees them from inside the container.
 #include <unistd.h>
 
 #include <chrono>
@@ -10,6 +10,7 @@
 #include <catch2/catch.hpp>
 
 #include "container_support.hpp"
+#include "gctool/cgroup/layout.hpp"
 
 using gctool::test::check_refused;
 using gctool::test::read_whole_file;
@@ -155,6 +156,40 @@ TEST_CASE("run --pid host and --uts host share the host's namespaces", "[root]")
   check_refused(root, {"--uts", "host", "-h", "other"});
   check_refused(root, {"--pid", "container:x"});
   check_refused(root, {"--uts", "private"});
+  CHECK(root.leaks().empty());
+}
+
+TEST_CASE("/sys/fs/cgroup shows the container's own cgroup, read-only", "[root]") {
+  TestRoot root;
+  const bool v1 = gctool::cgroup::host_layout().mode != gctool::cgroup::CgroupMode::unified;
+  const std::string limit_file =
+      v1 ? "/sys/fs/cgroup/memory/memory.limit_in_bytes" : "/sys/fs/cgroup/memory.max";
+  const std::string dir = v1 ? "/sys/fs/cgroup/memory" : "/sys/fs/cgroup";
+  const auto r = root.run({"run", "--rm", "--network", "none", "-m", "64m", "busybox", "sh", "-c",
+                           "cat " + limit_file + "; (echo 1 > " + limit_file + " || touch " + dir +
+                               "/x) 2>/dev/null || echo read-only; grep -c ':/$' " +
+                               "/proc/self/cgroup; grep -c ':/.' /proc/self/cgroup"});
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  // Every cgroup is the namespace's root: "/", never a host path.
+  std::vector<std::string> lines;
+  for (std::size_t start = 0, end; (end = r.out.find('\n', start)) != std::string::npos;
+       start = end + 1) {
+    lines.push_back(r.out.substr(start, end - start));
+  }
+  REQUIRE(lines.size() == 4);
+  CHECK(lines[0] == "67108864");
+  CHECK(lines[1] == "read-only");
+  CHECK(lines[2] != "0");
+  CHECK(lines[3] == "0");
+  // An exec'd process sees the same.
+  const auto name = unique_name("cgns");
+  REQUIRE(root.run({"run", "-d", "--name", name, "--network", "none", "-m", "32m", "busybox",
+                    "sleep", "100"})
+              .exit_code == 0);
+  REQUIRE(!wait_running(root, name).is_null());
+  CHECK(root.run({"exec", name, "cat", limit_file}).out == "33554432\n");
+  CHECK(root.run({"rm", "-f", name}).exit_code == 0);
   CHECK(root.leaks().empty());
 }
 

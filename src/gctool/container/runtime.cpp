@@ -17,6 +17,8 @@
 
 #include <fmt/std.h>
 #include "gctool/cgroup/driver.hpp"
+#include "gctool/cgroup/layout.hpp"
+#include "gctool/cgroup/v1_driver.hpp"
 #include "gctool/container/init.hpp"
 #include "gctool/container/namespace_modes.hpp"
 #include "gctool/container/network.hpp"
@@ -125,6 +127,33 @@ Donor open_donor(const ContainerStore& store, std::string_view name, std::string
 [[noreturn]] void refuse_ipc_donor(std::string_view donor) {
   throw_invalid("--ipc container:{}: joining another container's IPC namespace is not supported",
                 donor);
+}
+
+// What the init mounts at /sys/fs/cgroup: cgroup2, or on v1 each hierarchy the container's cgroup
+// is in, mounted with all of its controllers (co-mounted ones share a hierarchy). Nothing
+// without cgroup namespaces.
+std::vector<CgroupMount> cgroup_mounts(const cgroup::CgroupDriver& driver) {
+  if ((container_namespace_flags() & CLONE_NEWCGROUP) == 0) {
+    return {};
+  }
+  if (driver.version() != 1) {
+    return {CgroupMount{"", "cgroup2", ""}};
+  }
+  const auto* v1 = dynamic_cast<const cgroup::V1Driver*>(&driver);
+  if (v1 == nullptr) {
+    return {};
+  }
+  std::vector<CgroupMount> mounts;
+  for (const auto& hierarchy : v1->hierarchies()) {
+    std::string options;
+    for (const auto& [controller, mount] : cgroup::host_layout().controllers) {
+      if (mount == hierarchy) {
+        options += (options.empty() ? "" : ",") + controller;
+      }
+    }
+    mounts.push_back(CgroupMount{hierarchy.filename().string(), "cgroup", options});
+  }
+  return mounts;
 }
 
 // Overlayfs cannot hold an overlay's upper dir: a data root on the root filesystem of a container
@@ -578,6 +607,8 @@ void Container::start(BorrowedFd stdin_fd) {
   // cgroup is made after the clone: cgroupfs waits there until a MigrationWarmup's grace period
   // is over (the kernel holds cgroup_mutex through it), and the init builds its root meanwhile.
   const auto driver = cgroup::host_driver();
+  init.cgroup_mounts = cgroup_mounts(*driver);
+  init.cgroup_writable = spec.privileged;
   if (!cgroup_ && driver->version() != 1) {
     make_cgroup(driver);
   }
