@@ -1,6 +1,6 @@
 // The `run` flags about what a container shares and how its pid 1 behaves: --init, --sysctl,
-// --group-add, --pid host, --uts host, --ipc host|shareable|container:NAME, and /sys/fs/cgroup,
-// as a user sees them from inside the container.
+// --group-add, --pid host|container:NAME, --uts host, --ipc host|shareable|container:NAME, and
+// /sys/fs/cgroup, as a user sees them from inside the container.
 #include <unistd.h>
 
 #include <chrono>
@@ -155,7 +155,111 @@ TEST_CASE("run --pid host and --uts host share the host's namespaces", "[root]")
   CHECK(root.run({"rm", name}).exit_code == 0);
   check_refused(root, {"--uts", "host", "-h", "other"});
   check_refused(root, {"--pid", "container:x"});
+  check_refused(root, {"--pid", "private"});
   check_refused(root, {"--uts", "private"});
+  CHECK(root.leaks().empty());
+}
+
+TEST_CASE("run --ipc host, shareable and container:NAME share IPC and /dev/shm", "[root]") {
+  TestRoot root;
+  const auto own =
+      root.run({"run", "--rm", "--network", "none", "busybox", "readlink", "/proc/self/ns/ipc"});
+  CHECK(own.exit_code == 0);
+  CHECK(own.out != own_namespace("ipc"));
+  const auto host = root.run({"run", "--rm", "--network", "none", "--ipc", "host", "busybox",
+                              "readlink", "/proc/self/ns/ipc"});
+  INFO(host.err);
+  CHECK(host.out == own_namespace("ipc"));
+  // The host's /dev/shm, as Docker binds it.
+  const auto marker = unique_name("gct-shm");
+  const auto wrote = root.run({"run", "--rm", "--network", "none", "--ipc", "host", "busybox", "sh",
+                               "-c", "echo hi > /dev/shm/" + marker});
+  CHECK(wrote.exit_code == 0);
+  CHECK(read_whole_file("/dev/shm/" + marker) == "hi\n");
+  std::filesystem::remove("/dev/shm/" + marker);
+
+  const auto donor = unique_name("donor");
+  const auto private_one = unique_name("private");
+  REQUIRE(root.run({"run", "-d", "--name", donor, "--network", "none", "--ipc", "shareable",
+                    "--shm-size", "8m", "busybox", "sh", "-c",
+                    "echo shared > /dev/shm/x; exec sleep 100"})
+              .exit_code == 0);
+  REQUIRE(
+      root.run({"run", "-d", "--name", private_one, "--network", "none", "busybox", "sleep", "100"})
+          .exit_code == 0);
+  const auto donor_info = wait_running(root, donor);
+  REQUIRE(!donor_info.is_null());
+  REQUIRE(!wait_running(root, private_one).is_null());
+  // The donor's /dev/shm is a tmpfs on the host side, under its directory, while it runs.
+  const auto shm = std::filesystem::path(root.root()) / "containers" /
+                   donor_info["Id"].get<std::string>() / "shm";
+  CHECK(read_whole_file(shm / "x") == "shared\n");
+  // A container joining it sees the donor's namespace and files, and the donor sees its writes.
+  const auto donor_ns = root.run({"exec", donor, "readlink", "/proc/self/ns/ipc"}).out;
+  const auto joined = root.run({"run", "--rm", "--network", "none", "--ipc", "container:" + donor,
+                                "busybox", "sh", "-c",
+                                "readlink /proc/self/ns/ipc; cat /dev/shm/x; echo back > "
+                                "/dev/shm/y; df -k /dev/shm | tail -n 1"});
+  INFO(joined.err);
+  CHECK(joined.exit_code == 0);
+  CHECK(joined.out.starts_with(donor_ns + "shared\n"));
+  CHECK_THAT(joined.out, Catch::Contains(" 8192 "));
+  CHECK(root.run({"exec", donor, "cat", "/dev/shm/y"}).out == "back\n");
+  const auto joiner = unique_name("joiner");
+  REQUIRE(root.run({"create", "--name", joiner, "--ipc", "container:" + donor, "busybox", "true"})
+              .exit_code == 0);
+  CHECK(root.inspect(joiner)["HostConfig"]["IpcMode"] == "container:" + donor);
+  CHECK(root.inspect(donor)["HostConfig"]["IpcMode"] == "shareable");
+  CHECK(root.inspect(private_one)["HostConfig"]["IpcMode"] == "private");
+  CHECK(root.run({"rm", joiner}).exit_code == 0);
+  check_refused(root, {"--ipc", "container:" + private_one});
+  check_refused(root, {"--ipc", "container:nosuch"});
+  check_refused(root, {"--ipc", "bogus"});
+  check_refused(root, {"--ipc", "host", "--shm-size", "8m"});
+  // Stopped, its /dev/shm goes; it cannot be joined.
+  CHECK(root.run({"stop", "-t", "0", donor}).exit_code == 0);
+  CHECK(!std::filesystem::exists(shm / "x"));
+  check_refused(root, {"--ipc", "container:" + donor});
+  CHECK(root.run({"start", donor}).exit_code == 0);
+  REQUIRE(!wait_running(root, donor).is_null());
+  CHECK(root.run({"run", "--rm", "--network", "none", "--ipc", "container:" + donor, "busybox",
+                  "cat", "/dev/shm/x"})
+            .out == "shared\n");
+  CHECK(root.run({"rm", "-f", donor, private_one}).exit_code == 0);
+  CHECK(root.run({"ps", "-a", "-q"}).out == "");
+  CHECK(root.leaks().empty());
+}
+
+TEST_CASE("run --pid container:NAME joins the other container's processes", "[root]") {
+  TestRoot root;
+  const auto donor = unique_name("piddonor");
+  REQUIRE(root.run({"run", "-d", "--name", donor, "--network", "none", "busybox", "sleep", "100"})
+              .exit_code == 0);
+  REQUIRE(!wait_running(root, donor).is_null());
+  const auto donor_ns = root.run({"exec", donor, "readlink", "/proc/self/ns/pid"}).out;
+  const auto joined =
+      root.run({"run", "--rm", "--network", "none", "--pid", "container:" + donor, "busybox", "sh",
+                "-c", "readlink /proc/self/ns/pid; cat /proc/1/comm; echo $$"});
+  INFO(joined.err);
+  CHECK(joined.exit_code == 0);
+  CHECK(joined.out.starts_with(donor_ns + "sleep\n"));
+  CHECK(joined.out != donor_ns + "sleep\n1\n");
+  const auto joiner = unique_name("pidjoiner");
+  REQUIRE(root.run({"run", "-d", "--name", joiner, "--network", "none", "--pid",
+                    "container:" + donor, "busybox", "sleep", "100"})
+              .exit_code == 0);
+  REQUIRE(!wait_running(root, joiner).is_null());
+  CHECK(root.inspect(joiner)["HostConfig"]["PidMode"] == "container:" + donor);
+  // Each sees the other's processes.
+  CHECK(root.run({"exec", donor, "sh", "-c", "cat /proc/[0-9]*/comm | grep -c sleep"}).out ==
+        "2\n");
+  CHECK(root.run({"exec", joiner, "readlink", "/proc/self/ns/pid"}).out == donor_ns);
+  CHECK(root.run({"rm", "-f", joiner}).exit_code == 0);
+  check_refused(root, {"--pid", "container:nosuch"});
+  CHECK(root.run({"stop", "-t", "0", donor}).exit_code == 0);
+  check_refused(root, {"--pid", "container:" + donor});
+  CHECK(root.run({"rm", "-f", donor}).exit_code == 0);
+  CHECK(root.run({"ps", "-a", "-q"}).out == "");
   CHECK(root.leaks().empty());
 }
 
@@ -190,47 +294,6 @@ TEST_CASE("/sys/fs/cgroup shows the container's own cgroup, read-only", "[root]"
   REQUIRE(!wait_running(root, name).is_null());
   CHECK(root.run({"exec", name, "cat", limit_file}).out == "33554432\n");
   CHECK(root.run({"rm", "-f", name}).exit_code == 0);
-  CHECK(root.leaks().empty());
-}
-
-TEST_CASE("run --ipc host and shareable share IPC, container:NAME is refused", "[root]") {
-  TestRoot root;
-  const auto own =
-      root.run({"run", "--rm", "--network", "none", "busybox", "readlink", "/proc/self/ns/ipc"});
-  CHECK(own.exit_code == 0);
-  CHECK(own.out != own_namespace("ipc"));
-  const auto host = root.run({"run", "--rm", "--network", "none", "--ipc", "host", "busybox",
-                              "readlink", "/proc/self/ns/ipc"});
-  INFO(host.err);
-  CHECK(host.out == own_namespace("ipc"));
-  // The host's /dev/shm, as Docker binds it.
-  const auto marker = unique_name("gct-shm");
-  const auto wrote = root.run({"run", "--rm", "--network", "none", "--ipc", "host", "busybox", "sh",
-                               "-c", "echo hi > /dev/shm/" + marker});
-  CHECK(wrote.exit_code == 0);
-  CHECK(read_whole_file("/dev/shm/" + marker) == "hi\n");
-  std::filesystem::remove("/dev/shm/" + marker);
-
-  const auto donor = unique_name("donor");
-  const auto private_one = unique_name("private");
-  REQUIRE(root.run({"run", "-d", "--name", donor, "--network", "none", "--ipc", "shareable",
-                    "busybox", "sh", "-c", "echo shared > /dev/shm/x; exec sleep 100"})
-              .exit_code == 0);
-  REQUIRE(
-      root.run({"run", "-d", "--name", private_one, "--network", "none", "busybox", "sleep", "100"})
-          .exit_code == 0);
-  REQUIRE(!wait_running(root, donor).is_null());
-  REQUIRE(!wait_running(root, private_one).is_null());
-  // Not supported yet (the donor's /dev/shm is out of reach): refused, nothing made.
-  check_refused(root, {"--ipc", "container:" + donor});
-  CHECK(root.inspect(donor)["HostConfig"]["IpcMode"] == "shareable");
-  CHECK(root.inspect(private_one)["HostConfig"]["IpcMode"] == "private");
-  check_refused(root, {"--ipc", "container:" + private_one});
-  check_refused(root, {"--ipc", "container:nosuch"});
-  check_refused(root, {"--ipc", "bogus"});
-  check_refused(root, {"--ipc", "host", "--shm-size", "8m"});
-  CHECK(root.run({"rm", "-f", donor, private_one}).exit_code == 0);
-  CHECK(root.run({"ps", "-a", "-q"}).out == "");
   CHECK(root.leaks().empty());
 }
 

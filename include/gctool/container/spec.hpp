@@ -133,8 +133,9 @@ struct Spec {
   std::vector<std::string> security_opts;
   std::vector<DeviceMapping> devices;  // --device
 
-  // Namespaces shared rather than the container's own (see namespace_modes.hpp): --pid, --uts
-  // ("" or "host") and --ipc ("", "private", "shareable", "host", "container:NAME").
+  // Namespaces shared rather than the container's own (see namespace_modes.hpp): --pid ("",
+  // "host", "container:NAME"), --uts ("" or "host") and --ipc ("", "private", "shareable",
+  // "host", "container:NAME").
   std::string pid_mode;
   std::string uts_mode;
   std::string ipc_mode;
