@@ -1,5 +1,6 @@
 // The `run`/`create` flags around the container: --label/--label-file, --ulimit, --shm-size,
-// --cidfile, --stop-signal, --stop-timeout, -P/--expose, end to end as a user sees them.
+// --cidfile, --stop-signal, --stop-timeout, -P/--expose, -a, --log-driver, end to end as a user
+// sees them.
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -202,6 +203,79 @@ TEST_CASE("run -a shows only the attached streams; logs keep both", "[root]") {
   CHECK(all.err == "err\n");
   check_refused(root, {"-a", "stdlog"});
   check_refused(root, {"-a", "stdout", "-d"});
+  CHECK(root.run({"ps", "-a", "-q"}).out == "");
+  CHECK(root.leaks().empty());
+}
+
+TEST_CASE("run --log-driver json-file, local and none: the files and what logs says", "[root]") {
+  TestRoot root;
+  const std::vector<std::string> command = {"busybox", "sh", "-c", "echo out; echo 'e\"rr' >&2"};
+  const auto run_with = [&](const std::string& driver, bool detach) {
+    const auto name = unique_name("logdrv");
+    std::vector<std::string> args = {"run", "--name", name, "--network", "none"};
+    if (detach) {
+      args.push_back("-d");
+    }
+    if (!driver.empty()) {
+      args.insert(args.end(), {"--log-driver", driver});
+    }
+    args.insert(args.end(), command.begin(), command.end());
+    const auto r = root.run(args);
+    INFO(r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(root.run({"wait", name}).out == "0\n");
+    return name;
+  };
+  const auto files_of = [&](const std::string& name) {
+    const auto id = root.inspect(name)["Id"].get<std::string>();
+    const auto dir = std::filesystem::path(root.root()) / "containers" / id;
+    return std::make_pair(dir, id);
+  };
+  for (const bool detach : {false, true}) {
+    INFO("detached: " << detach);
+    // json-file: Docker's format and path, which logs reads.
+    const auto json = run_with("json-file", detach);
+    const auto [json_dir, json_id] = files_of(json);
+    const auto text = read_whole_file(json_dir / (json_id + "-json.log"));
+    CHECK(text.starts_with("{\"log\":\"out\\n\",\"stream\":\"stdout\",\"time\":\"20"));
+    CHECK(text.find("{\"log\":\"e\\\"rr\\n\",\"stream\":\"stderr\",\"time\":\"") !=
+          std::string::npos);
+    CHECK(std::count(text.begin(), text.end(), '\n') == 2);
+    CHECK(!std::filesystem::exists(json_dir / "container.log"));
+    const auto logs = root.run({"logs", json});
+    CHECK(logs.out == "out\n");
+    CHECK(logs.err == "e\"rr\n");
+    CHECK(root.inspect(json)["HostConfig"]["LogConfig"]["Type"] == "json-file");
+    // local, the default: CRI records in container.log.
+    const auto local = run_with("", detach);
+    const auto [local_dir, local_id] = files_of(local);
+    CHECK(read_whole_file(local_dir / "container.log").find(" stdout F out\n") !=
+          std::string::npos);
+    CHECK(root.run({"logs", local}).out == "out\n");
+    CHECK(root.inspect(local)["HostConfig"]["LogConfig"]["Type"] == "local");
+    // none: nothing kept, and logs says so as Docker does.
+    const auto none = run_with("none", detach);
+    const auto [none_dir, none_id] = files_of(none);
+    CHECK(!std::filesystem::exists(none_dir / "container.log"));
+    CHECK(!std::filesystem::exists(none_dir / (none_id + "-json.log")));
+    const auto refused = root.run({"logs", none});
+    CHECK(refused.exit_code == 1);
+    CHECK(refused.out == "");
+    CHECK(refused.err == "gctool: configured logging driver does not support reading\n");
+    CHECK(root.run({"rm", json, local, none}).exit_code == 0);
+  }
+  // A rotated json-file log keeps Docker's names.
+  const auto rotated = unique_name("logrot");
+  REQUIRE(root.run({"run", "--name", rotated, "--network", "none", "--log-driver", "json-file",
+                    "--log-opt", "max-size=1k", "--log-opt", "max-file=2", "busybox", "sh", "-c",
+                    "seq 1 200"})
+              .exit_code == 0);
+  const auto [rot_dir, rot_id] = files_of(rotated);
+  CHECK(std::filesystem::exists(rot_dir / (rot_id + "-json.log.1")));
+  CHECK(root.run({"logs", "--tail", "2", rotated}).out == "199\n200\n");
+  CHECK(root.run({"rm", rotated}).exit_code == 0);
+  check_refused(root, {"--log-driver", "syslog"});
+  check_refused(root, {"--log-driver", "none", "--log-opt", "max-size=1m"});
   CHECK(root.run({"ps", "-a", "-q"}).out == "");
   CHECK(root.leaks().empty());
 }

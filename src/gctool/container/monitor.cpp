@@ -168,10 +168,16 @@ MonitorArgs MonitorArgs::parse(int argc, const char* const* argv) {
   for (; i < argc; ++i) {
     args.exit_command.emplace_back(argv[i]);
   }
-  if (args.pidfd < 0 || args.log_path.empty() || args.exit_command.empty()) {
-    throw_invalid("supervisor: --pidfd, --log and an exit command are required");
+  if (args.pidfd < 0 || (args.log_path.empty() && args.log.driver != LogDriver::none) ||
+      args.exit_command.empty()) {
+    throw_invalid("supervisor: --pidfd, --log (but with none) and an exit command are required");
   }
   return args;
 }
 
 }  // namespace gctool::container
+      "--log-driver=" + std::string(to_string(log.driver)),
+    } else if (key == "log-driver") {
+      args.log.driver = value == "json-file" ? LogDriver::json_file
+                        : value == "none"    ? LogDriver::none
+                                             : LogDriver::local;

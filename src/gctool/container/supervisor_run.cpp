@@ -100,7 +100,7 @@ class Supervisor {
       : container_(container),
         options_(options),
         dir_(std::move(dir)),
-        writer_(container_log_path(dir_), options.log),
+        writer_(container_log_path(dir_, options.log.driver), options.log),
         monitor_(writer_, signals, stop_signal_of(container)),
         stopping_(stopping) {}
 

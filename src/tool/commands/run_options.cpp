@@ -329,7 +329,13 @@ container::SupervisorOptions supervisor_options(const RunOptions& o) {
   options.restart = container::parse_restart_policy(o.restart);
   options.log = container::parse_log_opts(o.log_opts);
   return options;
+  const auto driver = container::parse_log_driver(o.log_driver);
+  if (driver == container::LogDriver::none && !o.log_opts.empty()) {
+    const auto& opt = o.log_opts.front();
+    throw_invalid("unknown log opt '{}' for none log driver", opt.substr(0, opt.find('=')));
+  }
 }
+  options.log.driver = driver;
 
 void add_run_options(CLI::App* cmd, RunOptions& o) {
   cmd->add_flag("--rm", o.rm, "Remove the container when it exits");
@@ -337,6 +343,8 @@ void add_run_options(CLI::App* cmd, RunOptions& o) {
                   "Restart policy: no, on-failure[:N], always, unless-stopped");
   cmd->add_option("--log-opt", o.log_opts, "Log rotation: max-size=SIZE, max-file=N")
       ->allow_extra_args(false);
+  cmd->add_option("--log-driver", o.log_driver,
+                  "Logging driver: local (default), json-file (Docker's format) or none");
   cmd->add_flag("-i,--interactive", o.interactive, "Keep STDIN open");
   cmd->add_flag("-t,--tty", o.tty, "Allocate a pseudo-TTY");
   cmd->add_flag("--read-only", o.read_only, "Mount the container's root filesystem read-only");

@@ -24,6 +24,7 @@ struct RunOptions {
   std::string restart = "no";
   std::vector<std::string> log_opts;
   bool interactive = false;
+  std::string log_driver = "local";
   bool tty = false;
   bool read_only = false;
   std::string name;
@@ -122,7 +123,7 @@ class CidFile {
   bool written_ = false;
 };
 
-// --restart and --log-opt, checked.
+// --restart, --log-driver and --log-opt, checked.
 container::SupervisorOptions supervisor_options(const RunOptions& o);
 
 }  // namespace gctool::tool
