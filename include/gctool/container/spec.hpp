@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "gctool/cgroup/resources.hpp"
+#include "gctool/image/config.hpp"
 #include "gctool/net/ipv4.hpp"
 #include "gctool/net/link.hpp"
 #include "gctool/net/ports.hpp"
@@ -142,6 +143,9 @@ struct Spec {
   std::map<std::string, std::string> sysctls;  // --sysctl, written in the container's namespaces
   std::vector<std::string> group_add;          // --group-add: names (the image's) or gids
   bool init = false;                           // --init: gctool-init runs as pid 1
+  // The image's HEALTHCHECK with --health-* over it, or ["NONE"] (--no-healthcheck); see
+  // container/health.hpp.
+  std::optional<image::Healthcheck> healthcheck;
   // --volumes-from as given (Docker's HostConfig.VolumesFrom); their mounts are in binds.
   std::vector<std::string> volumes_from;
 };

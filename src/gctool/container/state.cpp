@@ -250,7 +250,8 @@ json to_json(const Record& r) {
         {"StopSignal", s.stop_signal},
         {"StopTimeout", optional_json(s.stop_timeout)},
         {"Labels", s.labels},
-        {"MacAddress", s.mac ? net::to_string(*s.mac) : ""}}},
+        {"MacAddress", s.mac ? net::to_string(*s.mac) : ""},
+        {"Healthcheck", s.healthcheck ? json(*s.healthcheck) : json(nullptr)}}},
       {"HostConfig",
        {{"Memory", res.memory_bytes.value_or(0)},
         {"NanoCpus", res.nano_cpus.value_or(0)},
@@ -344,6 +345,9 @@ Record record_from_json(const json& j) {
     if (const auto mac = c.value("MacAddress", ""); !mac.empty()) {
       s.mac = net::parse_mac(mac);
     }
+    if (const auto it = c.find("Healthcheck"); it != c.end() && it->is_object()) {
+      s.healthcheck = it->get<image::Healthcheck>();
+    }
     const json& h = j.at("HostConfig");
     auto& res = s.resources;
     const auto positive = [&](const char* key) -> std::optional<std::int64_t> {
@@ -406,13 +410,13 @@ Record record_from_json(const json& j) {
     s.sysctls = h.value("Sysctls", std::map<std::string, std::string>{});
     s.group_add = h.value("GroupAdd", std::vector<std::string>{});
     s.init = h.contains("Init") && h["Init"].is_boolean() && h["Init"].get<bool>();
+    if (const auto it = h.find("VolumesFrom"); it != h.end() && it->is_array()) {
+      s.volumes_from = it->get<std::vector<std::string>>();
+    }
     const json& g = j.at("Gctool");
     const auto anonymous = g.value("AnonymousVolumes", std::vector<std::string>{});
     for (const auto& m : j.value("Mounts", json::array())) {
       const std::string type = m.value("Type", "");
-    if (const auto it = h.find("VolumesFrom"); it != h.end() && it->is_array()) {
-      s.volumes_from = it->get<std::vector<std::string>>();
-    }
       if (type == "tmpfs") {
         continue;
       }

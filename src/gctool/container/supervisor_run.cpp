@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "gctool/container/attach.hpp"
+#include "gctool/container/health.hpp"
 #include "gctool/container/init.hpp"
 #include "gctool/container/log_writer.hpp"
 #include "gctool/container/monitor.hpp"
@@ -88,6 +89,25 @@ void send_report(UniqueFd& report, int code, std::string_view text) {
   report.reset();
 }
 
+// The health checks of the container, if it has any: each runs `gctool __health-exec ROOT ID`
+// (see container/health.hpp), the host's gctool rather than the sealed copy this process may run
+// from.
+HealthSettings health_of(const Container& container, const std::filesystem::path& dir) {
+  const auto& check = container.record().spec.healthcheck;
+  if (!health_enabled(check)) {
+    return {};
+  }
+  HealthSettings settings = health_settings(*check);
+  try {
+    settings.command = {sys::host_executable().string(), std::string(kHealthExecVerb),
+                        dir.parent_path().parent_path().string(), container.id()};
+  } catch (const Error&) {
+    return {};
+  }
+  settings.state_file = health_state_path(dir);
+  return settings;
+}
+
 int stop_signal_of(const Container& container) {
   const auto& name = container.record().spec.stop_signal;
   return name.empty() ? SIGTERM : parse_signal(name);
@@ -102,7 +122,9 @@ class Supervisor {
         dir_(std::move(dir)),
         writer_(container_log_path(dir_, options.log.driver), options.log),
         monitor_(writer_, signals, stop_signal_of(container)),
-        stopping_(stopping) {}
+        stopping_(stopping) {
+    monitor_.set_health(health_of(container_, dir_));
+  }
 
   // Starts the container with its output on fresh pipes (Container::start hands the container
   // this process's fds 1 and 2). Stream tasks are spawned later, on the loop.
@@ -217,6 +239,7 @@ class Supervisor {
     args.log_path = writer_.path().string();
     args.log = options_.log;
     args.stop_signal = stop_signal_of(container_);
+    args.health = health_of(container_, dir_);
     args.exit_command = {self.string(), std::string(kSuperviseExitedVerb), store.root().string(),
                          container_.id(), std::to_string(options_.restart_count)};
     const auto fds = {args.pidfd, args.out, args.err, args.console, args.attach, args.stdin_pipe};

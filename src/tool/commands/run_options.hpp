@@ -8,6 +8,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "gctool/container/health.hpp"
 #include "gctool/container/runtime.hpp"
 #include "gctool/container/spec.hpp"
 #include "gctool/container/supervisor.hpp"
@@ -23,8 +24,8 @@ struct RunOptions {
   std::vector<std::string> attach;  // run only: -a STDIN|STDOUT|STDERR
   std::string restart = "no";
   std::vector<std::string> log_opts;
-  bool interactive = false;
   std::string log_driver = "local";
+  bool interactive = false;
   bool tty = false;
   bool read_only = false;
   std::string name;
@@ -35,9 +36,9 @@ struct RunOptions {
   std::string hostname;
   std::vector<std::string> volumes;
   std::vector<std::string> mounts;
+  std::vector<std::string> volumes_from;
   std::vector<std::string> tmpfs;
   std::vector<std::string> labels;
-  std::vector<std::string> volumes_from;
   std::vector<std::string> label_files;
   std::vector<std::string> ulimits;
   std::string shm_size;
@@ -79,6 +80,7 @@ struct RunOptions {
   std::string pid_mode;
   std::string uts_mode;
   std::string ipc_mode;
+  container::HealthFlags health;
   std::string pull = "missing";
   RegistryCliOptions registry;
 };
