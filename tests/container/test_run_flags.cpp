@@ -387,11 +387,11 @@ TEST_CASE("run --health-cmd: starting, healthy and unhealthy in inspect and ps",
   CHECK(output_lines(bad_filter.err) == 1);
 
   CHECK(root.run({"rm", "-f", healthy, sick, slow, waiting, plain}).exit_code == 0);
-  for (const std::vector<std::string> bad : {std::vector<std::string>{"--health-interval", "-1s"},
-                                             {"--health-interval", "soon"},
-                                             {"--health-timeout", "1ns"},
-                                             {"--health-retries", "-1"},
-                                             {"--no-healthcheck", "--health-cmd", "true"}}) {
+  for (const std::vector<std::string>& bad : {std::vector<std::string>{"--health-interval", "-1s"},
+                                              {"--health-interval", "soon"},
+                                              {"--health-timeout", "1ns"},
+                                              {"--health-retries", "-1"},
+                                              {"--no-healthcheck", "--health-cmd", "true"}}) {
     check_refused(root, bad);
   }
   CHECK(root.run({"ps", "-a", "-q"}).out == "");
