@@ -62,6 +62,7 @@ Outcome supervise(const MonitorArgs& args, std::vector<gctool::net::ProxyListene
     options.entries = kRingEntries;
     gctool::io::Loop loop(options);
     Monitor monitor(writer, signals, args.stop_signal);
+    monitor.set_health(args.health);
     monitor.watch_signals(loop);
     outcome.info = gctool::io::sync_wait(
         loop, monitor.run(loop, pidfd, std::move(out), std::move(err), std::move(console),

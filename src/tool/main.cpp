@@ -12,6 +12,7 @@
 #include "args.hpp"
 #include "command.hpp"
 #include "gctool/cgroup/migration_warmup.hpp"
+#include "gctool/container/health.hpp"
 #include "gctool/container/runtime.hpp"
 #include "gctool/container/supervisor.hpp"
 #include "gctool/core/error.hpp"
@@ -98,7 +99,8 @@ std::string_view verb_of(int argc, char** argv) {
 // The verbs whose process becomes a container's init or exec'd process until their execve.
 bool starts_container_processes(std::string_view verb) {
   return verb == "run" || verb == "start" || verb == "restart" || verb == "exec" ||
-         verb == "build" || verb == container::kSuperviseExitedVerb;
+         verb == "build" || verb == container::kSuperviseExitedVerb ||
+         verb == container::kHealthExecVerb;
 }
 
 }  // namespace
@@ -132,6 +134,9 @@ int main(int argc, char** argv) {
   find_supervisor_helper();
   if (argc > 1 && argv[1] == container::kSuperviseExitedVerb) {
     container::resume_supervisor(argc, argv);
+  }
+  if (argc > 1 && argv[1] == container::kHealthExecVerb) {
+    container::run_health_exec(argc, argv);
   }
   CLI::App app{"gctool: a small, fast, safe container runtime", "gctool"};
   Globals globals;

@@ -15,11 +15,13 @@
 
 namespace gctool::tool {
 
-// Docker's daemon errors about the container named (it does not exist, it does not run): the
-// verb prints them and exits 1, where gctool's own failures exit 125.
+// Docker's daemon errors about the container named (it does not exist, it does not run, its log
+// driver keeps nothing to read): the verb prints them and exits 1, where gctool's own failures
+// exit 125.
 inline bool is_container_state_error(const Error& e) {
   const std::string_view message = e.what();
   return message.starts_with("no such container: ") || message.ends_with(" is not running") ||
+         message == "configured logging driver does not support reading" ||
          message.find(" is restarting") != std::string_view::npos ||
          message.find(" is paused, ") != std::string_view::npos;
 }

@@ -10,6 +10,7 @@
 #include "test_support.hpp"
 
 using gctool::container::container_log_path;
+using gctool::container::LogDriver;
 using gctool::container::LogOptions;
 using gctool::container::LogReader;
 using gctool::container::LogReadOptions;
@@ -198,4 +199,68 @@ TEST_CASE("read_new waits for a log that does not exist yet") {
   LogWriter(path).write(LogStream::Stderr, "hi\n");
   CHECK(reader.read_new());
   CHECK(sink.err == "hi\n");
+}
+
+TEST_CASE("json-file: Docker's records, read back with tail, partial lines and rotation") {
+  gctool::test::TempDir dir;
+  const auto path = gctool::container::container_log_path(dir.path(), LogDriver::json_file);
+  CHECK(path.filename() == dir.path().filename().string() + "-json.log");
+  LogOptions options;
+  options.driver = LogDriver::json_file;
+  {
+    LogWriter writer(path, options);
+    writer.write(LogStream::Stdout, "hello \"world\" <&>\n\tpart", timespec{1767323045, 500000000});
+    writer.write(LogStream::Stdout, "ial\n", timespec{1767323046, 0});
+    writer.write(LogStream::Stderr, "oops\\n\n", timespec{1767323047, 123456789});
+  }
+  // Byte for byte what Docker's json-file driver writes, so that log shippers read it.
+  CHECK(
+      gctool::test::read_whole_file(path) ==
+      "{\"log\":\"hello \\\"world\\\" \\u003c\\u0026\\u003e\\n\",\"stream\":\"stdout\","
+      "\"time\":\"2026-01-02T03:04:05.5Z\"}\n"
+      "{\"log\":\"\\tpart\",\"stream\":\"stdout\",\"time\":\"2026-01-02T03:04:05.5Z\"}\n"
+      "{\"log\":\"ial\\n\",\"stream\":\"stdout\",\"time\":\"2026-01-02T03:04:06Z\"}\n"
+      "{\"log\":\"oops\\\\n\\n\",\"stream\":\"stderr\",\"time\":\"2026-01-02T03:04:07.123456789Z\"}"
+      "\n");
+  const auto all = read_log(path);
+  CHECK(all.out == "hello \"world\" <&>\n\tpartial\n");
+  CHECK(all.err == "oops\\n\n");
+  LogReadOptions tail;
+  tail.tail = 1;
+  CHECK(read_log(path, tail).err == "oops\\n\n");
+  CHECK(read_log(path, tail).out == "");
+  tail.tail = 2;
+  CHECK(read_log(path, tail).out == "\tpartial\n");
+  LogReadOptions stamped;
+  stamped.timestamps = true;
+  CHECK(read_log(path, stamped).err == "2026-01-02T03:04:07.123456789Z oops\\n\n");
+
+  // Rotation keeps Docker's names: <id>-json.log.1 is the newest rotated file.
+  gctool::test::TempDir rotated;
+  const auto log = gctool::container::container_log_path(rotated.path(), LogDriver::json_file);
+  options.max_size = 200;
+  options.max_files = 3;
+  {
+    LogWriter writer(log, options);
+    writer.write(LogStream::Stdout, numbered_lines(0, 20), at(0));
+  }
+  CHECK(std::filesystem::exists(gctool::container::rotated_log_path(log, 1)));
+  CHECK(std::filesystem::file_size(log) <= 200);
+  CHECK(read_log(log).out.ends_with(numbered_lines(17, 20)));
+}
+
+TEST_CASE("json-file records with unicode escapes and foreign lines parse or are skipped") {
+  std::string message;
+  const auto record = gctool::container::parse_json_log_record(
+      R"({"log":"caf\u00e9 \ud83d\ude00 \/x\n","stream":"stderr","time":"2026-01-02T03:04:05Z"})",
+      message);
+  REQUIRE(record);
+  CHECK(record->stream == LogStream::Stderr);
+  CHECK_FALSE(record->partial);
+  CHECK(record->message == "café 😀 /x");
+  CHECK(record->timestamp == "2026-01-02T03:04:05Z");
+  for (const char* bad : {"{", R"({"log":"x"})", R"({"log":"x\q","stream":"stdout","time":"t"})",
+                          R"({"log":1,"stream":"stdout","time":"t"})"}) {
+    CHECK_FALSE(gctool::container::parse_json_log_record(bad, message));
+  }
 }

@@ -1,5 +1,5 @@
-// `run --tmpfs`, `--mount`, anonymous volumes (`-v /data`), relative host paths and the -v
-// options Docker accepts (z, Z, propagation), end to end as a user sees them.
+// `run --tmpfs`, `--mount`, anonymous volumes (`-v /data`), relative host paths, the -v
+// options Docker accepts (z, Z, propagation) and --volumes-from, end to end as a user sees them.
 #include <unistd.h>
 
 #include <algorithm>
@@ -139,6 +139,56 @@ TEST_CASE("an anonymous volume goes with --rm and rm -v, and stays after rm", "[
     CHECK(root.run({"volume", "ls", "-q"}).out == "");
     CHECK(root.run({"ps", "-a", "-q"}).out == "");
   }
+  CHECK(root.leaks().empty());
+}
+
+TEST_CASE("run --volumes-from mounts another container's volumes and binds", "[root]") {
+  TestRoot root;
+  TempDir host;
+  { std::ofstream(host.path() / "marker") << "from host\n"; }
+  const auto donor = unique_name("vdonor");
+  const auto vol = unique_name("vfvol");
+  // Created, never started: its mounts are shared all the same, as Docker's.
+  REQUIRE(root.run({"create", "--name", donor, "-v", vol + ":/data", "-v",
+                    host.str() + ":/hostdata:ro", "-v", "/anon", "busybox", "true"})
+              .exit_code == 0);
+  const auto r = root.run({"run", "--rm", "--volumes-from", donor, "busybox", "sh", "-c",
+                           "echo written > /data/f; echo anon > /anon/g; cat /hostdata/marker; "
+                           "touch /hostdata/x 2>/dev/null || echo read-only"});
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(r.out == "from host\nread-only\n");
+  CHECK(root.run({"run", "--rm", "-v", vol + ":/v", "busybox", "cat", "/v/f"}).out == "written\n");
+  // :ro makes every one read-only; :rw read-write; -v over the same destination wins.
+  const auto ro = root.run({"run", "--rm", "--volumes-from", donor + ":ro", "busybox", "sh", "-c",
+                            "cat /anon/g; touch /data/y 2>/dev/null || echo read-only"});
+  CHECK(ro.out == "anon\nread-only\n");
+  const auto rw = root.run({"run", "--rm", "--volumes-from", donor + ":rw", "busybox", "sh", "-c",
+                            "touch /hostdata/x && echo rw"});
+  CHECK(rw.out == "rw\n");
+  CHECK(std::filesystem::exists(host.path() / "x"));
+  const auto other = unique_name("vfother");
+  const auto overridden = root.run(
+      {"run", "--rm", "--volumes-from", donor, "-v", other + ":/data", "busybox", "ls", "/data"});
+  CHECK(overridden.exit_code == 0);
+  CHECK(overridden.out == "");
+  const auto user = unique_name("vuser");
+  REQUIRE(
+      root.run({"create", "--name", user, "--volumes-from", donor, "busybox", "true"}).exit_code ==
+      0);
+  const auto info = root.inspect(user);
+  CHECK(info["HostConfig"]["VolumesFrom"] == nlohmann::json{donor});
+  CHECK(info["Mounts"].size() == 3);
+  // The donor's anonymous volume stays its own: removing the user keeps it.
+  CHECK(root.run({"rm", "-v", user}).exit_code == 0);
+  CHECK(output_lines(root.run({"volume", "ls", "-q"}).out) == 3);
+  for (const auto& bad : {std::string("nosuch"), donor + ":bogus", std::string(":ro")}) {
+    check_refused(root, {"--volumes-from", bad});
+  }
+  CHECK(output_lines(root.run({"ps", "-a", "-q"}).out) == 1);
+  CHECK(root.run({"rm", "-v", donor}).exit_code == 0);
+  CHECK(root.run({"volume", "rm", vol, other}).exit_code == 0);
+  CHECK(root.run({"volume", "ls", "-q"}).out == "");
   CHECK(root.leaks().empty());
 }
 

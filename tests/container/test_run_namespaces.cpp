@@ -1,6 +1,6 @@
 // The `run` flags about what a container shares and how its pid 1 behaves: --init, --sysctl,
-// --hostname/--domainname, --group-add, --pid host, --uts host, --ipc
-// host|shareable|container:NAME, as a user sees them from inside the container.
+// --hostname/--domainname, --group-add, --pid host|container:NAME, --uts host, --ipc
+// host|shareable|container:NAME, and /sys/fs/cgroup, as a user sees them from inside the container.
 #include <unistd.h>
 
 #include <chrono>
@@ -10,6 +10,7 @@
 #include <catch2/catch.hpp>
 
 #include "container_support.hpp"
+#include "gctool/cgroup/layout.hpp"
 
 using gctool::test::check_refused;
 using gctool::test::read_whole_file;
@@ -154,6 +155,7 @@ TEST_CASE("run --pid host and --uts host share the host's namespaces", "[root]")
   CHECK(root.run({"rm", name}).exit_code == 0);
   check_refused(root, {"--uts", "host", "-h", "other"});
   check_refused(root, {"--pid", "container:x"});
+  check_refused(root, {"--pid", "private"});
   check_refused(root, {"--uts", "private"});
   CHECK(root.leaks().empty());
 }
@@ -183,7 +185,7 @@ TEST_CASE("run --hostname and --domainname name the container as Docker does", "
   CHECK(root.leaks().empty());
 }
 
-TEST_CASE("run --ipc host and shareable share IPC, container:NAME is refused", "[root]") {
+TEST_CASE("run --ipc host, shareable and container:NAME share IPC and /dev/shm", "[root]") {
   TestRoot root;
   const auto own =
       root.run({"run", "--rm", "--network", "none", "busybox", "readlink", "/proc/self/ns/ipc"});
@@ -204,23 +206,119 @@ TEST_CASE("run --ipc host and shareable share IPC, container:NAME is refused", "
   const auto donor = unique_name("donor");
   const auto private_one = unique_name("private");
   REQUIRE(root.run({"run", "-d", "--name", donor, "--network", "none", "--ipc", "shareable",
-                    "busybox", "sh", "-c", "echo shared > /dev/shm/x; exec sleep 100"})
+                    "--shm-size", "8m", "busybox", "sh", "-c",
+                    "echo shared > /dev/shm/x; exec sleep 100"})
               .exit_code == 0);
   REQUIRE(
       root.run({"run", "-d", "--name", private_one, "--network", "none", "busybox", "sleep", "100"})
           .exit_code == 0);
-  REQUIRE(!wait_running(root, donor).is_null());
+  const auto donor_info = wait_running(root, donor);
+  REQUIRE(!donor_info.is_null());
   REQUIRE(!wait_running(root, private_one).is_null());
-  // Not supported yet (the donor's /dev/shm is out of reach): refused, nothing made.
-  check_refused(root, {"--ipc", "container:" + donor});
+  // The donor's /dev/shm is a tmpfs on the host side, under its directory, while it runs.
+  const auto shm = std::filesystem::path(root.root()) / "containers" /
+                   donor_info["Id"].get<std::string>() / "shm";
+  CHECK(read_whole_file(shm / "x") == "shared\n");
+  // A container joining it sees the donor's namespace and files, and the donor sees its writes.
+  const auto donor_ns = root.run({"exec", donor, "readlink", "/proc/self/ns/ipc"}).out;
+  const auto joined = root.run({"run", "--rm", "--network", "none", "--ipc", "container:" + donor,
+                                "busybox", "sh", "-c",
+                                "readlink /proc/self/ns/ipc; cat /dev/shm/x; echo back > "
+                                "/dev/shm/y; df -k /dev/shm | tail -n 1"});
+  INFO(joined.err);
+  CHECK(joined.exit_code == 0);
+  CHECK(joined.out.starts_with(donor_ns + "shared\n"));
+  CHECK_THAT(joined.out, Catch::Contains(" 8192 "));
+  CHECK(root.run({"exec", donor, "cat", "/dev/shm/y"}).out == "back\n");
+  const auto joiner = unique_name("joiner");
+  REQUIRE(root.run({"create", "--name", joiner, "--ipc", "container:" + donor, "busybox", "true"})
+              .exit_code == 0);
+  CHECK(root.inspect(joiner)["HostConfig"]["IpcMode"] == "container:" + donor);
   CHECK(root.inspect(donor)["HostConfig"]["IpcMode"] == "shareable");
   CHECK(root.inspect(private_one)["HostConfig"]["IpcMode"] == "private");
+  CHECK(root.run({"rm", joiner}).exit_code == 0);
   check_refused(root, {"--ipc", "container:" + private_one});
   check_refused(root, {"--ipc", "container:nosuch"});
   check_refused(root, {"--ipc", "bogus"});
   check_refused(root, {"--ipc", "host", "--shm-size", "8m"});
+  // Stopped, its /dev/shm goes; it cannot be joined.
+  CHECK(root.run({"stop", "-t", "0", donor}).exit_code == 0);
+  CHECK(!std::filesystem::exists(shm / "x"));
+  check_refused(root, {"--ipc", "container:" + donor});
+  CHECK(root.run({"start", donor}).exit_code == 0);
+  REQUIRE(!wait_running(root, donor).is_null());
+  CHECK(root.run({"run", "--rm", "--network", "none", "--ipc", "container:" + donor, "busybox",
+                  "cat", "/dev/shm/x"})
+            .out == "shared\n");
   CHECK(root.run({"rm", "-f", donor, private_one}).exit_code == 0);
   CHECK(root.run({"ps", "-a", "-q"}).out == "");
+  CHECK(root.leaks().empty());
+}
+
+TEST_CASE("run --pid container:NAME joins the other container's processes", "[root]") {
+  TestRoot root;
+  const auto donor = unique_name("piddonor");
+  REQUIRE(root.run({"run", "-d", "--name", donor, "--network", "none", "busybox", "sleep", "100"})
+              .exit_code == 0);
+  REQUIRE(!wait_running(root, donor).is_null());
+  const auto donor_ns = root.run({"exec", donor, "readlink", "/proc/self/ns/pid"}).out;
+  const auto joined =
+      root.run({"run", "--rm", "--network", "none", "--pid", "container:" + donor, "busybox", "sh",
+                "-c", "readlink /proc/self/ns/pid; cat /proc/1/comm; echo $$"});
+  INFO(joined.err);
+  CHECK(joined.exit_code == 0);
+  CHECK(joined.out.starts_with(donor_ns + "sleep\n"));
+  CHECK(joined.out != donor_ns + "sleep\n1\n");
+  const auto joiner = unique_name("pidjoiner");
+  REQUIRE(root.run({"run", "-d", "--name", joiner, "--network", "none", "--pid",
+                    "container:" + donor, "busybox", "sleep", "100"})
+              .exit_code == 0);
+  REQUIRE(!wait_running(root, joiner).is_null());
+  CHECK(root.inspect(joiner)["HostConfig"]["PidMode"] == "container:" + donor);
+  // Each sees the other's processes.
+  CHECK(root.run({"exec", donor, "sh", "-c", "cat /proc/[0-9]*/comm | grep -c sleep"}).out ==
+        "2\n");
+  CHECK(root.run({"exec", joiner, "readlink", "/proc/self/ns/pid"}).out == donor_ns);
+  CHECK(root.run({"rm", "-f", joiner}).exit_code == 0);
+  check_refused(root, {"--pid", "container:nosuch"});
+  CHECK(root.run({"stop", "-t", "0", donor}).exit_code == 0);
+  check_refused(root, {"--pid", "container:" + donor});
+  CHECK(root.run({"rm", "-f", donor}).exit_code == 0);
+  CHECK(root.run({"ps", "-a", "-q"}).out == "");
+  CHECK(root.leaks().empty());
+}
+
+TEST_CASE("/sys/fs/cgroup shows the container's own cgroup, read-only", "[root]") {
+  TestRoot root;
+  const bool v1 = gctool::cgroup::host_layout().mode != gctool::cgroup::CgroupMode::unified;
+  const std::string limit_file =
+      v1 ? "/sys/fs/cgroup/memory/memory.limit_in_bytes" : "/sys/fs/cgroup/memory.max";
+  const std::string dir = v1 ? "/sys/fs/cgroup/memory" : "/sys/fs/cgroup";
+  const auto r = root.run({"run", "--rm", "--network", "none", "-m", "64m", "busybox", "sh", "-c",
+                           "cat " + limit_file + "; (echo 1 > " + limit_file + " || touch " + dir +
+                               "/x) 2>/dev/null || echo read-only; grep -c ':/$' " +
+                               "/proc/self/cgroup; grep -c ':/.' /proc/self/cgroup; true"});
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  // Every cgroup is the namespace's root: "/", never a host path.
+  std::vector<std::string> lines;
+  for (std::size_t start = 0, end; (end = r.out.find('\n', start)) != std::string::npos;
+       start = end + 1) {
+    lines.push_back(r.out.substr(start, end - start));
+  }
+  REQUIRE(lines.size() == 4);
+  CHECK(lines[0] == "67108864");
+  CHECK(lines[1] == "read-only");
+  CHECK(lines[2] != "0");
+  CHECK(lines[3] == "0");
+  // An exec'd process sees the same.
+  const auto name = unique_name("cgns");
+  REQUIRE(root.run({"run", "-d", "--name", name, "--network", "none", "-m", "32m", "busybox",
+                    "sleep", "100"})
+              .exit_code == 0);
+  REQUIRE(!wait_running(root, name).is_null());
+  CHECK(root.run({"exec", name, "cat", limit_file}).out == "33554432\n");
+  CHECK(root.run({"rm", "-f", name}).exit_code == 0);
   CHECK(root.leaks().empty());
 }
 

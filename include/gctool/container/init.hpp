@@ -37,6 +37,14 @@ struct CommandConfig {
   const sys::SecurityOptions* security = nullptr;
 };
 
+// A cgroup filesystem the init mounts under /sys/fs/cgroup: cgroup2 at /sys/fs/cgroup itself (dir
+// empty), or one v1 hierarchy at /sys/fs/cgroup/<dir> with its controllers as options.
+struct CgroupMount {
+  std::string dir;
+  std::string fstype;
+  std::string options;
+};
+
 struct InitConfig {
   std::filesystem::path rootfs;  // where the overlay is mounted: containers/<id>/merged
   std::filesystem::path upper;
@@ -64,6 +72,10 @@ struct InitConfig {
   // --init: gctool-init on the host, bound read-only at kInitPath; the command starts with it.
   std::filesystem::path init_binary;
   std::map<std::string, std::string> sysctls;  // written once the network is in place
+  // /sys/fs/cgroup: mounted in a cgroup namespace of the init's own, made once it is in its
+  // cgroup, so that each shows the container's cgroup as its root; empty: nothing is mounted.
+  std::vector<CgroupMount> cgroup_mounts;
+  bool cgroup_writable = false;  // --privileged: read-write, as Docker
   CommandConfig command;
 
   BorrowedFd sync;            // read end: one byte from the parent means "go" (in the cgroup

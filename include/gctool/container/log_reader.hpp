@@ -1,6 +1,6 @@
-// Reads a container's CRI log back as the container wrote it: stdout and stderr each on their own
-// stream, P pieces joined into their line, with `docker logs` options (--tail, --since, -t) and
-// following across rotations.
+// Reads a container's log (CRI records, or json-file ones) back as the container wrote it: stdout
+// and stderr each on their own stream, P pieces joined into their line, with `docker logs` options
+// (--tail, --since, -t) and following across rotations.
 #pragma once
 
 #include <sys/types.h>
@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <filesystem>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -100,6 +101,7 @@ class LogReader {
   std::size_t begin_ = 0;
   std::size_t end_ = 0;
   LineState lines_[2];
+  std::string message_;  // a json-file record's message, unescaped
 };
 
 }  // namespace gctool::container

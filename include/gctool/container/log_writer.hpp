@@ -1,4 +1,5 @@
-// Writes a container's output into its log file as CRI records, with size-based rotation.
+// Writes a container's output into its log file as CRI records (json-file records with
+// --log-driver json-file, nothing with none), with size-based rotation.
 // Built for throughput: each chunk of output (one read from a pipe) becomes one writev(2) of
 // formatted records: headers and short lines copied into a fixed-size buffer, long lines taken
 // from the caller's memory; the time is read once per chunk.
@@ -24,6 +25,10 @@ namespace gctool::container {
 
 // <container_dir>/container.log
 std::filesystem::path container_log_path(const std::filesystem::path& container_dir);
+// The log file of a driver: container.log (local), <id>-json.log (json-file, Docker's name; the
+// directory's name is the id), empty for none.
+std::filesystem::path container_log_path(const std::filesystem::path& container_dir,
+                                         LogDriver driver);
 
 // The log itself for index 0, else "<log>.<index>" (container.log.1 is the newest rotated file).
 std::filesystem::path rotated_log_path(const std::filesystem::path& log, int index);
@@ -54,8 +59,9 @@ class LogWriter {
   // Fits a kReadBufferSize chunk of 80-byte lines with their headers (1.5 times the bytes).
   static constexpr std::size_t kDefaultBufferSize = kReadBufferSize * 3 / 2 + 4096;
 
-  // Opens the log at path for appending (created 0640 when missing). buffer_size bounds the
-  // memory used and, when a chunk's records do not fit, makes a chunk take several writes.
+  // Opens the log at path for appending (created 0640 when missing); with the none driver opens
+  // nothing and writes nothing. buffer_size bounds the memory used and, when a chunk's records
+  // do not fit, makes a chunk take several writes.
   explicit LogWriter(std::filesystem::path path, LogOptions options = {},
                      std::size_t buffer_size = kDefaultBufferSize);
   LogWriter(const LogWriter&) = delete;
@@ -79,6 +85,8 @@ class LogWriter {
   static constexpr std::size_t kMaxIov = 64;
 
   void open_file();
+  void write_json(LogStream stream, std::string_view data, const timespec& time);
+  void write_out(std::string_view bytes);
   void close_segment();
   void flush();
   void rotate();
@@ -96,6 +104,7 @@ class LogWriter {
   std::array<iovec, kMaxIov> iov_{};
   std::size_t iov_count_ = 0;
   LogTimestampFormatter formatter_;
+  std::string json_;  // json-file: the records of a chunk
 };
 
 }  // namespace gctool::container

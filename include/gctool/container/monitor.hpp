@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "gctool/container/attach.hpp"
+#include "gctool/container/health.hpp"
 #include "gctool/container/log_options.hpp"
 #include "gctool/container/log_writer.hpp"
 #include "gctool/core/fd.hpp"
@@ -40,6 +41,11 @@ class Monitor {
   // Starts answering signals; call once, before the first run().
   void watch_signals(io::Loop& loop);
 
+  // Health checks to run while pid 1 runs (settings.command empty: none): from each run()'s
+  // start, every interval, a process of settings.command whose output and exit are the result
+  // (see container/health.hpp), bounded by the timeout; the state goes to settings.state_file.
+  void set_health(HealthSettings settings) { health_ = std::move(settings); }
+
   // One life of pid 1: streams out and err (pipes, either may be invalid) and console (a pty
   // master, logged as stdout) into the log until pid 1 has exited and they are drained (at most
   // 2 s after the exit), and returns its exit as reaped from pidfd. With attach_listener (see
@@ -59,6 +65,14 @@ class Monitor {
                         std::shared_ptr<AttachServer> attach);
   io::Task<void> signal_loop(io::Loop& loop);
   io::Task<void> kill_after(io::Loop& loop, std::chrono::milliseconds timeout);
+  io::Task<void> health_loop(io::Loop& loop);
+  io::Task<HealthResult> probe(io::Loop& loop);
+  void save_health(const HealthState& state) const noexcept;
+  // Clears health_running_ however health_loop ends (it ends cancelled).
+  struct HealthLoopEnd {
+    bool& running;
+    ~HealthLoopEnd() { running = false; }
+  };
 
   LogWriter& writer_;
   io::SignalSet& signals_;
@@ -67,6 +81,8 @@ class Monitor {
   int streams_open_ = 0;
   bool running_ = false;
   bool stopping_ = false;
+  HealthSettings health_;
+  bool health_running_ = false;
 };
 
 // What the supervisor hands to gctool-supervisor on its command line: inherited descriptors, the
@@ -83,6 +99,7 @@ struct MonitorArgs {
   std::string log_path;
   LogOptions log;
   int stop_signal = SIGTERM;
+  HealthSettings health;  // its command empty: no health checks
   std::vector<std::string> exit_command;
 
   std::vector<std::string> to_argv(const std::string& program) const;

@@ -11,12 +11,13 @@ namespace gctool::container {
 
 struct Spec;
 
-// --pid and --uts take "host" (empty: the container's own); --ipc also takes "private",
-// "shareable" (own namespaces; only a shareable one may be joined) and "container:NAME". Throws
+// --pid and --uts take "host" (empty: the container's own); --pid also "container:NAME"; --ipc
+// also takes "private", "shareable" (own namespaces; only a shareable one may be joined) and
+// "container:NAME". Throws
 // an invalid-input Error naming the flag for anything else.
 void check_namespace_mode(std::string_view flag, std::string_view mode);
 
-// The container a "container:NAME" mode (--ipc, --network) names; empty for the other modes.
+// The container a "container:NAME" mode (--ipc, --pid, --network) names; empty for the other modes.
 std::string_view mode_container(std::string_view mode) noexcept;
 
 bool shares_host_pid(const Spec& spec) noexcept;

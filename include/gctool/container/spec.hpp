@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "gctool/cgroup/resources.hpp"
+#include "gctool/image/config.hpp"
 #include "gctool/net/ipv4.hpp"
 #include "gctool/net/ipv6.hpp"
 #include "gctool/net/link.hpp"
@@ -137,14 +138,20 @@ struct Spec {
   std::vector<std::string> security_opts;
   std::vector<DeviceMapping> devices;  // --device
 
-  // Namespaces shared rather than the container's own (see namespace_modes.hpp): --pid, --uts
-  // ("" or "host") and --ipc ("", "private", "shareable", "host", "container:NAME").
+  // Namespaces shared rather than the container's own (see namespace_modes.hpp): --pid ("",
+  // "host", "container:NAME"), --uts ("" or "host") and --ipc ("", "private", "shareable",
+  // "host", "container:NAME").
   std::string pid_mode;
   std::string uts_mode;
   std::string ipc_mode;
   std::map<std::string, std::string> sysctls;  // --sysctl, written in the container's namespaces
   std::vector<std::string> group_add;          // --group-add: names (the image's) or gids
   bool init = false;                           // --init: gctool-init runs as pid 1
+  // The image's HEALTHCHECK with --health-* over it, or ["NONE"] (--no-healthcheck); see
+  // container/health.hpp.
+  std::optional<image::Healthcheck> healthcheck;
+  // --volumes-from as given (Docker's HostConfig.VolumesFrom); their mounts are in binds.
+  std::vector<std::string> volumes_from;
 };
 
 // "HOST:CTR[:OPTIONS]", "NAME:CTR[:OPTIONS]" or "CTR" as `-v`. A source starting with '/' is a
@@ -159,6 +166,16 @@ BindMount parse_volume(std::string_view text, const std::filesystem::path& cwd =
 // options of each type. A bind or volume mount goes to binds, a tmpfs to tmpfs.
 void parse_mount(std::string_view text, const std::filesystem::path& cwd,
                  std::vector<BindMount>& binds, std::vector<TmpfsMount>& tmpfs);
+
+// --volumes-from CONTAINER[:ro|rw]: the container and the mode ("" keeps each mount's own).
+std::pair<std::string, std::string> parse_volumes_from(std::string_view text);
+
+// Appends the volumes and binds of another container (`donor`) as --volumes-from mounts them: at
+// the same destinations, read-only with mode "ro", read-write with "rw", else as the donor has
+// them. They stay the donor's: never anonymous here, so removing this container keeps them. A
+// destination binds has already (-v, --mount, an earlier --volumes-from) keeps its mount.
+void add_volumes_from(std::vector<BindMount>& binds, const std::vector<BindMount>& donor,
+                      std::string_view mode);
 
 // --tmpfs "DEST[:OPTIONS]".
 TmpfsMount parse_tmpfs(std::string_view text);

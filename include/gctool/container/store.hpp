@@ -92,7 +92,15 @@ class ContainerStore {
 
   // Removes the container's directory with everything in it; succeeds when already gone. The
   // directory is renamed away first, so a removal cut short leaves nothing under the id.
+  // Unmounts its host-side mounts first (see release_host_mounts).
   void remove(std::string_view id) const;
+
+  // The one mount gctool makes on the host side: a shareable container's /dev/shm
+  // (<dir>/shm, see --ipc shareable), which lives while the container runs.
+  std::filesystem::path shm_dir(std::string_view id) const { return dir(id) / "shm"; }
+  // Unmounts it (detached: a container that joined the IPC namespace keeps its own bind); nothing
+  // when it is not mounted.
+  void release_host_mounts(std::string_view id) const noexcept;
 
  private:
   struct Read {

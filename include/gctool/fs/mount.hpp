@@ -1,6 +1,7 @@
 // mount(2) with errors that name source, target, type, flags and data (runc's mountError). gctool
-// mounts only inside a container's own mount namespace, which takes its mounts with it, or
-// detached (fsmount, gone with its fd): nothing needs unmounting, so there is no mount guard.
+// mounts inside a container's own mount namespace, which takes its mounts with it, or detached
+// (fsmount, gone with its fd). The one exception, a shareable container's /dev/shm on the host
+// side, is unmounted by the container store (ContainerStore::release_host_mounts).
 #pragma once
 
 #include <filesystem>

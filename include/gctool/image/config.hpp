@@ -1,13 +1,63 @@
 // What an image says about how to run it: the "config" object of a Docker/OCI image configuration.
 #pragma once
 
+#include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 namespace gctool::image {
+
+// Docker's HEALTHCHECK: Test is ["NONE"], ["CMD", arg...] or ["CMD-SHELL", command]; the
+// durations are nanoseconds, 0 meaning Docker's default (see container/health.hpp).
+struct Healthcheck {
+  std::vector<std::string> test;
+  std::int64_t interval = 0;
+  std::int64_t timeout = 0;
+  std::int64_t start_period = 0;
+  int retries = 0;
+  bool operator==(const Healthcheck&) const = default;
+};
+
+inline void to_json(nlohmann::json& j, const Healthcheck& h) {
+  j = {{"Test", h.test}};
+  for (const auto& [key, value] :
+       {std::pair{"Interval", h.interval}, std::pair{"Timeout", h.timeout},
+        std::pair{"StartPeriod", h.start_period}}) {
+    if (value != 0) {
+      j[key] = value;
+    }
+  }
+  if (h.retries != 0) {
+    j["Retries"] = h.retries;
+  }
+}
+
+// Lenient, as the rest of the config: a field of the wrong type is left at 0.
+inline void from_json(const nlohmann::json& j, Healthcheck& h) {
+  h = Healthcheck{};
+  if (!j.is_object()) {
+    return;
+  }
+  if (auto it = j.find("Test"); it != j.end() && it->is_array()) {
+    for (const auto& word : *it) {
+      if (word.is_string()) {
+        h.test.push_back(word.get<std::string>());
+      }
+    }
+  }
+  const auto number = [&](const char* key) {
+    auto it = j.find(key);
+    return it != j.end() && it->is_number_integer() ? it->get<std::int64_t>() : 0;
+  };
+  h.interval = number("Interval");
+  h.timeout = number("Timeout");
+  h.start_period = number("StartPeriod");
+  h.retries = static_cast<int>(number("Retries"));
+}
 
 struct ImageConfig {
   std::vector<std::string> cmd;
@@ -18,6 +68,7 @@ struct ImageConfig {
   std::string stop_signal;
   std::map<std::string, std::string> labels;
   std::vector<std::string> exposed_ports;  // "80/tcp"
+  std::optional<Healthcheck> healthcheck;
 
   bool operator==(const ImageConfig&) const = default;
 };
@@ -46,6 +97,9 @@ inline void to_json(nlohmann::json& j, const ImageConfig& c) {
   }
   if (!c.labels.empty()) {
     j["Labels"] = c.labels;
+  }
+  if (c.healthcheck) {
+    j["Healthcheck"] = *c.healthcheck;
   }
   if (!c.exposed_ports.empty()) {
     auto& ports = j["ExposedPorts"] = nlohmann::json::object();
@@ -87,6 +141,9 @@ inline void from_json(const nlohmann::json& j, ImageConfig& c) {
     for (const auto& [port, unused] : it->items()) {
       c.exposed_ports.push_back(port);
     }
+  }
+  if (auto it = j.find("Healthcheck"); it != j.end() && it->is_object()) {
+    c.healthcheck = it->get<Healthcheck>();
   }
 }
 

@@ -23,6 +23,7 @@
 #include "gctool/container/foreground.hpp"
 #include "gctool/container/log_stream.hpp"
 #include "gctool/container/log_writer.hpp"
+#include "gctool/container/supervisor.hpp"
 #include "gctool/core/error.hpp"
 #include "gctool/core/pipe.hpp"
 #include "gctool/core/proc.hpp"
@@ -41,7 +42,7 @@ namespace gctool::container {
 
 ForegroundOutput::ForegroundOutput(const ContainerStore& store, const Container& container,
                                    const LogOptions& options)
-    : log_(container_log_path(store.dir(container.id())), options) {}
+    : log_(container_log_path(store.dir(container.id()), options.driver), options) {}
 
 void ForegroundOutput::start(Container& container, BorrowedFd stdin_fd) {
   if (container.record().spec.tty) {
@@ -275,6 +276,16 @@ constexpr std::size_t kMaxPiece = 64 * 1024;
 // How often a follower looks for new records.
 constexpr auto kFollowInterval = 100ms;
 
+// The log file `logs` reads, the container's driver's; one with none is refused, as Docker.
+std::filesystem::path readable_log(const ContainerStore& store, const std::string& id) {
+  const auto dir = store.dir(id);
+  const auto driver = load_supervisor_options(dir).log.driver;
+  if (driver == LogDriver::none) {
+    throw_invalid("configured logging driver does not support reading");
+  }
+  return container_log_path(dir, driver);
+}
+
 // Whether the container's process still runs: its pid with the recorded start time, so that a
 // reused pid does not count. A record that has become unreadable counts as ended. Read without
 // the store lock: records are replaced atomically, and logs must not wait.
@@ -414,7 +425,7 @@ struct Logs::State {
   State(const ContainerStore& store, std::string id_, const LogReadOptions& options, bool follow_)
       : store(&store),
         id(std::move(id_)),
-        reader(container_log_path(store.dir(id)), options, queue),
+        reader(readable_log(store, id), options, queue),
         follow(follow_) {}
 
   const ContainerStore* store;
@@ -468,7 +479,7 @@ io::Task<std::optional<OutputRecord>> Logs::next(io::Loop& loop) {
 io::Task<void> copy_logs(io::Loop& loop, const ContainerStore& store, std::string_view ref,
                          const LogReadOptions& options, bool follow, LogSink& sink) {
   const std::string id = store.resolve(ref);
-  LogReader reader(container_log_path(store.dir(id)), options, sink);
+  LogReader reader(readable_log(store, id), options, sink);
   reader.read_existing();
   if (follow) {
     std::function<bool()> running = [&store, &id] { return container_running(store, id); };

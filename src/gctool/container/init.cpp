@@ -21,6 +21,7 @@
 #include <fmt/std.h>
 
 #include "gctool/core/file_util.hpp"
+#include "gctool/core/text.hpp"
 #include "gctool/fs/copy_tree.hpp"
 #include "gctool/fs/mount.hpp"
 #include "gctool/fs/rootfs.hpp"
@@ -228,6 +229,45 @@ void write_sysctls(BorrowedFd proc_sys, const std::map<std::string, std::string>
   }
 }
 
+// /sys/fs/cgroup as Docker shows it with a private cgroup namespace: the container's own cgroup,
+// read-only. Called after the go, when the init is in its cgroup (on v1 the clone happened
+// before the cgroup existed): a cgroup namespace made now is rooted there, and so is every cgroup
+// filesystem mounted in it. Exec'd processes join this namespace through pid 1.
+void mount_cgroups(const InitConfig& c) {
+  if (c.cgroup_mounts.empty()) {
+    return;
+  }
+  check(::unshare(CLONE_NEWCGROUP), "unshare the cgroup namespace");
+  unsigned long flags = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+  if (!c.cgroup_writable) {
+    flags |= MS_RDONLY;
+  }
+  const std::filesystem::path top = "/sys/fs/cgroup";
+  if (c.cgroup_mounts.size() == 1 && c.cgroup_mounts.front().dir.empty()) {
+    const auto& m = c.cgroup_mounts.front();
+    fs::mount(m.fstype, top, m.fstype, flags, m.options);
+    return;
+  }
+  // v1: a tmpfs holding one directory per hierarchy, and a link per co-mounted controller
+  // (cpu -> cpu,cpuacct), as Docker lays it out.
+  fs::mount("tmpfs", top, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755");
+  for (const auto& m : c.cgroup_mounts) {
+    const auto dir = top / m.dir;
+    check(::mkdir(dir.c_str(), 0555), "mkdir {}", dir);
+    fs::mount(m.fstype, dir, m.fstype, flags, m.options);
+    if (m.options.find(',') != std::string::npos) {
+      for (const auto& name : gctool::split(m.options, ',')) {
+        if (name == m.dir) {
+          continue;
+        }
+        const auto link = top / std::string(name);
+        check(::symlink(m.dir.c_str(), link.c_str()), "symlink {}", link);
+      }
+    }
+  }
+  fs::mount("", top, "", MS_REMOUNT | MS_BIND | flags);
+}
+
 // A failed security step becomes the init's report: `apply seccomp: Invalid argument`, or with
 // the path for the path steps.
 void check_security(BorrowedFd report, const sys::SecurityStatus& status) {
@@ -379,6 +419,7 @@ void run_init(const InitConfig& c) noexcept {
     // The mounts above ran while the parent placed us in the cgroup and the network (a cgroup v1
     // move waits for an RCU grace period); nothing from here on may run before that.
     wait_for_parent(c.sync);
+    mount_cgroups(c);
     // After the go: the network's interfaces (net.ipv4.conf.eth0.*) are in place.
     write_sysctls(proc_sys.borrow(), c.sysctls);
     exec_container_command(c.report, c.command);

@@ -8,6 +8,15 @@
 
 namespace gctool::container {
 
+LogDriver parse_log_driver(std::string_view name) {
+  for (const auto driver : {LogDriver::local, LogDriver::json_file, LogDriver::none}) {
+    if (to_string(driver) == name) {
+      return driver;
+    }
+  }
+  throw_invalid("logger: no log driver named '{}' is registered (local, json-file or none)", name);
+}
+
 LogOptions parse_log_opts(const std::vector<std::string>& options) {
   LogOptions result;
   bool max_file_set = false;

@@ -97,7 +97,7 @@ LogReader::LogReader(std::filesystem::path log, LogReadOptions options, LogSink&
     : log_(std::move(log)), options_(options), sink_(sink), buffer_(kReadChunk * 2) {}
 
 void LogReader::emit(std::string_view line) {
-  const auto record = parse_log_record(line);
+  const auto record = parse_any_log_record(line, message_);
   if (!record) {
     return;
   }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -38,6 +39,17 @@ class BackwardScanner {
   // The first bytes of [start, end): enough for a record header.
   std::string_view head(off_t start, off_t end) {
     const auto length = static_cast<std::size_t>(std::min<off_t>(end - start, sizeof small_));
+    return bytes(start, length);
+  }
+
+  // The last bytes of [start, end): enough for the fields after a json-file record's log.
+  std::string_view tail(off_t start, off_t end) {
+    const auto length = static_cast<std::size_t>(std::min<off_t>(end - start, sizeof small_));
+    return bytes(end - static_cast<off_t>(length), length);
+  }
+
+ private:
+  std::string_view bytes(off_t start, std::size_t length) {
     if (start >= block_start_ && start + static_cast<off_t>(length) <= block_end_) {
       return {block_.data() + (start - block_start_), length};
     }
@@ -45,7 +57,6 @@ class BackwardScanner {
     return {small_, static_cast<std::size_t>(n)};
   }
 
- private:
   // Loads the block that ends at `end`; false when the file is shorter now (truncated under us).
   bool load(off_t end) {
     block_start_ = std::max<off_t>(0, end - static_cast<off_t>(block_.size()));
@@ -89,8 +100,15 @@ LogTailStart find_log_tail_start(BorrowedFd fd, off_t size, std::size_t lines, b
   while (true) {
     const off_t newline = scanner.newline_before(end - 1);
     const off_t start = newline + 1;
-    const auto record = parse_log_record(scanner.head(start, end - 1));
-    if (record && (!record->partial || (last_record && newest))) {
+    // A json-file record says whether it ends a line at its end, a CRI record in its header.
+    const auto head = scanner.head(start, end - 1);
+    std::optional<bool> partial;
+    if (head.starts_with('{')) {
+      partial = !json_log_record_ends_line(scanner.tail(start, end - 1));
+    } else if (const auto record = parse_log_record(head)) {
+      partial = record->partial;
+    }
+    if (partial && (!*partial || (last_record && newest))) {
       if (result.lines == lines) {
         result.offset = end;
         return result;

@@ -5,6 +5,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -12,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "gctool/core/error.hpp"
+#include "gctool/core/file_util.hpp"
 
 namespace gctool::container {
 namespace {
@@ -24,6 +26,19 @@ constexpr std::size_t kTagOffset = kStreamOffset + 7;
 
 std::filesystem::path container_log_path(const std::filesystem::path& container_dir) {
   return container_dir / "container.log";
+}
+
+std::filesystem::path container_log_path(const std::filesystem::path& container_dir,
+                                         LogDriver driver) {
+  switch (driver) {
+    case LogDriver::json_file:
+      return container_dir / (container_dir.filename().string() + "-json.log");
+    case LogDriver::none:
+      return {};
+    case LogDriver::local:
+      break;
+  }
+  return container_log_path(container_dir);
 }
 
 std::filesystem::path rotated_log_path(const std::filesystem::path& log, int index) {
@@ -42,6 +57,9 @@ LogWriter::LogWriter(std::filesystem::path path, LogOptions options, std::size_t
       capacity_(buffer_size) {
   if (capacity_ < kLogHeaderSize + 2) {
     throw_invalid("log buffer of {} bytes is too small for a record", capacity_);
+  }
+  if (options_.driver == LogDriver::none) {
+    return;
   }
   // Not zeroed: pages the container never fills with output are never touched.
   buffer_ = make_log_buffer(capacity_);
@@ -63,6 +81,12 @@ void LogWriter::write(LogStream stream, std::string_view data) {
 }
 
 void LogWriter::write(LogStream stream, std::string_view data, const timespec& time) {
+  if (options_.driver != LogDriver::local) {
+    if (options_.driver == LogDriver::json_file) {
+      write_json(stream, data, time);
+    }
+    return;
+  }
   // The header is the same for every record of the chunk but for the tag.
   char header[kLogHeaderSize];
   formatter_.format(time, header);
@@ -114,6 +138,37 @@ void LogWriter::write(LogStream stream, std::string_view data, const timespec& t
     pos += consumed;
   }
   flush();
+}
+
+void LogWriter::write_json(LogStream stream, std::string_view data, const timespec& time) {
+  // As Docker's json-file: a line longer than this is written as several records.
+  constexpr std::size_t kMaxMessage = 16 * 1024;
+  char stamp[kLogTimestampSize];
+  formatter_.format(time, stamp);
+  const std::string_view timestamp(stamp, sizeof stamp);
+  json_.clear();
+  std::size_t pos = 0;
+  while (pos < data.size()) {
+    const auto newline = data.find('\n', pos);
+    std::size_t end = newline == std::string_view::npos ? data.size() : newline + 1;
+    end = std::min(end, pos + kMaxMessage);
+    const std::size_t before = json_.size();
+    append_json_log_record(json_, stream, data.substr(pos, end - pos), timestamp);
+    const auto size = static_cast<std::int64_t>(json_.size());
+    if (options_.max_size > 0 && file_size_ + static_cast<std::int64_t>(before) > 0 &&
+        file_size_ + size > options_.max_size) {
+      write_out(std::string_view(json_).substr(0, before));
+      json_.erase(0, before);
+      rotate();
+    }
+    pos = end;
+  }
+  write_out(json_);
+}
+
+void LogWriter::write_out(std::string_view bytes) {
+  write_all(fd_.borrow(), bytes, what_);
+  file_size_ += static_cast<std::int64_t>(bytes.size());
 }
 
 void LogWriter::close_segment() {

@@ -1,14 +1,28 @@
 #include "gctool/container/monitor.hpp"
 
 #include <fcntl.h>
+#include <spawn.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <charconv>
+#include <optional>
+#include <span>
 #include <string_view>
+
+#include <fmt/format.h>
 
 #include "gctool/container/log_stream.hpp"
 #include "gctool/core/error.hpp"
+#include "gctool/core/pipe.hpp"
+#include "gctool/core/scope_exit.hpp"
+#include "gctool/core/text.hpp"
+#include "gctool/core/time.hpp"
 #include "gctool/io/process.hpp"
+#include "gctool/io/rw.hpp"
 #include "gctool/io/sleep.hpp"
+#include "gctool/io/timeout.hpp"
 #include "gctool/sys/pidfd.hpp"
 
 namespace gctool::container {
@@ -65,10 +79,21 @@ io::Task<siginfo_t> Monitor::run(io::Loop& loop, BorrowedFd pidfd, UniqueFd out,
   }
   pidfd_ = pidfd;
   running_ = true;
+  std::optional<io::SpawnId> health;
+  if (!health_.command.empty()) {
+    health = loop.spawn(health_loop(loop));
+  }
   const siginfo_t info = co_await io::wait_exit(loop, pidfd);
   running_ = false;
   // Its ports are free again for the next start (restart policy).
   proxy.stop();
+  if (health) {
+    // A check under way is killed; the state stays as the last check left it.
+    loop.cancel(*health);
+    for (auto waited = 0ms; health_running_ && waited < kDrainTimeout; waited += 10ms) {
+      co_await io::sleep(loop, 10ms);
+    }
+  }
   // Let the streams write what the container printed last before the exit is visible.
   for (auto waited = 0ms; streams_open_ > 0 && waited < kDrainTimeout; waited += 10ms) {
     co_await io::sleep(loop, 10ms);
@@ -112,6 +137,153 @@ io::Task<void> Monitor::kill_after(io::Loop& loop, std::chrono::milliseconds tim
   }
 }
 
+io::Task<void> Monitor::health_loop(io::Loop& loop) {
+  health_running_ = true;
+  const HealthLoopEnd end{health_running_};
+  HealthState state(health_, std::chrono::steady_clock::now());
+  save_health(state);
+  for (;;) {
+    co_await io::sleep(loop, health_.interval);
+    auto result = co_await probe(loop);
+    state.record(std::move(result), std::chrono::steady_clock::now());
+    save_health(state);
+  }
+}
+
+void Monitor::save_health(const HealthState& state) const noexcept {
+  try {
+    state.save(health_.state_file);
+  } catch (const std::exception&) {
+    // A full disk: inspect shows the last state written.
+  }
+}
+
+namespace {
+
+// Reads a check's output until end of file, keeping the first kHealthOutputLimit bytes.
+io::Task<void> read_check_output(io::Loop& loop, UniqueFd pipe, std::shared_ptr<std::string> out,
+                                 std::shared_ptr<bool> reading) {
+  const ScopeExit done([reading] { *reading = false; });
+  std::array<char, 4096> buffer;
+  for (;;) {
+    const std::size_t n = co_await io::read(loop, pipe.borrow(), std::span<char>(buffer));
+    if (n == 0) {
+      co_return;
+    }
+    const auto room = kHealthOutputLimit - std::min(kHealthOutputLimit, out->size());
+    out->append(buffer.data(), std::min(n, room));
+  }
+}
+
+std::string now_rfc3339() {
+  return format_rfc3339_nano(std::chrono::system_clock::now());
+}
+
+// Starts a check's process with its stdout and stderr on `output`, stdin /dev/null, and the
+// signals this process blocks back to their defaults. Returns its pidfd.
+UniqueFd spawn_check(const std::vector<std::string>& command, BorrowedFd output) {
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_t attr;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawnattr_init(&attr);
+  const ScopeExit release([&] {
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+  });
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, output.get(), 1);
+  posix_spawn_file_actions_adddup2(&actions, output.get(), 2);
+  sigset_t none;
+  sigemptyset(&none);
+  sigset_t defaults;
+  sigemptyset(&defaults);
+  for (const int sig : kSupervisorSignals) {
+    sigaddset(&defaults, sig);
+  }
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  std::vector<char*> argv;
+  for (const auto& word : command) {
+    argv.push_back(const_cast<char*>(word.c_str()));
+  }
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  const int err = ::posix_spawn(&pid, argv[0], &actions, &attr, argv.data(), environ);
+  if (err != 0) {
+    throw Error(err, fmt::format("start the health check {}", command.front()));
+  }
+  auto pidfd = sys::try_pidfd_open(pid);
+  if (!pidfd) {
+    throw Error(ESRCH, "open a pidfd of the health check");
+  }
+  return std::move(*pidfd);
+}
+
+// The check's exit within timeout; nullopt when it did not come, with `cancelled` set when the
+// wait was cancelled (pid 1 exited) rather than timed out.
+io::Task<std::optional<siginfo_t>> wait_check(io::Loop& loop, BorrowedFd pidfd,
+                                              std::chrono::nanoseconds timeout, bool& cancelled) {
+  try {
+    co_return co_await io::with_timeout(loop, io::wait_exit(loop, pidfd), timeout);
+  } catch (const io::TimedOut&) {
+  } catch (const Cancelled&) {
+    cancelled = true;
+  }
+  co_return std::nullopt;
+}
+
+}  // namespace
+
+io::Task<HealthResult> Monitor::probe(io::Loop& loop) {
+  HealthResult result;
+  result.start = now_rfc3339();
+  Pipe pipe = make_pipe();
+  UniqueFd pidfd;
+  try {
+    pidfd = spawn_check(health_.command, pipe.write.borrow());
+  } catch (const Error& e) {
+    result.end = now_rfc3339();
+    result.exit_code = -1;
+    result.output = e.what();
+    co_return result;
+  }
+  pipe.write.reset();
+  auto output = std::make_shared<std::string>();
+  auto reading = std::make_shared<bool>(true);
+  const auto reader = loop.spawn(read_check_output(loop, std::move(pipe.read), output, reading));
+  bool cancelled = false;
+  auto exit = co_await wait_check(loop, pidfd.borrow(), health_.timeout, cancelled);
+  const bool timed_out = !exit && !cancelled;
+  if (timed_out) {
+    // gctool's check process ends the command it started in the container, then itself.
+    sys::pidfd_signal(pidfd, SIGTERM);
+    exit = co_await wait_check(loop, pidfd.borrow(), 2s, cancelled);
+  }
+  if (!exit) {
+    sys::pidfd_signal(pidfd, SIGKILL);
+    sys::pidfd_wait(pidfd);
+    loop.cancel(reader);
+    if (cancelled) {
+      throw Cancelled();
+    }
+  }
+  // What it wrote last is in the pipe: let the reader get to its end.
+  for (auto waited = 0ms; *reading && waited < 100ms; waited += 10ms) {
+    co_await io::sleep(loop, 10ms);
+  }
+  loop.cancel(reader);
+  result.end = now_rfc3339();
+  if (timed_out) {
+    result.exit_code = -1;
+    result.output = health_timeout_message(health_.timeout);
+  } else {
+    result.exit_code = io::exit_code(*exit);
+    result.output = *output;
+  }
+  co_return result;
+}
+
 std::vector<std::string> MonitorArgs::to_argv(const std::string& program) const {
   std::vector<std::string> argv = {
       program,
@@ -122,6 +294,7 @@ std::vector<std::string> MonitorArgs::to_argv(const std::string& program) const 
       "--attach=" + std::to_string(attach),
       "--stdin=" + std::to_string(stdin_pipe),
       "--log=" + log_path,
+      "--log-driver=" + std::string(to_string(log.driver)),
       "--max-size=" + std::to_string(log.max_size),
       "--max-files=" + std::to_string(log.max_files),
       "--stop-signal=" + std::to_string(stop_signal),
@@ -129,7 +302,16 @@ std::vector<std::string> MonitorArgs::to_argv(const std::string& program) const 
   for (const auto& proxy : proxies) {
     argv.push_back("--proxy=" + proxy);
   }
-  argv.push_back("--");
+  if (!health.command.empty()) {
+    argv.push_back(fmt::format("--health={},{},{},{}", health.interval.count(),
+                               health.timeout.count(), health.start_period.count(),
+                               health.retries));
+    argv.push_back("--health-state=" + health.state_file.string());
+    for (const auto& word : health.command) {
+      argv.push_back("--health-arg=" + word);
+    }
+  }
+  argv.emplace_back("--");
   argv.insert(argv.end(), exit_command.begin(), exit_command.end());
   return argv;
 }
@@ -163,6 +345,10 @@ MonitorArgs MonitorArgs::parse(int argc, const char* const* argv) {
       args.stdin_pipe = parse_number<int>(key, value);
     } else if (key == "log") {
       args.log_path = value;
+    } else if (key == "log-driver") {
+      args.log.driver = value == "json-file" ? LogDriver::json_file
+                        : value == "none"    ? LogDriver::none
+                                             : LogDriver::local;
     } else if (key == "max-size") {
       args.log.max_size = parse_number<std::int64_t>(key, value);
     } else if (key == "max-files") {
@@ -171,6 +357,20 @@ MonitorArgs MonitorArgs::parse(int argc, const char* const* argv) {
       args.proxies.emplace_back(value);
     } else if (key == "stop-signal") {
       args.stop_signal = parse_number<int>(key, value);
+    } else if (key == "health") {
+      const auto parts = gctool::split(value, ',');
+      if (parts.size() != 4) {
+        throw_invalid("supervisor: --health wants INTERVAL,TIMEOUT,START_PERIOD,RETRIES");
+      }
+      args.health.interval = std::chrono::nanoseconds(parse_number<std::int64_t>(key, parts[0]));
+      args.health.timeout = std::chrono::nanoseconds(parse_number<std::int64_t>(key, parts[1]));
+      args.health.start_period =
+          std::chrono::nanoseconds(parse_number<std::int64_t>(key, parts[2]));
+      args.health.retries = parse_number<int>(key, parts[3]);
+    } else if (key == "health-state") {
+      args.health.state_file = value;
+    } else if (key == "health-arg") {
+      args.health.command.emplace_back(value);
     } else {
       throw_invalid("supervisor: unknown option \"{}\"", arg);
     }
@@ -178,8 +378,9 @@ MonitorArgs MonitorArgs::parse(int argc, const char* const* argv) {
   for (; i < argc; ++i) {
     args.exit_command.emplace_back(argv[i]);
   }
-  if (args.pidfd < 0 || args.log_path.empty() || args.exit_command.empty()) {
-    throw_invalid("supervisor: --pidfd, --log and an exit command are required");
+  if (args.pidfd < 0 || (args.log_path.empty() && args.log.driver != LogDriver::none) ||
+      args.exit_command.empty()) {
+    throw_invalid("supervisor: --pidfd, --log (but with none) and an exit command are required");
   }
   return args;
 }

@@ -27,13 +27,18 @@ void check_namespace_mode(std::string_view flag, std::string_view mode) {
   if (mode.empty() || mode == "host") {
     return;
   }
-  if (flag == "--ipc" &&
-      (mode == "private" || mode == "shareable" ||
-       (mode.starts_with(kContainerPrefix) && mode.size() > kContainerPrefix.size()))) {
+  const bool names_container =
+      mode.starts_with(kContainerPrefix) && mode.size() > kContainerPrefix.size();
+  if (flag == "--ipc" && (mode == "private" || mode == "shareable" || names_container)) {
+    return;
+  }
+  if (flag == "--pid" && names_container) {
     return;
   }
   throw_invalid("invalid {} mode \"{}\": expected {}", flag, mode,
-                flag == "--ipc" ? "host, private, shareable or container:NAME" : "host");
+                flag == "--ipc"   ? "host, private, shareable or container:NAME"
+                : flag == "--pid" ? "host or container:NAME"
+                                  : "host");
 }
 
 std::string_view mode_container(std::string_view mode) noexcept {

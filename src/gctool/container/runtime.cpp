@@ -4,6 +4,7 @@
 #include <linux/magic.h>
 #include <poll.h>
 #include <sched.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -17,6 +18,8 @@
 
 #include <fmt/std.h>
 #include "gctool/cgroup/driver.hpp"
+#include "gctool/cgroup/layout.hpp"
+#include "gctool/cgroup/v1_driver.hpp"
 #include "gctool/container/init.hpp"
 #include "gctool/container/namespace_modes.hpp"
 #include "gctool/container/network.hpp"
@@ -85,20 +88,20 @@ std::filesystem::path& init_helper() {
   return helper;
 }
 
-// --ipc container:NAME and --network container:NAME: the running container whose namespace
-// (ns: "ipc" or "net") is joined, checked as Docker checks it, and that namespace as an nsfd.
+// --ipc, --pid and --network container:NAME: the running container whose namespace (ns: "ipc",
+// "pid" or "net") is joined, checked as Docker checks it, and that namespace as an nsfd.
 struct Donor {
   Record record;
   UniqueFd ns;
 };
 Donor open_donor(const ContainerStore& store, std::string_view name, std::string_view ns) {
-  const std::string_view what = ns == "ipc" ? "IPC" : "network";
+  const std::string_view what = ns == "ipc" ? "IPC" : ns == "pid" ? "PID" : "network";
   Record donor = [&] {
     try {
       return inspect_container(store, name);
     } catch (const Error& e) {
       // As Docker: a missing donor is a bad run flag (125), not a missing container (1).
-      throw_invalid("--{} container:{}: {}", ns == "ipc" ? "ipc" : "network", name, e.what());
+      throw_invalid("--{} container:{}: {}", ns == "net" ? "network" : ns, name, e.what());
     }
   }();
   if (!donor.running() || !alive(donor.state.process)) {
@@ -119,12 +122,66 @@ Donor open_donor(const ContainerStore& store, std::string_view name, std::string
   return Donor{std::move(donor), std::move(fd)};
 }
 
-// The donor's /dev/shm lives in its own mount namespace, which a bind mount cannot reach
-// (EINVAL); Docker keeps a shareable container's /dev/shm on the host instead. Until that is done
-// here, joining is refused rather than shared by half.
-[[noreturn]] void refuse_ipc_donor(std::string_view donor) {
-  throw_invalid("--ipc container:{}: joining another container's IPC namespace is not supported",
-                donor);
+// A shareable container's /dev/shm (--ipc shareable), as Docker keeps it: a tmpfs mounted on the
+// host side, under the container's directory, so that a container joining its IPC namespace can
+// bind it although the two have mount namespaces of their own. Mounted while the container runs.
+bool is_mount_point(const fsys::path& path) {
+  struct stat st {};
+  struct stat parent {};
+  return ::stat(path.c_str(), &st) == 0 && ::stat(path.parent_path().c_str(), &parent) == 0 &&
+         st.st_dev != parent.st_dev;
+}
+
+void mount_shareable_shm(const fsys::path& shm, std::int64_t size) {
+  if (is_mount_point(shm)) {
+    return;  // a restart: still there
+  }
+  if (::mkdir(shm.c_str(), 01777) != 0 && errno != EEXIST) {
+    throw_errno("create {}", shm);
+  }
+  check(::mount("shm", shm.c_str(), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                fmt::format("mode=1777,size={}", size).c_str()),
+        "mount the shareable /dev/shm on {}", shm);
+}
+
+// The joined container's /dev/shm: the host's with --ipc host, else its host-side tmpfs.
+fsys::path donor_shm(const ContainerStore& store, const Record& donor) {
+  if (donor.spec.ipc_mode == "host") {
+    return "/dev/shm";
+  }
+  const auto shm = store.shm_dir(donor.id);
+  if (!is_mount_point(shm)) {
+    throw_invalid("cannot join IPC of container {}: its /dev/shm is not shareable (restart it)",
+                  donor.name);
+  }
+  return shm;
+}
+
+// What the init mounts at /sys/fs/cgroup: cgroup2, or on v1 each hierarchy the container's cgroup
+// is in, mounted with all of its controllers (co-mounted ones share a hierarchy). Nothing
+// without cgroup namespaces.
+std::vector<CgroupMount> cgroup_mounts(const cgroup::CgroupDriver& driver) {
+  if ((container_namespace_flags() & CLONE_NEWCGROUP) == 0) {
+    return {};
+  }
+  if (driver.version() != 1) {
+    return {CgroupMount{"", "cgroup2", ""}};
+  }
+  const auto* v1 = dynamic_cast<const cgroup::V1Driver*>(&driver);
+  if (v1 == nullptr) {
+    return {};
+  }
+  std::vector<CgroupMount> mounts;
+  for (const auto& hierarchy : v1->hierarchies()) {
+    std::string options;
+    for (const auto& [controller, mount] : cgroup::host_layout().controllers) {
+      if (mount == hierarchy) {
+        options += (options.empty() ? "" : ",") + controller;
+      }
+    }
+    mounts.push_back(CgroupMount{hierarchy.filename().string(), "cgroup", options});
+  }
+  return mounts;
 }
 
 // Overlayfs cannot hold an overlay's upper dir: a data root on the root filesystem of a container
@@ -406,7 +463,10 @@ Container::~Container() {
 Container Container::create(const ContainerStore& store, Spec spec, Durability durability) {
   validate(store.root(), spec);
   if (const auto donor = mode_container(spec.ipc_mode); !donor.empty()) {
-    refuse_ipc_donor(donor);
+    donor_shm(store, open_donor(store, donor, "ipc").record);
+  }
+  if (const auto donor = mode_container(spec.pid_mode); !donor.empty()) {
+    open_donor(store, donor, "pid");
   }
   std::string donor_hostname;
   if (const auto donor = mode_container(spec.network_mode); !donor.empty()) {
@@ -550,10 +610,20 @@ void Container::start(BorrowedFd stdin_fd) {
   init.domainname = spec.domainname;
   init.set_hostname = !shares_host_uts(spec);
   init.sysctls = spec.sysctls;
+  Donor ipc_donor;
   if (spec.ipc_mode == "host") {
     init.shm_source = "/dev/shm";
   } else if (const auto donor = mode_container(spec.ipc_mode); !donor.empty()) {
-    refuse_ipc_donor(donor);
+    ipc_donor = open_donor(*store_, donor, "ipc");
+    init.ipc_namespace = ipc_donor.ns.borrow();
+    init.shm_source = donor_shm(*store_, ipc_donor.record);
+  } else if (spec.ipc_mode == "shareable") {
+    init.shm_source = store_->shm_dir(id());
+    mount_shareable_shm(init.shm_source, init.shm_size);
+  }
+  Donor pid_donor;
+  if (const auto donor = mode_container(spec.pid_mode); !donor.empty()) {
+    pid_donor = open_donor(*store_, donor, "pid");
   }
   Donor net_donor;
   if (const auto donor = mode_container(spec.network_mode); !donor.empty()) {
@@ -585,6 +655,8 @@ void Container::start(BorrowedFd stdin_fd) {
   // cgroup is made after the clone: cgroupfs waits there until a MigrationWarmup's grace period
   // is over (the kernel holds cgroup_mutex through it), and the init builds its root meanwhile.
   const auto driver = cgroup::host_driver();
+  init.cgroup_mounts = cgroup_mounts(*driver);
+  init.cgroup_writable = spec.privileged;
   if (!cgroup_ && driver->version() != 1) {
     make_cgroup(driver);
   }
@@ -602,7 +674,25 @@ void Container::start(BorrowedFd stdin_fd) {
   if (joins_ipc(spec)) {
     flags &= ~std::uint64_t{CLONE_NEWIPC};
   }
-  auto child = sys::clone_with_pidfd(flags, cgroup_dir.borrow());
+  // --pid container:NAME: the init is born in the donor's pid namespace, which this process
+  // enters for its children only, and leaves again right after the clone.
+  UniqueFd own_pid_ns;
+  if (pid_donor.ns) {
+    flags &= ~std::uint64_t{CLONE_NEWPID};
+    own_pid_ns.reset(check(::open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC), "open own pid ns"));
+    check(::setns(pid_donor.ns.get(), CLONE_NEWPID), "join the pid namespace of {}",
+          pid_donor.record.name);
+  }
+  const pid_t self = ::getpid();
+  auto child = [&] {
+    // In this process only: the init's children belong to the donor's namespace.
+    const ScopeExit back([&] {
+      if (own_pid_ns && ::getpid() == self) {
+        ::setns(own_pid_ns.get(), CLONE_NEWPID);
+      }
+    });
+    return sys::clone_with_pidfd(flags, cgroup_dir.borrow());
+  }();
   if (!child) {
     run_init(init);
   }
@@ -729,6 +819,7 @@ void Container::finish() {
     cgroup_->remove();
     cgroup_.reset();
   }
+  store_->release_host_mounts(id());
   if (record_.network) {
     teardown_network(store_->root(), record_);
   }
@@ -772,6 +863,7 @@ void Container::destroy() noexcept {
     reaped_ = true;
   }
   cgroup_.reset();  // the handle's destructor kills and removes the cgroup
+  store_->release_host_mounts(id());
   teardown_network(store_->root(), record_);
   if (started_ && !record_.spec.auto_remove) {
     // It ran: its files and record (exited) stay for ps, logs, commit and rm, as after any exit.
@@ -813,6 +905,7 @@ std::optional<Record> reconcile(const ContainerStore& store, Record record) {
     return record;
   }
   release_cgroup(record.cgroup_path);
+  store.release_host_mounts(record.id);
   teardown_network(store.root(), record);
   if (record.spec.auto_remove) {
     store.remove(record.id);

@@ -238,6 +238,38 @@ BindMount parse_volume(std::string_view text, const std::filesystem::path& cwd) 
   return bind;
 }
 
+std::pair<std::string, std::string> parse_volumes_from(std::string_view text) {
+  const auto colon = text.rfind(':');
+  const std::string_view name = text.substr(0, colon);
+  const std::string_view mode =
+      colon == std::string_view::npos ? std::string_view() : text.substr(colon + 1);
+  if (name.empty()) {
+    throw_invalid("invalid --volumes-from \"{}\": no container given", text);
+  }
+  if (colon != std::string_view::npos && mode != "ro" && mode != "rw") {
+    throw_invalid("invalid --volumes-from \"{}\": invalid mode: {}", text, mode);
+  }
+  return {std::string(name), std::string(mode)};
+}
+
+void add_volumes_from(std::vector<BindMount>& binds, const std::vector<BindMount>& donor,
+                      std::string_view mode) {
+  for (const auto& mount : donor) {
+    const bool taken = std::any_of(binds.begin(), binds.end(), [&](const BindMount& b) {
+      return b.destination == mount.destination;
+    });
+    if (taken) {
+      continue;
+    }
+    BindMount shared = mount;
+    shared.anonymous = false;
+    if (!mode.empty()) {
+      shared.read_only = mode == "ro";
+    }
+    binds.push_back(std::move(shared));
+  }
+}
+
 void parse_mount(std::string_view text, const std::filesystem::path& cwd,
                  std::vector<BindMount>& binds, std::vector<TmpfsMount>& tmpfs) {
   std::string type = "volume";  // Docker's default

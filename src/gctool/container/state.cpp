@@ -260,7 +260,8 @@ json to_json(const Record& r) {
         {"StopSignal", s.stop_signal},
         {"StopTimeout", optional_json(s.stop_timeout)},
         {"Labels", s.labels},
-        {"MacAddress", s.mac ? net::to_string(*s.mac) : ""}}},
+        {"MacAddress", s.mac ? net::to_string(*s.mac) : ""},
+        {"Healthcheck", s.healthcheck ? json(*s.healthcheck) : json(nullptr)}}},
       {"HostConfig",
        {{"Memory", res.memory_bytes.value_or(0)},
         {"NanoCpus", res.nano_cpus.value_or(0)},
@@ -297,7 +298,8 @@ json to_json(const Record& r) {
         {"IpcMode", s.ipc_mode.empty() ? "private" : s.ipc_mode},
         {"Sysctls", s.sysctls},
         {"GroupAdd", s.group_add},
-        {"Init", s.init ? json(true) : json(nullptr)}}},
+        {"Init", s.init ? json(true) : json(nullptr)},
+        {"VolumesFrom", s.volumes_from.empty() ? json(nullptr) : json(s.volumes_from)}}},
       {"Mounts", mounts},
       {"NetworkSettings", network_settings_json(r)},
       {"Gctool",
@@ -354,6 +356,9 @@ Record record_from_json(const json& j) {
     s.labels = c.value("Labels", std::map<std::string, std::string>{});
     if (const auto mac = c.value("MacAddress", ""); !mac.empty()) {
       s.mac = net::parse_mac(mac);
+    }
+    if (const auto it = c.find("Healthcheck"); it != c.end() && it->is_object()) {
+      s.healthcheck = it->get<image::Healthcheck>();
     }
     const json& h = j.at("HostConfig");
     auto& res = s.resources;
@@ -417,6 +422,9 @@ Record record_from_json(const json& j) {
     s.sysctls = h.value("Sysctls", std::map<std::string, std::string>{});
     s.group_add = h.value("GroupAdd", std::vector<std::string>{});
     s.init = h.contains("Init") && h["Init"].is_boolean() && h["Init"].get<bool>();
+    if (const auto it = h.find("VolumesFrom"); it != h.end() && it->is_array()) {
+      s.volumes_from = it->get<std::vector<std::string>>();
+    }
     const json& g = j.at("Gctool");
     const auto anonymous = g.value("AnonymousVolumes", std::vector<std::string>{});
     for (const auto& m : j.value("Mounts", json::array())) {

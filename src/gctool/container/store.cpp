@@ -1,6 +1,7 @@
 #include "gctool/container/store.hpp"
 
 #include <fcntl.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -228,6 +229,7 @@ ContainerStore::Listing ContainerStore::scan() const {
 
 void ContainerStore::remove_leftovers(const Listing& listing) const {
   for (const auto& path : listing.leftovers) {
+    ::umount2((path / "shm").c_str(), MNT_DETACH | UMOUNT_NOFOLLOW);
     std::error_code ignored;
     fsys::remove_all(path, ignored);
   }
@@ -273,7 +275,13 @@ std::string ContainerStore::resolve(std::string_view ref) const {
   return matches.front();
 }
 
+void ContainerStore::release_host_mounts(std::string_view id) const noexcept {
+  // EINVAL: not a mount point, ENOENT: no such directory; either way nothing to do.
+  ::umount2(shm_dir(id).c_str(), MNT_DETACH | UMOUNT_NOFOLLOW);
+}
+
 void ContainerStore::remove(std::string_view id) const {
+  release_host_mounts(id);
   // Renamed away first: a removal cut short leaves no directory without its record under the
   // id, only one under the removing prefix, which the next list() deletes.
   const fsys::path doomed = containers_dir() / fmt::format("{}{}", kRemovingPrefix, id);

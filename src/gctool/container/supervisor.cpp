@@ -96,7 +96,10 @@ void save_supervisor_options(const std::filesystem::path& container_dir,
       {"RestartPolicy",
        {{"Name", to_string(options.restart.mode)},
         {"MaximumRetryCount", options.restart.max_retries}}},
-      {"LogConfig", {{"MaxSize", options.log.max_size}, {"MaxFile", options.log.max_files}}},
+      {"LogConfig",
+       {{"Type", to_string(options.log.driver)},
+        {"MaxSize", options.log.max_size},
+        {"MaxFile", options.log.max_files}}},
       {"RestartCount", options.restart_count},
   };
   save_json(supervisor_options_path(container_dir), json, Durability::fast);
@@ -115,6 +118,7 @@ SupervisorOptions load_supervisor_options(const std::filesystem::path& container
     const auto& log = json->at("LogConfig");
     options.log.max_size = log.value("MaxSize", std::int64_t{0});
     options.log.max_files = log.value("MaxFile", 1);
+    options.log.driver = parse_log_driver(log.value("Type", "local"));
     options.restart_count = json->value("RestartCount", 0);
   } catch (const nlohmann::json::exception& e) {
     throw_invalid("{}: {}", supervisor_options_path(container_dir).string(), e.what());

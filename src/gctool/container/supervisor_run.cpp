@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "gctool/container/attach.hpp"
+#include "gctool/container/health.hpp"
 #include "gctool/container/init.hpp"
 #include "gctool/container/log_writer.hpp"
 #include "gctool/container/monitor.hpp"
@@ -90,6 +91,25 @@ void send_report(UniqueFd& report, int code, std::string_view text) {
   report.reset();
 }
 
+// The health checks of the container, if it has any: each runs `gctool __health-exec ROOT ID`
+// (see container/health.hpp), the host's gctool rather than the sealed copy this process may run
+// from.
+HealthSettings health_of(const Container& container, const std::filesystem::path& dir) {
+  const auto& check = container.record().spec.healthcheck;
+  if (!health_enabled(check)) {
+    return {};
+  }
+  HealthSettings settings = health_settings(*check);
+  try {
+    settings.command = {sys::host_executable().string(), std::string(kHealthExecVerb),
+                        dir.parent_path().parent_path().string(), container.id()};
+  } catch (const Error&) {
+    return {};
+  }
+  settings.state_file = health_state_path(dir);
+  return settings;
+}
+
 int stop_signal_of(const Container& container) {
   const auto& name = container.record().spec.stop_signal;
   return name.empty() ? SIGTERM : parse_signal(name);
@@ -102,9 +122,11 @@ class Supervisor {
       : container_(container),
         options_(options),
         dir_(std::move(dir)),
-        writer_(container_log_path(dir_), options.log),
+        writer_(container_log_path(dir_, options.log.driver), options.log),
         monitor_(writer_, signals, stop_signal_of(container)),
-        stopping_(stopping) {}
+        stopping_(stopping) {
+    monitor_.set_health(health_of(container_, dir_));
+  }
 
   // Starts the container with its output on fresh pipes (Container::start hands the container
   // this process's fds 1 and 2). Stream tasks are spawned later, on the loop.
@@ -226,6 +248,7 @@ class Supervisor {
       args.proxies.push_back(net::to_argument(proxy));
       fds.push_back(proxy.listener.get());
     }
+    args.health = health_of(container_, dir_);
     args.exit_command = {self.string(), std::string(kSuperviseExitedVerb), store.root().string(),
                          container_.id(), std::to_string(options_.restart_count)};
     for (const int fd : fds) {

@@ -6,8 +6,11 @@
 
 #include "command.hpp"
 #include "container_store.hpp"
+#include "gctool/container/health.hpp"
 #include "gctool/container/runtime.hpp"
+#include "gctool/container/supervisor.hpp"
 #include "gctool/core/error.hpp"
+#include "gctool/core/file_util.hpp"
 #include "gctool/image/inspect.hpp"
 #include "gctool/net/network.hpp"
 #include "inspect_output.hpp"
@@ -27,7 +30,27 @@ std::optional<nlohmann::json> find_object(const Globals& globals, const std::str
   if (wanted("container")) {
     const auto store = open_container_store(globals);
     try {
-      return container::to_json(container::inspect_container(store, ref));
+      const auto record = container::inspect_container(store, ref);
+      auto json = container::to_json(record);
+      // Docker's HostConfig.LogConfig, from what the supervisor keeps.
+      const auto log = container::load_supervisor_options(store.dir(record.id)).log;
+      auto config = nlohmann::json::object();
+      if (log.max_size > 0) {
+        config["max-size"] = std::to_string(log.max_size);
+        config["max-file"] = std::to_string(log.max_files);
+      }
+      json["HostConfig"]["LogConfig"] = {{"Type", container::to_string(log.driver)},
+                                         {"Config", config}};
+      // Docker's State.Health, as the supervisor's checks left it.
+      if (container::health_enabled(record.spec.healthcheck)) {
+        const auto text = try_read_file(container::health_state_path(store.dir(record.id)));
+        auto health = text ? nlohmann::json::parse(*text, nullptr, false) : nlohmann::json();
+        if (!health.is_object()) {
+          health = {{"Status", "starting"}, {"FailingStreak", 0}, {"Log", nlohmann::json::array()}};
+        }
+        json["State"]["Health"] = std::move(health);
+      }
+      return json;
     } catch (const Error&) {
       if (!type.empty()) {
         throw;

@@ -12,6 +12,7 @@
 #include "command.hpp"
 #include "container_store.hpp"
 #include "filters.hpp"
+#include "gctool/container/health.hpp"
 #include "gctool/container/runtime.hpp"
 #include "gctool/core/error.hpp"
 #include "gctool/core/ids.hpp"
@@ -45,10 +46,24 @@ std::string ago(const std::string& when, Clock::time_point now) {
   return format_duration_ago(std::max(elapsed, std::chrono::seconds(0)));
 }
 
-std::string status_text(const container::Record& r, Clock::time_point now) {
+// The container's health status ("starting", "healthy", "unhealthy"), "none" without checks.
+std::string health_of(const Globals& globals, const container::Record& r) {
+  if (!container::health_enabled(r.spec.healthcheck)) {
+    return "none";
+  }
+  return container::read_health_status(std::filesystem::path(globals.root) / "containers" / r.id);
+}
+
+std::string status_text(const Globals& globals, const container::Record& r, Clock::time_point now) {
   switch (r.state.status) {
-    case container::Status::running:
-      return "Up " + ago(r.state.started_at, now) + (r.state.paused ? " (Paused)" : "");
+    case container::Status::running: {
+      std::string health;
+      if (!r.state.paused && container::health_enabled(r.spec.healthcheck)) {
+        const auto status = health_of(globals, r);
+        health = status == "starting" ? " (health: starting)" : " (" + status + ")";
+      }
+      return "Up " + ago(r.state.started_at, now) + (r.state.paused ? " (Paused)" : "") + health;
+    }
     case container::Status::restarting:
       return fmt::format("Restarting ({}) {} ago", r.state.exit_code,
                          ago(r.state.finished_at, now));
@@ -144,8 +159,15 @@ class PsFilter {
  public:
   PsFilter(const Globals& globals, const std::vector<std::string>& args,
            const std::vector<container::Record>& records)
-      : filters_(parse_filters(args, {"id", "name", "label", "status", "exited", "ancestor",
-                                      "network", "volume", "before", "since"})) {
+      : globals_(globals),
+        filters_(parse_filters(args, {"id", "name", "label", "status", "exited", "ancestor",
+                                      "network", "volume", "before", "since", "health"})) {
+    for (const auto& health : filter_values(filters_, "health")) {
+      if (health != "starting" && health != "healthy" && health != "unhealthy" &&
+          health != "none") {
+        throw_invalid("Unrecognised filter value for health: {}", health);
+      }
+    }
     for (const auto& status : filter_values(filters_, "status")) {
       if (std::find(std::begin(kStatuses), std::end(kStatuses), status) == std::end(kStatuses)) {
         throw_invalid("invalid filter 'status={}'", status);
@@ -208,14 +230,19 @@ class PsFilter {
            (networks_.empty() ||
             std::find(networks_.begin(), networks_.end(),
                       container::network_name_of(r.spec.network_mode)) != networks_.end()) &&
-           filter_accepts(filters_, "volume", [&](const auto& v) {
-             return std::any_of(r.spec.binds.begin(), r.spec.binds.end(), [&](const auto& b) {
-               return b.volume == v || b.destination == v || b.source == v;
-             });
-           });
+           filter_accepts(filters_, "volume",
+                          [&](const auto& v) {
+                            return std::any_of(
+                                r.spec.binds.begin(), r.spec.binds.end(), [&](const auto& b) {
+                                  return b.volume == v || b.destination == v || b.source == v;
+                                });
+                          }) &&
+           filter_accepts(filters_, "health",
+                          [&](const auto& v) { return v == health_of(globals_, r); });
   }
 
  private:
+  const Globals& globals_;
   Filters filters_;
   std::vector<int> exited_;
   std::vector<std::string> ancestors_;
@@ -282,7 +309,7 @@ void ps(const Globals& globals, const PsOptions& o) {
                           {"CreatedAt", r.created},
                           {"RunningFor", ago(r.created, now) + " ago"},
                           {"State", status_name(r.state)},
-                          {"Status", status_text(r, now)},
+                          {"Status", status_text(globals, r, now)},
                           {"Ports", ports_text(r)},
                           {"Networks", r.network ? r.network->network
                                                  : container::network_name_of(r.spec.network_mode)},
@@ -316,7 +343,7 @@ void setup_ps(CLI::App& app, Globals& globals) {
   cmd->add_option("-n,--last", o->last, "Show n last created containers (includes all states)");
   cmd->add_option("-f,--filter", o->filters,
                   "Filter output: id, name, label, status, exited, ancestor, network, volume, "
-                  "before, since (KEY=VALUE)")
+                  "before, since, health (KEY=VALUE)")
       ->allow_extra_args(false);
   cmd->add_option("--format", o->format,
                   "Output format: table, table TEMPLATE, json or a Go template");

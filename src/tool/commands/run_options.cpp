@@ -38,6 +38,26 @@ net::PortMapping parse_exposed_port(const std::string& port) {
   return net::parse_publish(port);
 }
 
+// --volumes-from: the mounts of each named container, which must exist (running or not).
+void add_volumes_from(const std::string& root, const std::vector<std::string>& values,
+                      std::vector<container::BindMount>& binds) {
+  if (values.empty()) {
+    return;
+  }
+  const container::ContainerStore store(root);
+  for (const auto& value : values) {
+    const auto [name, mode] = container::parse_volumes_from(value);
+    container::Record donor;
+    try {
+      donor = container::inspect_container(store, name);
+    } catch (const Error& e) {
+      // As Docker: a bad run flag (125), not a missing container (1).
+      throw_invalid("invalid --volumes-from \"{}\": {}", value, e.what());
+    }
+    container::add_volumes_from(binds, donor.spec.binds, mode);
+  }
+}
+
 }  // namespace
 
 container::Spec build_spec(const std::string& root, const RunOptions& o,
@@ -87,6 +107,8 @@ container::Spec build_spec(const std::string& root, const RunOptions& o,
   for (const auto& tmpfs : o.tmpfs) {
     spec.tmpfs.push_back(container::parse_tmpfs(tmpfs));
   }
+  add_volumes_from(root, o.volumes_from, spec.binds);
+  spec.volumes_from = o.volumes_from;
   for (const auto& ulimit : o.ulimits) {
     spec.ulimits.push_back(container::parse_ulimit(ulimit));
   }
@@ -100,6 +122,7 @@ container::Spec build_spec(const std::string& root, const RunOptions& o,
     parse_signal(*o.stop_signal);
   }
   spec.stop_timeout = o.stop_timeout;
+  container::check_health_flags(o.health);
   std::vector<std::string> label_args;
   for (const auto& file : o.label_files) {
     const auto lines = container::parse_env_file(read_file(file));
@@ -199,6 +222,7 @@ container::Spec build_spec(const std::string& root, const RunOptions& o,
   spec.working_dir = o.workdir.value_or(image.config.working_dir);
   spec.user = o.user.value_or(image.config.user);
   spec.stop_signal = o.stop_signal.value_or(image.config.stop_signal);
+  spec.healthcheck = container::merge_healthcheck(image.config.healthcheck, o.health);
   // The image's labels, then --label-file and --label over them.
   spec.labels = image.config.labels;
   for (auto& [key, value] : labels) {
@@ -309,7 +333,13 @@ void CidFile::write(const std::string& id) {
 container::SupervisorOptions supervisor_options(const RunOptions& o) {
   container::SupervisorOptions options;
   options.restart = container::parse_restart_policy(o.restart);
+  const auto driver = container::parse_log_driver(o.log_driver);
+  if (driver == container::LogDriver::none && !o.log_opts.empty()) {
+    const auto& opt = o.log_opts.front();
+    throw_invalid("unknown log opt '{}' for none log driver", opt.substr(0, opt.find('=')));
+  }
   options.log = container::parse_log_opts(o.log_opts);
+  options.log.driver = driver;
   return options;
 }
 
@@ -317,6 +347,8 @@ void add_run_options(CLI::App* cmd, RunOptions& o) {
   cmd->add_flag("--rm", o.rm, "Remove the container when it exits");
   cmd->add_option("--restart", o.restart,
                   "Restart policy: no, on-failure[:N], always, unless-stopped");
+  cmd->add_option("--log-driver", o.log_driver,
+                  "Logging driver: local (default), json-file (Docker's format) or none");
   cmd->add_option("--log-opt", o.log_opts, "Log rotation: max-size=SIZE, max-file=N")
       ->allow_extra_args(false);
   cmd->add_flag("-i,--interactive", o.interactive, "Keep STDIN open");
@@ -340,6 +372,9 @@ void add_run_options(CLI::App* cmd, RunOptions& o) {
          "--mount", o.mounts,
          "Attach a filesystem mount: type=bind|volume|tmpfs,source=...,target=...[,readonly]")
       ->allow_extra_args(false);
+  cmd->add_option("--volumes-from", o.volumes_from,
+                  "Mount volumes from the specified container(s) (CONTAINER[:ro|rw])")
+      ->allow_extra_args(false);
   cmd->add_option("--tmpfs", o.tmpfs, "Mount a tmpfs directory (PATH[:OPTIONS])")
       ->allow_extra_args(false);
   cmd->add_option("-l,--label", o.labels, "Set meta data on a container (KEY=VALUE)")
@@ -350,6 +385,16 @@ void add_run_options(CLI::App* cmd, RunOptions& o) {
       ->allow_extra_args(false);
   cmd->add_option("--shm-size", o.shm_size, "Size of /dev/shm");
   cmd->add_option("--cidfile", o.cidfile, "Write the container ID to the file");
+  cmd->add_option("--health-cmd", o.health.cmd, "Command to run to check health");
+  cmd->add_option("--health-interval", o.health.interval,
+                  "Time between running the check (ms|s|m|h) (default 30s)");
+  cmd->add_option("--health-timeout", o.health.timeout,
+                  "Maximum time to allow one check to run (ms|s|m|h) (default 30s)");
+  cmd->add_option("--health-start-period", o.health.start_period,
+                  "Start period for the container to initialize before failures count (ms|s|m|h)");
+  cmd->add_option("--health-retries", o.health.retries,
+                  "Consecutive failures needed to report unhealthy (default 3)");
+  cmd->add_flag("--no-healthcheck", o.health.none, "Disable any container-specified HEALTHCHECK");
   cmd->add_option("--stop-signal", o.stop_signal, "Signal to stop the container");
   cmd->add_option("--stop-timeout", o.stop_timeout, "Timeout (in seconds) to stop a container");
   cmd->add_flag("-P,--publish-all", o.publish_all, "Publish all exposed ports to random ports");

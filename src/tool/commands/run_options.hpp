@@ -8,6 +8,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "gctool/container/health.hpp"
 #include "gctool/container/runtime.hpp"
 #include "gctool/container/spec.hpp"
 #include "gctool/container/supervisor.hpp"
@@ -23,6 +24,7 @@ struct RunOptions {
   std::vector<std::string> attach;  // run only: -a STDIN|STDOUT|STDERR
   std::string restart = "no";
   std::vector<std::string> log_opts;
+  std::string log_driver = "local";
   bool interactive = false;
   bool tty = false;
   bool read_only = false;
@@ -35,6 +37,7 @@ struct RunOptions {
   std::string domainname;
   std::vector<std::string> volumes;
   std::vector<std::string> mounts;
+  std::vector<std::string> volumes_from;
   std::vector<std::string> tmpfs;
   std::vector<std::string> labels;
   std::vector<std::string> label_files;
@@ -79,6 +82,7 @@ struct RunOptions {
   std::string pid_mode;
   std::string uts_mode;
   std::string ipc_mode;
+  container::HealthFlags health;
   std::string pull = "missing";
   RegistryCliOptions registry;
 };
@@ -123,7 +127,7 @@ class CidFile {
   bool written_ = false;
 };
 
-// --restart and --log-opt, checked.
+// --restart, --log-driver and --log-opt, checked.
 container::SupervisorOptions supervisor_options(const RunOptions& o);
 
 }  // namespace gctool::tool
