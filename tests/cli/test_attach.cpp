@@ -116,3 +116,63 @@ TEST_CASE("attach --no-stdin shows output only; signals are proxied unless --sig
   gctool::test::remove(root, name);
   CHECK(root.leaks().empty());
 }
+
+TEST_CASE("run -it detaches on ctrl-p ctrl-q or --detach-keys and the container keeps running",
+          "[root]") {
+  TestRoot root;
+  const auto name = gctool::test::unique_name("runit");
+  {
+    gctool::test::TerminalSession terminal({GCTOOL_BINARY, "--root", root.root(), "run", "-it",
+                                            "--name", name, "--network", "none", "busybox", "sh"});
+    REQUIRE(terminal.wait_for("# "));  // the prompt, printed before anything was typed
+    terminal.type("echo hi-$((6*7))\n");
+    REQUIRE(terminal.wait_for("hi-42"));
+    terminal.type("\x10\x11");
+    CHECK(terminal.wait_exit() == 0);
+  }
+  CHECK(root.inspect(name)["State"]["Running"] == true);
+  CHECK(root.run({"logs", name}).out.find("hi-42") != std::string::npos);
+  // Attach again and leave with other keys set on run.
+  {
+    gctool::test::TerminalSession terminal(
+        {GCTOOL_BINARY, "--root", root.root(), "attach", "--detach-keys", "ctrl-x,x", name});
+    terminal.type("\n");
+    REQUIRE(terminal.wait_for("# "));
+    terminal.type("\x18x");
+    CHECK(terminal.wait_exit() == 0);
+  }
+  CHECK(root.inspect(name)["State"]["Running"] == true);
+  gctool::test::remove(root, name);
+
+  const auto custom = gctool::test::unique_name("runit");
+  {
+    gctool::test::TerminalSession terminal({GCTOOL_BINARY, "--root", root.root(), "run", "-it",
+                                            "--detach-keys", "ctrl-a,d", "--name", custom,
+                                            "--network", "none", "busybox", "sh"});
+    REQUIRE(terminal.wait_for("# "));
+    terminal.type("\x10\x11");  // not the keys now: passed on to the shell
+    terminal.type(
+        "\x01"
+        "d");
+    CHECK(terminal.wait_exit() == 0);
+  }
+  CHECK(root.inspect(custom)["State"]["Running"] == true);
+  gctool::test::remove(root, custom);
+
+  // Without detaching, run -it ends with the container, its exit code its own; --rm removes it.
+  {
+    gctool::test::TerminalSession terminal({GCTOOL_BINARY, "--root", root.root(), "run", "-it",
+                                            "--rm", "--network", "none", "busybox", "sh"});
+    REQUIRE(terminal.wait_for("# "));
+    terminal.type("exit 7\n");
+    CHECK(terminal.wait_exit() == 7);
+  }
+  CHECK(root.run({"ps", "-aq"}).out.empty());
+
+  const auto bad =
+      root.run({"run", "-it", "--detach-keys", "ctrl-1", "--network", "none", "busybox", "sh"});
+  CHECK(bad.exit_code == 125);
+  CHECK(bad.err == "gctool: Invalid detach keys (ctrl-1) provided\n");
+  CHECK(root.run({"ps", "-aq"}).out.empty());
+  CHECK(root.leaks().empty());
+}

@@ -138,3 +138,67 @@ TEST_CASE("system prune and system df", "[root]") {
   CHECK(root.run({"images", "-q"}).out.empty());
   CHECK(root.leaks().empty());
 }
+
+TEST_CASE("system df -v lists each image, container and volume as Docker's", "[root]") {
+  TestRoot root;
+  const auto name = unique_name("dfv");
+  const auto volume = unique_name("dfvol");
+  REQUIRE(root.run({"run", "--name", name, "--network", "none", "-v", volume + ":/v", "busybox",
+                    "sh", "-c", "head -c 1500 /dev/zero > /data; head -c 2000 /dev/zero > /v/f"})
+              .exit_code == 0);
+  const auto unused = unique_name("dfvol");
+  REQUIRE(root.run({"volume", "create", unused}).exit_code == 0);
+  const auto df = root.run({"system", "df", "-v"});
+  INFO(df.err);
+  REQUIRE(df.exit_code == 0);
+  std::vector<std::string> lines;
+  std::istringstream in(df.out);
+  for (std::string line; std::getline(in, line);) {
+    lines.push_back(line);
+  }
+  const auto words = [](const std::string& line) {
+    std::vector<std::string> out;
+    std::istringstream split(line);
+    for (std::string word; split >> word;) {
+      out.push_back(word);
+    }
+    return out;
+  };
+  REQUIRE(lines.size() == 19);
+  CHECK(lines[0] == "Images space usage:");
+  CHECK(lines[1].empty());
+  CHECK(lines[2].starts_with("REPOSITORY   TAG       IMAGE ID       CREATED"));
+  CHECK(lines[2].ends_with("SIZE      SHARED SIZE   UNIQUE SIZE   CONTAINERS"));
+  const auto image = words(lines[3]);
+  const auto image_id = root.image_id().substr(root.image_id().find(':') + 1, 12);
+  REQUIRE(image.size() >= 8);
+  CHECK(image[0] == "busybox");
+  CHECK(image[1] == "latest");
+  CHECK(image[2] == image_id);
+  CHECK(image[image.size() - 2] == image[image.size() - 4]);  // unique size: all of it
+  CHECK(image[image.size() - 3] == "0B");                     // shared with no other image
+  CHECK(image.back() == "1");                                 // one container
+  CHECK(lines[5] == "Containers space usage:");
+  CHECK(lines[7].starts_with("CONTAINER ID   IMAGE     COMMAND"));
+  CHECK(lines[7].find("LOCAL VOLUMES   SIZE      CREATED") != std::string::npos);
+  const auto container = lines[8];
+  CHECK(container.starts_with(full_id(root, name).substr(0, 12) +
+                              "   busybox   \"sh -c 'head -c 1500…\"   1 "));
+  CHECK(container.find(" 1.5kB ") != std::string::npos);
+  CHECK(container.find("Exited (0)") != std::string::npos);
+  CHECK(container.ends_with(name));
+  CHECK(lines[10] == "Local Volumes space usage:");
+  CHECK(words(lines[12]) == std::vector<std::string>{"VOLUME", "NAME", "LINKS", "SIZE"});
+  // By name; the unused volume has no link.
+  const auto first = volume < unused ? volume : unused;
+  const auto second = volume < unused ? unused : volume;
+  CHECK(words(lines[13]) == std::vector<std::string>{first, first == volume ? "1" : "0",
+                                                     first == volume ? "2kB" : "0B"});
+  CHECK(words(lines[14]) == std::vector<std::string>{second, second == volume ? "1" : "0",
+                                                     second == volume ? "2kB" : "0B"});
+  CHECK(lines[16] == "Build cache usage: 0B");
+  CHECK(lines[18] == "CACHE ID   CACHE TYPE   SIZE      CREATED   LAST USED   USAGE     SHARED");
+  remove(root, name);
+  REQUIRE(root.run({"volume", "rm", volume, unused}).exit_code == 0);
+  CHECK(root.leaks().empty());
+}

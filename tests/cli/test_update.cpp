@@ -96,3 +96,68 @@ TEST_CASE("update --restart applies at the container's next exit", "[root]") {
   gctool::test::remove(root, removed);
   CHECK(root.leaks().empty());
 }
+
+TEST_CASE("update --memory-swap changes memory plus swap with the memory limit", "[root]") {
+  TestRoot root;
+  const auto name =
+      gctool::test::run_detached(root, {"sleep", "100"}, {"-m", "64m", "--memory-swap", "128m"});
+  const bool swap_accounting =
+      std::filesystem::exists("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes") ||
+      std::filesystem::exists("/sys/fs/cgroup/init.scope/memory.swap.max") ||
+      std::filesystem::exists("/sys/fs/cgroup/system.slice/memory.swap.max");
+  const auto update = root.run({"update", "--memory-swap", "256m", name});
+  INFO(update.err);
+  REQUIRE(update.exit_code == 0);
+  CHECK(update.out == name + "\n");
+  auto host = root.inspect(name)["HostConfig"];
+  CHECK(host["Memory"] == 64 * 1024 * 1024);
+  CHECK(host["MemorySwap"] == 256 * 1024 * 1024);
+  if (swap_accounting) {
+    CHECK(update.err.empty());
+    if (std::filesystem::exists("/sys/fs/cgroup/memory")) {
+      CHECK(cgroup_file(root, name, "memory", "memory.memsw.limit_in_bytes") == "268435456");
+      CHECK(cgroup_file(root, name, "memory", "memory.limit_in_bytes") == "67108864");
+    } else {
+      CHECK(cgroup_file(root, name, "", "memory.swap.max") == "201326592");
+    }
+  } else {
+    // Docker's warning on a host without swap accounting; the memory limit still applies.
+    CHECK(update.err ==
+          "gctool: WARNING: Your kernel does not support swap limit capabilities or the cgroup is "
+          "not mounted. Memory limited without swap.\n");
+  }
+
+  // -m alone keeps the swap limit; both at once may lower memory+swap below the old memory.
+  REQUIRE(root.run({"update", "-m", "96m", name}).exit_code == 0);
+  host = root.inspect(name)["HostConfig"];
+  CHECK(host["Memory"] == 96 * 1024 * 1024);
+  CHECK(host["MemorySwap"] == 256 * 1024 * 1024);
+  REQUIRE(root.run({"update", "-m", "16m", "--memory-swap", "32m", name}).exit_code == 0);
+  if (swap_accounting && std::filesystem::exists("/sys/fs/cgroup/memory")) {
+    CHECK(cgroup_file(root, name, "memory", "memory.memsw.limit_in_bytes") == "33554432");
+    CHECK(cgroup_file(root, name, "memory", "memory.limit_in_bytes") == "16777216");
+  }
+  REQUIRE(root.run({"update", "--memory-swap", "-1", name}).exit_code == 0);
+  CHECK(root.inspect(name)["HostConfig"]["MemorySwap"] == -1);
+
+  // Below the memory limit: refused as Docker's daemon refuses it, nothing changed.
+  const auto below = root.run({"update", "--memory-swap", "8m", name});
+  CHECK(below.exit_code == 1);
+  CHECK(below.err ==
+        "gctool: minimum memoryswap limit should be larger than memory limit, see usage\n");
+  CHECK(root.inspect(name)["HostConfig"]["MemorySwap"] == -1);
+  const auto bad = root.run({"update", "--memory-swap", "lots", name});
+  CHECK(bad.exit_code == 125);
+  CHECK(std::count(bad.err.begin(), bad.err.end(), '\n') == 1);
+
+  // A container without a memory limit cannot take a swap limit alone.
+  const auto unlimited = gctool::test::run_detached(root, {"sleep", "100"});
+  const auto alone = root.run({"update", "--memory-swap", "64m", unlimited});
+  CHECK(alone.exit_code == 1);
+  CHECK(alone.err ==
+        "gctool: you should always set the memory limit when using the memoryswap limit, see "
+        "usage\n");
+  gctool::test::remove(root, name);
+  gctool::test::remove(root, unlimited);
+  CHECK(root.leaks().empty());
+}

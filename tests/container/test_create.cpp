@@ -77,6 +77,45 @@ TEST_CASE("start -a runs a created container attached, with its exit code", "[ro
   CHECK(root.leaks().empty());
 }
 
+TEST_CASE("create -a records the streams run attaches; start -a attaches both as Docker's",
+          "[root]") {
+  TestRoot root;
+  const auto name = unique_name("createa");
+  REQUIRE(root.run({"create", "-a", "stdout", "--name", name, "busybox", "sh", "-c",
+                    "echo out; echo err >&2"})
+              .exit_code == 0);
+  const auto config = root.inspect(name)["Config"];
+  CHECK(config["AttachStdin"] == false);
+  CHECK(config["AttachStdout"] == true);
+  CHECK(config["AttachStderr"] == false);
+  // As Docker's CLI: start -a shows stdout and stderr whatever create -a said.
+  const auto r = root.run({"start", "-a", name});
+  CHECK(r.exit_code == 0);
+  CHECK(r.out == "out\n");
+  CHECK(r.err == "err\n");
+  CHECK(root.run({"rm", name}).exit_code == 0);
+
+  const auto plain = unique_name("createa");
+  REQUIRE(root.run({"create", "-i", "--name", plain, "busybox", "true"}).exit_code == 0);
+  const auto defaults = root.inspect(plain)["Config"];
+  CHECK(defaults["AttachStdin"] == true);
+  CHECK(defaults["AttachStdout"] == true);
+  CHECK(defaults["AttachStderr"] == true);
+  CHECK(root.run({"rm", plain}).exit_code == 0);
+  const auto detached = gctool::test::run_detached(root, {"true"});
+  CHECK(root.inspect(detached)["Config"]["AttachStdout"] == false);
+  gctool::test::remove(root, detached);
+
+  const auto bad = root.run({"create", "-a", "stdfoo", "busybox", "true"});
+  CHECK(bad.exit_code == 125);
+  CHECK(bad.out.empty());
+  CHECK(bad.err ==
+        "gctool: invalid argument \"stdfoo\" for \"-a, --attach\" flag: valid streams are STDIN, "
+        "STDOUT and STDERR\n");
+  CHECK(root.run({"ps", "-aq"}).out.empty());
+  CHECK(root.leaks().empty());
+}
+
 TEST_CASE("start -i gives the created container our stdin", "[root]") {
   TestRoot root;
   const auto name = unique_name("stdin");

@@ -5,11 +5,14 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pty.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
@@ -392,6 +395,81 @@ inline RunResult run_on_terminal(const std::vector<std::string>& argv) {
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return result;
 }
+
+// argv on a new pty that the test types into and reads from, as a user at a terminal: for
+// `run -it` and its detach keys. Killed on destruction if still running.
+class TerminalSession {
+ public:
+  explicit TerminalSession(const std::vector<std::string>& argv) {
+    pid_ = ::forkpty(&master_, nullptr, nullptr, nullptr);
+    if (pid_ < 0) {
+      throw std::runtime_error("forkpty failed");
+    }
+    if (pid_ == 0) {
+      exec_program(argv);
+    }
+  }
+  TerminalSession(const TerminalSession&) = delete;
+  TerminalSession& operator=(const TerminalSession&) = delete;
+  ~TerminalSession() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    ::close(master_);
+  }
+
+  void type(const std::string& keys) const {
+    if (::write(master_, keys.data(), keys.size()) != static_cast<ssize_t>(keys.size())) {
+      throw std::runtime_error("write to the terminal failed");
+    }
+  }
+
+  // Reads until the screen shows text (true) or the terminal closes or `limit` passes (false).
+  bool wait_for(const std::string& text,
+                std::chrono::milliseconds limit = std::chrono::seconds(10)) {
+    const auto end = std::chrono::steady_clock::now() + limit;
+    while (screen_.find(text) == std::string::npos) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          end - std::chrono::steady_clock::now());
+      pollfd p{master_, POLLIN, 0};
+      if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) {
+        return false;
+      }
+      char buf[4096];
+      const ssize_t n = ::read(master_, buf, sizeof buf);
+      if (n <= 0) {
+        return false;
+      }
+      screen_.append(buf, static_cast<std::size_t>(n));
+    }
+    return true;
+  }
+
+  // The exit code as a shell reports it, or -1 if it is still running after `limit`.
+  int wait_exit(std::chrono::milliseconds limit = std::chrono::seconds(10)) {
+    const auto end = std::chrono::steady_clock::now() + limit;
+    for (;;) {
+      int status = 0;
+      const pid_t done = ::waitpid(pid_, &status, WNOHANG);
+      if (done == pid_) {
+        pid_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      }
+      if (std::chrono::steady_clock::now() > end) {
+        return -1;
+      }
+      wait_for("\x01never\x01", std::chrono::milliseconds(50));  // drain the screen meanwhile
+    }
+  }
+
+  const std::string& screen() const { return screen_; }
+
+ private:
+  int master_ = -1;
+  pid_t pid_ = -1;
+  std::string screen_;
+};
 
 // A ByteSource over a string, for the library's extraction and import entry points.
 inline gctool::image::ByteSource string_source(const std::string& data) {

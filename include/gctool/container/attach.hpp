@@ -58,6 +58,7 @@ class AttachServer {
  private:
   struct Client;
   io::Task<void> accept_loop(io::Loop& loop);
+  void add_client(io::Loop& loop, UniqueFd fd);
   io::Task<void> read_client(io::Loop& loop, std::shared_ptr<Client> client);
   io::Task<void> send(io::Loop& loop, const std::shared_ptr<Client>& client, AttachPacket kind,
                       std::string_view data);
@@ -94,12 +95,23 @@ struct AttachOptions {
   bool stdin = true;      // relay fd 0 to the container (when it has -i)
   bool sig_proxy = true;  // forward the signals this process gets (not with a tty, as Docker)
   std::string detach_keys = std::string(kDefaultDetachKeys);  // already parsed
+  // `run -it`: the end of our input is the end of the container's, sent as the terminal's EOF
+  // character (^D), as the foreground relay does. `attach` leaves the container's stdin open.
+  bool eof_ends_input = false;
 };
+
+// Connects to the attach socket of the container in container_dir: a container whose supervisor
+// listens but has not accepted yet (`run -it` before the start) takes the client in first.
+// Throws an invalid-input Error when nobody listens (the container does not run).
+UniqueFd connect_attach_socket(const std::filesystem::path& container_dir);
 
 // The client's side: connects to the running container's supervisor and relays until the
 // container exits (its exit code) or the detach keys are typed (nullopt). With a tty and a
 // terminal on fd 0, the terminal is raw meanwhile. Throws when the container is not running.
 std::optional<int> attach_session(const std::filesystem::path& container_dir, bool tty,
                                   bool open_stdin, const AttachOptions& options);
+// The same over a socket connect_attach_socket() returned.
+std::optional<int> attach_session(UniqueFd sock, bool tty, bool open_stdin,
+                                  const AttachOptions& options);
 
 }  // namespace gctool::container

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "gctool/container/state.hpp"
 #include "gctool/container/store.hpp"
 #include "gctool/image/store.hpp"
 
@@ -37,10 +38,31 @@ struct DiskUsage {
   std::uint64_t reclaimable = 0;
 };
 
+// The rows of `system df -v`.
+struct ImageDiskUsage {
+  image::Image image;
+  std::uint64_t shared = 0;  // layers another image has too
+  std::uint64_t unique = 0;  // layers only this image has
+  std::size_t containers = 0;
+};
+struct ContainerDiskUsage {
+  Record record;
+  std::uint64_t size = 0;  // its writable layer
+  std::size_t local_volumes = 0;
+};
+struct VolumeDiskUsage {
+  std::string name;
+  std::size_t links = 0;  // containers that use it
+  std::uint64_t size = 0;
+};
+
 struct SystemDiskUsage {
   DiskUsage images;      // active: used by a container; reclaimable: layers only unused use
   DiskUsage containers;  // active: running; size: writable layers; reclaimable: not running
   DiskUsage volumes;     // active: used by a container; reclaimable: unused ones
+  std::vector<ImageDiskUsage> image_rows;          // newest first
+  std::vector<ContainerDiskUsage> container_rows;  // newest first
+  std::vector<VolumeDiskUsage> volume_rows;        // by name
 };
 
 SystemDiskUsage disk_usage(const ContainerStore& containers, const image::ImageStore& images);

@@ -101,6 +101,11 @@ struct Spec {
   std::string domainname;               // --domainname: the UTS namespace's domain name
   bool tty = false;
   bool open_stdin = false;
+  // Docker's AttachStdin/AttachStdout/AttachStderr: the streams run attaches (all but stdin by
+  // default, stdin with -i, those named by run -a or create -a, none with -d).
+  bool attach_stdin = false;
+  bool attach_stdout = true;
+  bool attach_stderr = true;
 
   cgroup::Resources resources;
   bool read_only_rootfs = false;

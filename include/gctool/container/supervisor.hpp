@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -82,7 +83,13 @@ std::string create_container(const ContainerStore& store, Spec spec,
 // Creates the container under a new supervisor and returns its full id once the container's
 // command has been exec'd. When anything fails before that, nothing is left behind and
 // StartError says why. The caller must be single-threaded (it forks).
-std::string run_detached(const ContainerStore& store, Spec spec, const SupervisorOptions& options);
+//
+// With on_listening (`run -it`, which attaches as Docker's does): once the container exists and
+// its attach socket listens, before the start, on_listening(id) is called in this process to
+// connect (connect_attach_socket); the supervisor starts the container as soon as a client waits
+// (or after a few seconds without one), so the client sees all of the container's output.
+std::string run_detached(const ContainerStore& store, Spec spec, const SupervisorOptions& options,
+                         const std::function<void(const std::string&)>& on_listening = {});
 
 // Docker's start: starts the exited container ref names again, with the same filesystem and
 // supervisor options, under a new supervisor. Throws StartError like run_detached, except that

@@ -1,6 +1,7 @@
 // The supervisor's side of the attach socket; compiled into gctool-supervisor, so it uses only
 // the loop, the fd types and the pidfd helpers.
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -85,17 +86,29 @@ void AttachServer::serve(io::Loop& loop) {
     return;
   }
   loop_ = &loop;
+  // Clients already waiting (`run -it` connects before the start) are taken in now, before any
+  // output is read, so that they see all of it.
+  for (pollfd pending{listener_.get(), POLLIN, 0}; ::poll(&pending, 1, 0) == 1;) {
+    UniqueFd fd(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    if (!fd) {
+      break;
+    }
+    add_client(loop, std::move(fd));
+  }
   acceptor_ = loop.spawn(accept_loop(loop));
 }
 
 io::Task<void> AttachServer::accept_loop(io::Loop& loop) {
   for (;;) {
-    UniqueFd fd = co_await io::accept(loop, listener_.borrow());
-    auto client = std::make_shared<Client>();
-    client->fd = std::move(fd);
-    clients_.push_back(client);
-    client->reader = loop.spawn(read_client(loop, client));
+    add_client(loop, co_await io::accept(loop, listener_.borrow()));
   }
+}
+
+void AttachServer::add_client(io::Loop& loop, UniqueFd fd) {
+  auto client = std::make_shared<Client>();
+  client->fd = std::move(fd);
+  clients_.push_back(client);
+  client->reader = loop.spawn(read_client(loop, client));
 }
 
 io::Task<void> AttachServer::read_client(io::Loop& loop, std::shared_ptr<Client> client) {

@@ -28,6 +28,8 @@ constexpr int kStdin = 0;
 constexpr int kStdout = 1;
 constexpr int kStderr = 2;
 
+}  // namespace
+
 UniqueFd connect_attach_socket(const std::filesystem::path& container_dir) {
   const int dir = ::open(container_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (dir < 0) {
@@ -48,6 +50,8 @@ UniqueFd connect_attach_socket(const std::filesystem::path& container_dir) {
   }
   return sock;
 }
+
+namespace {
 
 std::string packet(AttachPacket kind, std::string_view payload) {
   std::string text(1, static_cast<char>(kind));
@@ -98,14 +102,18 @@ io::Task<void> relay_output(io::Loop& loop, Session& session) {
   session.done = true;
 }
 
-io::Task<void> relay_input(io::Loop& loop, Session& session, std::string keys) {
+io::Task<void> relay_input(io::Loop& loop, Session& session, std::string keys,
+                           bool eof_ends_input) {
   DetachKeys detach(std::move(keys));
   std::array<char, 4096> buffer{};
   for (;;) {
     const std::size_t n = co_await io::read(loop, BorrowedFd(kStdin), buffer);
     if (n == 0) {
-      // End of input: the container's stdin stays open for the next attach, as with Docker's
-      // `run -d -i` (no StdinOnce); the output goes on until the exit.
+      // End of input: with `attach` the container's stdin stays open for the next attach, as
+      // with Docker's `run -d -i` (no StdinOnce); the output goes on until the exit.
+      if (eof_ends_input) {
+        co_await io::write_all(loop, session.sock, packet(AttachPacket::Stdin, "\x04"));
+      }
       co_return;
     }
     const std::string pass = detach.feed(std::string_view(buffer.data(), n));
@@ -192,7 +200,11 @@ std::string DetachKeys::feed(std::string_view input) {
 
 std::optional<int> attach_session(const std::filesystem::path& container_dir, bool tty,
                                   bool open_stdin, const AttachOptions& options) {
-  const UniqueFd sock = connect_attach_socket(container_dir);
+  return attach_session(connect_attach_socket(container_dir), tty, open_stdin, options);
+}
+
+std::optional<int> attach_session(UniqueFd sock, bool tty, bool open_stdin,
+                                  const AttachOptions& options) {
   // Blocked before the loop runs, so that none is lost or kills us; as Docker, signals are not
   // proxied to a container with a tty (the terminal sends ^C as a byte).
   std::optional<io::SignalSet> signals;
@@ -216,7 +228,7 @@ std::optional<int> attach_session(const std::filesystem::path& container_dir, bo
   }
   loop.spawn(relay_output(loop, session));
   if (input) {
-    loop.spawn(relay_input(loop, session, options.detach_keys));
+    loop.spawn(relay_input(loop, session, options.detach_keys, options.eof_ends_input));
   }
   if (signals) {
     loop.spawn(relay_signals(loop, session, *signals, tty));

@@ -11,10 +11,15 @@
 #include <cstring>
 #include <memory>
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include "gctool/cgroup/driver.hpp"
+#include "gctool/container/events.hpp"
 #include "gctool/container/init.hpp"
 #include "gctool/container/runtime.hpp"
 #include "gctool/core/file_util.hpp"
+#include "gctool/core/ids.hpp"
 #include "gctool/core/pipe.hpp"
 #include "gctool/core/proc.hpp"
 #include "gctool/core/proc_limits.hpp"
@@ -156,6 +161,10 @@ ExecProcess exec_in_container(const ContainerStore& store, std::string_view ref,
   }
   const auto [record, init_pidfd] = running_container(store, ref);
   const sys::SecurityOptions security = container_security(store, record.spec);
+  // As Docker: the action names the command, the attribute the exec instance.
+  const std::string exec_id = random_id();
+  const std::string command = fmt::format("{}", fmt::join(spec.args, " "));
+  record_container_event(store, record, "exec_create: " + command, {{"execID", exec_id}});
   const bool tty = spec.tty && !spec.detach;
 
   ExecChild child;
@@ -240,6 +249,7 @@ ExecProcess exec_in_container(const ContainerStore& store, std::string_view ref,
     }
     throw;
   }
+  record_container_event(store, record, "exec_start: " + command, {{"execID", exec_id}});
   return ExecProcess(pid, std::move(pidfd), std::move(console));
 }
 

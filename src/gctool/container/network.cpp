@@ -7,6 +7,7 @@
 
 #include "gctool/container/namespace_modes.hpp"
 #include "gctool/core/error.hpp"
+#include "gctool/core/event_journal.hpp"
 #include "gctool/core/file_util.hpp"
 #include "gctool/core/ids.hpp"
 #include "gctool/core/proc.hpp"
@@ -420,9 +421,14 @@ net::Attachment connect_container(const ContainerStore& store, std::string_view 
     }
   }
   remember_connect(record.spec, found->name, options);
+  const Event event{"network",
+                    "connect",
+                    found->id,
+                    {{"container", record.id}, {"name", found->name}, {"type", "bridge"}}};
   if (!is_running(record)) {
     // Docker's way: a stopped container joins the network when it starts.
     store.save(record, Durability::durable);
+    record_event(store.root(), event);
     return {};
   }
   auto with_dns = options;
@@ -434,6 +440,7 @@ net::Attachment connect_container(const ContainerStore& store, std::string_view 
   }
   store.save(record, Durability::durable);
   refresh_network_files(store, record);
+  record_event(store.root(), event);
   return a;
 }
 
@@ -458,6 +465,11 @@ void disconnect_container(const ContainerStore& store, std::string_view ref,
   if (running) {
     refresh_network_files(store, record);
   }
+  record_event(store.root(),
+               {"network",
+                "disconnect",
+                found->id,
+                {{"container", record.id}, {"name", found->name}, {"type", "bridge"}}});
 }
 
 }  // namespace gctool::container

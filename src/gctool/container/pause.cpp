@@ -1,6 +1,7 @@
 #include "gctool/container/pause.hpp"
 
 #include "gctool/cgroup/driver.hpp"
+#include "gctool/container/events.hpp"
 #include "gctool/container/runtime.hpp"
 #include "gctool/core/error.hpp"
 
@@ -15,6 +16,7 @@ void pause_container(const ContainerStore& store, std::string_view ref) {
     throw_invalid("container {} is already paused", ref);
   }
   cgroup::host_driver()->freeze(record.cgroup_path, true);
+  record_container_event(store, record, "pause");
 }
 
 void unpause_container(const ContainerStore& store, std::string_view ref) {
@@ -23,6 +25,7 @@ void unpause_container(const ContainerStore& store, std::string_view ref) {
     throw_invalid("container {} is not paused", ref);
   }
   cgroup::host_driver()->freeze(record.cgroup_path, false);
+  record_container_event(store, record, "unpause");
 }
 
 void thaw_if_paused(const Record& record) {

@@ -1,5 +1,6 @@
 #include "gctool/container/rename.hpp"
 
+#include "gctool/container/events.hpp"
 #include "gctool/core/error.hpp"
 #include "gctool/core/file_lock.hpp"
 #include "gctool/core/ids.hpp"
@@ -25,6 +26,9 @@ void rename_container(const ContainerStore& store, std::string_view ref, std::st
     throw_invalid("renaming a container with the same name as its current name");
   }
   store.rename(id, name, Durability::durable);
+  auto renamed = *record;
+  renamed.name = name;
+  record_container_event(store, renamed, "rename", {{"oldName", "/" + record->name}});
 }
 
 }  // namespace gctool::container

@@ -20,6 +20,7 @@
 #include "gctool/cgroup/driver.hpp"
 #include "gctool/cgroup/layout.hpp"
 #include "gctool/cgroup/v1_driver.hpp"
+#include "gctool/container/events.hpp"
 #include "gctool/container/init.hpp"
 #include "gctool/container/namespace_modes.hpp"
 #include "gctool/container/network.hpp"
@@ -515,6 +516,7 @@ Container Container::create(const ContainerStore& store, Spec spec, Durability d
   }
   write_file(dir / "hostname", container.record_.hostname + "\n");
   write_network_files(store.root(), dir, container.record_);
+  record_container_event(store, container.record_, "create");
   // The cgroup is made by start(), next to the clone.
   return container;
 }
@@ -751,6 +753,21 @@ void Container::start(BorrowedFd stdin_fd) {
   record_.state.error.clear();
   save();
   started_ = true;
+  // As Docker: its volumes' mounts, then the start; one write to the journal.
+  std::vector<Event> events;
+  for (const auto& bind : spec.binds) {
+    if (!bind.volume.empty()) {
+      events.push_back({"volume",
+                        "mount",
+                        bind.volume,
+                        {{"container", id()},
+                         {"destination", bind.destination},
+                         {"driver", "local"},
+                         {"read/write", bind.read_only ? "false" : "true"}}});
+    }
+  }
+  events.push_back(container_event(record_, "start"));
+  record_events(store_->root(), events);
 }
 
 void Container::make_cgroup(const std::shared_ptr<const cgroup::CgroupDriver>& driver) {
@@ -778,6 +795,7 @@ int Container::record_exit(const siginfo_t& info, bool restarting) {
   }
   record_.state.exit_code = code;
   record_.state.finished_at = now_rfc3339();
+  record_container_event(*store_, record_, "die", {{"exitCode", std::to_string(code)}});
   // The namespace is gone with pid 1; its ports, address and host veth go now, not at finish:
   // a restart attaches again.
   if (record_.network) {
@@ -827,6 +845,7 @@ void Container::finish() {
     const auto lock = store_->lock();
     store_->remove(id());
     remove_anonymous_volumes(*store_, record_.spec.binds);
+    record_container_event(*store_, record_, "destroy");
   }
   finished_ = true;
 }
@@ -1012,6 +1031,7 @@ std::string remove_container(const ContainerStore& store, std::string_view ref, 
   if (volumes || record->spec.auto_remove) {
     remove_anonymous_volumes(store, record->spec.binds);
   }
+  record_container_event(store, *record, "destroy");
   return record->id;
 }
 

@@ -252,6 +252,9 @@ json to_json(const Record& r) {
         {"User", s.user},
         {"Tty", s.tty},
         {"OpenStdin", s.open_stdin},
+        {"AttachStdin", s.attach_stdin},
+        {"AttachStdout", s.attach_stdout},
+        {"AttachStderr", s.attach_stderr},
         {"Env", s.env},
         {"Cmd", s.cmd},
         {"Entrypoint", s.entrypoint},
@@ -347,6 +350,9 @@ Record record_from_json(const json& j) {
     s.user = c.value("User", "");
     s.tty = c.value("Tty", false);
     s.open_stdin = c.value("OpenStdin", false);
+    s.attach_stdin = c.value("AttachStdin", false);
+    s.attach_stdout = c.value("AttachStdout", true);
+    s.attach_stderr = c.value("AttachStderr", true);
     s.env = c.value("Env", std::vector<std::string>{});
     s.cmd = c.value("Cmd", std::vector<std::string>{});
     s.entrypoint = c.value("Entrypoint", std::vector<std::string>{});

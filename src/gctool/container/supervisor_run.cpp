@@ -2,6 +2,7 @@
 // stdout and stderr on pipes, tells the CLI the outcome, then lives on one io_uring loop until the
 // container has ended for good.
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -78,6 +79,9 @@ void grow_log_pipe(BorrowedFd pipe) {
   ::fcntl(pipe.get(), F_SETPIPE_SZ, static_cast<int>(size));
 }
 
+// How long the supervisor of `run -it` waits for its client before starting the container anyway.
+constexpr int kAttachWaitMs = 10'000;
+
 // The report to the CLI: "<exit code>\n<id or error message>", 0 meaning started.
 void send_report(UniqueFd& report, int code, std::string_view text) {
   if (!report) {
@@ -143,6 +147,12 @@ class Supervisor {
       in_ = make_pipe();
     }
     attach_ = listen_attach_socket(dir_);
+    if (ready_) {
+      // `run -it`: the CLI connects now, and the start waits for it.
+      send_report(ready_, 0, container_.id());
+      pollfd waiting{attach_.get(), POLLIN, 0};
+      ::poll(&waiting, 1, kAttachWaitMs);
+    }
     stdio_to(out_.write.borrow(), err_.write.borrow());
     try {
       container_.start(in_.read.borrow());
@@ -213,6 +223,9 @@ class Supervisor {
     }
     co_return true;
   }
+
+  // The first start announces itself on `ready` and waits for an attach client.
+  void announce_before_start(UniqueFd ready) { ready_ = std::move(ready); }
 
   // Signals to this process stop the container, and a stopped container does not restart.
   void watch_signals(io::Loop& loop) { monitor_.watch_signals(loop); }
@@ -288,13 +301,14 @@ class Supervisor {
   Pipe in_;
   UniqueFd attach_;
   std::vector<net::ProxyListener> proxies_;
+  UniqueFd ready_;
   bool stopping_;
 };
 
 // The daemon's life: make the container, start it, report, supervise, clean up. Never returns.
 [[noreturn]] void supervisor_main(const ContainerStore& store,
                                   const std::function<Container()>& make, SupervisorOptions options,
-                                  bool keep_on_failure, UniqueFd report) {
+                                  bool keep_on_failure, UniqueFd report, UniqueFd ready) {
   ::prctl(PR_SET_NAME, "gctool-sup", 0, 0, 0);
   int status = 0;
   try {
@@ -306,6 +320,7 @@ class Supervisor {
     std::filesystem::remove(stop_request_path(dir), ignored);
     save_supervisor_options(dir, options);
     Supervisor supervisor(container, dir, options, signals);
+    supervisor.announce_before_start(std::move(ready));
     try {
       supervisor.start();
     } catch (...) {
@@ -337,13 +352,28 @@ class Supervisor {
 
 // Forks the supervisor and returns the id it reports, or throws StartError.
 std::string detach(const ContainerStore& store, const std::function<Container()>& make,
-                   const SupervisorOptions& options, bool keep_on_failure) {
+                   const SupervisorOptions& options, bool keep_on_failure,
+                   const std::function<void(const std::string&)>& on_listening = {}) {
   Pipe report = make_pipe();
+  Pipe ready;
+  if (on_listening) {
+    ready = make_pipe();
+  }
   if (sys::fork_daemon()) {
     report.read.reset();
-    supervisor_main(store, make, options, keep_on_failure, std::move(report.write));
+    ready.read.reset();
+    supervisor_main(store, make, options, keep_on_failure, std::move(report.write),
+                    std::move(ready.write));
   }
   report.write.reset();
+  if (on_listening) {
+    ready.write.reset();
+    // "0\n<id>" once it listens; nothing when it failed before (the report says why).
+    const std::string text = read_all(ready.read.borrow(), "the supervisor's attach notice");
+    if (const auto nl = text.find('\n'); nl != std::string::npos) {
+      on_listening(text.substr(nl + 1));
+    }
+  }
   const std::string text = read_all(report.read.borrow(), "the supervisor report");
   const auto nl = text.find('\n');
   if (nl == std::string::npos) {
@@ -373,13 +403,14 @@ std::string create_container(const ContainerStore& store, Spec spec,
   return container.id();
 }
 
-std::string run_detached(const ContainerStore& store, Spec spec, const SupervisorOptions& options) {
+std::string run_detached(const ContainerStore& store, Spec spec, const SupervisorOptions& options,
+                         const std::function<void(const std::string&)>& on_listening) {
   check_restart_policy(spec, options);
   const Durability durability = spec.auto_remove ? Durability::fast : Durability::durable;
   return detach(
       store,
       [&store, &spec, durability] { return Container::create(store, std::move(spec), durability); },
-      options, false);
+      options, false, on_listening);
 }
 
 std::string start_detached(const ContainerStore& store, std::string_view ref) {

@@ -8,6 +8,7 @@
 
 #include "gctool/cgroup/driver.hpp"
 #include "gctool/cgroup/handle.hpp"
+#include "gctool/container/events.hpp"
 #include "gctool/container/pause.hpp"
 #include "gctool/container/runtime.hpp"
 #include "gctool/container/supervisor.hpp"
@@ -110,16 +111,20 @@ std::string stop_container(const ContainerStore& store, std::string_view ref,
     auto pidfd = sys::try_pidfd_open(record.state.process.pid);
     if (pidfd && alive(record.state.process)) {
       const auto& name = record.spec.stop_signal;
-      sys::pidfd_signal(*pidfd, name.empty() ? SIGTERM : parse_signal(name));
+      const int sig = name.empty() ? SIGTERM : parse_signal(name);
+      sys::pidfd_signal(*pidfd, sig);
+      record_container_event(store, record, "kill", {{"signal", std::to_string(sig)}});
       thaw_if_paused(record);
       if (!wait_exited(*pidfd, wait)) {
         kill_cgroup(record);
         sys::pidfd_signal(*pidfd, SIGKILL);
+        record_container_event(store, record, "kill", {{"signal", std::to_string(SIGKILL)}});
         wait_exited(*pidfd, -1ms);
       }
     }
   }
   wait_recorded(store, record.id, record.state.process);
+  record_container_event(store, record, "stop");
   return record.id;
 }
 
@@ -129,6 +134,7 @@ std::string kill_container(const ContainerStore& store, std::string_view ref, in
     request_stop(store, record);
   }
   signal_container(store, record.id, sig);
+  record_container_event(store, record, "kill", {{"signal", std::to_string(sig)}});
   const auto& stop_signal = record.spec.stop_signal;
   if (sig == SIGKILL || sig == (stop_signal.empty() ? SIGTERM : parse_signal(stop_signal))) {
     thaw_if_paused(record);

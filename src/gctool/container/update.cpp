@@ -12,6 +12,9 @@ cgroup::Resources merged(cgroup::Resources current, const cgroup::Resources& upd
   if (update.memory_bytes) {
     current.memory_bytes = update.memory_bytes;
   }
+  if (update.memory_swap) {
+    current.memory_swap = update.memory_swap;
+  }
   if (update.nano_cpus) {
     current.nano_cpus = update.nano_cpus;
   }
@@ -55,6 +58,11 @@ std::string update_container(const ContainerStore& store, std::string_view ref,
       auto live = update.resources;
       if (live.pids_limit && *live.pids_limit <= 0) {
         live.pids_limit = 4194304;
+      }
+      // Memory and memory+swap are written together, in the order the kernel accepts.
+      if (live.memory_bytes || live.memory_swap) {
+        live.memory_bytes = resources.memory_bytes;
+        live.memory_swap = resources.memory_swap;
       }
       cgroup::host_driver()->apply(record->cgroup_path, live);
     }

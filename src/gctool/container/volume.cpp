@@ -11,6 +11,7 @@
 
 #include "gctool/core/crash_point.hpp"
 #include "gctool/core/error.hpp"
+#include "gctool/core/event_journal.hpp"
 #include "gctool/core/ids.hpp"
 #include "gctool/core/json_file.hpp"
 #include "gctool/core/time.hpp"
@@ -93,6 +94,7 @@ void delete_volume(const fsys::path& root, std::string_view name) {
       volumes_dir(root) / fmt::format("{}{}", kRemovingVolumePrefix, random_id());
   check(::rename(dir.c_str(), doomed.c_str()), "rename {} to {}", dir, doomed);
   crash_point("volume-rm:renamed");
+  record_event(root, {"volume", "destroy", std::string(name), {{"driver", "local"}}});
   remove_doomed(doomed);
 }
 
@@ -136,6 +138,7 @@ Volume ensure_volume(const fsys::path& root, std::string_view name, bool anonymo
       meta["Anonymous"] = true;
     }
     save_json(dir / kMetadata, meta, Durability::fast);
+    record_event(root, {"volume", "create", std::string(name), {{"driver", "local"}}});
   }
   make_dir(dir / kDataDir);
   return load_volume(root, name);

@@ -10,6 +10,7 @@
 
 #include "gctool/core/crash_point.hpp"
 #include "gctool/core/error.hpp"
+#include "gctool/core/event_journal.hpp"
 #include "gctool/core/file_lock.hpp"
 #include "gctool/core/ids.hpp"
 #include "gctool/core/json_file.hpp"
@@ -509,6 +510,7 @@ Network create_network_locked(const std::filesystem::path& root,
   check(::rename(intent.c_str(), file.c_str()), "rename {} to {}", intent, file);
   undo.release();
   fsync_directory(networks_dir(root));
+  record_event(root, {"network", "create", n.id, {{"name", n.name}, {"type", "bridge"}}});
   return n;
 }
 
@@ -543,6 +545,7 @@ void remove_network_locked(const std::filesystem::path& root, const Network& n) 
   fsync_directory(networks_dir(root));
   crash_point("network-rm:intent");
   dismantle(root, n, intent);
+  record_event(root, {"network", "destroy", n.id, {{"name", n.name}, {"type", "bridge"}}});
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include "command.hpp"
 #include "container_store.hpp"
 #include "gctool/container/attach.hpp"
+#include "gctool/container/events.hpp"
 #include "gctool/container/runtime.hpp"
 #include "gctool/core/error.hpp"
 
@@ -35,9 +36,11 @@ void attach(Globals& globals, const AttachArgs& a) {
     if (record.state.paused) {
       throw_invalid("You cannot attach to a paused container, unpause it first");
     }
+    container::record_container_event(store, record, "attach");
     const auto code = container::attach_session(store.dir(record.id), record.spec.tty,
                                                 record.spec.open_stdin, options);
     if (!code) {
+      container::record_container_event(store, record, "detach");
       return;
     }
     // Returns once the exit is in the record, so that what runs next sees it.

@@ -27,6 +27,10 @@ void setup_create(CLI::App& app, Globals& globals) {
   // -h is --hostname, as in Docker.
   cmd->set_help_flag("--help", "Print this help message and exit");
   auto o = std::make_shared<RunOptions>();
+  // Recorded as Docker's Config.AttachStdin/Stdout/Stderr; `start -a` attaches stdout and stderr
+  // whatever they say, as Docker's does.
+  cmd->add_option("-a,--attach", o->attach, "Attach to STDIN, STDOUT or STDERR")
+      ->allow_extra_args(false);
   add_run_options(cmd, *o);
   // IMAGE and everything after it belong to the container, as for run.
   cmd->prefix_command();

@@ -11,6 +11,7 @@
 #include "gctool/core/fd.hpp"
 #include "gctool/image/change.hpp"
 #include "gctool/image/store.hpp"
+#include "image_events.hpp"
 #include "image_group.hpp"
 
 namespace gctool::tool {
@@ -34,6 +35,7 @@ void run_import(const Globals& globals, const ImportOptions& opts) {
   const UniqueFd input = open_input(opts.file);
   image::ImageStore store(globals.root);
   const auto imported = store.import_rootfs(image::fd_source(input), ref, config);
+  record_image_event(globals, "import", imported.id, ref ? ref->str() : imported.id);
   fmt::print("{}\n", imported.id);
 }
 

@@ -12,6 +12,7 @@
 #include "gctool/core/error.hpp"
 #include "gctool/core/fd.hpp"
 #include "gctool/image/load.hpp"
+#include "image_events.hpp"
 #include "image_group.hpp"
 #include "progress_bar.hpp"
 
@@ -42,6 +43,10 @@ void run_load(const Globals& globals, const LoadCliOptions& opts) {
     loaded = image::load_archive(store, image::fd_source(input), options);
   }
   bar.clear();
+  for (const auto& image : loaded) {
+    record_image_event(globals, "load", image.id,
+                       image.tags.empty() ? image.id : image.tags.front());
+  }
   if (opts.quiet) {
     return;
   }

@@ -8,6 +8,7 @@
 #include "command.hpp"
 #include "gctool/core/error.hpp"
 #include "gctool/image/store.hpp"
+#include "image_events.hpp"
 #include "image_group.hpp"
 
 namespace gctool::tool {
@@ -22,7 +23,14 @@ void run_rm(Globals& globals, const RmOptions& opts) {
   image::ImageStore store(globals.root);
   for (const auto& ref : opts.images) {
     try {
+      const auto image = store.try_resolve(ref);
       const auto result = store.remove(ref, opts.force);
+      for (const auto& tag : result.untagged) {
+        record_image_event(globals, "untag", image ? image->id : tag, tag);
+      }
+      for (const auto& id : result.deleted) {
+        record_image_event(globals, "delete", id, id);
+      }
       for (const auto& tag : result.untagged) {
         fmt::print("Untagged: {}\n", tag);
       }

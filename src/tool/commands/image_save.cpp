@@ -6,6 +6,7 @@
 #include "command.hpp"
 #include "gctool/core/fd.hpp"
 #include "gctool/image/save.hpp"
+#include "image_events.hpp"
 #include "image_group.hpp"
 
 namespace gctool::tool {
@@ -20,6 +21,9 @@ void run_save(const Globals& globals, const SaveOptions& opts) {
   const image::ImageStore store(globals.root);
   write_archive_output(opts.output,
                        [&](BorrowedFd out) { image::save_images(store, opts.images, out); });
+  for (const auto& ref : opts.images) {
+    record_image_event(globals, "save", store.resolve(ref).id, ref);
+  }
 }
 
 void add_save_options(CLI::App* cmd, Globals& globals) {

@@ -3,6 +3,7 @@
 
 #include "command.hpp"
 #include "gctool/image/store.hpp"
+#include "image_events.hpp"
 #include "image_group.hpp"
 
 namespace gctool::tool {
@@ -17,8 +18,10 @@ void add_tag_options(CLI::App* cmd, Globals& globals) {
   auto opts = std::make_shared<TagOptions>();
   cmd->add_option("source", opts->source, "SOURCE_IMAGE[:TAG] or id")->required();
   cmd->add_option("target", opts->target, "TARGET_IMAGE[:TAG]")->required();
-  cmd->callback(
-      [&globals, opts] { image::ImageStore(globals.root).tag(opts->source, opts->target); });
+  cmd->callback([&globals, opts] {
+    const auto image = image::ImageStore(globals.root).tag(opts->source, opts->target);
+    record_image_event(globals, "tag", image.id, image::parse_reference(opts->target).str());
+  });
 }
 
 void setup_image_tag(CLI::App& app, Globals& globals) {

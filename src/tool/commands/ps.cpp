@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "command.hpp"
+#include "container_columns.hpp"
 #include "container_store.hpp"
 #include "filters.hpp"
 #include "gctool/container/health.hpp"
@@ -37,74 +38,6 @@ struct PsOptions {
   std::vector<std::string> filters;
   std::string format;
 };
-
-std::string ago(const std::string& when, Clock::time_point now) {
-  if (when.empty()) {
-    return "";
-  }
-  const auto elapsed = std::chrono::duration_cast<std::chrono::seconds>(now - parse_rfc3339(when));
-  return format_duration_ago(std::max(elapsed, std::chrono::seconds(0)));
-}
-
-// The container's health status ("starting", "healthy", "unhealthy"), "none" without checks.
-std::string health_of(const Globals& globals, const container::Record& r) {
-  if (!container::health_enabled(r.spec.healthcheck)) {
-    return "none";
-  }
-  return container::read_health_status(std::filesystem::path(globals.root) / "containers" / r.id);
-}
-
-std::string status_text(const Globals& globals, const container::Record& r, Clock::time_point now) {
-  switch (r.state.status) {
-    case container::Status::running: {
-      std::string health;
-      if (!r.state.paused && container::health_enabled(r.spec.healthcheck)) {
-        const auto status = health_of(globals, r);
-        health = status == "starting" ? " (health: starting)" : " (" + status + ")";
-      }
-      return "Up " + ago(r.state.started_at, now) + (r.state.paused ? " (Paused)" : "") + health;
-    }
-    case container::Status::restarting:
-      return fmt::format("Restarting ({}) {} ago", r.state.exit_code,
-                         ago(r.state.finished_at, now));
-    case container::Status::exited:
-      return fmt::format("Exited ({}) {} ago", r.state.exit_code, ago(r.state.finished_at, now));
-    case container::Status::created:
-      return "Created";
-  }
-  return "";
-}
-
-// Docker's COMMAND column: the command line cut to 20 characters with "…", then quoted.
-std::string command_text(const container::Record& r, bool no_trunc) {
-  // An argument with spaces or quotes is shown single-quoted, as Docker shows `sh -c 'exit 3'`.
-  std::string command;
-  for (const auto& arg : r.args()) {
-    if (!command.empty()) {
-      command += ' ';
-    }
-    if (arg.find_first_of(" \t'\"$") == std::string::npos && !arg.empty()) {
-      command += arg;
-    } else {
-      command += '\'';
-      for (const char c : arg) {
-        command += c == '\'' ? std::string("'\\''") : std::string(1, c);
-      }
-      command += '\'';
-    }
-  }
-  if (!no_trunc && command.size() > 20) {
-    command = command.substr(0, 19) + "…";
-  }
-  std::string quoted = "\"";
-  for (const char c : command) {
-    if (c == '"' || c == '\\') {
-      quoted += '\\';
-    }
-    quoted += c;
-  }
-  return quoted + "\"";
-}
 
 // Docker's PORTS column: "0.0.0.0:18080->80/tcp, 0.0.0.0:5353->53/udp" while published.
 std::string ports_text(const container::Record& r) {
@@ -238,7 +171,7 @@ class PsFilter {
                                 });
                           }) &&
            filter_accepts(filters_, "health",
-                          [&](const auto& v) { return v == health_of(globals_, r); });
+                          [&](const auto& v) { return v == health_of(globals_.root, r); });
   }
 
  private:
@@ -309,7 +242,7 @@ void ps(const Globals& globals, const PsOptions& o) {
                           {"CreatedAt", r.created},
                           {"RunningFor", ago(r.created, now) + " ago"},
                           {"State", status_name(r.state)},
-                          {"Status", status_text(globals, r, now)},
+                          {"Status", status_text(globals.root, r, now)},
                           {"Ports", ports_text(r)},
                           {"Networks", r.network ? r.network->network
                                                  : container::network_name_of(r.spec.network_mode)},

@@ -7,6 +7,7 @@
 
 #include "command.hpp"
 #include "gctool/registry/client.hpp"
+#include "image_events.hpp"
 #include "image_group.hpp"
 #include "pull_output.hpp"
 
@@ -56,6 +57,7 @@ void run_pull(Globals& globals, const PullCliOptions& o) {
     }
     for (const auto& r : refs) {
       pull_with_output(globals.root, r, o.registry, stdout, o.quiet);
+      record_image_event(globals, "pull", r.full(), r.familiar_name());
       fmt::print("{}\n", r.full());
     }
   } catch (const Error& e) {

@@ -7,6 +7,7 @@
 
 #include "command.hpp"
 #include "gctool/registry/push.hpp"
+#include "image_events.hpp"
 #include "image_group.hpp"
 #include "pull_output.hpp"
 
@@ -36,6 +37,7 @@ void run_push(Globals& globals, const PushCliOptions& o) {
       };
     }
     const auto result = registry::push(store, ref, options);
+    record_image_event(globals, "push", ref.full(), ref.familiar_name());
     if (o.quiet) {
       fmt::print("{}\n", result.digest);
     } else {

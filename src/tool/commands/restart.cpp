@@ -9,6 +9,8 @@
 #include "command.hpp"
 #include "container_store.hpp"
 #include "gctool/cgroup/migration_warmup.hpp"
+#include "gctool/container/events.hpp"
+#include "gctool/container/runtime.hpp"
 #include "gctool/container/supervisor.hpp"
 #include "gctool/core/error.hpp"
 #include "multi_container.hpp"
@@ -32,7 +34,8 @@ void restart(Globals& globals, const RestartArgs& args) {
   for_all_containers(globals, args.refs, [&](const std::string& ref) {
     container::stop_container(store, ref, timeout);
     const auto warmup = cgroup::MigrationWarmup::start();
-    container::start_detached(store, ref);
+    const auto id = container::start_detached(store, ref);
+    container::record_container_event(store, container::inspect_container(store, id), "restart");
   });
 }
 

@@ -8,6 +8,7 @@
 
 #include "command.hpp"
 #include "container_store.hpp"
+#include "gctool/container/attach.hpp"
 #include "gctool/container/foreground.hpp"
 #include "gctool/container/runtime.hpp"
 #include "gctool/container/supervisor.hpp"
@@ -33,8 +34,46 @@ int run_detached(const Globals& globals, const container::SupervisorOptions& opt
   return 0;
 }
 
+// -it: as Docker, the container runs under a supervisor and this process attaches to it before
+// it starts, so that the detach keys leave it running. Returns the container's exit code, or 0
+// once detached.
+int run_interactive(const Globals& globals, const RunOptions& o,
+                    const container::SupervisorOptions& options, container::Spec spec,
+                    CidFile& cidfile) {
+  container::AttachOptions attach;
+  attach.detach_keys = container::parse_detach_keys(
+      o.detach_keys.empty() ? container::kDefaultDetachKeys : o.detach_keys);
+  attach.eof_ends_input = true;
+  const auto store = open_container_store(globals);
+  UniqueFd sock;
+  std::string id;
+  try {
+    id = container::run_detached(store, std::move(spec), options, [&](const std::string& ready) {
+      sock = container::connect_attach_socket(store.dir(ready));
+    });
+  } catch (const container::StartError& e) {
+    std::fflush(stdout);
+    print_error(e.what());
+    return e.exit_code();
+  }
+  cidfile.write(id);
+  const auto code = container::attach_session(std::move(sock), true, true, attach);
+  if (!code) {
+    return 0;
+  }
+  // Returns once the exit is in the record, so that what runs next sees it.
+  try {
+    return container::wait_container(store, id);
+  } catch (const Error&) {
+    return *code;  // removed meanwhile (--rm)
+  }
+}
+
 int run(const Globals& globals, const RunOptions& o, const std::vector<std::string>& words) {
   // Checked with or without -d, before anything is created.
+  if (!o.detach_keys.empty()) {
+    container::parse_detach_keys(o.detach_keys);
+  }
   const auto options = supervisor_options(o);
   const auto streams = attach_streams(o);
   auto spec = build_spec(globals.root, o, words, "run");
@@ -42,6 +81,9 @@ int run(const Globals& globals, const RunOptions& o, const std::vector<std::stri
   CidFile cidfile(o.cidfile);
   if (o.detach) {
     return run_detached(globals, options, std::move(spec), cidfile);
+  }
+  if (o.interactive && o.tty && o.attach.empty()) {
+    return run_interactive(globals, o, options, std::move(spec), cidfile);
   }
   // Blocked from here on, so a signal sent while the container starts is forwarded, not fatal.
   io::SignalSet signals(container::kForwardedSignals);
@@ -62,6 +104,8 @@ void setup_run(CLI::App& app, Globals& globals) {
   cmd->add_flag("-d,--detach", o->detach, "Run the container in the background, print its ID");
   cmd->add_option("-a,--attach", o->attach, "Attach to STDIN, STDOUT or STDERR")
       ->allow_extra_args(false);
+  cmd->add_option("--detach-keys", o->detach_keys,
+                  "Override the key sequence for detaching a container (with -it)");
   add_run_options(cmd, *o);
   // IMAGE and everything after it belong to the container: `run busybox ls -l` must not parse -l.
   cmd->prefix_command();

@@ -248,6 +248,14 @@ container::Spec build_spec(const std::string& root, const RunOptions& o,
   spec.domainname = o.domainname;
   spec.tty = o.tty;
   spec.open_stdin = o.interactive;
+  const auto streams = attach_streams(o);
+  spec.attach_stdout = !o.detach && streams.out;
+  spec.attach_stderr = !o.detach && streams.err;
+  spec.attach_stdin =
+      !o.detach && (o.attach.empty() ? o.interactive
+                                     : std::any_of(o.attach.begin(), o.attach.end(), [](auto& s) {
+                                         return s == "stdin" || s == "STDIN";
+                                       }));
   spec.read_only_rootfs = o.read_only;
   spec.auto_remove = o.rm;
   return spec;

@@ -22,6 +22,7 @@ struct RunOptions {
   bool rm = false;
   bool detach = false;              // run only
   std::vector<std::string> attach;  // run only: -a STDIN|STDOUT|STDERR
+  std::string detach_keys;          // run only: --detach-keys, with -it
   std::string restart = "no";
   std::vector<std::string> log_opts;
   std::string log_driver = "local";

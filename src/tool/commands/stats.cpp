@@ -30,7 +30,7 @@ struct StatsArgs {
   std::vector<std::string> refs;
 };
 
-const ListColumns kColumns{
+const ListColumns kStatsColumns{
     "table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}"
     "\t{{.PIDs}}",
     {{"ID", "CONTAINER ID"},
@@ -134,7 +134,7 @@ io::Task<void> show(io::Loop& loop, const container::ContainerStore& store, cons
       rows.push_back(row(w, now, a.no_trunc));
       w.last = now;
     }
-    const auto text = render_list(a.format, kColumns, rows);
+    const auto text = render_list(a.format, kStatsColumns, rows);
     if (!a.no_stream) {
       std::fputs("\033[2J\033[H", stdout);
     }
@@ -148,7 +148,7 @@ io::Task<void> show(io::Loop& loop, const container::ContainerStore& store, cons
 
 void stats(Globals& globals, const StatsArgs& a) {
   // A bad template is bad input: exit 125 before anything is read.
-  (void)render_list(a.format, kColumns, {});
+  (void)render_list(a.format, kStatsColumns, {});
   const auto store = open_container_store(globals);
   with_daemon_exit_code(globals, [&] {
     for (const auto& ref : a.refs) {

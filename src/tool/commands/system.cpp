@@ -1,14 +1,17 @@
 // `gctool system prune [-a] [--volumes] [-f]` and `gctool system df [-v]`: what stopped
 // containers, unused networks, images and volumes take, and their removal, as Docker's.
+#include <chrono>
 #include <memory>
 
 #include <fmt/format.h>
 
 #include "command.hpp"
 #include "command_group.hpp"
+#include "container_columns.hpp"
 #include "container_store.hpp"
 #include "gctool/container/prune.hpp"
 #include "gctool/container/volume.hpp"
+#include "gctool/core/ids.hpp"
 #include "gctool/net/network.hpp"
 #include "prune_output.hpp"
 #include "table.hpp"
@@ -60,10 +63,58 @@ std::string reclaimable(const container::DiskUsage& usage) {
                      usage.reclaimable * 100 / usage.size);
 }
 
+// Docker's `system df -v`: a table of images, one of containers, one of volumes, then the build
+// cache (gctool keeps none).
+void print_verbose(const Globals& globals, const container::SystemDiskUsage& usage) {
+  const auto now = std::chrono::system_clock::now();
+  const auto since = [&](const std::string& when) {
+    return when.empty() ? std::string("N/A") : ago(when, now) + " ago";
+  };
+  std::vector<std::vector<std::string>> images{{"REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE",
+                                                "SHARED SIZE", "UNIQUE SIZE", "CONTAINERS"}};
+  for (const auto& row : usage.image_rows) {
+    auto tags = row.image.repo_tags;
+    if (tags.empty()) {
+      tags.push_back("<none>:<none>");
+    }
+    for (const auto& tag : tags) {
+      const auto colon = tag.rfind(':');
+      images.push_back({tag.substr(0, colon), tag.substr(colon + 1), row.image.short_id(),
+                        since(row.image.created), human_size(row.shared + row.unique),
+                        human_size(row.shared), human_size(row.unique),
+                        std::to_string(row.containers)});
+    }
+  }
+  fmt::print("Images space usage:\n\n");
+  print_table(images);
+  std::vector<std::vector<std::string>> containers{
+      {"CONTAINER ID", "IMAGE", "COMMAND", "LOCAL VOLUMES", "SIZE", "CREATED", "STATUS", "NAMES"}};
+  for (const auto& row : usage.container_rows) {
+    const auto& r = row.record;
+    containers.push_back({short_id(r.id), r.spec.image_ref, command_text(r, false),
+                          std::to_string(row.local_volumes), human_size(row.size), since(r.created),
+                          status_text(globals.root, r, now), r.name});
+  }
+  fmt::print("\nContainers space usage:\n\n");
+  print_table(containers);
+  std::vector<std::vector<std::string>> volumes{{"VOLUME NAME", "LINKS", "SIZE"}};
+  for (const auto& row : usage.volume_rows) {
+    volumes.push_back({row.name, std::to_string(row.links), human_size(row.size)});
+  }
+  fmt::print("\nLocal Volumes space usage:\n\n");
+  print_table(volumes);
+  fmt::print("\nBuild cache usage: 0B\n\n");
+  print_table({{"CACHE ID", "CACHE TYPE", "SIZE", "CREATED", "LAST USED", "USAGE", "SHARED"}});
+}
+
 void df(const Globals& globals, const SystemArgs& args) {
   const auto store = open_container_store(globals);
   const image::ImageStore images(globals.root);
   const auto usage = container::disk_usage(store, images);
+  if (args.verbose) {
+    print_verbose(globals, usage);
+    return;
+  }
   std::vector<std::vector<std::string>> rows{{"TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"}};
   const auto row = [&](const char* type, const container::DiskUsage& u) {
     rows.push_back({type, std::to_string(u.total), std::to_string(u.active), human_size(u.size),
@@ -73,13 +124,6 @@ void df(const Globals& globals, const SystemArgs& args) {
   row("Containers", usage.containers);
   row("Local Volumes", usage.volumes);
   rows.push_back({"Build Cache", "0", "0", "0B", "0B"});
-  if (args.verbose) {
-    fmt::print(
-        "Space used by images: {}\nSpace used by containers: {}\n"
-        "Space used by local volumes: {}\n\n",
-        human_size(usage.images.size), human_size(usage.containers.size),
-        human_size(usage.volumes.size));
-  }
   print_table(rows);
 }
 

@@ -5,6 +5,7 @@
 
 #include "command.hpp"
 #include "container_store.hpp"
+#include "gctool/cgroup/driver.hpp"
 #include "gctool/container/update.hpp"
 #include "gctool/core/error.hpp"
 #include "gctool/core/units.hpp"
@@ -18,6 +19,7 @@ struct UpdateArgs {
   std::string cpuset_cpus;
   std::string cpuset_mems;
   std::string memory;
+  std::string memory_swap;
   std::optional<std::int64_t> pids_limit;
   std::string restart;
   std::vector<std::string> refs;
@@ -39,6 +41,9 @@ container::ContainerUpdate parse(const UpdateArgs& a) {
   if (!a.memory.empty()) {
     r.memory_bytes = parse_memory_size(a.memory);
   }
+  if (!a.memory_swap.empty()) {
+    r.memory_swap = a.memory_swap == "-1" ? -1 : parse_memory_size(a.memory_swap);
+  }
   r.pids_limit = a.pids_limit;
   if (!a.restart.empty()) {
     update.restart = container::parse_restart_policy(a.restart);
@@ -51,7 +56,14 @@ container::ContainerUpdate parse(const UpdateArgs& a) {
   if (alone.pids_limit && *alone.pids_limit <= 0) {
     alone.pids_limit.reset();
   }
+  // --memory-swap alone is checked against each container's memory limit.
+  if (!alone.memory_bytes) {
+    alone.memory_swap.reset();
+  }
   cgroup::validate(alone);
+  for (const auto& warning : cgroup::host_driver()->check_supported(r)) {
+    print_error(warning);
+  }
   return update;
 }
 
@@ -63,6 +75,8 @@ void setup_update(CLI::App& app, Globals& globals) {
   cmd->add_option("--cpuset-cpus", a->cpuset_cpus, "CPUs in which to allow execution (0-3, 0,1)");
   cmd->add_option("--cpuset-mems", a->cpuset_mems, "MEMs in which to allow execution (0-3, 0,1)");
   cmd->add_option("-m,--memory", a->memory, "Memory limit");
+  cmd->add_option("--memory-swap", a->memory_swap,
+                  "Swap limit equal to memory plus swap: -1 to enable unlimited swap");
   cmd->add_option("--pids-limit", a->pids_limit,
                   "Tune container pids limit (set -1 for unlimited)");
   cmd->add_option("--restart", a->restart, "Restart policy to apply when a container exits");
