@@ -1,235 +1,260 @@
 // libarchive (with libxml2 and ICU behind it), libnftables, libcurl and libcrypto (with TLS,
-// HTTP/2, LDAP and Kerberos behind them) and libisal are loaded by the CLI when a
-// command first calls them, not at every start: the dynamic linker spent about 4 ms of CPU on
-// them in each `gctool run`, which uses neither. Each function below is a stub that jumps
-// through a pointer; the pointer first leads to a resolver that dlopens the library, looks the
-// function up and stores it, so later calls cost one indirect jump.
-// The CLI links with --as-needed: a function missing here leaves the library linked as before
+// HTTP/2, LDAP and Kerberos behind them) and libisal are loaded by the CLI when a command first
+// calls them, not at every start: the dynamic linker spent about 4 ms of CPU on them in each
+// `gctool run`, which uses none of them (measured on a 2-CPU VM).
+//
+// Each function the library calls is defined here with the signature of the library's own header
+// (the compiler checks it against that declaration) and calls through a table of typed pointers.
+// The first call into a library opens it with dlopen and fills its whole table, so a missing
+// library or function is a gctool::Error thrown from that first call, which the library makes
+// from its own code (a constructor such as Sha256's), never from inside a C callback. Plain C++:
+// it builds on every architecture.
+//
+// The CLI links with --as-needed: a function missing here leaves its library linked as before
 // (slower start, same behaviour), never an undefined symbol. benchmarks/run reports that case.
+#include <archive.h>
+#include <archive_entry.h>
+#include <curl/curl.h>
 #include <dlfcn.h>
+#include <isa-l/igzip_lib.h>
+#include <nftables/libnftables.h>
+#include <openssl/evp.h>
 
-#include <cstdio>
-#include <cstdlib>
-#include <cstring>
+#include <cerrno>
+#include <cstdarg>
+#include <gctool/core/error.hpp>
 
-#if defined(__x86_64__) && defined(__linux__)
+// curl.h turns these into type-checking macros under optimisation; here they are the functions.
+#undef curl_easy_setopt
+#undef curl_easy_getinfo
+#undef curl_multi_setopt
 
-// X(function, library index)
-#define GCTOOL_LAZY_FUNCTIONS(X)                \
-  X(archive_entry_atime, 0)                     \
-  X(archive_entry_atime_is_set, 0)              \
-  X(archive_entry_atime_nsec, 0)                \
-  X(archive_entry_copy_stat, 0)                 \
-  X(archive_entry_filetype, 0)                  \
-  X(archive_entry_free, 0)                      \
-  X(archive_entry_gid, 0)                       \
-  X(archive_entry_hardlink, 0)                  \
-  X(archive_entry_mtime, 0)                     \
-  X(archive_entry_mtime_nsec, 0)                \
-  X(archive_entry_new, 0)                       \
-  X(archive_entry_pathname, 0)                  \
-  X(archive_entry_pathname_utf8, 0)             \
-  X(archive_entry_perm, 0)                      \
-  X(archive_entry_rdevmajor, 0)                 \
-  X(archive_entry_rdevminor, 0)                 \
-  X(archive_entry_set_filetype, 0)              \
-  X(archive_entry_set_gid, 0)                   \
-  X(archive_entry_set_hardlink, 0)              \
-  X(archive_entry_set_mtime, 0)                 \
-  X(archive_entry_set_pathname, 0)              \
-  X(archive_entry_set_perm, 0)                  \
-  X(archive_entry_set_rdevmajor, 0)             \
-  X(archive_entry_set_rdevminor, 0)             \
-  X(archive_entry_set_size, 0)                  \
-  X(archive_entry_set_symlink, 0)               \
-  X(archive_entry_set_uid, 0)                   \
-  X(archive_entry_size, 0)                      \
-  X(archive_entry_symlink, 0)                   \
-  X(archive_entry_symlink_utf8, 0)              \
-  X(archive_entry_uid, 0)                       \
-  X(archive_entry_xattr_add_entry, 0)           \
-  X(archive_entry_xattr_next, 0)                \
-  X(archive_entry_xattr_reset, 0)               \
-  X(archive_error_string, 0)                    \
-  X(archive_read_data, 0)                       \
-  X(archive_read_data_block, 0)                 \
-  X(archive_read_free, 0)                       \
-  X(archive_read_new, 0)                        \
-  X(archive_read_next_header, 0)                \
-  X(archive_read_open, 0)                       \
-  X(archive_read_support_filter_all, 0)         \
-  X(archive_read_support_format_raw, 0)         \
-  X(archive_read_support_format_tar, 0)         \
-  X(archive_write_add_filter_gzip, 0)           \
-  X(archive_write_add_filter_zstd, 0)           \
-  X(archive_write_close, 0)                     \
-  X(archive_write_data, 0)                      \
-  X(archive_write_free, 0)                      \
-  X(archive_write_header, 0)                    \
-  X(archive_write_new, 0)                       \
-  X(archive_write_open, 0)                      \
-  X(archive_write_open_fd, 0)                   \
-  X(archive_write_set_bytes_in_last_block, 0)   \
-  X(archive_write_set_bytes_per_block, 0)       \
-  X(archive_write_set_format_pax_restricted, 0) \
-  X(archive_write_set_format_raw, 0)            \
-  X(archive_write_set_options, 0)               \
-  X(nft_ctx_buffer_error, 1)                    \
-  X(nft_ctx_buffer_output, 1)                   \
-  X(nft_ctx_free, 1)                            \
-  X(nft_ctx_get_error_buffer, 1)                \
-  X(nft_ctx_get_output_buffer, 1)               \
-  X(nft_ctx_new, 1)                             \
-  X(nft_ctx_output_get_flags, 1)                \
-  X(nft_ctx_output_set_flags, 1)                \
-  X(nft_run_cmd_from_buffer, 1)                 \
-  X(curl_easy_cleanup, 2)                       \
-  X(curl_easy_escape, 2)                        \
-  X(curl_easy_getinfo, 2)                       \
-  X(curl_easy_init, 2)                          \
-  X(curl_easy_pause, 2)                         \
-  X(curl_easy_setopt, 2)                        \
-  X(curl_easy_strerror, 2)                      \
-  X(curl_free, 2)                               \
-  X(curl_global_init, 2)                        \
-  X(curl_multi_add_handle, 2)                   \
-  X(curl_multi_cleanup, 2)                      \
-  X(curl_multi_info_read, 2)                    \
-  X(curl_multi_init, 2)                         \
-  X(curl_multi_perform, 2)                      \
-  X(curl_multi_poll, 2)                         \
-  X(curl_multi_remove_handle, 2)                \
-  X(curl_multi_setopt, 2)                       \
-  X(curl_multi_strerror, 2)                     \
-  X(curl_slist_append, 2)                       \
-  X(curl_slist_free_all, 2)                     \
-  X(EVP_DecodeBlock, 3)                         \
-  X(EVP_DigestFinal_ex, 3)                      \
-  X(EVP_DigestInit_ex, 3)                       \
-  X(EVP_DigestUpdate, 3)                        \
-  X(EVP_EncodeBlock, 3)                         \
-  X(EVP_MD_CTX_free, 3)                         \
-  X(EVP_MD_CTX_new, 3)                          \
-  X(EVP_sha256, 3)                              \
-  X(isal_inflate, 4)                            \
-  X(isal_inflate_init, 4)                       \
-  X(isal_inflate_reset, 4)
+// X(return type, function, (parameters), (arguments)); curl's variadic functions are below.
+#define GCTOOL_LAZY_ARCHIVE(X)                                                                     \
+  X(time_t, archive_entry_atime, (archive_entry * a), (a))                                         \
+  X(int, archive_entry_atime_is_set, (archive_entry * a), (a))                                     \
+  X(long, archive_entry_atime_nsec, (archive_entry * a), (a))                                      \
+  X(void, archive_entry_copy_stat, (archive_entry * a, const struct stat* b), (a, b))              \
+  X(mode_t, archive_entry_filetype, (archive_entry * a), (a))                                      \
+  X(void, archive_entry_free, (archive_entry * a), (a))                                            \
+  X(la_int64_t, archive_entry_gid, (archive_entry * a), (a))                                       \
+  X(const char*, archive_entry_hardlink, (archive_entry * a), (a))                                 \
+  X(time_t, archive_entry_mtime, (archive_entry * a), (a))                                         \
+  X(long, archive_entry_mtime_nsec, (archive_entry * a), (a))                                      \
+  X(archive_entry*, archive_entry_new, (), ())                                                     \
+  X(const char*, archive_entry_pathname, (archive_entry * a), (a))                                 \
+  X(const char*, archive_entry_pathname_utf8, (archive_entry * a), (a))                            \
+  X(mode_t, archive_entry_perm, (archive_entry * a), (a))                                          \
+  X(dev_t, archive_entry_rdevmajor, (archive_entry * a), (a))                                      \
+  X(dev_t, archive_entry_rdevminor, (archive_entry * a), (a))                                      \
+  X(void, archive_entry_set_filetype, (archive_entry * a, unsigned int b), (a, b))                 \
+  X(void, archive_entry_set_gid, (archive_entry * a, la_int64_t b), (a, b))                        \
+  X(void, archive_entry_set_hardlink, (archive_entry * a, const char* b), (a, b))                  \
+  X(void, archive_entry_set_mtime, (archive_entry * a, time_t b, long c), (a, b, c))               \
+  X(void, archive_entry_set_pathname, (archive_entry * a, const char* b), (a, b))                  \
+  X(void, archive_entry_set_perm, (archive_entry * a, mode_t b), (a, b))                           \
+  X(void, archive_entry_set_rdevmajor, (archive_entry * a, dev_t b), (a, b))                       \
+  X(void, archive_entry_set_rdevminor, (archive_entry * a, dev_t b), (a, b))                       \
+  X(void, archive_entry_set_size, (archive_entry * a, la_int64_t b), (a, b))                       \
+  X(void, archive_entry_set_symlink, (archive_entry * a, const char* b), (a, b))                   \
+  X(void, archive_entry_set_uid, (archive_entry * a, la_int64_t b), (a, b))                        \
+  X(la_int64_t, archive_entry_size, (archive_entry * a), (a))                                      \
+  X(const char*, archive_entry_symlink, (archive_entry * a), (a))                                  \
+  X(const char*, archive_entry_symlink_utf8, (archive_entry * a), (a))                             \
+  X(la_int64_t, archive_entry_uid, (archive_entry * a), (a))                                       \
+  X(void, archive_entry_xattr_add_entry,                                                           \
+    (archive_entry * a, const char* b, const void* c, size_t d), (a, b, c, d))                     \
+  X(int, archive_entry_xattr_next, (archive_entry * a, const char** b, const void** c, size_t* d), \
+    (a, b, c, d))                                                                                  \
+  X(int, archive_entry_xattr_reset, (archive_entry * a), (a))                                      \
+  X(const char*, archive_error_string, (archive * a), (a))                                         \
+  X(la_ssize_t, archive_read_data, (archive * a, void* b, size_t c), (a, b, c))                    \
+  X(int, archive_read_data_block, (archive * a, const void** b, size_t* c, la_int64_t* d),         \
+    (a, b, c, d))                                                                                  \
+  X(int, archive_read_free, (archive * a), (a))                                                    \
+  X(archive*, archive_read_new, (), ())                                                            \
+  X(int, archive_read_next_header, (archive * a, archive_entry * *b), (a, b))                      \
+  X(int, archive_read_open,                                                                        \
+    (archive * a, void* b, archive_open_callback* c, archive_read_callback* d,                     \
+     archive_close_callback* e),                                                                   \
+    (a, b, c, d, e))                                                                               \
+  X(int, archive_read_support_filter_all, (archive * a), (a))                                      \
+  X(int, archive_read_support_format_raw, (archive * a), (a))                                      \
+  X(int, archive_read_support_format_tar, (archive * a), (a))                                      \
+  X(int, archive_write_add_filter_gzip, (archive * a), (a))                                        \
+  X(int, archive_write_add_filter_zstd, (archive * a), (a))                                        \
+  X(int, archive_write_close, (archive * a), (a))                                                  \
+  X(la_ssize_t, archive_write_data, (archive * a, const void* b, size_t c), (a, b, c))             \
+  X(int, archive_write_free, (archive * a), (a))                                                   \
+  X(int, archive_write_header, (archive * a, archive_entry * b), (a, b))                           \
+  X(archive*, archive_write_new, (), ())                                                           \
+  X(int, archive_write_open,                                                                       \
+    (archive * a, void* b, archive_open_callback* c, archive_write_callback* d,                    \
+     archive_close_callback* e),                                                                   \
+    (a, b, c, d, e))                                                                               \
+  X(int, archive_write_open_fd, (archive * a, int b), (a, b))                                      \
+  X(int, archive_write_set_bytes_in_last_block, (archive * a, int b), (a, b))                      \
+  X(int, archive_write_set_bytes_per_block, (archive * a, int b), (a, b))                          \
+  X(int, archive_write_set_format_pax_restricted, (archive * a), (a))                              \
+  X(int, archive_write_set_format_raw, (archive * a), (a))                                         \
+  X(int, archive_write_set_options, (archive * a, const char* b), (a, b))
 
-// Per function: the stub, a slot that holds where the stub jumps (first the function's
-// resolver entry), and the resolver entry, which hands the slot's address to the common part.
-#define GCTOOL_LAZY_STUB(name, library)                            \
-  asm(".text\n"                                                    \
-      ".globl " #name                                              \
-      "\n"                                                         \
-      ".type " #name ", @function\n" #name                         \
-      ":\n"                                                        \
-      "  jmp *gctool_lazy_slot_" #name                             \
-      "(%rip)\n"                                                   \
-      "gctool_lazy_first_" #name                                   \
-      ":\n"                                                        \
-      "  leaq gctool_lazy_slot_" #name                             \
-      "(%rip), %r11\n"                                             \
-      "  jmp gctool_lazy_common\n"                                 \
-      ".data\n"                                                    \
-      ".balign 8\n"                                                \
-      ".globl gctool_lazy_slot_" #name                             \
-      "\n"                                                         \
-      ".hidden gctool_lazy_slot_" #name                            \
-      "\n"                                                         \
-      "gctool_lazy_slot_" #name ": .quad gctool_lazy_first_" #name \
-      "\n"                                                         \
-      ".text\n");
-GCTOOL_LAZY_FUNCTIONS(GCTOOL_LAZY_STUB)
+#define GCTOOL_LAZY_NFTABLES(X)                                            \
+  X(int, nft_ctx_buffer_error, (nft_ctx * a), (a))                         \
+  X(int, nft_ctx_buffer_output, (nft_ctx * a), (a))                        \
+  X(void, nft_ctx_free, (nft_ctx * a), (a))                                \
+  X(const char*, nft_ctx_get_error_buffer, (nft_ctx * a), (a))             \
+  X(const char*, nft_ctx_get_output_buffer, (nft_ctx * a), (a))            \
+  X(nft_ctx*, nft_ctx_new, (uint32_t a), (a))                              \
+  X(unsigned int, nft_ctx_output_get_flags, (nft_ctx * a), (a))            \
+  X(void, nft_ctx_output_set_flags, (nft_ctx * a, unsigned int b), (a, b)) \
+  X(int, nft_run_cmd_from_buffer, (nft_ctx * a, const char* b), (a, b))
 
-// Saves the argument registers (integer and vector), resolves, restores and jumps to the
-// function with the caller's arguments and return address untouched.
-asm(".text\n"
-    "gctool_lazy_common:\n"
-    "  pushq %rdi\n"
-    "  pushq %rsi\n"
-    "  pushq %rdx\n"
-    "  pushq %rcx\n"
-    "  pushq %r8\n"
-    "  pushq %r9\n"
-    "  pushq %rax\n"
-    "  pushq %r11\n"
-    "  subq $136, %rsp\n"
-    "  movdqu %xmm0, 0(%rsp)\n"
-    "  movdqu %xmm1, 16(%rsp)\n"
-    "  movdqu %xmm2, 32(%rsp)\n"
-    "  movdqu %xmm3, 48(%rsp)\n"
-    "  movdqu %xmm4, 64(%rsp)\n"
-    "  movdqu %xmm5, 80(%rsp)\n"
-    "  movdqu %xmm6, 96(%rsp)\n"
-    "  movdqu %xmm7, 112(%rsp)\n"
-    "  movq %r11, %rdi\n"
-    "  call gctool_lazy_resolve\n"
-    "  movq %rax, %r10\n"
-    "  movdqu 0(%rsp), %xmm0\n"
-    "  movdqu 16(%rsp), %xmm1\n"
-    "  movdqu 32(%rsp), %xmm2\n"
-    "  movdqu 48(%rsp), %xmm3\n"
-    "  movdqu 64(%rsp), %xmm4\n"
-    "  movdqu 80(%rsp), %xmm5\n"
-    "  movdqu 96(%rsp), %xmm6\n"
-    "  movdqu 112(%rsp), %xmm7\n"
-    "  addq $136, %rsp\n"
-    "  popq %r11\n"
-    "  popq %rax\n"
-    "  popq %r9\n"
-    "  popq %r8\n"
-    "  popq %rcx\n"
-    "  popq %rdx\n"
-    "  popq %rsi\n"
-    "  popq %rdi\n"
-    "  jmp *%r10\n");
+#define GCTOOL_LAZY_CURL(X)                                                                  \
+  X(void, curl_easy_cleanup, (CURL * a), (a))                                                \
+  X(char*, curl_easy_escape, (CURL * a, const char* b, int c), (a, b, c))                    \
+  X(CURL*, curl_easy_init, (), ())                                                           \
+  X(CURLcode, curl_easy_pause, (CURL * a, int b), (a, b))                                    \
+  X(const char*, curl_easy_strerror, (CURLcode a), (a))                                      \
+  X(void, curl_free, (void* a), (a))                                                         \
+  X(CURLcode, curl_global_init, (long a), (a))                                               \
+  X(CURLMcode, curl_multi_add_handle, (CURLM * a, CURL * b), (a, b))                         \
+  X(CURLMcode, curl_multi_cleanup, (CURLM * a), (a))                                         \
+  X(CURLMsg*, curl_multi_info_read, (CURLM * a, int* b), (a, b))                             \
+  X(CURLM*, curl_multi_init, (), ())                                                         \
+  X(CURLMcode, curl_multi_perform, (CURLM * a, int* b), (a, b))                              \
+  X(CURLMcode, curl_multi_poll, (CURLM * a, curl_waitfd * b, unsigned int c, int d, int* e), \
+    (a, b, c, d, e))                                                                         \
+  X(CURLMcode, curl_multi_remove_handle, (CURLM * a, CURL * b), (a, b))                      \
+  X(const char*, curl_multi_strerror, (CURLMcode a), (a))                                    \
+  X(curl_slist*, curl_slist_append, (curl_slist * a, const char* b), (a, b))                 \
+  X(void, curl_slist_free_all, (curl_slist * a), (a))
 
-#define GCTOOL_LAZY_SLOT_DECLARATION(name, library) extern "C" void* gctool_lazy_slot_##name;
-GCTOOL_LAZY_FUNCTIONS(GCTOOL_LAZY_SLOT_DECLARATION)
+#define GCTOOL_LAZY_CRYPTO(X)                                                                \
+  X(int, EVP_DecodeBlock, (unsigned char* a, const unsigned char* b, int c), (a, b, c))      \
+  X(int, EVP_DigestFinal_ex, (EVP_MD_CTX * a, unsigned char* b, unsigned int* c), (a, b, c)) \
+  X(int, EVP_DigestInit_ex, (EVP_MD_CTX * a, const EVP_MD* b, ENGINE* c), (a, b, c))         \
+  X(int, EVP_DigestUpdate, (EVP_MD_CTX * a, const void* b, size_t c), (a, b, c))             \
+  X(int, EVP_EncodeBlock, (unsigned char* a, const unsigned char* b, int c), (a, b, c))      \
+  X(void, EVP_MD_CTX_free, (EVP_MD_CTX * a), (a))                                            \
+  X(EVP_MD_CTX*, EVP_MD_CTX_new, (), ())                                                     \
+  X(const EVP_MD*, EVP_sha256, (), ())
+
+#define GCTOOL_LAZY_ISAL(X)                            \
+  X(int, isal_inflate, (inflate_state * a), (a))       \
+  X(void, isal_inflate_init, (inflate_state * a), (a)) \
+  X(void, isal_inflate_reset, (inflate_state * a), (a))
+
+#define GCTOOL_LAZY_CURL_VARIADIC(X)                                   \
+  X(CURLcode, curl_easy_getinfo, (CURL * a, CURLINFO b, ...), (a, b))  \
+  X(CURLcode, curl_easy_setopt, (CURL * a, CURLoption b, ...), (a, b)) \
+  X(CURLMcode, curl_multi_setopt, (CURLM * a, CURLMoption b, ...), (a, b))
 
 namespace {
 
-struct LazyFunction {
-  void** slot;
-  const char* name;
-  int library;
-};
+void* open_library(const char* soname) {
+  void* handle = ::dlopen(soname, RTLD_NOW | RTLD_LOCAL);
+  if (handle == nullptr) {
+    throw gctool::Error(ELIBACC, fmt::format("load {}", ::dlerror()));
+  }
+  return handle;
+}
 
-#define GCTOOL_LAZY_ENTRY(name, library) {&gctool_lazy_slot_##name, #name, library},
-const LazyFunction kFunctions[] = {GCTOOL_LAZY_FUNCTIONS(GCTOOL_LAZY_ENTRY)};
-
-// The sonames the build linked against (CMake passes them).
-const char* const kLibraries[] = {GCTOOL_LAZY_LIBARCHIVE, GCTOOL_LAZY_LIBNFTABLES,
-                                  GCTOOL_LAZY_LIBCURL, GCTOOL_LAZY_LIBCRYPTO, GCTOOL_LAZY_LIBISAL};
-void* handles[5] = {};
-
-[[noreturn]] void lazy_failure(const char* what, const char* detail) {
-  std::fprintf(stderr, "gctool: %s: %s\n", what, detail != nullptr ? detail : "unknown error");
-  std::exit(125);
+template <typename Function>
+Function look_up(void* handle, const char* name) {
+  void* address = ::dlsym(handle, name);
+  if (address == nullptr) {
+    throw gctool::Error(ELIBBAD, fmt::format("load {}", ::dlerror()));
+  }
+  return reinterpret_cast<Function>(address);
 }
 
 }  // namespace
 
-extern "C" __attribute__((used)) void* gctool_lazy_resolve(void** slot) {
-  for (const auto& function : kFunctions) {
-    if (function.slot != slot) {
-      continue;
-    }
-    void*& handle = handles[function.library];
-    if (handle == nullptr) {
-      handle = ::dlopen(kLibraries[function.library], RTLD_NOW | RTLD_LOCAL);
-      if (handle == nullptr) {
-        lazy_failure(kLibraries[function.library], ::dlerror());
-      }
-    }
-    void* address = ::dlsym(handle, function.name);
-    if (address == nullptr) {
-      lazy_failure(function.name, ::dlerror());
-    }
-    *slot = address;
-    return address;
+#define GCTOOL_LAZY_MEMBER(result, name, parameters, arguments) decltype(&::name) name;
+#define GCTOOL_LAZY_LOOK_UP(result, name, parameters, arguments) \
+  name = look_up<decltype(&::name)>(handle, #name);
+
+// One library's table: a pointer per function, all looked up when the library is first needed;
+// after a failure the next call tries again.
+#define GCTOOL_LAZY_TABLE(table, list, soname) \
+  namespace {                                  \
+  struct table {                               \
+    list(GCTOOL_LAZY_MEMBER) table() {         \
+      void* handle = open_library(soname);     \
+      list(GCTOOL_LAZY_LOOK_UP)                \
+    }                                          \
+  };                                           \
+  const table& lazy_##table() {                \
+    static const table loaded;                 \
+    return loaded;                             \
+  }                                            \
   }
-  lazy_failure("lazy library function", "unknown slot");
+
+// The sonames the build linked against (CMake passes them).
+GCTOOL_LAZY_TABLE(Archive, GCTOOL_LAZY_ARCHIVE, GCTOOL_LAZY_LIBARCHIVE)
+GCTOOL_LAZY_TABLE(Nftables, GCTOOL_LAZY_NFTABLES, GCTOOL_LAZY_LIBNFTABLES)
+#define GCTOOL_LAZY_CURL_ALL(X) GCTOOL_LAZY_CURL(X) GCTOOL_LAZY_CURL_VARIADIC(X)
+GCTOOL_LAZY_TABLE(Curl, GCTOOL_LAZY_CURL_ALL, GCTOOL_LAZY_LIBCURL)
+GCTOOL_LAZY_TABLE(Crypto, GCTOOL_LAZY_CRYPTO, GCTOOL_LAZY_LIBCRYPTO)
+GCTOOL_LAZY_TABLE(Isal, GCTOOL_LAZY_ISAL, GCTOOL_LAZY_LIBISAL)
+
+#define GCTOOL_LAZY_DEFINE(table, result, name, parameters, arguments) \
+  extern "C" result name parameters {                                  \
+    return lazy_##table().name arguments;                              \
+  }
+#define GCTOOL_LAZY_DEFINE_ARCHIVE(...) GCTOOL_LAZY_DEFINE(Archive, __VA_ARGS__)
+#define GCTOOL_LAZY_DEFINE_NFTABLES(...) GCTOOL_LAZY_DEFINE(Nftables, __VA_ARGS__)
+#define GCTOOL_LAZY_DEFINE_CURL(...) GCTOOL_LAZY_DEFINE(Curl, __VA_ARGS__)
+#define GCTOOL_LAZY_DEFINE_CRYPTO(...) GCTOOL_LAZY_DEFINE(Crypto, __VA_ARGS__)
+#define GCTOOL_LAZY_DEFINE_ISAL(...) GCTOOL_LAZY_DEFINE(Isal, __VA_ARGS__)
+GCTOOL_LAZY_ARCHIVE(GCTOOL_LAZY_DEFINE_ARCHIVE)
+GCTOOL_LAZY_NFTABLES(GCTOOL_LAZY_DEFINE_NFTABLES)
+GCTOOL_LAZY_CURL(GCTOOL_LAZY_DEFINE_CURL)
+GCTOOL_LAZY_CRYPTO(GCTOOL_LAZY_DEFINE_CRYPTO)
+GCTOOL_LAZY_ISAL(GCTOOL_LAZY_DEFINE_ISAL)
+
+// curl's variadic functions take one argument after the option; its type follows from the
+// option's number, as curl itself reads it: a long, an object pointer, a function pointer or a
+// curl_off_t (a blob is a pointer).
+namespace {
+
+template <typename Result, typename Handle, typename Option>
+Result forward_option(Result (*function)(Handle*, Option, ...), Handle* handle, Option option,
+                      std::va_list& rest) {
+  const int kind = static_cast<int>(option) / 10000 * 10000;
+  switch (kind) {
+    case CURLOPTTYPE_LONG:
+      return function(handle, option, va_arg(rest, long));
+    case CURLOPTTYPE_FUNCTIONPOINT:
+      return function(handle, option, va_arg(rest, void (*)()));
+    case CURLOPTTYPE_OFF_T:
+      return function(handle, option, va_arg(rest, curl_off_t));
+    default:
+      return function(handle, option, va_arg(rest, void*));
+  }
 }
 
-#endif
+}  // namespace
+
+#define GCTOOL_LAZY_CURL_SETOPT(result, name, handle_type, option_type)      \
+  extern "C" result name(handle_type* handle, option_type option, ...) {     \
+    const auto function = lazy_Curl().name;                                  \
+    std::va_list rest;                                                       \
+    va_start(rest, option);                                                  \
+    const result forwarded = forward_option(function, handle, option, rest); \
+    va_end(rest);                                                            \
+    return forwarded;                                                        \
+  }
+GCTOOL_LAZY_CURL_SETOPT(CURLcode, curl_easy_setopt, CURL, CURLoption)
+GCTOOL_LAZY_CURL_SETOPT(CURLMcode, curl_multi_setopt, CURLM, CURLMoption)
+
+// Every CURLINFO takes a pointer to where the answer goes.
+extern "C" CURLcode curl_easy_getinfo(CURL* curl, CURLINFO info, ...) {
+  const auto function = lazy_Curl().curl_easy_getinfo;
+  std::va_list rest;
+  va_start(rest, info);
+  const CURLcode result = function(curl, info, va_arg(rest, void*));
+  va_end(rest);
+  return result;
+}

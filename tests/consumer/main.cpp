@@ -1,13 +1,24 @@
-// A program built against an installed gctool: reads "hello" from a pipe through the loop.
+// A program built against an installed gctool: reads "hello" from a pipe through the loop, and
+// uses the core headers (units, durations, ids, atomic files and locks), which link nothing: built
+// with gctool::io alone, this fails to link if any of them needs a compiled part.
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <array>
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <span>
 #include <string>
 
+#include <gctool/core/atomic_file.hpp>
 #include <gctool/core/fd.hpp>
+#include <gctool/core/file_lock.hpp>
+#include <gctool/core/file_util.hpp>
+#include <gctool/core/ids.hpp>
+#include <gctool/core/time.hpp>
+#include <gctool/core/units.hpp>
 #include <gctool/io/rw.hpp>
 #include <gctool/io/sync_wait.hpp>
 
@@ -32,9 +43,29 @@ gctool::io::Task<std::string> round_trip(gctool::io::Loop& loop) {
 
 }  // namespace
 
+// "64m", "1m30s", a random id, and a file written atomically under its lock and read back.
+bool core_works() {
+  char dir_template[] = "/tmp/gctool-consumer-XXXXXX";
+  if (::mkdtemp(dir_template) == nullptr) {
+    return false;
+  }
+  const std::filesystem::path dir(dir_template);
+  bool ok = gctool::parse_memory_size("64m") == 64 << 20 &&
+            gctool::parse_duration("1m30s") == std::chrono::seconds(90) &&
+            gctool::valid_id(gctool::random_id());
+  {
+    const auto lock = gctool::FileLock::exclusive(dir / "lock");
+    gctool::write_file_atomic(dir / "file", "core");
+    ok = ok && gctool::read_file(dir / "file") == "core";
+  }
+  std::filesystem::remove_all(dir);
+  return ok;
+}
+
 int main() {
   gctool::io::Loop loop;
   const std::string text = gctool::io::sync_wait(loop, round_trip(loop));
-  std::printf("read through gctool's loop: %s\n", text.c_str());
-  return text == "hello" ? 0 : 1;
+  const bool core = core_works();
+  std::printf("read through gctool's loop: %s; core: %s\n", text.c_str(), core ? "ok" : "failed");
+  return text == "hello" && core ? 0 : 1;
 }

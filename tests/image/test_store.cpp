@@ -23,6 +23,11 @@ using gctool::test::TempDir;
 
 namespace {
 
+// No container uses any image.
+const gctool::image::ImageUsers no_users = [](std::string_view) {
+  return std::vector<std::string>();
+};
+
 gctool::image::Image import_file(ImageStore& store, const fs::path& file, const std::string& ref) {
   UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
   REQUIRE(fd);
@@ -71,11 +76,11 @@ TEST_CASE("images with the same layer share its directory; removal frees unused 
   CHECK(a.layer_dirs == b.layer_dirs);
   CHECK(store.list().size() == 2);
 
-  auto removed = store.remove("a");
+  auto removed = store.remove("a", false, no_users);
   CHECK(removed.untagged == std::vector<std::string>{"a:latest"});
   CHECK(removed.deleted == std::vector<std::string>{a.id});
   CHECK(fs::exists(b.layer_dirs[0] / "hello"));
-  removed = store.remove("b:1");
+  removed = store.remove("b:1", false, no_users);
   CHECK(removed.deleted == std::vector<std::string>{b.id});
   CHECK_FALSE(fs::exists(b.layer_dirs[0]));
   CHECK(store.list().empty());
@@ -90,8 +95,8 @@ TEST_CASE("a tag is moved, shared and removed like Docker's", "[root]") {
   const auto tagged = store.tag("app", "app:v1");
   CHECK(tagged.repo_tags == std::vector<std::string>{"app:latest", "app:v1"});
   // An id with two tags needs force; a tag of an image with two only untags.
-  CHECK_THROWS_WITH(store.remove(first.id), Catch::Contains("must be forced"));
-  CHECK(store.remove("app:v1").deleted.empty());
+  CHECK_THROWS_WITH(store.remove(first.id, false, no_users), Catch::Contains("must be forced"));
+  CHECK(store.remove("app:v1", false, no_users).deleted.empty());
   // Importing again under the same tag leaves the first image dangling.
   const auto second = store.import_rootfs(string_source(tar), parse_reference("app"));
   CHECK(store.resolve("app").id == second.id);
@@ -99,17 +104,21 @@ TEST_CASE("a tag is moved, shared and removed like Docker's", "[root]") {
   CHECK(store.list().size() == 2);
 }
 
-TEST_CASE("an image used by a container is only removed with force", "[root]") {
+TEST_CASE("an image its users name is only removed with force", "[root]") {
   TempDir root;
   ImageStore store(root.path());
   const auto image = store.import_rootfs(string_source(TarBuilder().file("x", "1").finish()),
                                          parse_reference("used"));
-  fs::create_directories(root.path() / "containers/c0ffee");
-  gctool::test::write_bytes(root.path() / "containers/c0ffee/config.json",
-                            "{\"ImageId\": \"" + image.id + "\"}");
-  CHECK_THROWS_WITH(store.remove("used"), Catch::Contains("used by container c0ffee"));
+  std::vector<std::string> asked;
+  const gctool::image::ImageUsers users = [&](std::string_view id) {
+    asked.emplace_back(id);
+    return std::vector<std::string>{"c0ffee"};
+  };
+  CHECK_THROWS_WITH(store.remove("used", false, users),
+                    Catch::Contains("used by container c0ffee"));
+  CHECK(asked == std::vector<std::string>{image.id});
   CHECK(store.resolve("used").id == image.id);
-  CHECK(store.remove("used", true).deleted == std::vector<std::string>{image.id});
+  CHECK(store.remove("used", true, users).deleted == std::vector<std::string>{image.id});
   CHECK_FALSE(store.try_resolve(image.id));
 }
 

@@ -1,5 +1,5 @@
 // The prune verbs and `system df`: what stopped containers, unused images and volumes hold, and
-// their removal, as Docker reports them.
+// their removal, as Docker reports them; and which containers use an image, for image removal.
 #pragma once
 
 #include <cstdint>
@@ -28,6 +28,11 @@ struct PrunedImages {
 
 // `image prune`: removes the dangling images (no tag) that no container uses; with all, every
 // image no container uses.
+// Which containers of the store, in any state, use an image: what image::ImageStore::remove asks.
+// Reads the records as they are (no reconciling, no container lock: the image store's lock is
+// held meanwhile); a broken record counts for no image.
+image::ImageUsers image_users(const ContainerStore& store);
+
 PrunedImages prune_images(const ContainerStore& containers, image::ImageStore& images, bool all);
 
 // One line of `system df`.

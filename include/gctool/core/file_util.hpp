@@ -2,13 +2,19 @@
 // report size 0, so reads go until EOF rather than trusting stat.
 #pragma once
 
+#include <fcntl.h>
 #include <sys/types.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include <fmt/std.h>
+
+#include "gctool/core/error.hpp"
 #include "gctool/core/fd.hpp"
 #include "gctool/core/format.hpp"
 
@@ -33,5 +39,83 @@ void write_file(const std::filesystem::path& path, std::string_view data, mode_t
 // cgroupfs or procfs knob. The error names the path and the value, e.g.
 // `write "max" to "/sys/fs/cgroup/x/memory.max": Invalid argument`.
 void write_existing_file(const std::filesystem::path& path, std::string_view data);
+
+// The definitions of file_util: header-only, as all of gctool::core.
+namespace detail {
+
+// -errno instead of throwing, so that try_read_file can tell ENOENT from real failures.
+inline UniqueFd open_for_reading(const std::filesystem::path& path) {
+  return UniqueFd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+}
+
+}  // namespace detail
+
+inline std::string read_all(BorrowedFd fd, std::string_view what) {
+  std::string out;
+  char buf[16384];
+  for (;;) {
+    const ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      throw_errno("read {}", what);
+    }
+    if (n == 0) {
+      return out;
+    }
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+}
+
+inline void write_all(BorrowedFd fd, std::string_view data, std::string_view what) {
+  while (!data.empty()) {
+    const ssize_t n = ::write(fd.get(), data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      throw_errno("write {}", what);
+    }
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+inline std::string read_file(const std::filesystem::path& path) {
+  UniqueFd fd = detail::open_for_reading(path);
+  if (!fd) {
+    throw_errno("open {}", path);
+  }
+  return read_all(fd, fmt::format("{}", path));
+}
+
+inline std::optional<std::string> try_read_file(const std::filesystem::path& path) {
+  UniqueFd fd = detail::open_for_reading(path);
+  if (!fd) {
+    if (errno == ENOENT) {
+      return std::nullopt;
+    }
+    throw_errno("open {}", path);
+  }
+  return read_all(fd, fmt::format("{}", path));
+}
+
+inline void write_file(const std::filesystem::path& path, std::string_view data, mode_t mode) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, mode));
+  if (!fd) {
+    throw_errno("create {}", path);
+  }
+  write_all(fd, data, fmt::format("{}", path));
+  check(::close(fd.release()), "close {}", path);
+}
+
+inline void write_existing_file(const std::filesystem::path& path, std::string_view data) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOCTTY));
+  if (!fd) {
+    throw_errno("open {} to write \"{}\"", path, data);
+  }
+  // Kernel knobs take the value in one write and report rejection from write itself.
+  write_all(fd, data, fmt::format("\"{}\" to {}", data, path));
+}
 
 }  // namespace gctool

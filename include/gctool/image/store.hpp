@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -88,6 +89,11 @@ struct NewImage {
   std::vector<Reference> tags;
 };
 
+// The ids of the containers that use image `id` ("sha256:..."). The store lies below the container
+// layer and does not read container records: whoever removes images asks the container layer
+// (container::image_users in container/prune.hpp).
+using ImageUsers = std::function<std::vector<std::string>(std::string_view id)>;
+
 class ImageStore {
  public:
   // root is the data root (the store lives in its images/ and layers/); it need not exist yet.
@@ -126,9 +132,9 @@ class ImageStore {
                       const ImageConfig& config = {}, const ExtractLimits& limits = {});
 
   // Docker's `rmi`: a tag reference only untags unless it was the image's last tag; an id
-  // removes the image with all its tags. Refuses an image used by a container (and an id with
-  // several tags) unless force. Layers no remaining image uses are removed.
-  RemoveResult remove(std::string_view ref, bool force = false);
+  // removes the image with all its tags. Refuses an image `users` names containers of (and an id
+  // with several tags) unless force. Layers no remaining image uses are removed.
+  RemoveResult remove(std::string_view ref, bool force, const ImageUsers& users);
 
   // Points target ("name[:tag]") at the image source names.
   Image tag(std::string_view source, std::string_view target);
@@ -145,16 +151,11 @@ class ImageStore {
   void prepare_dirs() const;
   void sweep_stale_temps() const;
   std::optional<Image> load_record(std::string_view id, const std::vector<std::string>& tags) const;
-  std::vector<std::string> containers_using(std::string_view id) const;
   void remove_unused_layers(const std::vector<std::string>& candidates) const;
   // The size of a layer the store has, as recorded by an image that uses it (0 if none does).
   std::uint64_t stored_layer_size(std::string_view diff_id) const;
 
   std::filesystem::path root_;
 };
-
-// The ids a container state refers to are checked in <root>/containers/<id>/config.json, field
-// "ImageId".
-inline constexpr std::string_view kContainerImageField = "ImageId";
 
 }  // namespace gctool::image

@@ -18,6 +18,7 @@
 #include "gctool/build/dockerfile.hpp"
 #include "gctool/build/layers.hpp"
 #include "gctool/build/worker.hpp"
+#include "gctool/container/prune.hpp"
 #include "gctool/container/runtime.hpp"
 #include "gctool/container/spec.hpp"
 #include "gctool/container/store.hpp"
@@ -1643,11 +1644,12 @@ int prune_build_cache(const fs::path& root) {
     fs::remove(entry.path(), ec);
     ++removed;
   }
+  const container::ContainerStore containers(root);
   for (const auto& id : images) {
     const auto image = store.try_resolve(id);
     if (image && image->repo_tags.empty()) {
       try {
-        store.remove(id);
+        store.remove(id, false, container::image_users(containers));
       } catch (const Error&) {
         // Used by a container: it stays, as an untagged image.
       }

@@ -23,6 +23,18 @@ std::set<std::string> images_in_use(const std::vector<Record>& records) {
 
 }  // namespace
 
+image::ImageUsers image_users(const ContainerStore& store) {
+  return [&store](std::string_view id) {
+    std::vector<std::string> users;
+    for (const auto& record : store.list()) {
+      if (record.spec.image_id == id || fmt::format("sha256:{}", record.spec.image_id) == id) {
+        users.push_back(record.id);
+      }
+    }
+    return users;
+  };
+}
+
 PrunedContainers prune_containers(const ContainerStore& store) {
   PrunedContainers pruned;
   for (const auto& record : list_containers(store)) {
@@ -53,7 +65,7 @@ PrunedImages prune_images(const ContainerStore& containers, image::ImageStore& i
       layers.emplace(dir, fs::tree_size(dir));
     }
     // By id, with force: every tag goes with it (no container uses it, checked above).
-    const auto result = images.remove(image.id, true);
+    const auto result = images.remove(image.id, true, image_users(containers));
     pruned.untagged.insert(pruned.untagged.end(), result.untagged.begin(), result.untagged.end());
     pruned.deleted.insert(pruned.deleted.end(), result.deleted.begin(), result.deleted.end());
     for (const auto& [dir, bytes] : layers) {

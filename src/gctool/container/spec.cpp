@@ -140,18 +140,6 @@ cgroup::Resources container_resources(const Spec& spec) {
 
 namespace {
 
-std::vector<std::string_view> split(std::string_view text, char sep) {
-  std::vector<std::string_view> parts;
-  for (std::size_t start = 0;;) {
-    const auto at = text.find(sep, start);
-    parts.push_back(text.substr(start, at == std::string_view::npos ? at : at - start));
-    if (at == std::string_view::npos) {
-      return parts;
-    }
-    start = at + 1;
-  }
-}
-
 bool is_propagation(std::string_view mode) {
   for (const std::string_view known :
        {"shared", "rshared", "slave", "rslave", "private", "rprivate"}) {

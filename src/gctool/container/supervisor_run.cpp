@@ -18,6 +18,7 @@
 
 #include "gctool/container/attach.hpp"
 #include "gctool/container/health.hpp"
+#include "gctool/container/foreground.hpp"
 #include "gctool/container/init.hpp"
 #include "gctool/container/log_writer.hpp"
 #include "gctool/container/monitor.hpp"
@@ -48,15 +49,11 @@ std::filesystem::path& supervisor_helper() {
   return helper;
 }
 
-void stdio_to(BorrowedFd out, BorrowedFd err) {
-  check(::dup2(out.get(), 1), "dup2 stdout");
-  check(::dup2(err.get(), 2), "dup2 stderr");
-}
-
-// The supervisor's own output goes nowhere, and it must not keep the pipes' write ends open.
+// The supervisor's own output goes nowhere once it supervises.
 void stdio_to_null() {
   const UniqueFd null(check(::open("/dev/null", O_WRONLY | O_CLOEXEC), "open /dev/null"));
-  stdio_to(null.borrow(), null.borrow());
+  check(::dup2(null.get(), 1), "dup2 stdout");
+  check(::dup2(null.get(), 2), "dup2 stderr");
 }
 
 // How much output a container may have in flight before it blocks on a full pipe: with a large
@@ -132,8 +129,8 @@ class Supervisor {
     monitor_.set_health(health_of(container_, dir_));
   }
 
-  // Starts the container with its output on fresh pipes (Container::start hands the container
-  // this process's fds 1 and 2). Stream tasks are spawned later, on the loop.
+  // Starts the container with its output on fresh pipes, as api::start_piped does (through
+  // start_with_output). Stream tasks are spawned later, on the loop.
   // With -i and no tty, the container's stdin is a pipe that this process holds open for
   // `attach`; and every life gets a fresh attach socket.
   void start() {
@@ -153,11 +150,9 @@ class Supervisor {
       pollfd waiting{attach_.get(), POLLIN, 0};
       ::poll(&waiting, 1, kAttachWaitMs);
     }
-    stdio_to(out_.write.borrow(), err_.write.borrow());
     try {
-      container_.start(in_.read.borrow());
+      start_with_output(container_, in_.read.borrow(), out_.write.borrow(), err_.write.borrow());
     } catch (...) {
-      stdio_to_null();
       out_ = {};
       err_ = {};
       in_ = {};

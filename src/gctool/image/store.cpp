@@ -419,30 +419,6 @@ Image ImageStore::import_rootfs(const ByteSource& source, const std::optional<Re
   return commit(std::move(pending), {image}).front();
 }
 
-std::vector<std::string> ImageStore::containers_using(std::string_view id) const {
-  std::vector<std::string> users;
-  std::error_code ec;
-  for (const auto& entry : fsys::directory_iterator(root_ / "containers", ec)) {
-    try {
-      const auto state = try_load_json(entry.path() / "config.json");
-      if (!state || !state->is_object()) {
-        continue;
-      }
-      const auto it = state->find(kContainerImageField);
-      if (it == state->end() || !it->is_string()) {
-        continue;
-      }
-      const std::string used = it->get<std::string>();
-      if (used == id || fmt::format("{}{}", kDigestPrefix, used) == id) {
-        users.push_back(entry.path().filename());
-      }
-    } catch (const Error&) {
-      // A corrupt container record is the container store's problem, not a reason to block rm.
-    }
-  }
-  return users;
-}
-
 void ImageStore::remove_unused_layers(const std::vector<std::string>& candidates) const {
   std::set<std::string> used;
   for (const auto& image : list()) {
@@ -455,7 +431,7 @@ void ImageStore::remove_unused_layers(const std::vector<std::string>& candidates
   }
 }
 
-RemoveResult ImageStore::remove(std::string_view ref, bool force) {
+RemoveResult ImageStore::remove(std::string_view ref, bool force, const ImageUsers& users) {
   const FileLock lock = lock_exclusive();
   sweep_stale_temps();
   const Image image = resolve(ref);
@@ -475,9 +451,9 @@ RemoveResult ImageStore::remove(std::string_view ref, bool force) {
         "repositories",
         image.short_id());
   }
-  if (const auto users = containers_using(image.id); !users.empty() && !force) {
+  if (const auto used_by = force ? std::vector<std::string>() : users(image.id); !used_by.empty()) {
     throw_invalid("conflict: unable to remove {} (must force) - image {} is used by container {}",
-                  ref, image.short_id(), short_id(users.front()));
+                  ref, image.short_id(), short_id(used_by.front()));
   }
   for (const auto& tag : image.repo_tags) {
     index.erase(tag);

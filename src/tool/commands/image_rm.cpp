@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 
 #include "command.hpp"
+#include "container_store.hpp"
+#include "gctool/container/prune.hpp"
 #include "gctool/core/error.hpp"
 #include "gctool/image/store.hpp"
 #include "image_events.hpp"
@@ -21,10 +23,11 @@ struct RmOptions {
 
 void run_rm(Globals& globals, const RmOptions& opts) {
   image::ImageStore store(globals.root);
+  const auto containers = open_container_store(globals);
   for (const auto& ref : opts.images) {
     try {
       const auto image = store.try_resolve(ref);
-      const auto result = store.remove(ref, opts.force);
+      const auto result = store.remove(ref, opts.force, container::image_users(containers));
       for (const auto& tag : result.untagged) {
         record_image_event(globals, "untag", image ? image->id : tag, tag);
       }
