@@ -62,8 +62,8 @@ class BuildCancelled : public std::runtime_error {
 // Dockerfile errors and failing steps; nothing but cache entries of finished steps is kept.
 BuildResult build_image(const BuildOptions& options);
 
-// `builder prune`: removes every cache entry, the images that only the cache kept and the RUN
-// cache mounts. Returns the number of entries removed.
+// `builder prune`: removes every cache entry, the images that only the cache kept, the RUN
+// cache mounts and the remembered file digests. Returns the number of entries removed.
 int prune_build_cache(const std::filesystem::path& root);
 
 }  // namespace gctool::build

@@ -59,6 +59,9 @@ fs::path tmp_dir(const fs::path& root) {
 fs::path mounts_dir(const fs::path& root) {
   return builder_dir(root) / "cache-mounts";
 }
+fs::path file_hashes_path(const fs::path& root) {
+  return builder_dir(root) / "file-hashes";
+}
 
 // A directory of the build's own (staging a layer, a stage's tree), removed on every path. It is
 // flocked while in use, so a later build removes it only when a crash left it.
@@ -242,6 +245,9 @@ class Builder {
       context_dir_ = std::make_unique<TempDir>(o_.root);
       image::extract_layer(image::fd_source(o_.context_tar), context_dir_->fd());
       o_.context = context_dir_->path();
+    } else {
+      // A context extracted from a tar is new every time: none of its files would be seen again.
+      file_hashes_ = FileHashes(file_hashes_path(o_.root));
     }
     if (o_.dockerfile.empty()) {
       std::string rel;
@@ -269,6 +275,7 @@ class Builder {
     need(target, needed);
     // Every stage is parsed before anything runs, so a bad later stage fails first.
     build_stages(needed);
+    file_hashes_.save();
     State final_state = built_.at(target);
     for (const auto& [name, value] : o_.build_args) {
       if (!consumed_.contains(name) && !kPredefined.contains(name)) {
@@ -535,6 +542,7 @@ class Builder {
         std::erase_if(trees_, [&](const auto& tree) { return !inherited.contains(tree.first); });
       });
       const State st = build_stage(stages_[static_cast<std::size_t>(index)]);
+      file_hashes_.save();
       return json{{"state", stage_state_json(st)},
                   {"steps", result_.steps},
                   {"cached", result_.cached},
@@ -1181,7 +1189,7 @@ class Builder {
         m.description.push_back({{"type", "bind"},
                                  {"target", target},
                                  {"source", source},
-                                 {"content", hash_sources(found, ignore_)}});
+                                 {"content", hash_sources(found, ignore_, file_hashes_)}});
       } else {
         throw_invalid("--mount type={} is not supported (cache and bind are)", type);
       }
@@ -1488,7 +1496,7 @@ class Builder {
         }
         if (from_name.empty()) {
           item.sources = find_sources(root, w, *ignore);
-          hashes.push_back(hash_sources(item.sources, *ignore));
+          hashes.push_back(hash_sources(item.sources, *ignore, file_hashes_));
         } else {
           hashes.push_back(w);
         }
@@ -1609,6 +1617,7 @@ class Builder {
   container::ContainerStore containers_;
   Dockerfile df_;
   IgnoreMatcher ignore_;
+  FileHashes file_hashes_;
   std::vector<Stage> stages_;
   std::map<std::string, std::optional<std::string>> global_args_;
   std::set<std::string> consumed_;
@@ -1656,6 +1665,7 @@ int prune_build_cache(const fs::path& root) {
     }
   }
   fs::remove_all(mounts_dir(root), ec);
+  fs::remove(file_hashes_path(root), ec);
   return removed;
 }
 

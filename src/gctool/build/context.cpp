@@ -1,5 +1,6 @@
 #include "gctool/build/context.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <sys/sendfile.h>
@@ -7,12 +8,23 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
+#include <ctime>
 #include <regex>
+#include <set>
+#include <span>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <utility>
 
 #include <fmt/format.h>
 
+#include "gctool/core/atomic_file.hpp"
 #include "gctool/core/error.hpp"
 #include "gctool/core/fd.hpp"
+#include "gctool/core/file_util.hpp"
+#include "gctool/core/scope_exit.hpp"
 #include "gctool/core/text.hpp"
 #include "gctool/image/sha256.hpp"
 
@@ -198,9 +210,41 @@ void copy_entry(const fs::path& from, const struct stat& st, const fs::path& to,
   set_times(to, st);
 }
 
-void hash_entry(image::Sha256& h, const fs::path& p, const std::string& rel,
-                const IgnoreMatcher& ignore) {
-  const struct stat st = lstat_or_throw(p);
+// The names in the open directory dir, sorted (readdir gives the filesystem's order).
+std::vector<std::string> sorted_names(BorrowedFd dir, const fs::path& path) {
+  // fdopendir owns the fd it is given, and reads from its offset: a new open of the directory.
+  const int fd = ::openat(dir.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR* d = fd < 0 ? nullptr : ::fdopendir(fd);
+  if (d == nullptr) {
+    const int err = errno;
+    if (fd >= 0) {
+      ::close(fd);
+    }
+    throw Error(err, fmt::format("open directory {}", path));
+  }
+  const ScopeExit close_dir([d] { ::closedir(d); });
+  std::vector<std::string> names;
+  errno = 0;
+  while (const dirent* e = ::readdir(d)) {
+    const std::string_view name = e->d_name;
+    if (name != "." && name != "..") {
+      names.emplace_back(name);
+    }
+  }
+  if (errno != 0) {
+    throw_errno("read directory {}", path);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// Hashes the entry name of the directory dir (path on the host, rel in the context), looked up
+// relative to dir: a tree of thousands of files costs one short lookup each, not a walk of its
+// whole path.
+void hash_entry(image::Sha256& h, BorrowedFd dir, const char* name, const fs::path& path,
+                const std::string& rel, const IgnoreMatcher& ignore, FileHashes& files) {
+  struct stat st {};
+  check(::fstatat(dir.get(), name, &st, AT_SYMLINK_NOFOLLOW), "lstat {}", path);
   // NULs as separators: a name may hold any other byte. (In a format string they would end it.)
   std::string head = rel;
   head += '\0';
@@ -210,32 +254,20 @@ void hash_entry(image::Sha256& h, const fs::path& p, const std::string& rel,
   head += '\0';
   h.update(head);
   if (S_ISREG(st.st_mode)) {
-    UniqueFd fd(::open(p.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-    if (!fd) {
-      throw_errno("open {}", p);
-    }
-    // One buffer for the whole walk: clearing 64 KiB per file cost more than reading a small one.
-    thread_local std::array<char, 65536> buf;
-    off_t total = 0;
-    for (;;) {
-      const ssize_t n = check(::read(fd.get(), buf.data(), buf.size()), "read {}", p);
-      if (n == 0) {
-        break;
-      }
-      h.update(std::string_view(buf.data(), static_cast<std::size_t>(n)));
-      total += n;
-      // A short read of the whole size is the end of a regular file: no read to see 0 bytes.
-      if (static_cast<std::size_t>(n) < buf.size() && total >= st.st_size) {
-        break;
-      }
-    }
+    const FileDigest digest = files.digest(path, st);
+    h.update(std::as_bytes(std::span(digest)));
   } else if (S_ISLNK(st.st_mode)) {
-    h.update(fs::read_symlink(p).string());
+    h.update(fs::read_symlink(path).string());
   } else if (S_ISDIR(st.st_mode)) {
-    for (const auto& name : sorted_entries(p)) {
-      const std::string r = child_rel(rel, name);
-      if (!skipped(ignore, r, p / name)) {
-        hash_entry(h, p / name, r, ignore);
+    const UniqueFd sub(::openat(dir.get(), name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!sub) {
+      throw_errno("open directory {}", path);
+    }
+    for (const auto& child : sorted_names(sub.borrow(), path)) {
+      const std::string r = child_rel(rel, child);
+      const fs::path child_path = path / child;
+      if (!skipped(ignore, r, child_path)) {
+        hash_entry(h, sub.borrow(), child.c_str(), child_path, r, ignore, files);
       }
     }
   }
@@ -434,11 +466,12 @@ std::vector<Source> find_sources(const fs::path& root, std::string_view spec,
   return out;
 }
 
-std::string hash_sources(const std::vector<Source>& sources, const IgnoreMatcher& ignore) {
+std::string hash_sources(const std::vector<Source>& sources, const IgnoreMatcher& ignore,
+                         FileHashes& files) {
   image::Sha256 h;
   for (const auto& s : sources) {
     h.update(fmt::format("source {}\n", s.rel));
-    hash_entry(h, s.host, s.rel, ignore);
+    hash_entry(h, BorrowedFd(AT_FDCWD), s.host.c_str(), s.host, s.rel, ignore, files);
   }
   return h.hex();
 }
@@ -456,6 +489,175 @@ void copy_source(const Source& source, const fs::path& to, const IgnoreMatcher& 
 bool IgnoreMatcher::has_exceptions() const {
   return std::any_of(patterns_.begin(), patterns_.end(),
                      [](const Pattern& p) { return p.exception; });
+}
+
+namespace {
+
+// Bump when the record layout or what a digest covers changes.
+constexpr std::string_view kFileHashesMagic = "gctool-file-hashes 1\n";
+constexpr std::size_t kFileHashesHeader = kFileHashesMagic.size();
+static_assert(std::is_trivially_copyable_v<FileHashes::Entry> && sizeof(FileHashes::Entry) == 88);
+
+// Entries beyond the ones a build used: room for a few contexts of tens of thousands of files.
+constexpr std::size_t kMaxOtherEntries = std::size_t{1} << 18;
+
+// A file changed less than this before the build started may change again within the same
+// timestamp tick (the kernel's coarse clock) without its times moving: it is hashed, not kept.
+constexpr std::int64_t kSettleNs = 1'000'000'000;
+
+auto key_of(const FileHashes::Entry& e) {
+  return std::tie(e.dev, e.ino, e.size, e.mtime_s, e.mtime_ns, e.ctime_s, e.ctime_ns);
+}
+
+bool key_less(const FileHashes::Entry& a, const FileHashes::Entry& b) {
+  return key_of(a) < key_of(b);
+}
+
+FileHashes::Entry entry_of(const struct stat& st) {
+  FileHashes::Entry e;
+  e.dev = st.st_dev;
+  e.ino = st.st_ino;
+  e.size = static_cast<std::uint64_t>(st.st_size);
+  e.mtime_s = st.st_mtim.tv_sec;
+  e.mtime_ns = st.st_mtim.tv_nsec;
+  e.ctime_s = st.st_ctim.tv_sec;
+  e.ctime_ns = st.st_ctim.tv_nsec;
+  return e;
+}
+
+std::int64_t ns_of(std::int64_t s, std::int64_t ns) {
+  return s * 1'000'000'000 + ns;
+}
+
+bool owned_by_us(const struct stat& st) {
+  return st.st_uid == ::geteuid() && (st.st_mode & (S_IWGRP | S_IWOTH)) == 0;
+}
+
+// The directory holding path, when it and the file (if any) are ours alone.
+bool trusted_place(const fs::path& path) {
+  struct stat st {};
+  if (::lstat(path.parent_path().c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || !owned_by_us(st)) {
+    return false;
+  }
+  if (::lstat(path.c_str(), &st) != 0) {
+    return errno == ENOENT;
+  }
+  return S_ISREG(st.st_mode) && owned_by_us(st);
+}
+
+// The records of the file at path, sorted; none when it is missing, forged or of another format.
+std::vector<FileHashes::Entry> load_entries(const fs::path& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+  struct stat st {};
+  if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || !owned_by_us(st)) {
+    return {};
+  }
+  const std::string data = read_all(fd.borrow(), path.string());
+  if (data.size() < kFileHashesHeader ||
+      data.compare(0, kFileHashesHeader, kFileHashesMagic) != 0 ||
+      (data.size() - kFileHashesHeader) % sizeof(FileHashes::Entry) != 0) {
+    return {};
+  }
+  std::vector<FileHashes::Entry> out((data.size() - kFileHashesHeader) / sizeof(FileHashes::Entry));
+  std::memcpy(out.data(), data.data() + kFileHashesHeader, data.size() - kFileHashesHeader);
+  if (!std::is_sorted(out.begin(), out.end(), key_less)) {
+    std::sort(out.begin(), out.end(), key_less);
+  }
+  return out;
+}
+
+}  // namespace
+
+FileDigest digest_file(const fs::path& path, off_t size) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd) {
+    throw_errno("open {}", path);
+  }
+  image::Sha256 h;
+  // One buffer for every file of the walk: clearing 64 KiB per file cost more than reading one.
+  thread_local std::array<char, 65536> buf;
+  off_t total = 0;
+  for (;;) {
+    const ssize_t n = check(::read(fd.get(), buf.data(), buf.size()), "read {}", path);
+    if (n == 0) {
+      break;
+    }
+    h.update(std::string_view(buf.data(), static_cast<std::size_t>(n)));
+    total += n;
+    // A short read of the whole size is the end of a regular file: no read to see 0 bytes.
+    if (static_cast<std::size_t>(n) < buf.size() && total >= size) {
+      break;
+    }
+  }
+  return h.finish();
+}
+
+FileHashes::FileHashes(fs::path path) {
+  timespec now{};
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  settled_before_ = ns_of(now.tv_sec, now.tv_nsec) - kSettleNs;
+  if (!trusted_place(path)) {
+    return;  // path_ stays empty: neither read nor written
+  }
+  entries_ = load_entries(path);
+  used_.assign(entries_.size(), false);
+  path_ = std::move(path);
+}
+
+FileDigest FileHashes::digest(const fs::path& path, const struct stat& st) {
+  if (path_.empty()) {
+    return digest_file(path, st.st_size);
+  }
+  Entry want = entry_of(st);
+  const auto it = std::lower_bound(entries_.begin(), entries_.end(), want, key_less);
+  if (it != entries_.end() && key_of(*it) == key_of(want)) {
+    used_[static_cast<std::size_t>(it - entries_.begin())] = true;
+    return it->digest;
+  }
+  want.digest = digest_file(path, st.st_size);
+  if (std::max(ns_of(want.mtime_s, want.mtime_ns), ns_of(want.ctime_s, want.ctime_ns)) <
+      settled_before_) {
+    added_.push_back(want);
+  }
+  return want.digest;
+}
+
+void FileHashes::save() {
+  if (path_.empty() || added_.empty()) {
+    return;
+  }
+  // What this build used comes first, then what the file holds now (another build, or a worker
+  // of this one, may have saved since it was loaded), minus older states of the same files.
+  std::vector<Entry> keep = std::move(added_);
+  added_.clear();
+  for (std::size_t i = 0; i < entries_.size(); ++i) {
+    if (used_[i]) {
+      keep.push_back(entries_[i]);
+    }
+  }
+  std::set<std::pair<std::uint64_t, std::uint64_t>> files;
+  for (const auto& e : keep) {
+    files.emplace(e.dev, e.ino);
+  }
+  std::size_t others = 0;
+  for (const auto& e : load_entries(path_)) {
+    if (others < kMaxOtherEntries && files.emplace(e.dev, e.ino).second) {
+      keep.push_back(e);
+      ++others;
+    }
+  }
+  std::sort(keep.begin(), keep.end(), key_less);
+  // A file copied twice by one build was read twice.
+  keep.erase(std::unique(keep.begin(), keep.end(),
+                         [](const Entry& a, const Entry& b) { return key_of(a) == key_of(b); }),
+             keep.end());
+  std::string data(kFileHashesMagic);
+  data.append(reinterpret_cast<const char*>(keep.data()), keep.size() * sizeof(Entry));
+  if (trusted_place(path_)) {
+    write_file_atomic(path_, data, Durability::fast, 0600);
+  }
+  entries_ = std::move(keep);
+  used_.assign(entries_.size(), true);
 }
 
 }  // namespace gctool::build
