@@ -168,7 +168,7 @@ def number(cell):
 
 
 def targets_table(ratios, micro, scripts):
-    """Every target of issue 9 with this run's figure: (lines, {target: met or None})."""
+    """Every target of issues 9 and 21 with this run's figure: (lines, {target: met or None})."""
     rows = []
 
     def add(area, target, figure, met):
@@ -178,6 +178,16 @@ def targets_table(ratios, micro, scripts):
         r = ratios.get(f"gctool/{peer}")
         add("start", f"gctool/{peer} median wall <= {limit}",
             f"{r['wall']:.2f}" if r else "-", (r["wall"] <= limit) if r else None)
+
+    # Issue 21's start targets: ahead of crun at every concurrency.
+    for key, what, limit in (("gctool/crun", "wall", 0.8), ("gctool/crun x8", "wall", 0.8),
+                             ("gctool/crun", "cpu", 1.0), ("gctool/floor", "wall", 1.3)):
+        r = ratios.get(key)
+        label = key + (" (8 at once)" if key.endswith("x8") else "")
+        if key == "gctool/floor":
+            label += " (this floor joins no cgroup of its own)"
+        add("start", f"{label} median {what} <= {limit} (issue 21)",
+            f"{r[what]:.2f}" if r else "-", (r[what] <= limit) if r else None)
 
     r = ratios.get("gctool-oci/crun")
     add("start", "gctool-oci/crun median wall <= 1.0 (issue 16)",
@@ -229,9 +239,15 @@ def targets_table(ratios, micro, scripts):
         f"{pss:.0f} kB mean over {memory[0][0]} containers" if pss is not None else "-",
         (pss <= 0.41 * 1024) if pss is not None else None)
 
+    # Targets the scripts judged themselves: "<!-- target: area | target | figure | yes/no -->".
+    for name, text in scripts.items():
+        for m in re.finditer(r"<!-- target: (.*?) \| (.*?) \| (.*?) \| (yes|no|-) -->", text or ""):
+            add(m.group(1), m.group(2), m.group(3), None if m.group(4) == "-" else m.group(4) == "yes")
+
     lines = ["| area | target | this run | met |", "|---|---|---|---|"]
     for area, target, figure, met in rows:
-        verdict = "not measured" if met is None else ("yes" if met else "**no**")
+        verdict = ("not measured" if figure == "-" else "no target (a figure to watch)") \
+            if met is None else ("yes" if met else "**no**")
         lines.append(f"| {area} | {target} | {figure} | {verdict} |")
     return lines, {f"{area}: {target}": met for area, target, _, met in rows}
 

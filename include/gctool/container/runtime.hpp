@@ -143,8 +143,10 @@ class Container {
 // container), so that what they see and act on agrees with the kernel.
 std::optional<Record> reconcile(const ContainerStore& store, Record record);
 
-// Every container after reconciling, oldest first.
-std::vector<Record> list_containers(const ContainerStore& store);
+// Every container after reconciling, oldest first; with Detail::listing only the fields
+// record_for_listing reads (for showing them: `ps`).
+std::vector<Record> list_containers(const ContainerStore& store,
+                                    ContainerStore::Detail detail = ContainerStore::Detail::whole);
 
 // The reconciled record of the container ref names (id, name or unique prefix).
 Record inspect_container(const ContainerStore& store, std::string_view ref);

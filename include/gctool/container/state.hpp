@@ -82,6 +82,13 @@ nlohmann::json to_json(const Record& record);
 // Throws an invalid-input Error when a required field is missing or has the wrong type.
 Record record_from_json(const nlohmann::json& json);
 
+// The fields a listing shows and filters on, and those that reconciling it reads: id, name,
+// created, image, state, owner, restart count, cgroup, network attachment, and of the spec the
+// image, command, labels, network mode, auto-remove and the Mounts. The rest stays default, so
+// such a record is never saved: load the whole one to change it. Reads only what it expects and
+// throws for anything else (record_from_json on the parsed text then says what is wrong).
+Record record_for_listing(std::string_view text);
+
 // What can still be read of a damaged record (truncated, or not a record any more): its name and
 // owner when they come before the damage, empty otherwise. Lets `rm -f NAME` find the container
 // and stop its owner.

@@ -70,13 +70,17 @@ class ContainerStore {
   // The broken record of id; nullopt when it can be read or does not exist.
   std::optional<BrokenRecord> load_broken(std::string_view id) const;
 
+  // How much of each record a listing reads: all of it, or what record_for_listing reads (much
+  // faster; such records are for showing, load() the one to change).
+  enum class Detail { whole, listing };
+
   struct Listing {
     std::vector<Record> records;  // oldest first
     std::vector<BrokenRecord> broken;
     std::vector<std::filesystem::path> leftovers;  // directories without a record
   };
   // Every container directory, read.
-  Listing scan() const;
+  Listing scan(Detail detail = Detail::whole) const;
 
   // Deletes what removals and creates cut short left (directories without a record, listed by
   // scan()). With the lock held only: a create makes the directory, then the record.
@@ -107,7 +111,7 @@ class ContainerStore {
     std::optional<Record> record;
     std::optional<BrokenRecord> broken;  // both empty: no such container
   };
-  Read read(std::string_view id) const;
+  Read read(std::string_view id, Detail detail = Detail::whole) const;
   void report(const BrokenRecord& broken) const;
 
   std::filesystem::path containers_dir() const { return root_ / "containers"; }

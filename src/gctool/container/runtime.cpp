@@ -897,7 +897,12 @@ void Container::destroy() noexcept {
   }
 }
 
-std::optional<Record> reconcile(const ContainerStore& store, Record record) {
+namespace {
+
+// reconcile() of a record read with the given detail: one read for a listing is reloaded whole
+// before it is changed (a listing's record is never saved).
+std::optional<Record> reconcile_read(const ContainerStore& store, Record record,
+                                     ContainerStore::Detail detail) {
   record.state.paused = false;
   if (record.state.status == Status::running && !record.cgroup_path.empty()) {
     try {
@@ -907,21 +912,38 @@ std::optional<Record> reconcile(const ContainerStore& store, Record record) {
     }
   }
   const bool owner_alive = alive(record.owner);
-  if (record.state.status == Status::running && !alive(record.state.process) && !owner_alive) {
-    // Nobody reaped it for us: the owner died first (and took the container with it through
-    // PDEATHSIG), so the exit status is lost; SIGKILL is what ended it.
+  // Nobody reaped it for us: the owner died first (and took the container with it through
+  // PDEATHSIG).
+  const bool lost =
+      record.state.status == Status::running && !owner_alive && !alive(record.state.process);
+  // The supervisor died during its back-off: nobody will start the container again.
+  const bool abandoned = record.state.status == Status::restarting && !owner_alive;
+  // Its creator died before starting it.
+  const bool unstarted =
+      record.state.status == Status::created && !owner_alive && record.owner.pid != 0;
+  if (!lost && !abandoned && !unstarted) {
+    return record;
+  }
+  if (detail == ContainerStore::Detail::listing) {
+    const bool paused = record.state.paused;
+    auto whole = store.load(record.id);
+    if (!whole) {
+      return std::nullopt;
+    }
+    record = std::move(*whole);
+    record.state.paused = paused;
+  }
+  if (lost) {
+    // The exit status is lost; SIGKILL is what ended it.
     record.state.status = Status::exited;
     record.state.exit_code = 128 + SIGKILL;
     record.state.finished_at = now_rfc3339();
     record.state.error = "gctool exited before the container";
     record.state.process = {};
-  } else if (record.state.status == Status::restarting && !owner_alive) {
-    // The supervisor died during its back-off: nobody will start the container again, it stays
-    // exited with the code of its last run.
+  } else if (abandoned) {
+    // It stays exited with the code of its last run.
     record.state.status = Status::exited;
     record.state.process = {};
-  } else if (record.state.status != Status::created || owner_alive || record.owner.pid == 0) {
-    return record;
   }
   release_cgroup(record.cgroup_path);
   store.release_host_mounts(record.id);
@@ -940,16 +962,22 @@ std::optional<Record> reconcile(const ContainerStore& store, Record record) {
   return record;
 }
 
-std::vector<Record> list_containers(const ContainerStore& store) {
+}  // namespace
+
+std::optional<Record> reconcile(const ContainerStore& store, Record record) {
+  return reconcile_read(store, std::move(record), ContainerStore::Detail::whole);
+}
+
+std::vector<Record> list_containers(const ContainerStore& store, ContainerStore::Detail detail) {
   const auto deadline = std::chrono::steady_clock::now() + kSettleTimeout;
   for (;;) {
     auto lock = store.lock();
-    auto listing = store.scan();
+    auto listing = store.scan(detail);
     store.remove_leftovers(listing);
     std::vector<Record> records;
     bool settled = true;
     for (auto& record : listing.records) {
-      if (auto current = reconcile(store, std::move(record))) {
+      if (auto current = reconcile_read(store, std::move(record), detail)) {
         settled = settled && !in_transition(*current);
         records.push_back(std::move(*current));
       }

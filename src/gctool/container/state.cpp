@@ -8,6 +8,7 @@
 
 #include "gctool/core/error.hpp"
 #include "gctool/core/ids.hpp"
+#include "gctool/core/json_scan.hpp"
 #include "gctool/net/network.hpp"
 
 namespace gctool::container {
@@ -483,6 +484,189 @@ Record record_from_json(const json& j) {
   } catch (const json::exception& e) {
     throw_invalid("invalid container state: {}", e.what());
   }
+}
+
+Record record_for_listing(std::string_view text) {
+  JsonScanner in(text);
+  Record r;
+  Spec& s = r.spec;
+  std::vector<std::string> anonymous;
+  const auto strings = [&] {
+    std::vector<std::string> list;
+    in.array([&] { list.push_back(in.string()); });
+    return list;
+  };
+  const auto process = [&] {
+    ProcessId p;
+    in.object([&](std::string_view key) {
+      if (key == "Pid") {
+        p.pid = static_cast<pid_t>(in.integer());
+      } else if (key == "StartTime") {
+        p.start_time = in.unsigned_integer();
+      } else {
+        in.skip();
+      }
+    });
+    return p;
+  };
+  const auto state = [&](std::string_view key) {
+    State& st = r.state;
+    if (key == "Status") {
+      const auto status = in.string();
+      st.paused = status == "paused";
+      st.status = st.paused ? Status::running : status_from_string(status);
+    } else if (key == "Pid") {
+      st.process.pid = static_cast<pid_t>(in.integer());
+    } else if (key == "PidStartTime") {
+      st.process.start_time = in.unsigned_integer();
+    } else if (key == "ExitCode") {
+      st.exit_code = static_cast<int>(in.integer());
+    } else if (key == "OOMKilled") {
+      st.oom_killed = in.boolean();
+    } else if (key == "StartedAt") {
+      st.started_at = in.string();
+    } else if (key == "FinishedAt") {
+      st.finished_at = in.string();
+    } else if (key == "Error") {
+      st.error = in.string();
+    } else {
+      in.skip();
+    }
+  };
+  const auto config = [&](std::string_view key) {
+    if (key == "Cmd") {
+      s.cmd = strings();
+    } else if (key == "Entrypoint") {
+      s.entrypoint = strings();
+    } else if (key == "Labels") {
+      in.object([&](std::string_view label) { s.labels[std::string(label)] = in.string(); });
+    } else if (key == "Healthcheck") {
+      // Only whether it checks: ps shows the status the supervisor keeps in health.json.
+      if (!in.null()) {
+        image::Healthcheck check;
+        in.object([&](std::string_view field) {
+          if (field == "Test") {
+            check.test = strings();
+          } else {
+            in.skip();
+          }
+        });
+        s.healthcheck = std::move(check);
+      }
+    } else {
+      in.skip();
+    }
+  };
+  const auto host_config = [&](std::string_view key) {
+    if (key == "NetworkMode") {
+      s.network_mode = in.string();
+    } else if (key == "AutoRemove") {
+      s.auto_remove = in.boolean();
+    } else {
+      in.skip();
+    }
+  };
+  const auto mount = [&] {
+    std::string type;
+    std::string propagation = "rprivate";
+    BindMount bind;
+    bind.source = bind.destination = "\n";  // required: "\n" is no path of a record
+    in.object([&](std::string_view key) {
+      if (key == "Type") {
+        type = in.string();
+      } else if (key == "Source") {
+        bind.source = in.string();
+      } else if (key == "Destination") {
+        bind.destination = in.string();
+      } else if (key == "RW") {
+        bind.read_only = !in.boolean();
+      } else if (key == "Name") {
+        bind.volume = in.string();
+      } else if (key == "Propagation") {
+        propagation = in.string();
+      } else {
+        in.skip();
+      }
+    });
+    if (bind.source == "\n" || bind.destination == "\n") {
+      throw JsonScanError();
+    }
+    if (type == "tmpfs") {
+      return;
+    }
+    if (type != "volume") {
+      bind.volume.clear();
+    }
+    if (type == "bind" && propagation != "rprivate") {
+      bind.propagation = propagation;
+    }
+    s.binds.push_back(std::move(bind));
+  };
+  const auto gctool = [&](std::string_view key) {
+    if (key == "Owner") {
+      r.owner = process();
+    } else if (key == "CgroupPath") {
+      r.cgroup_path = in.string();
+    } else if (key == "AnonymousVolumes") {
+      anonymous = strings();
+    } else if (key == "Network") {
+      if (!in.null()) {
+        r.network = net::attachment_from_json(json::parse(in.raw()));
+      }
+    } else {
+      in.skip();
+    }
+  };
+  bool id = false;
+  bool name = false;
+  int sections = 0;  // State, Config, HostConfig, Gctool
+  in.object([&](std::string_view key) {
+    if (key == "Id") {
+      r.id = in.string();
+      id = true;
+    } else if (key == "Name") {
+      r.name = in.string();
+      name = true;
+    } else if (key == "Created") {
+      r.created = in.string();
+    } else if (key == "RestartCount") {
+      r.restart_count = static_cast<int>(in.integer());
+    } else if (key == "ImageId") {
+      s.image_id = in.string();
+    } else if (key == "Image") {
+      s.image_ref = in.string();
+    } else if (key == "State") {
+      in.object(state);
+      ++sections;
+    } else if (key == "Config") {
+      in.object(config);
+      ++sections;
+    } else if (key == "HostConfig") {
+      in.object(host_config);
+      ++sections;
+    } else if (key == "Mounts") {
+      in.array(mount);
+    } else if (key == "Gctool") {
+      in.object(gctool);
+      ++sections;
+    } else {
+      in.skip();
+    }
+  });
+  in.end();
+  // What record_from_json requires; without it the whole parse decides.
+  if (!id || !name || sections != 4 || s.network_mode.empty()) {
+    throw JsonScanError();
+  }
+  if (r.name.starts_with('/')) {
+    r.name.erase(0, 1);
+  }
+  s.name = r.name;
+  for (auto& bind : s.binds) {
+    bind.anonymous = !bind.volume.empty() &&
+                     std::find(anonymous.begin(), anonymous.end(), bind.volume) != anonymous.end();
+  }
+  return r;
 }
 
 namespace {

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <map>
+#include <numeric>
 
 #include <fmt/std.h>
 
@@ -156,13 +157,22 @@ bool ContainerStore::save(const Record& record, Durability durability) const {
   return true;
 }
 
-ContainerStore::Read ContainerStore::read(std::string_view id) const {
+ContainerStore::Read ContainerStore::read(std::string_view id, Detail detail) const {
   const fsys::path path = config_path(id);
   std::optional<std::string> text;
   try {
     text = try_read_file(path);
     if (!text) {
       return {};
+    }
+    if (detail == Detail::listing) {
+      try {
+        if (auto record = record_for_listing(*text); record.id == id) {
+          return {std::move(record), std::nullopt};
+        }
+      } catch (const std::exception&) {
+        // Not what a record of ours looks like: the whole parse below says what is wrong.
+      }
     }
     auto record = record_from_json(parse_json(*text, path));
     if (record.id != id) {
@@ -198,7 +208,7 @@ std::optional<BrokenRecord> ContainerStore::load_broken(std::string_view id) con
   return read(id).broken;
 }
 
-ContainerStore::Listing ContainerStore::scan() const {
+ContainerStore::Listing ContainerStore::scan(Detail detail) const {
   Listing listing;
   std::error_code ec;
   for (fsys::directory_iterator it(containers_dir(), ec), end; !ec && it != end; it.increment(ec)) {
@@ -210,7 +220,7 @@ ContainerStore::Listing ContainerStore::scan() const {
     if (!valid_id(id)) {
       continue;
     }
-    auto read = this->read(id);
+    auto read = this->read(id, detail);
     if (read.record) {
       listing.records.push_back(std::move(*read.record));
     } else if (read.broken) {
@@ -222,8 +232,18 @@ ContainerStore::Listing ContainerStore::scan() const {
       listing.leftovers.push_back(it->path());
     }
   }
-  std::sort(listing.records.begin(), listing.records.end(),
-            [](const Record& a, const Record& b) { return a.created < b.created; });
+  // Sorted by position, then moved once: swapping whole records cost as much as reading them.
+  std::vector<std::size_t> order(listing.records.size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return listing.records[a].created < listing.records[b].created;
+  });
+  std::vector<Record> sorted;
+  sorted.reserve(order.size());
+  for (const auto i : order) {
+    sorted.push_back(std::move(listing.records[i]));
+  }
+  listing.records = std::move(sorted);
   return listing;
 }
 

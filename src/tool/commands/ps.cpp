@@ -3,6 +3,7 @@
 #include <charconv>
 #include <chrono>
 #include <filesystem>
+#include <iterator>
 #include <memory>
 #include <optional>
 
@@ -143,6 +144,9 @@ class PsFilter {
     if ((before_ && position >= *before_) || (since_ && position <= *since_)) {
       return false;
     }
+    if (filters_.empty()) {
+      return true;
+    }
     const auto status = std::string(status_name(r.state));
     const nlohmann::json labels(r.spec.labels);
     return filter_accepts(filters_, "id", [&](const auto& v) { return r.id.starts_with(v); }) &&
@@ -209,9 +213,53 @@ const ListColumns& ps_columns(bool size) {
   return size ? kSized : kTable;
 }
 
+// Every field a --format template may name.
+nlohmann::json row_json(const Globals& globals, const container::Record& r, const PsOptions& o,
+                        const image::ImageStore& images, Clock::time_point now) {
+  return {{"ID", o.no_trunc ? r.id : short_id(r.id)},
+          {"Image", r.spec.image_ref},
+          {"Command", command_text(r, o.no_trunc)},
+          {"CreatedAt", r.created},
+          {"RunningFor", ago(r.created, now) + " ago"},
+          {"State", status_name(r.state)},
+          {"Status", status_text(globals.root, r, now)},
+          {"Ports", ports_text(r)},
+          {"Networks",
+           r.network ? r.network->network : container::network_name_of(r.spec.network_mode)},
+          {"Names", r.name},
+          {"Labels", join_labels(nlohmann::json(r.spec.labels))},
+          {"Mounts", mounts_text(r)},
+          {"LocalVolumes",
+           std::to_string(std::count_if(r.spec.binds.begin(), r.spec.binds.end(),
+                                        [](const auto& b) { return !b.volume.empty(); }))},
+          {"Size", o.size ? size_text(globals, r, images) : ""}};
+}
+
+// The default table without a JSON row and a template per container (most of the time of `ps`
+// with many containers went there): the same cells as ps_columns' default template, in order.
+std::string default_table(const Globals& globals, const std::vector<const container::Record*>& rows,
+                          const PsOptions& o, const image::ImageStore& images,
+                          Clock::time_point now) {
+  std::string text = "CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tPORTS\tNAMES";
+  text += o.size ? "\tSIZE\n" : "\n";
+  for (const auto* r : rows) {
+    fmt::format_to(std::back_inserter(text), "{}\t{}\t{}\t{} ago\t{}\t{}\t{}",
+                   o.no_trunc ? r->id : short_id(r->id), r->spec.image_ref,
+                   command_text(*r, o.no_trunc), ago(r->created, now),
+                   status_text(globals.root, *r, now), ports_text(*r), r->name);
+    if (o.size) {
+      text += '\t';
+      text += size_text(globals, *r, images);
+    }
+    text += '\n';
+  }
+  return tabwrite(text);
+}
+
 void ps(const Globals& globals, const PsOptions& o) {
   const auto store = open_container_store(globals);
-  const auto records = container::list_containers(store);
+  const auto records =
+      container::list_containers(store, container::ContainerStore::Detail::listing);
   const PsFilter filter(globals, o.filters, records);
   const int limit = o.latest ? 1 : o.last;
   const bool all = o.all || filter.implies_all() || limit > 0;
@@ -219,9 +267,7 @@ void ps(const Globals& globals, const PsOptions& o) {
   if (!o.quiet && !o.format.empty()) {
     render_list(o.format, ps_columns(o.size), {});
   }
-  const image::ImageStore images(globals.root);
-  const auto now = Clock::now();
-  std::vector<nlohmann::json> rows;
+  std::vector<const container::Record*> selected;
   // Newest first, as Docker.
   for (std::size_t k = records.size(); k-- > 0;) {
     const auto& r = records[k];
@@ -232,34 +278,30 @@ void ps(const Globals& globals, const PsOptions& o) {
     if (!filter.accepts(r, k)) {
       continue;
     }
-    if (limit > 0 && static_cast<int>(rows.size()) >= limit) {
+    if (limit > 0 && static_cast<int>(selected.size()) >= limit) {
       break;
     }
-    const std::string id = o.no_trunc ? r.id : short_id(r.id);
-    nlohmann::json row = {{"ID", id},
-                          {"Image", r.spec.image_ref},
-                          {"Command", command_text(r, o.no_trunc)},
-                          {"CreatedAt", r.created},
-                          {"RunningFor", ago(r.created, now) + " ago"},
-                          {"State", status_name(r.state)},
-                          {"Status", status_text(globals.root, r, now)},
-                          {"Ports", ports_text(r)},
-                          {"Networks", r.network ? r.network->network
-                                                 : container::network_name_of(r.spec.network_mode)},
-                          {"Names", r.name},
-                          {"Labels", join_labels(nlohmann::json(r.spec.labels))},
-                          {"Mounts", mounts_text(r)},
-                          {"LocalVolumes", std::to_string(std::count_if(
-                                               r.spec.binds.begin(), r.spec.binds.end(),
-                                               [](const auto& b) { return !b.volume.empty(); }))},
-                          {"Size", o.size ? size_text(globals, r, images) : ""}};
-    rows.push_back(std::move(row));
+    selected.push_back(&r);
   }
   if (o.quiet) {
-    for (const auto& row : rows) {
-      fmt::print("{}\n", row["ID"].get<std::string>());
+    std::string text;
+    for (const auto* r : selected) {
+      text += o.no_trunc ? r->id : short_id(r->id);
+      text += '\n';
     }
+    fmt::print("{}", text);
     return;
+  }
+  const image::ImageStore images(globals.root);
+  const auto now = Clock::now();
+  if (o.format.empty() || o.format == "table") {
+    fmt::print("{}", default_table(globals, selected, o, images, now));
+    return;
+  }
+  std::vector<nlohmann::json> rows;
+  rows.reserve(selected.size());
+  for (const auto* r : selected) {
+    rows.push_back(row_json(globals, *r, o, images, now));
   }
   fmt::print("{}", render_list(o.format, ps_columns(o.size), rows));
 }
