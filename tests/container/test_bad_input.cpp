@@ -130,10 +130,10 @@ const std::vector<Row> kRows = {
      "conflicts with the --ipc host mode"},
     {{"--sysctl", "net.nosuch=1", "busybox", "true"}, "sysctl net.nosuch"},
     // Shared namespaces, groups, init.
-    {{"--pid", "container:x", "busybox", "true"}, "invalid --pid mode \"container:x\""},
+    {{"--pid", "container:x", "busybox", "true"}, "--pid container:x: no such container: x"},
     {{"--uts", "private", "busybox", "true"}, "invalid --uts mode"},
     {{"--ipc", "bogus", "busybox", "true"}, "invalid --ipc mode \"bogus\""},
-    {{"--ipc", "container:nosuch", "busybox", "true"}, "is not supported"},
+    {{"--ipc", "container:nosuch", "busybox", "true"}, "--ipc container:nosuch: no such container"},
     {{"--uts", "host", "-h", "x", "busybox", "true"}, "conflicting options: hostname"},
     {{"--group-add", "nosuchgroup", "busybox", "true"}, "unable to find group nosuchgroup"},
     {{"--network", "container:nosuch", "busybox", "true"}, "no such container: nosuch"},

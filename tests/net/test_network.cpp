@@ -24,7 +24,9 @@ std::vector<std::string> files_under(const std::filesystem::path& dir) {
   std::vector<std::string> out;
   std::error_code ec;
   for (const auto& e : std::filesystem::recursive_directory_iterator(dir, ec)) {
-    if (e.is_regular_file() && e.path().filename().string()[0] != '.') {
+    // The events journal records what happened; it is no state of a network.
+    const auto name = e.path().filename().string();
+    if (e.is_regular_file() && name[0] != '.' && !name.starts_with("events.log")) {
       out.push_back(std::filesystem::relative(e.path(), dir).string());
     }
   }

@@ -17,8 +17,8 @@
 #include <vector>
 
 #include "gctool/container/attach.hpp"
-#include "gctool/container/health.hpp"
 #include "gctool/container/foreground.hpp"
+#include "gctool/container/health.hpp"
 #include "gctool/container/init.hpp"
 #include "gctool/container/log_writer.hpp"
 #include "gctool/container/monitor.hpp"
