@@ -200,6 +200,16 @@ TEST_CASE("attach to the default network creates it; reconcile detaches the dead
   const auto n = net::find_network(root.path(), "bridge");
   CHECK(net::IpamStore(root.path(), "bridge", n.subnet, n.gateway).count() == 1);
   CHECK(net::detach(root.path(), "id-one"));
+  // Its bridge and rules go with its last container (no command removes the default network);
+  // the definition stays, and the next container brings them back.
+  CHECK(gctool::test::gctool_links().empty());
+  CHECK_FALSE(net::firewall_table_exists());
+  CHECK(net::find_network(root.path(), "bridge").id == n.id);
+  const auto a3 = net::attach(root.path(), "bridge", "id-three", "three", c1.fd());
+  CHECK(net::to_string(a3.ip) == "172.17.0.2");
+  CHECK_FALSE(gctool::test::gctool_links().empty());
+  CHECK(net::firewall_table_exists());
+  CHECK(net::detach(root.path(), "id-three"));
   net::remove_default_network(root.path(), false);
   CHECK(gctool::test::gctool_links().empty());
   CHECK_FALSE(net::firewall_table_exists());

@@ -438,6 +438,29 @@ Attachment attach_locked(const std::filesystem::path& root, const std::string& n
 
 // Removes one endpoint: its veth (the kernel removes the peer inside), its address, its file,
 // and the network's resolver when it was the network's last endpoint.
+// What a network keeps on the host only while containers use it, released with its last
+// endpoint: its resolver; and for the default network, which no user created and no command
+// removes, its bridge and firewall rules too (the next attach's ensure_bridge makes them again).
+// Called with the networks lock held.
+void release_if_unused(const std::filesystem::path& root, const std::string& network) {
+  const auto others = list_attachments(root);
+  if (std::any_of(others.begin(), others.end(),
+                  [&](const Attachment& o) { return o.network == network; })) {
+    return;
+  }
+  stop_resolver(root, network);
+  if (network != kDefaultNetwork) {
+    return;
+  }
+  if (const auto n = try_find_network(root, network)) {
+    {
+      Netlink nl;
+      try_delete_link(nl, n->bridge);
+    }
+    remove_network_rules(n->bridge);
+  }
+}
+
 void remove_endpoint_locked(const std::filesystem::path& root, const Attachment& a,
                             const std::filesystem::path& file) {
   {
@@ -453,11 +476,7 @@ void remove_endpoint_locked(const std::filesystem::path& root, const Attachment&
     }
   }
   std::filesystem::remove(file);
-  const auto others = list_attachments(root);
-  if (std::none_of(others.begin(), others.end(),
-                   [&](const Attachment& o) { return o.network == a.network; })) {
-    stop_resolver(root, a.network);
-  }
+  release_if_unused(root, a.network);
 }
 
 }  // namespace
@@ -549,11 +568,7 @@ bool detach_locked(const std::filesystem::path& root, const std::string& contain
   if (attachment) {
     std::filesystem::remove(file);
     changed = true;
-    const auto others = list_attachments(root);
-    if (std::none_of(others.begin(), others.end(),
-                     [&](const Attachment& a) { return a.network == attachment->network; })) {
-      stop_resolver(root, attachment->network);
-    }
+    release_if_unused(root, attachment->network);
   }
   return changed || extras;
 }
