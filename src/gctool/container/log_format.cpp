@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "gctool/core/error.hpp"
+#include "gctool/core/text.hpp"
 #include "gctool/core/time.hpp"
 
 namespace gctool::container {
@@ -138,24 +139,6 @@ void append_json_escaped(std::string& out, std::string_view text) {
           out += c;
         }
     }
-  }
-}
-
-void append_utf8(std::string& out, std::uint32_t code) {
-  if (code < 0x80) {
-    out += static_cast<char>(code);
-  } else if (code < 0x800) {
-    out += static_cast<char>(0xc0 | (code >> 6));
-    out += static_cast<char>(0x80 | (code & 0x3f));
-  } else if (code < 0x10000) {
-    out += static_cast<char>(0xe0 | (code >> 12));
-    out += static_cast<char>(0x80 | ((code >> 6) & 0x3f));
-    out += static_cast<char>(0x80 | (code & 0x3f));
-  } else {
-    out += static_cast<char>(0xf0 | (code >> 18));
-    out += static_cast<char>(0x80 | ((code >> 12) & 0x3f));
-    out += static_cast<char>(0x80 | ((code >> 6) & 0x3f));
-    out += static_cast<char>(0x80 | (code & 0x3f));
   }
 }
 
