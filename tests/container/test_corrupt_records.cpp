@@ -217,3 +217,15 @@ TEST_CASE("a record that is not JSON at all does not stop ps, run or rm -f", "[r
   CHECK(rm.exit_code == 0);
   CHECK(root.leaks().empty());
 }
+
+TEST_CASE("the owner of a container never brings back a store removed under it", "[store]") {
+  TempDir dir("gct-store");
+  const auto root = dir.path() / "root";
+  const container::ContainerStore store(root);
+  { const auto lock = store.lock(); }
+  CHECK(store.lock_if_present());
+  fs::remove_all(root);
+  // A supervisor saving its container's exit after the whole root went (rm -rf of a test root).
+  CHECK_FALSE(store.lock_if_present());
+  CHECK_FALSE(fs::exists(root));
+}

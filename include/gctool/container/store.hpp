@@ -42,6 +42,9 @@ class ContainerStore {
 
   // The store lock (created with its directories when missing). Writes below expect it held.
   FileLock lock() const;
+  // The store lock while the store exists, nullopt once its root is gone: for the owner of a
+  // container (its supervisor), which must not bring back a root removed under it.
+  std::optional<FileLock> lock_if_present() const;
 
   // What create() does when another container holds the record's name.
   enum class NameConflict {

@@ -28,6 +28,8 @@ class FileLock {
   // nullopt when another open file description holds a conflicting lock.
   static std::optional<FileLock> try_exclusive(const std::filesystem::path& lock_file);
   static std::optional<FileLock> try_shared(const std::filesystem::path& lock_file);
+  // Blocks like exclusive(), but never creates the file: nullopt when it does not exist.
+  static std::optional<FileLock> exclusive_if_present(const std::filesystem::path& lock_file);
 
   FileLock(FileLock&&) noexcept = default;
   FileLock& operator=(FileLock&& other) noexcept;
@@ -43,15 +45,19 @@ class FileLock {
 
  private:
   explicit FileLock(UniqueFd fd) noexcept : fd_(std::move(fd)) {}
-  static std::optional<FileLock> acquire(const std::filesystem::path& lock_file, int operation);
+  static std::optional<FileLock> acquire(const std::filesystem::path& lock_file, int operation,
+                                         int open_flags = O_CREAT);
 
   UniqueFd fd_;
 };
 
 // The definitions of file_lock: header-only, as all of gctool::core.
 inline std::optional<FileLock> FileLock::acquire(const std::filesystem::path& lock_file,
-                                                 int operation) {
-  UniqueFd fd(::open(lock_file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600));
+                                                 int operation, int open_flags) {
+  UniqueFd fd(::open(lock_file.c_str(), O_RDWR | O_CLOEXEC | O_NOCTTY | open_flags, 0600));
+  if (!fd && errno == ENOENT && (open_flags & O_CREAT) == 0) {
+    return std::nullopt;
+  }
   if (!fd) {
     throw_errno("open lock file {}", lock_file);
   }
@@ -83,6 +89,11 @@ inline std::optional<FileLock> FileLock::try_exclusive(const std::filesystem::pa
 
 inline std::optional<FileLock> FileLock::try_shared(const std::filesystem::path& lock_file) {
   return acquire(lock_file, LOCK_SH | LOCK_NB);
+}
+
+inline std::optional<FileLock> FileLock::exclusive_if_present(
+    const std::filesystem::path& lock_file) {
+  return acquire(lock_file, LOCK_EX, 0);
 }
 
 inline FileLock& FileLock::operator=(FileLock&& other) noexcept {

@@ -842,7 +842,11 @@ void Container::finish() {
     teardown_network(store_->root(), record_);
   }
   if (record_.spec.auto_remove) {
-    const auto lock = store_->lock();
+    const auto lock = store_->lock_if_present();
+    if (!lock) {
+      finished_ = true;  // the store (and with it the record) was removed under us
+      return;
+    }
     store_->remove(id());
     remove_anonymous_volumes(*store_, record_.spec.binds);
     record_container_event(*store_, record_, "destroy");
@@ -851,7 +855,10 @@ void Container::finish() {
 }
 
 void Container::save() {
-  const auto lock = store_->lock();
+  const auto lock = store_->lock_if_present();
+  if (!lock) {
+    throw Error(ENOENT, fmt::format("container store {} is gone", store_->root()));
+  }
   take_stored_settings(*store_, record_);
   store_->save(record_, durability_);
 }
@@ -889,9 +896,10 @@ void Container::destroy() noexcept {
     return;
   }
   try {
-    const auto lock = store_->lock();
-    store_->remove(id());
-    remove_anonymous_volumes(*store_, record_.spec.binds);
+    if (const auto lock = store_->lock_if_present()) {
+      store_->remove(id());
+      remove_anonymous_volumes(*store_, record_.spec.binds);
+    }
   } catch (const std::exception&) {
     // Best effort on an error path; the next reconcile or rm -f finishes the job.
   }

@@ -81,6 +81,10 @@ FileLock ContainerStore::lock() const {
   return FileLock::exclusive(root_ / "containers.lock");
 }
 
+std::optional<FileLock> ContainerStore::lock_if_present() const {
+  return FileLock::exclusive_if_present(root_ / "containers.lock");
+}
+
 namespace {
 
 // Every name in use (the stored records' and the ones salvaged from broken records) -> its id.
