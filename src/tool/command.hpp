@@ -20,6 +20,9 @@ namespace gctool::tool {
 struct Globals {
   std::string root = "/var/lib/gctool";
   int exit_code = 0;
+  // Set by a verb that found it must start containers: main() runs it again from a sealed copy
+  // of gctool (sys::reexec_sealed) with the same arguments.
+  bool reexec_sealed = false;
 };
 
 using CommandSetup = void (*)(CLI::App& app, Globals& globals);

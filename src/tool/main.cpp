@@ -97,10 +97,10 @@ std::string_view verb_of(int argc, char** argv) {
 }
 
 // The verbs whose process becomes a container's init or exec'd process until their execve.
+// `build` (and `image build`) re-executes itself only when a step must run (Globals).
 bool starts_container_processes(std::string_view verb) {
   return verb == "run" || verb == "start" || verb == "restart" || verb == "exec" ||
-         verb == "build" || verb == container::kSuperviseExitedVerb ||
-         verb == container::kHealthExecVerb;
+         verb == container::kSuperviseExitedVerb || verb == container::kHealthExecVerb;
 }
 
 }  // namespace
@@ -109,17 +109,7 @@ int main(int argc, char** argv) {
   // Before anything else (no thread, nothing to lose): such a process runs from a sealed copy of
   // gctool, which a container cannot write through /proc/self/exe (see sys/sealed_exe.hpp).
   const std::string_view verb = verb_of(argc, argv);
-  // `image build` runs build containers as `build` does.
-  const bool image_build =
-      verb == "image" && argc > 2 && std::string_view(argv[argc - 1]) != "" && [&] {
-        for (int i = 1; i + 1 < argc; ++i) {
-          if (std::string_view(argv[i]) == "image") {
-            return std::string_view(argv[i + 1]) == "build";
-          }
-        }
-        return false;
-      }();
-  if (starts_container_processes(verb) || image_build) {
+  if (starts_container_processes(verb)) {
     try {
       sys::reexec_sealed(argv);
     } catch (const Error& e) {
@@ -185,6 +175,14 @@ int main(int argc, char** argv) {
     return fail(e.what());
   } catch (const std::exception& e) {
     return fail(e.what());
+  }
+  if (globals.reexec_sealed) {
+    try {
+      std::fflush(stdout);
+      sys::reexec_sealed(argv);
+    } catch (const Error& e) {
+      return fail(e.what());
+    }
   }
   return globals.exit_code;
 }

@@ -4,7 +4,8 @@
 // O_PATH fd of /proc/self/exe and hands it to an attack program, which tries (for a bounded time,
 // from a child whose parent has exited) to open it for writing and write a marker, as the real
 // exploit does once gctool is no longer busy. Run against copies of gctool and gctool-supervisor,
-// never against the binaries of the build tree.
+// never against the binaries of the build tree. `gctool build` runs a RUN step in a process that
+// re-executed itself sealed at the first step the cache lacked: the same attack from a RUN step.
 #include <elf.h>
 #include <sys/stat.h>
 
@@ -234,6 +235,38 @@ TEST_CASE("a container cannot overwrite gctool through /proc/self/exe", "[root][
   CHECK(hash(gctool) == before);
   CHECK(hash(bin.path() / "gctool-supervisor") == supervisor_before);
   CHECK(root.run({"rm", "-f", name}).exit_code == 0);
+  CHECK(root.run({"image", "rm", image}).exit_code == 0);
+  CHECK(root.leaks().empty());
+}
+
+TEST_CASE("a build's RUN step cannot overwrite gctool through /proc/self/exe", "[root][security]") {
+  TestRoot root;
+  TempDir scratch{"gct-exeseal-scratch"};
+  TempDir bin{"gct-exeseal-bin"};
+  TempDir ctx{"gct-exeseal-ctx"};
+  compile(scratch.path(), "fake-ld", kFakeInterpreter, {"-nostdlib", "-fno-stack-protector"});
+  compile(scratch.path(), "attack", kAttack, {});
+  const fs::path gctool = bin.path() / "gctool";
+  fs::copy_file(GCTOOL_BINARY, gctool);
+  const auto hash = [](const fs::path& file) {
+    return gctool::image::sha256_hex(read_bytes(file));
+  };
+  const std::string before = hash(gctool);
+  const auto image = import_hostile_image(root, scratch.path(), elf_interpreter(gctool));
+  // The step's "shell" is the hostile script; the attack reports into the RUN cache mount.
+  write_bytes(ctx.path() / "Dockerfile",
+              "FROM " + image + "\nRUN --mount=type=cache,id=out,target=/out [\"/bin/sh\"]\n");
+  const auto r = run_program(
+      {gctool.string(), "--root", root.root(), "build", "--network", "none", ctx.str()});
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  const fs::path out =
+      fs::path(root.root()) / "builder" / "cache-mounts" / gctool::image::sha256_hex("out");
+  const std::string result = attack_result(out);
+  INFO("the attack reported: " << result);
+  CHECK(result.starts_with("failed: "));
+  CHECK(hash(gctool) == before);
+  CHECK(root.run({"builder", "prune", "-f"}).exit_code == 0);
   CHECK(root.run({"image", "rm", image}).exit_code == 0);
   CHECK(root.leaks().empty());
 }

@@ -30,6 +30,11 @@ struct BuildOptions {
   std::map<std::string, std::optional<std::string>> build_args;  // --build-arg (nullopt: unset)
   std::optional<std::string> target;
   bool no_cache = false;
+  // Only what the cache already has: the build throws CacheMiss, having written nothing but
+  // remembered file digests, where a step would run, copy, commit or pull. A process that must
+  // not start containers (one not running from a sealed copy of gctool) tries a rebuild this way.
+  // Stages are built one after the other, in this process.
+  bool cached_only = false;
   // An image that FROM or COPY --from names and the store lacks is pulled from its registry, as
   // docker build does; with pull (--pull) every such image is pulled again first.
   bool pull = false;
@@ -55,6 +60,12 @@ struct BuildResult {
 class BuildCancelled : public std::runtime_error {
  public:
   BuildCancelled() : std::runtime_error("build cancelled") {}
+};
+
+// Thrown with cached_only when the cache lacks a step.
+class CacheMiss : public std::runtime_error {
+ public:
+  CacheMiss() : std::runtime_error("build step not cached") {}
 };
 
 // Builds the target stage (the last one by default) and the stages it needs, commits the result

@@ -272,9 +272,14 @@ class Builder {
     split_stages();
     const int target = target_stage();
     std::set<int> needed;
-    need(target, needed);
-    // Every stage is parsed before anything runs, so a bad later stage fails first.
-    build_stages(needed);
+    try {
+      need(target, needed);
+      // Every stage is parsed before anything runs, so a bad later stage fails first.
+      build_stages(needed);
+    } catch (const CacheMiss&) {
+      file_hashes_.save();  // the build that follows reads none of these files again
+      throw;
+    }
     file_hashes_.save();
     State final_state = built_.at(target);
     for (const auto& [name, value] : o_.build_args) {
@@ -496,7 +501,7 @@ class Builder {
           ready.push_back(i);
         }
       }
-      if (running.empty() && ready.size() == 1) {
+      if (running.empty() && (ready.size() == 1 || (o_.cached_only && !ready.empty()))) {
         built_[ready.front()] = build_stage(stages_[static_cast<std::size_t>(ready.front())]);
         waiting.erase(ready.front());
         continue;
@@ -634,6 +639,9 @@ class Builder {
       if (auto image = store_.try_resolve(ref)) {
         return *image;
       }
+    }
+    if (o_.cached_only) {
+      throw CacheMiss();
     }
     std::string name;  // as the pull names the image in its errors
     try {
@@ -1038,6 +1046,9 @@ class Builder {
       step_done(true);
       return;
     }
+    if (o_.cached_only) {
+      throw CacheMiss();
+    }
     std::optional<image::PendingLayer> pending = make();
     json entry = {{"DiffId", ""}, {"Image", ""}};
     if (pending) {
@@ -1143,6 +1154,7 @@ class Builder {
 
   struct Mounts {
     std::vector<container::BindMount> binds;
+    std::vector<fs::path> cache_dirs;  // made when the step runs, not when it is cached
     json description = json::array();
   };
 
@@ -1173,7 +1185,7 @@ class Builder {
       if (type == "cache") {
         const std::string id = kv.contains("id") ? kv["id"] : target;
         const fs::path source = mounts_dir(o_.root) / image::sha256_hex(id);
-        fs::create_directories(source);
+        m.cache_dirs.push_back(source);
         m.binds.push_back(
             {source.string(), target, kv.contains("ro") || kv.contains("readonly"), "", false, ""});
         m.description.push_back({{"type", "cache"}, {"target", target}, {"id", id}});
@@ -1257,6 +1269,9 @@ class Builder {
     spec.network_mode = network;
     spec.auto_remove = true;
     spec.binds = mounts.binds;
+    for (const auto& dir : mounts.cache_dirs) {
+      fs::create_directories(dir);
+    }
     auto ctr = container::Container::create(containers_, std::move(spec), Durability::fast);
     std::array<int, 2> pipe_fds{};
     check(::pipe2(pipe_fds.data(), O_CLOEXEC), "pipe");
@@ -1597,6 +1612,9 @@ class Builder {
         step_done(true);
         return id;
       }
+    }
+    if (o_.cached_only) {
+      throw CacheMiss();
     }
     image::NewImage image{image_config(st, st.diff_ids), st.diff_ids, o_.tags};
     const auto stored = store_.commit({}, {image});

@@ -13,6 +13,7 @@
 #include "gctool/core/file_util.hpp"
 #include "gctool/image/platform.hpp"
 #include "gctool/io/signals.hpp"
+#include "gctool/sys/sealed_exe.hpp"
 #include "image_group.hpp"
 
 namespace gctool::tool {
@@ -99,17 +100,36 @@ build::BuildOptions options_from(const Globals& globals, const BuildFlags& f) {
 
 void build(Globals& globals, const BuildFlags& f) {
   build::BuildOptions o = options_from(globals, f);
+  // Build containers start only from a process that runs from a sealed copy of gctool
+  // (sys/sealed_exe.hpp), which costs this process a second start. A rebuild that the cache
+  // answers starts none: it is tried here first, and the first step the cache lacks re-executes
+  // the build sealed, which does it all again (nothing is written before). A context from a tar
+  // (extracted anew each time), --no-cache and --pull would miss at once: sealed first.
+  if (!sys::self_exe_sealed()) {
+    if (o.context.empty() || o.no_cache || o.pull) {
+      globals.reexec_sealed = true;
+      return;
+    }
+    o.cached_only = true;
+  }
   UniqueFd context_tar;
   if (o.context.empty()) {
     context_tar = open_input(f.context);
     o.context_tar = context_tar;
   }
   const bool quiet = f.quiet || f.progress == "quiet";
-  std::vector<std::string> buffered;
+  // Held back when quiet (shown on failure only) and while trying the cache (a miss discards
+  // them: the sealed build shows its own).
+  std::vector<std::string> held;
   o.progress = [&](std::string_view line) {
-    if (quiet) {
-      buffered.emplace_back(line);
+    if (quiet || o.cached_only) {
+      held.emplace_back(line);
     } else {
+      fmt::print(stderr, "{}\n", line);
+    }
+  };
+  const auto show_held = [&] {
+    for (const auto& line : held) {
       fmt::print(stderr, "{}\n", line);
     }
   };
@@ -118,27 +138,33 @@ void build(Globals& globals, const BuildFlags& f) {
   o.cancel = signals.fd();
   try {
     const auto result = build::build_image(o);
+    if (!quiet) {
+      show_held();
+    }
     for (const auto& warning : result.warnings) {
       if (!quiet) {
         fmt::print(stderr, "WARNING: {}\n", warning);
       }
     }
     fmt::print("{}\n", quiet ? result.image_id : result.image_id);
+  } catch (const build::CacheMiss&) {
+    globals.reexec_sealed = true;  // once the signals are unblocked again, on return
   } catch (const build::BuildCancelled&) {
     // Taken from the signalfd, so that it does not kill gctool once unblocked; the exit code is
     // the one a shell shows for a process the signal ended (130 for Ctrl-C).
     const auto info = signals.try_next();
     const int signo = info ? static_cast<int>(info->ssi_signo) : SIGINT;
     std::fflush(stdout);
+    if (!quiet) {
+      show_held();
+    }
     print_error(fmt::format("build cancelled by {}", signo == SIGINT    ? "SIGINT"
                                                      : signo == SIGTERM ? "SIGTERM"
                                                                         : "SIGHUP"));
     globals.exit_code = 128 + signo;
   } catch (const Error& e) {
     std::fflush(stdout);
-    for (const auto& line : buffered) {
-      fmt::print(stderr, "{}\n", line);
-    }
+    show_held();
     print_error(e.what());
     globals.exit_code = kExitBuildFailed;
   }
