@@ -131,9 +131,14 @@ int main(int argc, char** argv) {
   CLI::App app{"gctool: a small, fast, safe container runtime", "gctool"};
   Globals globals;
   app.set_version_flag("-v,--version", fmt::format("gctool version {}", GCTOOL_VERSION));
+  // Absolute: paths under it reach processes that run elsewhere (a container's init after its
+  // chroot, the supervisor), where a relative one would name something else or nothing.
   app.add_option("--root", globals.root, "Root directory of gctool's state")
       ->envname("GCTOOL_ROOT")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->transform([](const std::string& root) {
+        return root.empty() ? root : std::filesystem::absolute(root).string();
+      });
   app.formatter(usage_formatter());
   app.require_subcommand(1);
   app.fallthrough(false);

@@ -124,3 +124,17 @@ TEST_CASE("wait of several containers prints each exit code in order", "[root]")
   remove(root, b);
   CHECK(root.leaks().empty());
 }
+
+TEST_CASE("a relative --root names a directory under where gctool runs", "[root]") {
+  TestRoot root;
+  const std::filesystem::path dir(root.root());
+  // The container's init opens its root under --root after it left gctool's working directory.
+  const auto r = gctool::test::run_program(
+      {"sh", "-c", "cd \"$1\" && exec \"$2\" --root \"$3\" run --rm --network none busybox echo hi",
+       "sh", dir.parent_path().string(), GCTOOL_BINARY, dir.filename().string()});
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(r.out == "hi\n");
+  CHECK(root.run({"ps", "-a", "-q"}).out.empty());
+  CHECK(root.leaks().empty());
+}
