@@ -510,3 +510,27 @@ TEST_CASE("a failing stage stops the stage building beside it and leaves nothing
   CHECK(image_count(root) == images);
   check_nothing_left(root);
 }
+
+TEST_CASE("build -t records an image tag event for each tag, as Docker", "[root][build]") {
+  TestRoot root;
+  TempDir ctx("gct-build-ctx");
+  write(ctx.path() / "Dockerfile", "FROM busybox\nLABEL tagged=yes\n");
+  const auto since = std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count() -
+                                    1);
+  const auto r =
+      root.run({"build", "--network", "none", "-t", "evbuild:v1", "-t", "evbuild2:v2", ctx.str()});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const auto id = r.out.substr(0, r.out.find('\n'));
+  const auto until = std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count() +
+                                    1);
+  const auto events =
+      root.run({"events", "--since", since, "--until", until, "--filter", "type=image", "--filter",
+                "event=tag", "--format", "{{.Action}} {{.ID}} {{.Actor.Attributes.name}}"});
+  CHECK(events.out == "tag " + id + " evbuild:v1\ntag " + id + " evbuild2:v2\n");
+  CHECK(root.leaks().empty());
+}

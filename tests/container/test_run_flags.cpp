@@ -360,11 +360,12 @@ TEST_CASE("run --health-cmd: starting, healthy and unhealthy in inspect and ps",
   CHECK(timed_out["Log"].back()["ExitCode"] == -1);
   CHECK(timed_out["Log"].back()["Output"] == "Health check exceeded timeout (300ms)");
 
-  // Before the first check, and failures within the start period: starting.
-  const auto waiting =
-      gctool::test::run_detached(root, {"sleep", "100"},
-                                 {"--health-cmd", "exit 1", "--health-interval", "100ms",
-                                  "--health-retries", "1", "--health-start-period", "1h"});
+  // Before the first check, and failures within the start period (checked every start
+  // interval, as Docker 25+): starting.
+  const auto waiting = gctool::test::run_detached(
+      root, {"sleep", "100"},
+      {"--health-cmd", "exit 1", "--health-interval", "100ms", "--health-retries", "1",
+       "--health-start-period", "1h", "--health-start-interval", "100ms"});
   std::this_thread::sleep_for(std::chrono::milliseconds(800));
   const auto starting = root.inspect(waiting)["State"]["Health"];
   CHECK(starting["Status"] == "starting");

@@ -168,7 +168,9 @@ inline io::Task<ExecProcess> exec(io::Loop& loop, const ContainerStore& store, s
 // Suspends until a process exec() started exits; returns its exit code.
 inline io::Task<int> wait(io::Loop& loop, ExecProcess& process) {
   const siginfo_t info = co_await io::wait_exit(loop, process.pidfd());
-  co_return io::exit_code(info);
+  const int code = io::exit_code(info);
+  process.record_exit(code);
+  co_return code;
 }
 
 // A container's log (`docker logs [-f]`) as an async sequence of records, with the options of

@@ -27,6 +27,7 @@ enum class AttachPacket : char {
   Exit = 3,    // supervisor -> client: the exit code as decimal text; the socket closes after it
   Resize = 4,  // client -> supervisor: "ROWS COLS" for the pty
   Signal = 5,  // client -> supervisor: the signal number as decimal text, sent to pid 1
+  CloseStdin = 6,  // client -> supervisor: the end of input; closes the stdin pipe (no tty)
 };
 
 // <container_dir>/attach
@@ -94,10 +95,16 @@ class DetachKeys {
 struct AttachOptions {
   bool stdin = true;      // relay fd 0 to the container (when it has -i)
   bool sig_proxy = true;  // forward the signals this process gets (not with a tty, as Docker)
-  std::string detach_keys = std::string(kDefaultDetachKeys);  // already parsed
-  // `run -it`: the end of our input is the end of the container's, sent as the terminal's EOF
-  // character (^D), as the foreground relay does. `attach` leaves the container's stdin open.
+  // Already parsed; as Docker's CopyStreams, only a tty watches for them (without one they are
+  // input like any other).
+  std::string detach_keys = std::string(kDefaultDetachKeys);
+  // `run -i`: the end of our input is the end of the container's, as the foreground relay does:
+  // the terminal's EOF character (^D) with a tty, else its stdin pipe is closed. `attach` leaves
+  // the container's stdin open.
   bool eof_ends_input = false;
+  // run -a: which of the container's streams reach this process's fds 1 and 2.
+  bool show_out = true;
+  bool show_err = true;
 };
 
 // Connects to the attach socket of the container in container_dir: a container whose supervisor

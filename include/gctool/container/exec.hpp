@@ -12,12 +12,14 @@
 
 #include <sys/types.h>
 
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "gctool/container/store.hpp"
+#include "gctool/core/event_journal.hpp"
 #include "gctool/core/fd.hpp"
 
 namespace gctool::container {
@@ -37,18 +39,31 @@ struct ExecSpec {
 // A process exec started: the caller's child until it is reaped.
 class ExecProcess {
  public:
-  ExecProcess(pid_t pid, UniqueFd pidfd, UniqueFd console) noexcept
-      : pid_(pid), pidfd_(std::move(pidfd)), console_(std::move(console)) {}
+  // die: Docker's exec_die event of the process (execID, the container's attributes), recorded
+  // in the journal of `root` by record_exit().
+  ExecProcess(pid_t pid, UniqueFd pidfd, UniqueFd console, std::filesystem::path root = {},
+              Event die = {}) noexcept
+      : pid_(pid),
+        pidfd_(std::move(pidfd)),
+        console_(std::move(console)),
+        root_(std::move(root)),
+        die_(std::move(die)) {}
 
   pid_t pid() const noexcept { return pid_; }  // in the caller's pid namespace
   BorrowedFd pidfd() const noexcept { return pidfd_.borrow(); }
   // With tty: the pty master.
   BorrowedFd console() const noexcept { return console_.borrow(); }
 
+  // Records the exec_die event with the exit code, as Docker does when an exec'd process ends
+  // (api::attach and api::wait call it).
+  void record_exit(int exit_code) const noexcept;
+
  private:
   pid_t pid_;
   UniqueFd pidfd_;
   UniqueFd console_;
+  std::filesystem::path root_;
+  Event die_;
 };
 
 // Starts spec.args in the running container ref names and returns once execve has succeeded.

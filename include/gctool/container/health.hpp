@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "gctool/core/event_journal.hpp"
 #include "gctool/image/config.hpp"
 
 namespace gctool::container {
@@ -20,6 +21,7 @@ namespace gctool::container {
 // Docker's defaults for what a Healthcheck leaves at 0.
 inline constexpr std::chrono::seconds kDefaultHealthInterval{30};
 inline constexpr std::chrono::seconds kDefaultHealthTimeout{30};
+inline constexpr std::chrono::seconds kDefaultHealthStartInterval{5};
 inline constexpr int kDefaultHealthRetries = 3;
 // As Docker: the results kept, and the bytes of output kept of each.
 inline constexpr std::size_t kHealthLogEntries = 5;
@@ -31,7 +33,8 @@ bool health_enabled(const std::optional<image::Healthcheck>& check) noexcept;
 // The argv of a check's process: CMD's words, or CMD-SHELL's command under /bin/sh -c.
 std::vector<std::string> health_command(const image::Healthcheck& check);
 
-// The flags `run` took: --health-cmd, -interval, -timeout, -start-period, -retries and
+// The flags `run` took: --health-cmd, -interval, -timeout, -start-period, -start-interval,
+// -retries and
 // --no-healthcheck, over the image's HEALTHCHECK as Docker merges them. Durations are Go's
 // ("30s", "1m30s"). Throws an invalid-input Error in Docker's words for a bad value.
 struct HealthFlags {
@@ -39,6 +42,7 @@ struct HealthFlags {
   std::optional<std::string> interval;
   std::optional<std::string> timeout;
   std::optional<std::string> start_period;
+  std::optional<std::string> start_interval;
   std::optional<int> retries;
   bool none = false;
 };
@@ -51,9 +55,15 @@ struct HealthSettings {
   std::chrono::nanoseconds interval = kDefaultHealthInterval;
   std::chrono::nanoseconds timeout = kDefaultHealthTimeout;
   std::chrono::nanoseconds start_period{0};
+  // As Docker 25+: the interval while the container is starting within its start period.
+  std::chrono::nanoseconds start_interval = kDefaultHealthStartInterval;
   int retries = kDefaultHealthRetries;
   std::vector<std::string> command;  // the process that runs one check; empty: no checks
   std::filesystem::path state_file;  // health.json
+  // Where a change of status is recorded as Docker's "health_status: STATUS" event of `actor`
+  // (the container's id and attributes); empty: not recorded.
+  std::filesystem::path events_root;
+  Event actor;
 };
 HealthSettings health_settings(const image::Healthcheck& check);
 
@@ -75,6 +85,8 @@ class HealthState {
   HealthState(const HealthSettings& settings, std::chrono::steady_clock::time_point started);
 
   void record(HealthResult result, std::chrono::steady_clock::time_point now);
+  // The wait before the next check: the start interval while starting within the start period.
+  std::chrono::nanoseconds next_interval(std::chrono::steady_clock::time_point now) const;
   const std::string& status() const noexcept { return status_; }
   int failing_streak() const noexcept { return failing_streak_; }
   // The state as Docker's JSON: {"Status": ..., "FailingStreak": ..., "Log": [...]}.

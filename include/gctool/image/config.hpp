@@ -18,6 +18,7 @@ struct Healthcheck {
   std::int64_t interval = 0;
   std::int64_t timeout = 0;
   std::int64_t start_period = 0;
+  std::int64_t start_interval = 0;  // Docker 25+
   int retries = 0;
   bool operator==(const Healthcheck&) const = default;
 };
@@ -26,7 +27,7 @@ inline void to_json(nlohmann::json& j, const Healthcheck& h) {
   j = {{"Test", h.test}};
   for (const auto& [key, value] :
        {std::pair{"Interval", h.interval}, std::pair{"Timeout", h.timeout},
-        std::pair{"StartPeriod", h.start_period}}) {
+        std::pair{"StartPeriod", h.start_period}, std::pair{"StartInterval", h.start_interval}}) {
     if (value != 0) {
       j[key] = value;
     }
@@ -56,6 +57,7 @@ inline void from_json(const nlohmann::json& j, Healthcheck& h) {
   h.interval = number("Interval");
   h.timeout = number("Timeout");
   h.start_period = number("StartPeriod");
+  h.start_interval = number("StartInterval");
   h.retries = static_cast<int>(number("Retries"));
 }
 

@@ -314,7 +314,9 @@ io::Task<int> attach(io::Loop& loop, Container& container, const AttachOptions& 
 
 io::Task<int> attach(io::Loop& loop, ExecProcess& process, const AttachOptions& options) {
   const siginfo_t info = co_await attach_process(loop, process.pidfd(), process.console(), options);
-  co_return io::exit_code(info);
+  const int code = io::exit_code(info);
+  process.record_exit(code);
+  co_return code;
 }
 
 Output::Output(UniqueFd out, UniqueFd err)

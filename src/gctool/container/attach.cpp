@@ -134,6 +134,11 @@ io::Task<void> AttachServer::read_client(io::Loop& loop, std::shared_ptr<Client>
           }
         }
         break;
+      case AttachPacket::CloseStdin:
+        if (!tty_) {
+          input_.reset();
+        }
+        break;
       case AttachPacket::Resize:
         if (tty_) {
           winsize size{};

@@ -69,6 +69,8 @@ std::string window_size_of(BorrowedFd terminal) {
 
 struct Session {
   BorrowedFd sock;
+  bool show_out = true;
+  bool show_err = true;
   bool done = false;
   bool detached = false;
   std::optional<int> exit_code;
@@ -92,7 +94,11 @@ io::Task<void> relay_output(io::Loop& loop, Session& session) {
       session.exit_code = std::stoi(std::string(payload));
       break;
     }
-    const int to = kind == AttachPacket::Stderr ? kStderr : kStdout;
+    const bool err = kind == AttachPacket::Stderr;
+    if (!(err ? session.show_err : session.show_out)) {
+      continue;
+    }
+    const int to = err ? kStderr : kStdout;
     try {
       co_await io::write_all(loop, BorrowedFd(to), payload);
     } catch (const Error&) {
@@ -102,8 +108,8 @@ io::Task<void> relay_output(io::Loop& loop, Session& session) {
   session.done = true;
 }
 
-io::Task<void> relay_input(io::Loop& loop, Session& session, std::string keys,
-                           bool eof_ends_input) {
+io::Task<void> relay_input(io::Loop& loop, Session& session, std::string keys, bool eof_ends_input,
+                           bool tty) {
   DetachKeys detach(std::move(keys));
   std::array<char, 4096> buffer{};
   for (;;) {
@@ -112,7 +118,9 @@ io::Task<void> relay_input(io::Loop& loop, Session& session, std::string keys,
       // End of input: with `attach` the container's stdin stays open for the next attach, as
       // with Docker's `run -d -i` (no StdinOnce); the output goes on until the exit.
       if (eof_ends_input) {
-        co_await io::write_all(loop, session.sock, packet(AttachPacket::Stdin, "\x04"));
+        const std::string end =
+            tty ? packet(AttachPacket::Stdin, "\x04") : packet(AttachPacket::CloseStdin, "");
+        co_await io::write_all(loop, session.sock, end);
       }
       co_return;
     }
@@ -220,6 +228,8 @@ std::optional<int> attach_session(UniqueFd sock, bool tty, bool open_stdin,
   }
   Session session;
   session.sock = sock.borrow();
+  session.show_out = options.show_out;
+  session.show_err = options.show_err;
   io::Loop loop;
   if (tty) {
     if (auto size = window_size_of(BorrowedFd(kStdin)); !size.empty()) {
@@ -228,7 +238,8 @@ std::optional<int> attach_session(UniqueFd sock, bool tty, bool open_stdin,
   }
   loop.spawn(relay_output(loop, session));
   if (input) {
-    loop.spawn(relay_input(loop, session, options.detach_keys, options.eof_ends_input));
+    loop.spawn(relay_input(loop, session, tty ? options.detach_keys : std::string(),
+                           options.eof_ends_input, tty));
   }
   if (signals) {
     loop.spawn(relay_signals(loop, session, *signals, tty));

@@ -250,7 +250,21 @@ ExecProcess exec_in_container(const ContainerStore& store, std::string_view ref,
     throw;
   }
   record_container_event(store, record, "exec_start: " + command, {{"execID", exec_id}});
-  return ExecProcess(pid, std::move(pidfd), std::move(console));
+  return ExecProcess(pid, std::move(pidfd), std::move(console), store.root(),
+                     container_event(record, "exec_die", {{"execID", exec_id}}));
+}
+
+void ExecProcess::record_exit(int exit_code) const noexcept {
+  if (root_.empty()) {
+    return;
+  }
+  try {
+    Event die = die_;
+    die.attributes["exitCode"] = std::to_string(exit_code);
+    record_event(root_, die);
+  } catch (...) {
+    // Events are best effort (see record_event).
+  }
 }
 
 }  // namespace gctool::container

@@ -49,13 +49,14 @@ std::vector<std::string> health_command(const image::Healthcheck& check) {
 }
 
 void check_health_flags(const HealthFlags& flags) {
-  if (flags.none &&
-      (flags.cmd || flags.interval || flags.timeout || flags.start_period || flags.retries)) {
+  if (flags.none && (flags.cmd || flags.interval || flags.timeout || flags.start_period ||
+                     flags.start_interval || flags.retries)) {
     throw_invalid("--no-healthcheck conflicts with --health-* options");
   }
   duration_flag(flags.interval, "--health-interval");
   duration_flag(flags.timeout, "--health-timeout");
   duration_flag(flags.start_period, "--health-start-period");
+  duration_flag(flags.start_interval, "--health-start-interval");
   if (flags.retries && *flags.retries < 0) {
     throw_invalid("--health-retries cannot be negative");
   }
@@ -82,6 +83,9 @@ std::optional<image::Healthcheck> merge_healthcheck(const std::optional<image::H
   if (const auto v = duration_flag(flags.start_period, "--health-start-period"); v != 0) {
     merged.start_period = v;
   }
+  if (const auto v = duration_flag(flags.start_interval, "--health-start-interval"); v != 0) {
+    merged.start_interval = v;
+  }
   if (flags.retries && *flags.retries != 0) {
     merged.retries = *flags.retries;
   }
@@ -100,6 +104,9 @@ HealthSettings health_settings(const image::Healthcheck& check) {
     settings.timeout = std::chrono::nanoseconds(check.timeout);
   }
   settings.start_period = std::chrono::nanoseconds(check.start_period);
+  if (check.start_interval > 0) {
+    settings.start_interval = std::chrono::nanoseconds(check.start_interval);
+  }
   if (check.retries > 0) {
     settings.retries = check.retries;
   }
@@ -131,6 +138,14 @@ void HealthState::record(HealthResult result, std::chrono::steady_clock::time_po
   while (log_.size() > kHealthLogEntries) {
     log_.pop_front();
   }
+}
+
+std::chrono::nanoseconds HealthState::next_interval(
+    std::chrono::steady_clock::time_point now) const {
+  if (status_ == "starting" && now - started_ < settings_.start_period) {
+    return settings_.start_interval;
+  }
+  return settings_.interval;
 }
 
 std::string HealthState::to_json() const {

@@ -43,7 +43,9 @@ void run_health_exec(int argc, const char* const* argv) {
       // The timeout: the command goes with this process.
       sys::pidfd_signal(process.pidfd(), SIGKILL);
     }
-    ::_exit(io::exit_code(sys::pidfd_wait(process.pidfd())));
+    const int code = io::exit_code(sys::pidfd_wait(process.pidfd()));
+    process.record_exit(code);  // as Docker's checks: exec_create, exec_start, exec_die
+    ::_exit(code);
   } catch (const InitError& e) {
     std::fprintf(stderr, "%s\n", e.what());
     ::_exit(e.exit_code());

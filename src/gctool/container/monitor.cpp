@@ -12,9 +12,11 @@
 #include <string_view>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "gctool/container/log_stream.hpp"
 #include "gctool/core/error.hpp"
+#include "gctool/core/event_journal.hpp"
 #include "gctool/core/pipe.hpp"
 #include "gctool/core/scope_exit.hpp"
 #include "gctool/core/text.hpp"
@@ -143,10 +145,17 @@ io::Task<void> Monitor::health_loop(io::Loop& loop) {
   HealthState state(health_, std::chrono::steady_clock::now());
   save_health(state);
   for (;;) {
-    co_await io::sleep(loop, health_.interval);
+    co_await io::sleep(loop, state.next_interval(std::chrono::steady_clock::now()));
     auto result = co_await probe(loop);
+    const std::string before = state.status();
     state.record(std::move(result), std::chrono::steady_clock::now());
     save_health(state);
+    if (state.status() != before && !health_.events_root.empty()) {
+      // As Docker: an event when the status changes, "health_status: healthy".
+      Event event = health_.actor;
+      event.action = "health_status: " + state.status();
+      record_event(health_.events_root, event);
+    }
   }
 }
 
@@ -303,10 +312,16 @@ std::vector<std::string> MonitorArgs::to_argv(const std::string& program) const 
     argv.push_back("--proxy=" + proxy);
   }
   if (!health.command.empty()) {
-    argv.push_back(fmt::format("--health={},{},{},{}", health.interval.count(),
-                               health.timeout.count(), health.start_period.count(),
-                               health.retries));
+    argv.push_back(fmt::format("--health={},{},{},{},{}", health.interval.count(),
+                               health.timeout.count(), health.start_period.count(), health.retries,
+                               health.start_interval.count()));
     argv.push_back("--health-state=" + health.state_file.string());
+    if (!health.events_root.empty()) {
+      argv.push_back("--health-events=" + health.events_root.string());
+      const nlohmann::json actor = {{"ID", health.actor.id},
+                                    {"Attributes", health.actor.attributes}};
+      argv.push_back("--health-actor=" + actor.dump());
+    }
     for (const auto& word : health.command) {
       argv.push_back("--health-arg=" + word);
     }
@@ -359,16 +374,33 @@ MonitorArgs MonitorArgs::parse(int argc, const char* const* argv) {
       args.stop_signal = parse_number<int>(key, value);
     } else if (key == "health") {
       const auto parts = gctool::split(value, ',');
-      if (parts.size() != 4) {
-        throw_invalid("supervisor: --health wants INTERVAL,TIMEOUT,START_PERIOD,RETRIES");
+      if (parts.size() != 5) {
+        throw_invalid(
+            "supervisor: --health wants INTERVAL,TIMEOUT,START_PERIOD,RETRIES,START_INTERVAL");
       }
       args.health.interval = std::chrono::nanoseconds(parse_number<std::int64_t>(key, parts[0]));
       args.health.timeout = std::chrono::nanoseconds(parse_number<std::int64_t>(key, parts[1]));
       args.health.start_period =
           std::chrono::nanoseconds(parse_number<std::int64_t>(key, parts[2]));
       args.health.retries = parse_number<int>(key, parts[3]);
+      args.health.start_interval =
+          std::chrono::nanoseconds(parse_number<std::int64_t>(key, parts[4]));
     } else if (key == "health-state") {
       args.health.state_file = value;
+    } else if (key == "health-events") {
+      args.health.events_root = value;
+    } else if (key == "health-actor") {
+      const auto actor = nlohmann::json::parse(value, nullptr, false);
+      if (!actor.is_object() || !actor.contains("ID") || !actor["ID"].is_string()) {
+        throw_invalid("supervisor: --health-actor wants {{\"ID\": ..., \"Attributes\": ...}}");
+      }
+      args.health.actor = {"container", {}, actor["ID"].get<std::string>(), {}};
+      const auto attributes = actor.value("Attributes", nlohmann::json::object());
+      for (const auto& [k, v] : attributes.items()) {
+        if (v.is_string()) {
+          args.health.actor.attributes[k] = v.get<std::string>();
+        }
+      }
     } else if (key == "health-arg") {
       args.health.command.emplace_back(value);
     } else {

@@ -795,7 +795,20 @@ int Container::record_exit(const siginfo_t& info, bool restarting) {
   }
   record_.state.exit_code = code;
   record_.state.finished_at = now_rfc3339();
-  record_container_event(*store_, record_, "die", {{"exitCode", std::to_string(code)}});
+  if (cgroup_) {
+    try {
+      record_.state.oom_killed = cgroup_->oom_killed();
+    } catch (const Error&) {
+      // Stats are best effort: the exit itself is what matters.
+    }
+  }
+  // As Docker: "oom" (the cgroup's OOM killer struck) before "die"; one write to the journal.
+  std::vector<Event> events;
+  if (record_.state.oom_killed) {
+    events.push_back(container_event(record_, "oom"));
+  }
+  events.push_back(container_event(record_, "die", {{"exitCode", std::to_string(code)}}));
+  record_events(store_->root(), events);
   // The namespace is gone with pid 1; its ports, address and host veth go now, not at finish:
   // a restart attaches again.
   if (record_.network) {
@@ -804,13 +817,6 @@ int Container::record_exit(const siginfo_t& info, bool restarting) {
   if (record_.spec.auto_remove && !restarting) {
     // finish() removes the record next: nobody could read what a save would write.
     return code;
-  }
-  if (cgroup_) {
-    try {
-      record_.state.oom_killed = cgroup_->oom_killed();
-    } catch (const Error&) {
-      // Stats are best effort: the exit itself is what matters.
-    }
   }
   try_save();
   return code;

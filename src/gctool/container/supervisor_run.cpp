@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "gctool/container/attach.hpp"
+#include "gctool/container/events.hpp"
 #include "gctool/container/foreground.hpp"
 #include "gctool/container/health.hpp"
 #include "gctool/container/init.hpp"
@@ -108,6 +109,8 @@ HealthSettings health_of(const Container& container, const std::filesystem::path
     return {};
   }
   settings.state_file = health_state_path(dir);
+  settings.events_root = dir.parent_path().parent_path();
+  settings.actor = container_event(container.record(), "");
   return settings;
 }
 

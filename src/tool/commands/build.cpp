@@ -14,6 +14,7 @@
 #include "gctool/image/platform.hpp"
 #include "gctool/io/signals.hpp"
 #include "gctool/sys/sealed_exe.hpp"
+#include "image_events.hpp"
 #include "image_group.hpp"
 
 namespace gctool::tool {
@@ -147,6 +148,10 @@ void build(Globals& globals, const BuildFlags& f) {
       }
     }
     fmt::print("{}\n", quiet ? result.image_id : result.image_id);
+    // As Docker: one "tag" event for each -t the image now carries.
+    for (const auto& tag : o.tags) {
+      record_image_event(globals, "tag", result.image_id, tag.str());
+    }
   } catch (const build::CacheMiss&) {
     globals.reexec_sealed = true;  // once the signals are unblocked again, on return
   } catch (const build::BuildCancelled&) {

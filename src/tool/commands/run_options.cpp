@@ -400,6 +400,8 @@ void add_run_options(CLI::App* cmd, RunOptions& o) {
                   "Maximum time to allow one check to run (ms|s|m|h) (default 30s)");
   cmd->add_option("--health-start-period", o.health.start_period,
                   "Start period for the container to initialize before failures count (ms|s|m|h)");
+  cmd->add_option("--health-start-interval", o.health.start_interval,
+                  "Time between running the check during the start period (ms|s|m|h) (default 5s)");
   cmd->add_option("--health-retries", o.health.retries,
                   "Consecutive failures needed to report unhealthy (default 3)");
   cmd->add_flag("--no-healthcheck", o.health.none, "Disable any container-specified HEALTHCHECK");

@@ -23,6 +23,7 @@ struct RunOptions {
   bool detach = false;              // run only
   std::vector<std::string> attach;  // run only: -a STDIN|STDOUT|STDERR
   std::string detach_keys;          // run only: --detach-keys, with -it
+  bool sig_proxy = true;            // run only: --sig-proxy=false
   std::string restart = "no";
   std::vector<std::string> log_opts;
   std::string log_driver = "local";
