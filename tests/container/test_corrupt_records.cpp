@@ -103,6 +103,47 @@ TEST_CASE("a store skips a broken record, reports it once and still resolves it"
   CHECK(store.load_broken(bad.id));
 }
 
+TEST_CASE("a store reads records of any size in every detail and finds them by name", "[store]") {
+  TempDir dir("gct-store");
+  std::vector<std::string> reported;
+  const container::ContainerStore store(
+      dir.path(), [&](const container::BrokenRecord& b) { reported.push_back(b.id); });
+  const auto lock = store.lock();
+  container::Record big;
+  big.id = std::string(64, 'd');
+  big.name = "big";
+  big.created = "2026-01-01T00:00:00Z";
+  big.spec.network_mode = "none";
+  // Larger than the one read a listing gives a record.
+  big.spec.labels["long"] = std::string(40000, 'x');
+  container::Record small = big;
+  small.id = std::string(64, 'e');
+  small.name = "small";
+  small.spec.labels.clear();
+  store.create(big, Durability::fast);
+  store.create(small, Durability::fast);
+  using Detail = container::ContainerStore::Detail;
+  for (const auto detail : {Detail::whole, Detail::listing, Detail::names}) {
+    const auto listing = store.scan(detail);
+    REQUIRE(listing.records.size() == 2);
+    const auto found = std::find_if(listing.records.begin(), listing.records.end(),
+                                    [](const auto& r) { return r.name == "big"; });
+    REQUIRE(found != listing.records.end());
+    CHECK(found->id == big.id);
+    if (detail != Detail::names) {
+      CHECK(found->spec.labels.at("long") == big.spec.labels.at("long"));
+    }
+  }
+  CHECK(reported.empty());
+  CHECK(store.resolve("big") == big.id);
+  CHECK(store.resolve("/small") == small.id);
+  CHECK(store.resolve("dddd") == big.id);
+  // A record whose name is in use, also found by a lookup reading names only.
+  container::Record again = small;
+  again.id = std::string(64, 'f');
+  CHECK_THROWS_WITH(store.create(again, Durability::fast), Catch::Contains("already in use"));
+}
+
 TEST_CASE("a truncated record is skipped by every verb and removed by rm -f", "[root]") {
   TestRoot root;
   // The one that will be damaged runs, with a supervisor, a log and a cgroup.

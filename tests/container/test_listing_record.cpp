@@ -144,3 +144,41 @@ TEST_CASE("the scanner decodes escapes as JSON defines them", "[json]") {
   CHECK_THROWS_AS(JsonScanner("\"\\ud83d\"").string(), JsonScanError);
   CHECK_THROWS_AS(JsonScanner("18446744073709551616").unsigned_integer(), JsonScanError);
 }
+
+TEST_CASE("the scanner reads escaped keys, also in nested objects", "[json]") {
+  JsonScanner in(R"({"a\"b": {"x\n": 1, "y": [2, "\\"]}, "\u00e9": "v", "z": -1.5e3})");
+  std::vector<std::string> keys;
+  std::string value;
+  in.object([&](std::string_view key) {
+    keys.emplace_back(key);
+    if (key == "\xc3\xa9") {
+      value = in.string();
+    } else {
+      in.skip();
+    }
+  });
+  in.end();
+  CHECK(keys == std::vector<std::string>{"a\"b", "\xc3\xa9", "z"});
+  CHECK(value == "v");
+  CHECK_THROWS_AS(JsonScanner(R"({"a)").object([&](std::string_view) {}), JsonScanError);
+}
+
+TEST_CASE("a lookup by name reads the id and name, and refuses what is not a record", "[state]") {
+  auto j = to_json(rich_record());
+  const Record names = record_names(j.dump(2));
+  CHECK(names.id == std::string(64, 'a'));
+  CHECK(names.name == "web-1");
+  CHECK(names.spec.name == "web-1");
+  SECTION("a truncated record") {
+    const auto text = j.dump();
+    CHECK_THROWS(record_names(text.substr(0, text.size() - 2)));
+  }
+  SECTION("a missing section") {
+    j.erase("Gctool");
+    CHECK_THROWS(record_names(j.dump()));
+  }
+  SECTION("no name") {
+    j.erase("Name");
+    CHECK_THROWS(record_names(j.dump()));
+  }
+}

@@ -94,7 +94,7 @@ class CgroupDriver {
 // The driver for a layout: v2 for unified, v1 (controller mounts) for v1 and hybrid.
 std::shared_ptr<const CgroupDriver> make_driver(const CgroupLayout& layout);
 
-// make_driver(host_layout()).
+// make_driver(host_layout()), made once per process.
 std::shared_ptr<const CgroupDriver> host_driver();
 
 // "parent/container_id" after checking both; the default parent is "gctool".

@@ -89,6 +89,10 @@ Record record_from_json(const nlohmann::json& json);
 // throws for anything else (record_from_json on the parsed text then says what is wrong).
 Record record_for_listing(std::string_view text);
 
+// Only the id and name of a record (for finding a container by name), with the text checked to
+// be JSON with the sections of a record; throws as record_for_listing.
+Record record_names(std::string_view text);
+
 // What can still be read of a damaged record (truncated, or not a record any more): its name and
 // owner when they come before the damage, empty otherwise. Lets `rm -f NAME` find the container
 // and stop its owner.

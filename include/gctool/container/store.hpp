@@ -17,6 +17,7 @@
 
 #include "gctool/container/state.hpp"
 #include "gctool/core/atomic_file.hpp"
+#include "gctool/core/fd.hpp"
 #include "gctool/core/file_lock.hpp"
 
 namespace gctool::container {
@@ -73,9 +74,10 @@ class ContainerStore {
   // The broken record of id; nullopt when it can be read or does not exist.
   std::optional<BrokenRecord> load_broken(std::string_view id) const;
 
-  // How much of each record a listing reads: all of it, or what record_for_listing reads (much
-  // faster; such records are for showing, load() the one to change).
-  enum class Detail { whole, listing };
+  // How much of each record a listing reads: all of it, what record_for_listing reads (much
+  // faster; such records are for showing, load() the one to change), or only the ids and names
+  // (record_names; for finding a container).
+  enum class Detail { whole, listing, names };
 
   struct Listing {
     std::vector<Record> records;  // oldest first
@@ -114,7 +116,9 @@ class ContainerStore {
     std::optional<Record> record;
     std::optional<BrokenRecord> broken;  // both empty: no such container
   };
-  Read read(std::string_view id, Detail detail = Detail::whole) const;
+  // containers: the containers directory when the caller has it open.
+  Read read(std::string_view id, Detail detail = Detail::whole, BorrowedFd containers = {}) const;
+  std::optional<std::string> read_text(std::string_view id, BorrowedFd containers) const;
   void report(const BrokenRecord& broken) const;
 
   std::filesystem::path containers_dir() const { return root_ / "containers"; }

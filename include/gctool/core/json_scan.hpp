@@ -31,9 +31,9 @@ class JsonScanner {
       return;
     }
     do {
-      const std::string key = string();
+      const std::string_view key = key_view();
       expect(':');
-      on_member(std::string_view(key));
+      on_member(key);
     } while (consume(','));
     expect('}');
   }
@@ -55,10 +55,7 @@ class JsonScanner {
     expect('"');
     std::string out;
     for (;;) {
-      const auto end = text_.find_first_of("\"\\", pos_);
-      if (end == std::string_view::npos) {
-        fail();
-      }
+      const auto end = quote_or_backslash();
       out.append(text_.substr(pos_, end - pos_));
       pos_ = end + 1;
       if (text_[end] == '"') {
@@ -146,6 +143,32 @@ class JsonScanner {
  private:
   [[noreturn]] static void fail() { throw JsonScanError(); }
 
+  // The position of the next '"' or '\\' from the cursor. A plain loop: find_first_of calls
+  // memchr over its set for every character, which was a fifth of `ps` with many containers.
+  std::size_t quote_or_backslash() const {
+    for (std::size_t i = pos_; i < text_.size(); ++i) {
+      if (text_[i] == '"' || text_[i] == '\\') {
+        return i;
+      }
+    }
+    fail();
+  }
+
+  // A member's key: a view of the text when it has no escape (every key of ours), else decoded
+  // into key_ (valid until the next key).
+  std::string_view key_view() {
+    expect('"');
+    const auto start = pos_;
+    const auto end = quote_or_backslash();
+    if (text_[end] == '"') {
+      pos_ = end + 1;
+      return text_.substr(start, end - start);
+    }
+    --pos_;
+    key_ = string();
+    return key_;
+  }
+
   void skip_space() {
     while (pos_ < text_.size() && (text_[pos_] == ' ' || text_[pos_] == '\n' ||
                                    text_[pos_] == '\t' || text_[pos_] == '\r')) {
@@ -199,7 +222,8 @@ class JsonScanner {
   void skip_number() {
     const auto start = pos_;
     while (pos_ < text_.size() &&
-           std::string_view("+-0123456789.eE").find(text_[pos_]) != std::string_view::npos) {
+           ((text_[pos_] >= '0' && text_[pos_] <= '9') || text_[pos_] == '+' ||
+            text_[pos_] == '-' || text_[pos_] == '.' || text_[pos_] == 'e' || text_[pos_] == 'E')) {
       ++pos_;
     }
     if (pos_ == start) {
@@ -210,10 +234,7 @@ class JsonScanner {
   void skip_string() {
     ++pos_;
     for (;;) {
-      const auto end = text_.find_first_of("\"\\", pos_);
-      if (end == std::string_view::npos) {
-        fail();
-      }
+      const auto end = quote_or_backslash();
       pos_ = end + 1;
       if (text_[end] == '"') {
         return;
@@ -295,6 +316,7 @@ class JsonScanner {
 
   std::string_view text_;
   std::size_t pos_ = 0;
+  std::string key_;
 };
 
 }  // namespace gctool

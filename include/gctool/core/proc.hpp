@@ -33,7 +33,8 @@ ProcStat parse_proc_stat(std::string_view text);
 
 // /proc/PID/stat of a process, or nullopt when there is no such process. proc_root lets tests and
 // callers in another pid namespace point elsewhere.
-std::optional<ProcStat> read_proc_stat(pid_t pid, const std::filesystem::path& proc_root = "/proc");
+std::optional<ProcStat> read_proc_stat(pid_t pid, const std::filesystem::path& proc_root);
+std::optional<ProcStat> read_proc_stat(pid_t pid);  // under /proc
 
 // Field 22 of /proc/PID/stat; nullopt when the process does not exist.
 std::optional<std::uint64_t> process_start_time(pid_t pid);
@@ -89,25 +90,50 @@ inline ProcStat parse_proc_stat(std::string_view text) {
   return stat;
 }
 
-inline std::optional<ProcStat> read_proc_stat(pid_t pid, const std::filesystem::path& proc_root) {
+namespace detail {
+
+// The path is put together as text: building a std::filesystem::path for each of the thousand
+// processes `ps` checks cost more than reading their stat files.
+inline std::optional<ProcStat> read_proc_stat_under(pid_t pid, std::string_view proc_root) {
   if (pid <= 0) {
     return std::nullopt;
   }
-  const std::filesystem::path path = proc_root / std::to_string(pid) / "stat";
-  std::optional<std::string> text;
-  try {
-    text = try_read_file(path);
-  } catch (const Error& e) {
-    // A process that exits between open and read makes the read fail with ESRCH.
-    if (e.errno_value() == ESRCH) {
+  const std::string path = fmt::format("{}/{}/stat", proc_root, pid);
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+  if (!fd) {
+    if (errno == ENOENT) {
       return std::nullopt;
     }
-    throw;
+    throw_errno("open {}", path);
   }
-  if (!text) {
-    return std::nullopt;
+  // procfs hands the whole line to one read that has room for it (as procps reads it).
+  char buf[4096];
+  ssize_t n = 0;
+  do {
+    n = ::read(fd.get(), buf, sizeof buf);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    // A process that exits between open and read makes the read fail with ESRCH.
+    if (errno == ESRCH) {
+      return std::nullopt;
+    }
+    throw_errno("read {}", path);
   }
-  return parse_proc_stat(*text);
+  std::string text(buf, static_cast<std::size_t>(n));
+  if (static_cast<std::size_t>(n) == sizeof buf) {
+    text += read_to_end(fd, [&] { return path; });
+  }
+  return parse_proc_stat(text);
+}
+
+}  // namespace detail
+
+inline std::optional<ProcStat> read_proc_stat(pid_t pid, const std::filesystem::path& proc_root) {
+  return detail::read_proc_stat_under(pid, proc_root.native());
+}
+
+inline std::optional<ProcStat> read_proc_stat(pid_t pid) {
+  return detail::read_proc_stat_under(pid, "/proc");
 }
 
 inline std::optional<std::uint64_t> process_start_time(pid_t pid) {

@@ -47,7 +47,9 @@ std::shared_ptr<const CgroupDriver> make_driver(const CgroupLayout& layout) {
 }
 
 std::shared_ptr<const CgroupDriver> host_driver() {
-  return make_driver(host_layout());
+  // Made once, as the layout it reads: `ps` asks for it for every running container.
+  static const std::shared_ptr<const CgroupDriver> driver = make_driver(host_layout());
+  return driver;
 }
 
 std::string normalize_path(std::string_view path) {

@@ -341,8 +341,9 @@ bool owned_by_other(const Record& record) {
 // recorded yet, or the owner is between recording an exit and ending, or between taking the
 // container over and starting it. Acting on such a record races the owner (`kill; start` finding
 // it still running, `rm` removing a container about to restart). Restarting is a state of its own.
-bool in_transition(const Record& record) {
-  if (!owned_by_other(record)) {
+// other_owner_alive: owned_by_other(record), when the caller knows it already.
+bool in_transition(const Record& record, bool other_owner_alive) {
+  if (!other_owner_alive) {
     return false;
   }
   switch (record.state.status) {
@@ -355,6 +356,10 @@ bool in_transition(const Record& record) {
       return true;
   }
   return false;
+}
+
+bool in_transition(const Record& record) {
+  return in_transition(record, owned_by_other(record));
 }
 
 // The stored record of id brought in line with reality; nullopt when it is gone. The caller
@@ -916,7 +921,8 @@ namespace {
 // reconcile() of a record read with the given detail: one read for a listing is reloaded whole
 // before it is changed (a listing's record is never saved).
 std::optional<Record> reconcile_read(const ContainerStore& store, Record record,
-                                     ContainerStore::Detail detail) {
+                                     ContainerStore::Detail detail,
+                                     bool* owner_alive_out = nullptr) {
   record.state.paused = false;
   if (record.state.status == Status::running && !record.cgroup_path.empty()) {
     try {
@@ -935,6 +941,10 @@ std::optional<Record> reconcile_read(const ContainerStore& store, Record record,
   // Its creator died before starting it.
   const bool unstarted =
       record.state.status == Status::created && !owner_alive && record.owner.pid != 0;
+  if (owner_alive_out != nullptr) {
+    // Also right for a record changed below: only one whose owner is dead is.
+    *owner_alive_out = owner_alive;
+  }
   if (!lost && !abandoned && !unstarted) {
     return record;
   }
@@ -989,11 +999,17 @@ std::vector<Record> list_containers(const ContainerStore& store, ContainerStore:
     auto listing = store.scan(detail);
     store.remove_leftovers(listing);
     std::vector<Record> records;
+    // Each owner's liveness is read from /proc once per record, not for each question asked.
+    std::vector<bool> owner_alive;
+    records.reserve(listing.records.size());
+    const pid_t self = ::getpid();
     bool settled = true;
     for (auto& record : listing.records) {
-      if (auto current = reconcile_read(store, std::move(record), detail)) {
-        settled = settled && !in_transition(*current);
+      bool owner = false;
+      if (auto current = reconcile_read(store, std::move(record), detail, &owner)) {
+        settled = settled && !in_transition(*current, owner && current->owner.pid != self);
         records.push_back(std::move(*current));
+        owner_alive.push_back(owner);
       }
     }
     if (!settled && std::chrono::steady_clock::now() < deadline) {
@@ -1007,9 +1023,9 @@ std::vector<Record> list_containers(const ContainerStore& store, ContainerStore:
     // record may belong to a live container: it keeps its address until rm -f. Taking the
     // networks lock also finishes the network changes cut short by a crash.
     std::set<std::string> live;
-    for (const auto& r : records) {
-      if (r.running() || alive(r.owner)) {
-        live.insert(r.id);
+    for (std::size_t i = 0; i < records.size(); ++i) {
+      if (records[i].running() || owner_alive[i]) {
+        live.insert(records[i].id);
       }
     }
     for (const auto& b : listing.broken) {

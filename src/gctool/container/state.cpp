@@ -669,6 +669,35 @@ Record record_for_listing(std::string_view text) {
   return r;
 }
 
+Record record_names(std::string_view text) {
+  JsonScanner in(text);
+  Record r;
+  bool id = false;
+  bool name = false;
+  int sections = 0;  // State, Config, HostConfig, Gctool
+  in.object([&](std::string_view key) {
+    if (key == "Id") {
+      r.id = in.string();
+      id = true;
+    } else if (key == "Name") {
+      r.name = in.string();
+      name = true;
+    } else {
+      sections += key == "State" || key == "Config" || key == "HostConfig" || key == "Gctool";
+      in.skip();
+    }
+  });
+  in.end();
+  if (!id || !name || sections != 4) {
+    throw JsonScanError();
+  }
+  if (r.name.starts_with('/')) {
+    r.name.erase(0, 1);
+  }
+  r.spec.name = r.name;
+  return r;
+}
+
 namespace {
 
 // Follows the keys of a JSON text as far as it parses and keeps the values salvage_identity

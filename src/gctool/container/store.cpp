@@ -1,5 +1,6 @@
 #include "gctool/container/store.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -109,7 +110,7 @@ std::map<std::string, std::string> name_holders(ContainerStore::Listing listing)
 }  // namespace
 
 void ContainerStore::create(Record& record, Durability durability, NameConflict on_conflict) const {
-  const auto holders = name_holders(scan());
+  const auto holders = name_holders(scan(Detail::names));
   for (auto taken = holders.find(record.name); taken != holders.end();
        taken = holders.find(record.name)) {
     if (on_conflict == NameConflict::fail) {
@@ -135,7 +136,7 @@ void ContainerStore::rename(std::string_view id, std::string_view name,
   if (!record) {
     throw_invalid("no such container: {}", id);
   }
-  const auto holders = name_holders(scan());
+  const auto holders = name_holders(scan(Detail::names));
   if (const auto taken = holders.find(std::string(name)); taken != holders.end()) {
     name_in_use(name, taken->second);
   }
@@ -161,29 +162,33 @@ bool ContainerStore::save(const Record& record, Durability durability) const {
   return true;
 }
 
-ContainerStore::Read ContainerStore::read(std::string_view id, Detail detail) const {
-  const fsys::path path = config_path(id);
+ContainerStore::Read ContainerStore::read(std::string_view id, Detail detail,
+                                          BorrowedFd containers) const {
   std::optional<std::string> text;
   try {
-    text = try_read_file(path);
+    text = read_text(id, containers);
     if (!text) {
       return {};
     }
-    if (detail == Detail::listing) {
+    if (detail != Detail::whole) {
       try {
-        if (auto record = record_for_listing(*text); record.id == id) {
+        if (auto record =
+                detail == Detail::listing ? record_for_listing(*text) : record_names(*text);
+            record.id == id) {
           return {std::move(record), std::nullopt};
         }
       } catch (const std::exception&) {
         // Not what a record of ours looks like: the whole parse below says what is wrong.
       }
     }
+    const fsys::path path = config_path(id);
     auto record = record_from_json(parse_json(*text, path));
     if (record.id != id) {
       throw_invalid("{} holds the record of container {}", path, record.id);
     }
     return {std::move(record), std::nullopt};
   } catch (const Error& e) {
+    const fsys::path path = config_path(id);
     std::string error = e.what();
     if (error.find(path.string()) == std::string::npos) {
       error = fmt::format("{}: {}", path, error);
@@ -192,6 +197,40 @@ ContainerStore::Read ContainerStore::read(std::string_view id, Detail detail) co
             BrokenRecord{std::string(id), text ? salvage_identity(*text) : RecordIdentity{},
                          std::move(error)}};
   }
+}
+
+std::optional<std::string> ContainerStore::read_text(std::string_view id,
+                                                     BorrowedFd containers) const {
+  if (!containers) {
+    return try_read_file(config_path(id));
+  }
+  // Relative to the directory: a listing neither builds a path nor has the kernel walk the
+  // root's for each record.
+  const std::string relative = fmt::format("{}/config.json", id);
+  UniqueFd fd(::openat(containers.get(), relative.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+  if (!fd) {
+    if (errno == ENOENT) {
+      return std::nullopt;
+    }
+    throw_errno("open {}", config_path(id));
+  }
+  // One read for a record that fits the buffer (every usual one): a regular file's read comes
+  // back short only at its end, and a record ends with its closing brace. Anything else reads on
+  // to the end, which the second read of every record found before.
+  char buf[16384];
+  ssize_t n = 0;
+  do {
+    n = ::read(fd.get(), buf, sizeof buf);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    throw_errno("read {}", config_path(id));
+  }
+  std::string text(buf, static_cast<std::size_t>(n));
+  const auto last = text.find_last_not_of(" \n\t\r");
+  if (text.size() == sizeof buf || last == std::string::npos || text[last] != '}') {
+    text += gctool::detail::read_to_end(fd, [&] { return fmt::format("{}", config_path(id)); });
+  }
+  return text;
 }
 
 void ContainerStore::report(const BrokenRecord& broken) const {
@@ -214,17 +253,19 @@ std::optional<BrokenRecord> ContainerStore::load_broken(std::string_view id) con
 
 ContainerStore::Listing ContainerStore::scan(Detail detail) const {
   Listing listing;
-  std::error_code ec;
-  for (fsys::directory_iterator it(containers_dir(), ec), end; !ec && it != end; it.increment(ec)) {
-    const std::string id = it->path().filename().string();
+  const UniqueFd containers(::open(containers_dir().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  // fdopendir owns the descriptor it is given; the records are opened relative to the other.
+  DIR* stream = containers ? ::fdopendir(::fcntl(containers.get(), F_DUPFD_CLOEXEC, 0)) : nullptr;
+  while (const dirent* entry = stream != nullptr ? ::readdir(stream) : nullptr) {
+    const std::string_view id = entry->d_name;
     if (id.starts_with(kRemovingPrefix)) {
-      listing.leftovers.push_back(it->path());
+      listing.leftovers.push_back(containers_dir() / id);
       continue;
     }
     if (!valid_id(id)) {
       continue;
     }
-    auto read = this->read(id, detail);
+    auto read = this->read(id, detail, containers);
     if (read.record) {
       listing.records.push_back(std::move(*read.record));
     } else if (read.broken) {
@@ -233,8 +274,11 @@ ContainerStore::Listing ContainerStore::scan(Detail detail) const {
     } else {
       // No record: a create killed between the directory and its first record, a removal by an
       // older gctool cut short, or a create under way (without the lock).
-      listing.leftovers.push_back(it->path());
+      listing.leftovers.push_back(containers_dir() / id);
     }
+  }
+  if (stream != nullptr) {
+    ::closedir(stream);
   }
   // Sorted by position, then moved once: swapping whole records cost as much as reading them.
   std::vector<std::size_t> order(listing.records.size());
@@ -267,7 +311,7 @@ std::string ContainerStore::resolve(std::string_view ref) const {
   if (valid_id(ref) && fsys::exists(config_path(ref), ec)) {
     return std::string(ref);
   }
-  const auto listing = scan();
+  const auto listing = scan(Detail::names);
   const std::string_view name = ref.starts_with('/') ? ref.substr(1) : ref;
   for (const auto& r : listing.records) {
     if (r.name == name) {
