@@ -1,11 +1,14 @@
 // How CLI verbs plug into the gctool CLI: each src/tool/commands/<verb>.cpp registers a setup
-// function at start-up, so adding a verb touches no shared file.
+// function at start-up, with the top-level words it adds, so adding a verb touches no shared file
+// and main() sets up only the verb being run.
 #pragma once
 
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -27,10 +30,18 @@ struct Globals {
 
 using CommandSetup = void (*)(CLI::App& app, Globals& globals);
 
-std::vector<CommandSetup>& command_registry();
+struct Command {
+  CommandSetup setup;
+  // The top-level words setup adds to (a verb, or a group such as "image" it adds a verb to).
+  std::vector<std::string_view> verbs;
+  // help, completion and __coverage read every verb: running one sets them all up.
+  bool whole_tree = false;
+};
 
-inline bool register_command(CommandSetup setup) {
-  command_registry().push_back(setup);
+std::vector<Command>& command_registry();
+
+inline bool register_command(Command command) {
+  command_registry().push_back(std::move(command));
   return true;
 }
 
@@ -101,6 +112,11 @@ void for_each_name(const std::vector<std::string>& names, Action action) {
 
 }  // namespace gctool::tool
 
-// Registers a setup function from a command's .cpp file.
-#define GCTOOL_REGISTER_COMMAND(fn) \
-  [[maybe_unused]] static const bool gctool_registered_##fn = ::gctool::tool::register_command(fn)
+// Registers a setup function from a command's .cpp file, with the top-level words it adds.
+#define GCTOOL_REGISTER_COMMAND(fn, ...)                      \
+  [[maybe_unused]] static const bool gctool_registered_##fn = \
+      ::gctool::tool::register_command({fn, {__VA_ARGS__}, false})
+// The same, for a verb that reads every other verb's options.
+#define GCTOOL_REGISTER_WHOLE_TREE_COMMAND(fn, ...)           \
+  [[maybe_unused]] static const bool gctool_registered_##fn = \
+      ::gctool::tool::register_command({fn, {__VA_ARGS__}, true})

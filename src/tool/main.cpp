@@ -2,9 +2,12 @@
 // chosen one, and turns any failure into one line `gctool: <message>` with exit code 125.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 #include <filesystem>
+#include <map>
+#include <string>
 #include <string_view>
 
 #include <fmt/format.h>
@@ -23,8 +26,8 @@
 
 namespace gctool::tool {
 
-std::vector<CommandSetup>& command_registry() {
-  static std::vector<CommandSetup> registry;
+std::vector<Command>& command_registry() {
+  static std::vector<Command> registry;
   return registry;
 }
 
@@ -83,13 +86,15 @@ void find_supervisor_helper() {
   }
 }
 
-// The verb: the first word that is neither a global flag nor its value; empty without one.
-std::string_view verb_of(int argc, char** argv) {
+// The verb: the first word that is neither --root nor its value, nor (with past_flags) another
+// flag; empty without one. Without past_flags, a flag such as --help before the verb is the
+// root's (whose output names every verb) and is returned instead.
+std::string_view verb_of(int argc, char** argv, bool past_flags = true) {
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
     if (arg == "--root") {
       ++i;
-    } else if (!arg.starts_with('-')) {
+    } else if (!arg.starts_with("--root=") && !(past_flags && arg.starts_with('-'))) {
       return arg;
     }
   }
@@ -101,6 +106,50 @@ std::string_view verb_of(int argc, char** argv) {
 bool starts_container_processes(std::string_view verb) {
   return verb == "run" || verb == "start" || verb == "restart" || verb == "exec" ||
          verb == container::kSuperviseExitedVerb || verb == container::kHealthExecVerb;
+}
+
+bool adds(const Command& command, std::string_view verb) {
+  return std::ranges::find(command.verbs, verb) != command.verbs.end();
+}
+
+// The top-level words and how many subcommands each holds: what a setup function changed.
+std::map<std::string, std::size_t> tree_shape(const CLI::App& app) {
+  std::map<std::string, std::size_t> shape;
+  for (const auto* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+    shape[sub->get_name()] = sub->get_subcommands([](const CLI::App*) { return true; }).size();
+  }
+  return shape;
+}
+
+// Sets up only the commands that add `verb` when it names one (CLI11's options for every verb
+// cost `gctool run` about 6M instructions); otherwise (no verb, an unknown word, a verb such as
+// `help` that reads the others) all of them, checking that each declared the words it adds, so
+// that setting up one verb cannot miss a part of it.
+void setup_commands(CLI::App& app, Globals& globals, std::string_view verb) {
+  const auto& registry = command_registry();
+  const bool one_verb =
+      std::ranges::any_of(registry, [&](const Command& c) { return adds(c, verb); }) &&
+      std::ranges::none_of(registry,
+                           [&](const Command& c) { return c.whole_tree && adds(c, verb); });
+  auto before = tree_shape(app);
+  for (const auto& command : registry) {
+    if (one_verb) {
+      if (adds(command, verb)) {
+        command.setup(app, globals);
+      }
+      continue;
+    }
+    command.setup(app, globals);
+    auto after = tree_shape(app);
+    for (const auto& [word, size] : after) {
+      const auto old = before.find(word);
+      if ((old == before.end() || old->second != size) && !adds(command, word)) {
+        throw Error::invalid(
+            fmt::format("internal: a command adds \"{}\" without registering it", word));
+      }
+    }
+    before = std::move(after);
+  }
 }
 
 }  // namespace
@@ -142,8 +191,10 @@ int main(int argc, char** argv) {
   app.formatter(usage_formatter());
   app.require_subcommand(1);
   app.fallthrough(false);
-  for (auto setup : command_registry()) {
-    setup(app, globals);
+  try {
+    setup_commands(app, globals, verb_of(argc, argv, false));
+  } catch (const Error& e) {
+    return fail(e.what());
   }
   CheckedArgs args;
   try {

@@ -113,7 +113,7 @@ TEST_CASE("a container directory that a killed rm -f left is removed by the next
   const std::string name = run_detached(root, {"sleep", "1000"});
   const std::string id = root.inspect(name)["Id"].get<std::string>();
   const fsys::path dir = fsys::path(root.root()) / "containers" / id;
-  REQUIRE(fsys::exists(dir / "supervisor.json"));
+  REQUIRE(fsys::exists(dir / "container.log"));
   require_ok(root.run({"stop", "-t", "0", name}));
 
   SECTION("killed after the directory was renamed away") {

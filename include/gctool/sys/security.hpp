@@ -56,6 +56,9 @@ struct SecurityRequest {
                                            // "systempaths=unconfined"
   std::filesystem::path seccomp_cache_dir;  // e.g. <root>/cache/seccomp; empty: no cache
   std::optional<CapMask> available_caps;    // default: available_capabilities() (tests override)
+  // Validation only (the CLI's check before it creates anything): the default seccomp profile,
+  // which cannot be invalid, is left unbuilt.
+  bool check_only = false;
 };
 
 // Everything the init child needs, prepared.

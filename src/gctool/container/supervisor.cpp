@@ -1,7 +1,10 @@
 // The supervisor's rules: restart policy and back-off, and the options kept next to the record.
 #include "gctool/container/supervisor.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 
 #include <nlohmann/json.hpp>
@@ -90,9 +93,10 @@ std::filesystem::path supervisor_options_path(const std::filesystem::path& conta
   return container_dir / "supervisor.json";
 }
 
-void save_supervisor_options(const std::filesystem::path& container_dir,
-                             const SupervisorOptions& options) {
-  const nlohmann::json json = {
+namespace {
+
+nlohmann::json to_json(const SupervisorOptions& options) {
+  return {
       {"RestartPolicy",
        {{"Name", to_string(options.restart.mode)},
         {"MaximumRetryCount", options.restart.max_retries}}},
@@ -102,7 +106,24 @@ void save_supervisor_options(const std::filesystem::path& container_dir,
         {"MaxFile", options.log.max_files}}},
       {"RestartCount", options.restart_count},
   };
-  save_json(supervisor_options_path(container_dir), json, Durability::fast);
+}
+
+}  // namespace
+
+void save_supervisor_options(const std::filesystem::path& container_dir,
+                             const SupervisorOptions& options) {
+  const auto json = to_json(options);
+  const auto path = supervisor_options_path(container_dir);
+  // No file is the defaults (load_supervisor_options): a plain `run` then creates one inode
+  // fewer, which on a busy ext4 costs more than its write (the allocator skips recently freed
+  // inodes one by one).
+  if (json == to_json(SupervisorOptions{})) {
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+      throw_errno("remove \"{}\"", path.string());
+    }
+    return;
+  }
+  save_json(path, json, Durability::fast);
 }
 
 SupervisorOptions load_supervisor_options(const std::filesystem::path& container_dir) {

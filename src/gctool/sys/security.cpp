@@ -69,7 +69,8 @@ SecurityOptions parse_security(const SecurityRequest& request) {
   options.notices = std::move(caps.notices);
   options.last_cap = kernel_last_cap();
   options.no_new_privs = opts.no_new_privs;
-  if (!request.privileged && !opts.seccomp_unconfined) {
+  if (!request.privileged && !opts.seccomp_unconfined &&
+      (opts.seccomp_profile || !request.check_only)) {
     const auto profile = opts.seccomp_profile
                              ? load_seccomp_profile(*opts.seccomp_profile, options.caps.bounding)
                              : default_seccomp_profile(options.caps.bounding);

@@ -65,7 +65,7 @@ void setup_attach(CLI::App& app, Globals& globals) {
   cmd->callback([a, &globals] { attach(globals, *a); });
 }
 
-GCTOOL_REGISTER_COMMAND(setup_attach);
+GCTOOL_REGISTER_COMMAND(setup_attach, "attach");
 
 }  // namespace
 }  // namespace gctool::tool

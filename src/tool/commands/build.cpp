@@ -211,7 +211,7 @@ void setup_build(CLI::App& app, Globals& globals) {
   });
 }
 
-GCTOOL_REGISTER_COMMAND(setup_build);
+GCTOOL_REGISTER_COMMAND(setup_build, "build", "image", "builder");
 
 }  // namespace
 }  // namespace gctool::tool

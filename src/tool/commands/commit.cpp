@@ -42,7 +42,7 @@ void setup_commit(CLI::App& app, Globals& globals) {
   cmd->callback([o, &globals] { commit(globals, *o); });
 }
 
-GCTOOL_REGISTER_COMMAND(setup_commit);
+GCTOOL_REGISTER_COMMAND(setup_commit, "commit");
 
 }  // namespace
 }  // namespace gctool::tool

@@ -144,7 +144,7 @@ void setup_completion(CLI::App& app, Globals&) {
   cmd->callback([&app, shell] { completion(app, *shell); });
 }
 
-GCTOOL_REGISTER_COMMAND(setup_completion);
+GCTOOL_REGISTER_WHOLE_TREE_COMMAND(setup_completion, "completion");
 
 }  // namespace
 }  // namespace gctool::tool

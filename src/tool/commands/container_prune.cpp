@@ -22,7 +22,7 @@ void setup_container_prune(CLI::App& app, Globals& globals) {
   });
 }
 
-GCTOOL_REGISTER_COMMAND(setup_container_prune);
+GCTOOL_REGISTER_COMMAND(setup_container_prune, "container");
 
 }  // namespace
 }  // namespace gctool::tool

@@ -80,7 +80,7 @@ void setup_coverage(CLI::App& app, Globals&) {
   cmd->callback([&app, readme] { coverage(app, *readme); });
 }
 
-GCTOOL_REGISTER_COMMAND(setup_coverage);
+GCTOOL_REGISTER_WHOLE_TREE_COMMAND(setup_coverage, "__coverage");
 
 }  // namespace
 }  // namespace gctool::tool

@@ -80,7 +80,7 @@ void setup_cp(CLI::App& app, Globals& globals) {
   cmd->callback([args, &globals] { with_daemon_exit_code(globals, [&] { cp(globals, *args); }); });
 }
 
-GCTOOL_REGISTER_COMMAND(setup_cp);
+GCTOOL_REGISTER_COMMAND(setup_cp, "cp");
 
 }  // namespace
 }  // namespace gctool::tool

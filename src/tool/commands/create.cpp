@@ -37,7 +37,7 @@ void setup_create(CLI::App& app, Globals& globals) {
   cmd->callback([cmd, o, &globals] { create(globals, *o, cmd->remaining()); });
 }
 
-GCTOOL_REGISTER_COMMAND(setup_create);
+GCTOOL_REGISTER_COMMAND(setup_create, "create");
 
 }  // namespace
 }  // namespace gctool::tool

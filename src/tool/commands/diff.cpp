@@ -23,7 +23,7 @@ void setup_diff(CLI::App& app, Globals& globals) {
   });
 }
 
-GCTOOL_REGISTER_COMMAND(setup_diff);
+GCTOOL_REGISTER_COMMAND(setup_diff, "diff");
 
 }  // namespace
 }  // namespace gctool::tool

@@ -239,7 +239,7 @@ void setup_events(CLI::App& app, Globals& globals) {
   cmd->callback([args, &globals] { events(globals, *args); });
 }
 
-GCTOOL_REGISTER_COMMAND(setup_events);
+GCTOOL_REGISTER_COMMAND(setup_events, "events");
 
 }  // namespace
 }  // namespace gctool::tool

@@ -75,7 +75,7 @@ void setup_exec(CLI::App& app, Globals& globals) {
   cmd->callback([cmd, o, &globals] { globals.exit_code = exec(globals, *o, cmd->remaining()); });
 }
 
-GCTOOL_REGISTER_COMMAND(setup_exec);
+GCTOOL_REGISTER_COMMAND(setup_exec, "exec");
 
 }  // namespace
 }  // namespace gctool::tool

@@ -32,7 +32,7 @@ void setup_export(CLI::App& app, Globals& globals) {
   cmd->callback([o, &globals] { export_fs(globals, *o); });
 }
 
-GCTOOL_REGISTER_COMMAND(setup_export);
+GCTOOL_REGISTER_COMMAND(setup_export, "export");
 
 }  // namespace
 }  // namespace gctool::tool

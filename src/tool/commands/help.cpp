@@ -33,7 +33,7 @@ void setup_help(CLI::App& app, Globals&) {
   cmd->callback([&app, words] { help(app, *words); });
 }
 
-GCTOOL_REGISTER_COMMAND(setup_help);
+GCTOOL_REGISTER_WHOLE_TREE_COMMAND(setup_help, "help");
 
 }  // namespace
 }  // namespace gctool::tool

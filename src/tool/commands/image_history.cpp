@@ -63,7 +63,7 @@ void setup_image_history(CLI::App& app, Globals& globals) {
                       globals);
 }
 
-GCTOOL_REGISTER_COMMAND(setup_image_history);
+GCTOOL_REGISTER_COMMAND(setup_image_history, "image", "history");
 
 }  // namespace
 }  // namespace gctool::tool

@@ -59,7 +59,7 @@ void setup_image_import(CLI::App& app, Globals& globals) {
                      globals);
 }
 
-GCTOOL_REGISTER_COMMAND(setup_image_import);
+GCTOOL_REGISTER_COMMAND(setup_image_import, "image", "import");
 
 }  // namespace
 }  // namespace gctool::tool

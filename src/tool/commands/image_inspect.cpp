@@ -35,7 +35,7 @@ void setup_image_inspect(CLI::App& app, Globals& globals) {
   });
 }
 
-GCTOOL_REGISTER_COMMAND(setup_image_inspect);
+GCTOOL_REGISTER_COMMAND(setup_image_inspect, "image");
 
 }  // namespace
 }  // namespace gctool::tool

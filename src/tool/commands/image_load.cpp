@@ -75,7 +75,7 @@ void setup_image_load(CLI::App& app, Globals& globals) {
   add_load_options(app.add_subcommand("load", "Load images (image load)"), globals);
 }
 
-GCTOOL_REGISTER_COMMAND(setup_image_load);
+GCTOOL_REGISTER_COMMAND(setup_image_load, "image", "load");
 
 }  // namespace
 }  // namespace gctool::tool

@@ -157,7 +157,7 @@ void setup_image_ls(CLI::App& app, Globals& globals) {
   add_ls_options(app.add_subcommand("images", "List images (image ls)"), globals);
 }
 
-GCTOOL_REGISTER_COMMAND(setup_image_ls);
+GCTOOL_REGISTER_COMMAND(setup_image_ls, "image", "images");
 
 }  // namespace
 }  // namespace gctool::tool

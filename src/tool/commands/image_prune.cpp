@@ -34,7 +34,7 @@ void setup_image_prune(CLI::App& app, Globals& globals) {
   });
 }
 
-GCTOOL_REGISTER_COMMAND(setup_image_prune);
+GCTOOL_REGISTER_COMMAND(setup_image_prune, "image");
 
 }  // namespace
 }  // namespace gctool::tool

@@ -60,7 +60,7 @@ void setup_image_rm(CLI::App& app, Globals& globals) {
   add_rm_options(app.add_subcommand("rmi", "Remove images (image rm)"), globals);
 }
 
-GCTOOL_REGISTER_COMMAND(setup_image_rm);
+GCTOOL_REGISTER_COMMAND(setup_image_rm, "image", "rmi");
 
 }  // namespace
 }  // namespace gctool::tool

@@ -39,7 +39,7 @@ void setup_image_save(CLI::App& app, Globals& globals) {
   add_save_options(app.add_subcommand("save", "Save images (image save)"), globals);
 }
 
-GCTOOL_REGISTER_COMMAND(setup_image_save);
+GCTOOL_REGISTER_COMMAND(setup_image_save, "image", "save");
 
 }  // namespace
 }  // namespace gctool::tool

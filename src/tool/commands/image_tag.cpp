@@ -31,7 +31,7 @@ void setup_image_tag(CLI::App& app, Globals& globals) {
                   globals);
 }
 
-GCTOOL_REGISTER_COMMAND(setup_image_tag);
+GCTOOL_REGISTER_COMMAND(setup_image_tag, "image", "tag");
 
 }  // namespace
 }  // namespace gctool::tool

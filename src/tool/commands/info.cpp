@@ -161,7 +161,7 @@ void setup_info(CLI::App& app, Globals& globals) {
   });
 }
 
-GCTOOL_REGISTER_COMMAND(setup_info);
+GCTOOL_REGISTER_COMMAND(setup_info, "info");
 
 }  // namespace
 }  // namespace gctool::tool

@@ -102,7 +102,7 @@ void setup_inspect(CLI::App& app, Globals& globals) {
   cmd->callback([args, &globals] { inspect(*args, globals); });
 }
 
-GCTOOL_REGISTER_COMMAND(setup_inspect);
+GCTOOL_REGISTER_COMMAND(setup_inspect, "inspect");
 
 }  // namespace
 }  // namespace gctool::tool

@@ -35,7 +35,7 @@ void setup_kill(CLI::App& app, Globals& globals) {
   cmd->callback([args, &globals] { kill(globals, *args); });
 }
 
-GCTOOL_REGISTER_COMMAND(setup_kill);
+GCTOOL_REGISTER_COMMAND(setup_kill, "kill");
 
 }  // namespace
 }  // namespace gctool::tool

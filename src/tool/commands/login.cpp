@@ -106,7 +106,7 @@ void setup_login(CLI::App& app, Globals& globals) {
   logout->callback([&globals, lo] { run_logout(globals, *lo); });
 }
 
-GCTOOL_REGISTER_COMMAND(setup_login);
+GCTOOL_REGISTER_COMMAND(setup_login, "login", "logout");
 
 }  // namespace
 }  // namespace gctool::tool

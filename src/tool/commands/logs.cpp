@@ -75,7 +75,7 @@ void setup_logs(CLI::App& app, Globals& globals) {
   cmd->callback([args, &globals] { run_logs(*args, globals); });
 }
 
-GCTOOL_REGISTER_COMMAND(setup_logs);
+GCTOOL_REGISTER_COMMAND(setup_logs, "logs");
 
 }  // namespace
 }  // namespace gctool::tool

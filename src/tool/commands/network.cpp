@@ -264,7 +264,7 @@ void setup_network(CLI::App& app, Globals& globals) {
   });
 }
 
-GCTOOL_REGISTER_COMMAND(setup_network);
+GCTOOL_REGISTER_COMMAND(setup_network, "network");
 
 }  // namespace
 }  // namespace gctool::tool

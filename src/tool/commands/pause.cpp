@@ -20,7 +20,7 @@ void setup_pause(CLI::App& app, Globals& globals) {
   });
 }
 
-GCTOOL_REGISTER_COMMAND(setup_pause);
+GCTOOL_REGISTER_COMMAND(setup_pause, "pause");
 
 }  // namespace
 }  // namespace gctool::tool

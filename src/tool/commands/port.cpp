@@ -49,7 +49,7 @@ void setup_port(CLI::App& app, Globals& globals) {
   cmd->callback([args, &globals] { port(globals, *args); });
 }
 
-GCTOOL_REGISTER_COMMAND(setup_port);
+GCTOOL_REGISTER_COMMAND(setup_port, "port");
 
 }  // namespace
 }  // namespace gctool::tool

@@ -325,7 +325,7 @@ void setup_ps(CLI::App& app, Globals& globals) {
   cmd->callback([o, &globals] { ps(globals, *o); });
 }
 
-GCTOOL_REGISTER_COMMAND(setup_ps);
+GCTOOL_REGISTER_COMMAND(setup_ps, "ps");
 
 }  // namespace
 }  // namespace gctool::tool

@@ -83,7 +83,7 @@ void setup_pull(CLI::App& app, Globals& globals) {
                    globals);
 }
 
-GCTOOL_REGISTER_COMMAND(setup_pull);
+GCTOOL_REGISTER_COMMAND(setup_pull, "pull", "image");
 
 }  // namespace
 }  // namespace gctool::tool

@@ -64,7 +64,7 @@ void setup_push(CLI::App& app, Globals& globals) {
                    globals);
 }
 
-GCTOOL_REGISTER_COMMAND(setup_push);
+GCTOOL_REGISTER_COMMAND(setup_push, "push", "image");
 
 }  // namespace
 }  // namespace gctool::tool

@@ -25,7 +25,7 @@ void setup_rename(CLI::App& app, Globals& globals) {
   });
 }
 
-GCTOOL_REGISTER_COMMAND(setup_rename);
+GCTOOL_REGISTER_COMMAND(setup_rename, "rename");
 
 }  // namespace
 }  // namespace gctool::tool

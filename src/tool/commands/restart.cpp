@@ -47,7 +47,7 @@ void setup_restart(CLI::App& app, Globals& globals) {
   cmd->callback([args, &globals] { restart(globals, *args); });
 }
 
-GCTOOL_REGISTER_COMMAND(setup_restart);
+GCTOOL_REGISTER_COMMAND(setup_restart, "restart");
 
 }  // namespace
 }  // namespace gctool::tool

@@ -37,7 +37,7 @@ void setup_rm(CLI::App& app, Globals& globals) {
   cmd->callback([o, &globals] { rm(globals, *o); });
 }
 
-GCTOOL_REGISTER_COMMAND(setup_rm);
+GCTOOL_REGISTER_COMMAND(setup_rm, "rm");
 
 }  // namespace
 }  // namespace gctool::tool

@@ -133,7 +133,7 @@ void setup_run(CLI::App& app, Globals& globals) {
   cmd->callback([cmd, o, &globals] { globals.exit_code = run(globals, *o, cmd->remaining()); });
 }
 
-GCTOOL_REGISTER_COMMAND(setup_run);
+GCTOOL_REGISTER_COMMAND(setup_run, "run");
 
 }  // namespace
 }  // namespace gctool::tool

@@ -172,6 +172,7 @@ container::Spec build_spec(const std::string& root, const RunOptions& o,
   security.privileged = o.privileged;
   security.security_opts = o.security_opts;
   security.seccomp_cache_dir = std::filesystem::path(root) / "cache" / "seccomp";
+  security.check_only = true;
   for (const auto& notice : sys::parse_security(security).notices) {
     print_error(notice);
   }

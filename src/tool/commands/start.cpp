@@ -54,7 +54,7 @@ void setup_start(CLI::App& app, Globals& globals) {
   cmd->callback([o, &globals] { start(globals, *o); });
 }
 
-GCTOOL_REGISTER_COMMAND(setup_start);
+GCTOOL_REGISTER_COMMAND(setup_start, "start");
 
 }  // namespace
 }  // namespace gctool::tool

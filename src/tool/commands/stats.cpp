@@ -170,7 +170,7 @@ void setup_stats(CLI::App& app, Globals& globals) {
   cmd->callback([a, &globals] { stats(globals, *a); });
 }
 
-GCTOOL_REGISTER_COMMAND(setup_stats);
+GCTOOL_REGISTER_COMMAND(setup_stats, "stats");
 
 }  // namespace
 }  // namespace gctool::tool

@@ -41,7 +41,7 @@ void setup_stop(CLI::App& app, Globals& globals) {
   cmd->callback([args, &globals] { stop(globals, *args); });
 }
 
-GCTOOL_REGISTER_COMMAND(setup_stop);
+GCTOOL_REGISTER_COMMAND(setup_stop, "stop");
 
 }  // namespace
 }  // namespace gctool::tool

@@ -140,7 +140,7 @@ void setup_system(CLI::App& app, Globals& globals) {
   df_cmd->callback([args, &globals] { df(globals, *args); });
 }
 
-GCTOOL_REGISTER_COMMAND(setup_system);
+GCTOOL_REGISTER_COMMAND(setup_system, "system");
 
 }  // namespace
 }  // namespace gctool::tool

@@ -129,7 +129,7 @@ void setup_top(CLI::App& app, Globals& globals) {
   });
 }
 
-GCTOOL_REGISTER_COMMAND(setup_top);
+GCTOOL_REGISTER_COMMAND(setup_top, "top");
 
 }  // namespace
 }  // namespace gctool::tool

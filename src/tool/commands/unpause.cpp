@@ -20,7 +20,7 @@ void setup_unpause(CLI::App& app, Globals& globals) {
   });
 }
 
-GCTOOL_REGISTER_COMMAND(setup_unpause);
+GCTOOL_REGISTER_COMMAND(setup_unpause, "unpause");
 
 }  // namespace
 }  // namespace gctool::tool

@@ -90,7 +90,7 @@ void setup_update(CLI::App& app, Globals& globals) {
   });
 }
 
-GCTOOL_REGISTER_COMMAND(setup_update);
+GCTOOL_REGISTER_COMMAND(setup_update, "update");
 
 }  // namespace
 }  // namespace gctool::tool

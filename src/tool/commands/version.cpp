@@ -11,7 +11,7 @@ void setup_version(CLI::App& app, Globals&) {
   cmd->callback([] { fmt::print("gctool version {}\n", GCTOOL_VERSION); });
 }
 
-GCTOOL_REGISTER_COMMAND(setup_version);
+GCTOOL_REGISTER_COMMAND(setup_version, "version");
 
 }  // namespace
 }  // namespace gctool::tool

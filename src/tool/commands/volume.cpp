@@ -151,7 +151,7 @@ void setup_volume(CLI::App& app, Globals& globals) {
   });
 }
 
-GCTOOL_REGISTER_COMMAND(setup_volume);
+GCTOOL_REGISTER_COMMAND(setup_volume, "volume");
 
 }  // namespace
 }  // namespace gctool::tool

@@ -32,7 +32,7 @@ void setup_wait(CLI::App& app, Globals& globals) {
   cmd->callback([refs, &globals] { wait(globals, *refs); });
 }
 
-GCTOOL_REGISTER_COMMAND(setup_wait);
+GCTOOL_REGISTER_COMMAND(setup_wait, "wait");
 
 }  // namespace
 }  // namespace gctool::tool
