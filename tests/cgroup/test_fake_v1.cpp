@@ -249,3 +249,50 @@ TEST_CASE("v1 pause without a freezer mounted is ENOTSUP", "[cgroup][v1]") {
     CHECK(e.errno_value() == ENOTSUP);
   }
 }
+
+TEST_CASE("v1 apply writes swappiness and the blkio throttle files", "[cgroup][v1]") {
+  FakeV1 fake;
+  fake.mounts["blkio"] = fake.root / "blkio";
+  for (const auto& level : {"", "gctool", "gctool/c1"}) {
+    put_dir(fake.root / "blkio" / level,
+            {"cgroup.procs", "blkio.throttle.read_bps_device", "blkio.throttle.write_bps_device",
+             "blkio.throttle.read_iops_device", "blkio.throttle.write_iops_device"});
+  }
+  put(fake.root / "memory" / "gctool" / "c1" / "memory.swappiness");
+  put(fake.root / "memory" / "memory.swappiness");
+  Resources r;
+  r.memory_swappiness = 0;
+  r.device_read_bps = {ThrottleDevice{"/dev/sda", 8, 0, 1048576}};
+  r.device_write_bps = {ThrottleDevice{"/dev/sda", 8, 0, 2097152}};
+  r.device_read_iops = {ThrottleDevice{"/dev/vdb", 254, 16, 100}};
+  r.device_write_iops = {ThrottleDevice{"/dev/vdb", 254, 16, 200}};
+  const auto driver = fake.driver();
+  CHECK(driver->check_supported(r).empty());
+  driver->create("gctool/c1", r);
+  driver->apply("gctool/c1", r);
+  const auto blkio = fake.root / "blkio" / "gctool" / "c1";
+  CHECK(slurp(blkio / "blkio.throttle.read_bps_device") == "8:0 1048576");
+  CHECK(slurp(blkio / "blkio.throttle.write_bps_device") == "8:0 2097152");
+  CHECK(slurp(blkio / "blkio.throttle.read_iops_device") == "254:16 100");
+  CHECK(slurp(blkio / "blkio.throttle.write_iops_device") == "254:16 200");
+  CHECK(slurp(fake.root / "memory" / "gctool" / "c1" / "memory.swappiness") == "0");
+}
+
+TEST_CASE("v1 refuses device throttles without blkio.throttle files, warns for swappiness",
+          "[cgroup][v1]") {
+  FakeV1 fake;
+  fake.mounts["blkio"] = fake.root / "blkio";
+  put_dir(fake.root / "blkio", {"cgroup.procs"});
+  Resources r;
+  r.device_read_bps = {ThrottleDevice{"/dev/sda", 8, 0, 1}};
+  CHECK_THROWS_WITH(fake.driver()->check_supported(r), Catch::Contains("no throttling"));
+  // No memory.swappiness in the fake memory hierarchy: Docker's warning, and nothing written.
+  Resources swappiness;
+  swappiness.memory_swappiness = 10;
+  const auto warnings = fake.driver()->check_supported(swappiness);
+  REQUIRE(warnings.size() == 1);
+  CHECK_THAT(warnings.front(), Catch::Contains("Memory swappiness discarded"));
+  fake.driver()->apply("gctool/c1", swappiness);
+  CHECK_FALSE(
+      std::filesystem::exists(fake.root / "memory" / "gctool" / "c1" / "memory.swappiness"));
+}

@@ -259,3 +259,39 @@ TEST_CASE("v2 pause without cgroup.freeze is ENOTSUP", "[cgroup][v2]") {
     CHECK(e.errno_value() == ENOTSUP);
   }
 }
+
+TEST_CASE("v2 device throttles go to io.max, one line per device", "[cgroup][v2]") {
+  FakeV2 fake;
+  const auto leaf = fake.root / "gctool" / "c1";
+  put(leaf / "io.max");
+  Resources r;
+  r.device_read_bps = {ThrottleDevice{"/dev/sda", 8, 0, 1048576}};
+  r.device_write_bps = {ThrottleDevice{"/dev/sda", 8, 0, 0}};
+  r.device_read_iops = {ThrottleDevice{"/dev/sda", 8, 0, 100}};
+  r.device_write_iops = {ThrottleDevice{"/dev/sda", 8, 0, 200}};
+  CHECK(fake.driver->check_supported(r).empty());
+  fake.driver->create("gctool/c1", r);
+  CHECK_THAT(slurp(fake.root / "gctool" / "cgroup.subtree_control"), Catch::Contains("+io"));
+  fake.driver->apply("gctool/c1", r);
+  // Rate 0 removes the limit, as on v1.
+  CHECK(slurp(leaf / "io.max") == "8:0 rbps=1048576 wbps=max riops=100 wiops=200");
+}
+
+TEST_CASE("v2 drops swappiness with Docker's warning and refuses throttles without io",
+          "[cgroup][v2]") {
+  FakeV2 fake;
+  Resources swappiness;
+  swappiness.memory_swappiness = 60;
+  const auto warnings = fake.driver->check_supported(swappiness);
+  REQUIRE(warnings.size() == 1);
+  CHECK(warnings.front() ==
+        "WARNING: Your kernel does not support memory swappiness capabilities or the cgroup is "
+        "not mounted. Memory swappiness discarded.");
+  fake.driver->apply("gctool/c1", swappiness);
+  CHECK_FALSE(std::filesystem::exists(fake.root / "gctool" / "c1" / "memory.swappiness"));
+
+  put(fake.root / "cgroup.controllers", "cpuset cpu memory pids\n");
+  Resources throttle;
+  throttle.device_write_iops = {ThrottleDevice{"/dev/sda", 8, 0, 5}};
+  CHECK_THROWS_WITH(fake.driver->check_supported(throttle), Catch::Contains("no io controller"));
+}

@@ -1,4 +1,10 @@
 // Validation of Resources and the unit conversions, before any cgroup exists.
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include <filesystem>
+
+#include <fmt/format.h>
 #include <catch2/catch.hpp>
 
 #include "fake_tree.hpp"
@@ -74,4 +80,74 @@ TEST_CASE("invalid resources fail with one clear line", "[cgroup][resources]") {
   fails_with(Resources{.cpuset_mems = "1"},
              "requested memory nodes are not available - requested 1, available: 0");
   fails_with(Resources{.pids_limit = 0}, "invalid pids limit 0: must be at least 1");
+  fails_with(Resources{.memory_swappiness = 101},
+             "invalid value: 101, valid memory swappiness range is 0-100");
+  fails_with(Resources{.memory_swappiness = -2},
+             "invalid value: -2, valid memory swappiness range is 0-100");
+  validate(Resources{.memory_swappiness = 0}, fake.host);
+  validate(Resources{.memory_swappiness = 100}, fake.host);
+}
+
+TEST_CASE("device throttle values are parsed and resolved as Docker's", "[cgroup][resources]") {
+  // A block device of this machine, by its /dev path.
+  std::filesystem::path block;
+  for (const auto& entry : std::filesystem::directory_iterator("/dev")) {
+    if (entry.is_block_file()) {
+      block = entry.path();
+      break;
+    }
+  }
+  REQUIRE(!block.empty());
+  struct stat st {};
+  REQUIRE(::stat(block.c_str(), &st) == 0);
+  const auto bps = parse_throttle_device("--device-read-bps", block.string() + ":1mb", false);
+  CHECK(bps.path == block.string());
+  CHECK(bps.rate == 1048576);
+  CHECK(bps.major == static_cast<std::int64_t>(major(st.st_rdev)));
+  CHECK(bps.minor == static_cast<std::int64_t>(minor(st.st_rdev)));
+  CHECK(device_number(bps) == fmt::format("{}:{}", major(st.st_rdev), minor(st.st_rdev)));
+  CHECK(parse_throttle_device("--device-write-bps", block.string() + ":512k", false).rate ==
+        524288);
+  CHECK(parse_throttle_device("--device-read-iops", block.string() + ":300", true).rate == 300);
+  CHECK(parse_throttle_device("--device-read-bps", block.string() + ":0", false).rate == 0);
+
+  const auto fails_with = [](const std::string& value, bool iops, const std::string& message) {
+    try {
+      parse_throttle_device(iops ? "--device-read-iops" : "--device-read-bps", value, iops);
+      FAIL("accepted: " << value);
+    } catch (const gctool::Error& e) {
+      CHECK(std::string(e.what()) == message);
+      CHECK(e.errno_value() == EINVAL);
+    }
+  };
+  fails_with("/dev/sda", false,
+             "invalid argument \"/dev/sda\" for \"--device-read-bps\" flag: bad format: /dev/sda");
+  fails_with("sda:1mb", false,
+             "invalid argument \"sda:1mb\" for \"--device-read-bps\" flag: bad format for "
+             "device path: sda:1mb");
+  fails_with(block.string() + ":lots", false,
+             fmt::format("invalid argument \"{0}:lots\" for \"--device-read-bps\" flag: invalid "
+                         "rate for device: {0}:lots. The correct format is "
+                         "<device-path>:<number>[<unit>]. Number must be a positive integer. "
+                         "Unit is optional and can be kb, mb, or gb",
+                         block.string()));
+  fails_with(block.string() + ":-1", false,
+             fmt::format("invalid argument \"{0}:-1\" for \"--device-read-bps\" flag: invalid "
+                         "rate for device: {0}:-1. The correct format is "
+                         "<device-path>:<number>[<unit>]. Number must be a positive integer. "
+                         "Unit is optional and can be kb, mb, or gb",
+                         block.string()));
+  fails_with(block.string() + ":1mb", true,
+             fmt::format("invalid argument \"{0}:1mb\" for \"--device-read-iops\" flag: invalid "
+                         "rate for device: {0}:1mb. The correct format is "
+                         "<device-path>:<number>. Number must be a positive integer",
+                         block.string()));
+  fails_with("/dev/nosuch-gctool:1mb", false,
+             "invalid argument \"/dev/nosuch-gctool:1mb\" for \"--device-read-bps\" flag: "
+             "/dev/nosuch-gctool: No such file or directory");
+  fails_with("/dev/null:1mb", false,
+             "invalid argument \"/dev/null:1mb\" for \"--device-read-bps\" flag: /dev/null is "
+             "not a block device");
+  // A record whose device is gone: refused when the limit is written.
+  CHECK_THROWS_WITH(device_number(ThrottleDevice{"/dev/gone"}), "/dev/gone: no such block device");
 }

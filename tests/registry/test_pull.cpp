@@ -276,6 +276,35 @@ TEST_CASE("run pulls a missing image, with the pull's progress on stderr", "[roo
   CHECK_THAT(missing.err, Catch::Contains("manifest unknown"));
 }
 
+TEST_CASE("run -q and create -q pull a missing image without any output", "[root][registry]") {
+  TestRegistry reg;
+  TempDir tmp;
+  TempDir seed;
+  TempDir root;
+  REQUIRE(put_busybox(reg, tmp, seed, "bb:1").exit_code == 0);
+  const std::string ref = reg.host() + "/bb:1";
+  // As Docker: not even "Unable to find image"; the container's own output stays.
+  const auto r = run_gctool(
+      {"--root", root.str(), "run", "-q", "--rm", "--network", "none", ref, "echo", "quietly"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out == "quietly\n");
+  CHECK(r.err.empty());
+  const auto always = run_gctool({"--root", root.str(), "create", "--quiet", "--pull", "always",
+                                  "--network", "none", ref, "true"});
+  INFO(always.err);
+  REQUIRE(always.exit_code == 0);
+  CHECK(always.err.empty());
+  CHECK(always.out.size() == 65);  // the id alone
+  CHECK(run_gctool({"--root", root.str(), "rm", always.out.substr(0, 64)}).exit_code == 0);
+  // Failures still say why.
+  const auto missing = run_gctool({"--root", root.str(), "run", "-q", "--rm", "--network", "none",
+                                   reg.host() + "/nothing:1", "true"});
+  CHECK(missing.exit_code == 125);
+  CHECK(count_lines(missing.err) == 1);
+  CHECK_THAT(missing.err, Catch::Contains("manifest unknown"));
+}
+
 TEST_CASE("pull failures are one line, exit 1, and leave the store as it was", "[root][registry]") {
   TestRegistry reg;
   TempDir tmp;

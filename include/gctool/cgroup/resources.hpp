@@ -6,11 +6,23 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "gctool/cgroup/devices.hpp"
 
 namespace gctool::cgroup {
+
+// --device-read-bps and friends: a rate limit on one block device, named by the path the user
+// gave (what inspect shows) and the device number the kernel's files take ("8:0").
+struct ThrottleDevice {
+  std::string path;
+  std::int64_t major = -1;  // -1: the path no longer names a device (the driver refuses it)
+  std::int64_t minor = -1;
+  std::uint64_t rate = 0;  // bytes or operations per second; 0 removes the limit
+
+  bool operator==(const ThrottleDevice&) const = default;
+};
 
 // Unset fields are left as the kernel (or the parent cgroup) has them. Designated initializers
 // work: Resources{.memory_bytes = 64 << 20}.
@@ -34,6 +46,14 @@ struct Resources {
   std::optional<std::int64_t> cpu_quota = std::nullopt;
   // --blkio-weight (10..1000): blkio.weight or io.weight, where the host's scheduler has one.
   std::optional<std::int64_t> blkio_weight = std::nullopt;
+  // --memory-swappiness (0..100): v1 memory.swappiness; cgroup v2 has none (dropped with a warning,
+  // as Docker does).
+  std::optional<std::int64_t> memory_swappiness = std::nullopt;
+  // --device-{read,write}-{bps,iops}: v1 blkio.throttle.*_device, v2 io.max.
+  std::vector<ThrottleDevice> device_read_bps = {};
+  std::vector<ThrottleDevice> device_write_bps = {};
+  std::vector<ThrottleDevice> device_read_iops = {};
+  std::vector<ThrottleDevice> device_write_iops = {};
   // The devices cgroup's rules, in order (v1 devices.deny/allow, v2 a BPF program); empty:
   // the container has what its parent cgroup allows.
   std::vector<DeviceRule> devices = {};
@@ -62,6 +82,23 @@ constexpr std::uint64_t cpu_weight_from_shares(std::int64_t shares) {
   return 1 + ((static_cast<std::uint64_t>(shares) - 2) * 9999) / 262142;
 }
 
+inline constexpr std::int64_t kMaxMemorySwappiness = 100;
+
+// Whether any --device-*-bps/iops limit is set.
+inline bool has_io_throttle(const Resources& r) {
+  return !r.device_read_bps.empty() || !r.device_write_bps.empty() || !r.device_read_iops.empty() ||
+         !r.device_write_iops.empty();
+}
+
+// "8:0", the form the kernel's files take; throws Error::invalid when the path named no device
+// when the spec was loaded.
+std::string device_number(const ThrottleDevice& device);
+
+// A --device-read-bps value "PATH:RATE" (RATE with an optional k/m/g unit: "1mb") or, with
+// `iops`, an --device-read-iops one (a plain count). `flag` names the flag in the error. The path
+// must be a block device under /dev; it is resolved to its number here. Throws Error::invalid.
+ThrottleDevice parse_throttle_device(std::string_view flag, std::string_view value, bool iops);
+
 // Where validate() learns which CPUs and memory nodes the host has; tests point these at files.
 struct HostTopology {
   std::filesystem::path online_cpus = "/sys/devices/system/cpu/online";
@@ -71,7 +108,7 @@ struct HostTopology {
 // Throws Error::invalid with a one-line message when a value cannot be applied: memory below
 // 6 MiB, a CPU count that is not positive or exceeds the host's CPUs, a malformed cpuset or one
 // naming CPUs/nodes the host does not have, shares outside 2..262144, a pids limit below 1, and
-// Docker's rules for swap, reservation, CFS period and quota and the blkio weight.
+// Docker's rules for swap, reservation, CFS period and quota, the blkio weight and swappiness.
 void validate(const Resources& resources, const HostTopology& host = {});
 
 }  // namespace gctool::cgroup

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -76,6 +77,11 @@ struct InitConfig {
   // cgroup, so that each shows the container's cgroup as its root; empty: nothing is mounted.
   std::vector<CgroupMount> cgroup_mounts;
   bool cgroup_writable = false;  // --privileged: read-write, as Docker
+  // --cgroupns host: no namespace; on v1 each hierarchy shows the container's cgroup, this path
+  // (bound over the mount, as runc does), on v2 the host's whole tree, as Docker shows it.
+  bool cgroupns_host = false;
+  std::string cgroup_path;
+  std::optional<int> oom_score_adj;  // --oom-score-adj, written before anything else
   CommandConfig command;
 
   BorrowedFd sync;            // read end: one byte from the parent means "go" (in the cgroup

@@ -108,6 +108,12 @@ struct Spec {
   bool attach_stderr = true;
 
   cgroup::Resources resources;
+  // --cgroup-parent: the container's cgroup is <parent>/<id> in every hierarchy; empty: "gctool".
+  // A relative parent is taken from each hierarchy's root like an absolute one (see README).
+  std::string cgroup_parent;
+  // --cgroupns: "private" (empty: the default, a cgroup namespace of its own) or "host".
+  std::string cgroupns_mode;
+  std::optional<int> oom_score_adj;  // --oom-score-adj: the init's /proc/self/oom_score_adj
   bool read_only_rootfs = false;
   bool auto_remove = false;
   std::vector<BindMount> binds;

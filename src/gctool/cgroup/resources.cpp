@@ -1,8 +1,16 @@
 #include "gctool/cgroup/resources.hpp"
 
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
 #include <string_view>
 #include <vector>
+
+#include <fmt/format.h>
 
 #include "gctool/core/error.hpp"
 #include "gctool/core/file_util.hpp"
@@ -50,6 +58,61 @@ void check_available(const std::string& requested, std::string_view what,
 }
 
 }  // namespace
+
+std::string device_number(const ThrottleDevice& device) {
+  if (device.major < 0 || device.minor < 0) {
+    throw_invalid("{}: no such block device", device.path);
+  }
+  return fmt::format("{}:{}", device.major, device.minor);
+}
+
+ThrottleDevice parse_throttle_device(std::string_view flag, std::string_view value, bool iops) {
+  // Docker's wording: the path is checked for its "/dev/" prefix, the rate for its syntax.
+  const auto colon = value.rfind(':');
+  if (colon == std::string_view::npos) {
+    throw_invalid("invalid argument \"{}\" for \"{}\" flag: bad format: {}", value, flag, value);
+  }
+  const auto path = value.substr(0, colon);
+  const auto rate_text = value.substr(colon + 1);
+  if (!path.starts_with("/dev/")) {
+    throw_invalid("invalid argument \"{}\" for \"{}\" flag: bad format for device path: {}", value,
+                  flag, value);
+  }
+  ThrottleDevice device{std::string(path)};
+  try {
+    if (iops) {
+      std::uint64_t count = 0;
+      const auto* end = rate_text.data() + rate_text.size();
+      const auto [ptr, ec] = std::from_chars(rate_text.data(), end, count);
+      if (rate_text.empty() || ec != std::errc() || ptr != end) {
+        throw Error::invalid("not a count");
+      }
+      device.rate = count;
+    } else {
+      device.rate = static_cast<std::uint64_t>(parse_memory_size(rate_text));
+    }
+  } catch (const Error&) {
+    throw_invalid(
+        "invalid argument \"{}\" for \"{}\" flag: invalid rate for device: {}. The correct "
+        "format is <device-path>:<number>{}. Number must be a positive integer{}",
+        value, flag, value, iops ? "" : "[<unit>]",
+        iops ? "" : ". Unit is optional and can be kb, mb, or gb");
+  }
+  // Resolved now, as the daemon does before it creates the container: a missing or non-block
+  // path fails here with nothing made.
+  struct stat st {};
+  if (::stat(device.path.c_str(), &st) != 0) {
+    throw_invalid("invalid argument \"{}\" for \"{}\" flag: {}: {}", value, flag, device.path,
+                  std::strerror(errno));
+  }
+  if (!S_ISBLK(st.st_mode)) {
+    throw_invalid("invalid argument \"{}\" for \"{}\" flag: {} is not a block device", value, flag,
+                  device.path);
+  }
+  device.major = major(st.st_rdev);
+  device.minor = minor(st.st_rdev);
+  return device;
+}
 
 void validate(const Resources& resources, const HostTopology& host) {
   if (resources.memory_bytes && *resources.memory_bytes < kMinMemoryBytes) {
@@ -116,6 +179,11 @@ void validate(const Resources& resources, const HostTopology& host) {
   if (resources.blkio_weight &&
       (*resources.blkio_weight < kMinBlkioWeight || *resources.blkio_weight > kMaxBlkioWeight)) {
     throw_invalid("range of blkio weight is from {} to {}", kMinBlkioWeight, kMaxBlkioWeight);
+  }
+  if (resources.memory_swappiness &&
+      (*resources.memory_swappiness < 0 || *resources.memory_swappiness > kMaxMemorySwappiness)) {
+    throw_invalid("invalid value: {}, valid memory swappiness range is 0-100",
+                  *resources.memory_swappiness);
   }
   if (resources.pids_limit && *resources.pids_limit < 1) {
     throw_invalid("invalid pids limit {}: must be at least 1", *resources.pids_limit);

@@ -34,6 +34,15 @@ void inherit_cpuset(const std::filesystem::path& parent, const std::filesystem::
   }
 }
 
+// The blkio.throttle files and the limits each takes.
+std::array<std::pair<const char*, const std::vector<ThrottleDevice>*>, 4> throttle_files(
+    const Resources& r) {
+  return {{{"blkio.throttle.read_bps_device", &r.device_read_bps},
+           {"blkio.throttle.write_bps_device", &r.device_write_bps},
+           {"blkio.throttle.read_iops_device", &r.device_read_iops},
+           {"blkio.throttle.write_iops_device", &r.device_write_iops}}};
+}
+
 }  // namespace
 
 V1Driver::V1Driver(std::map<std::string, std::filesystem::path> mounts) {
@@ -69,13 +78,13 @@ std::filesystem::path V1Driver::dir(const std::string& controller, std::string_v
 void V1Driver::create(std::string_view path, const Resources& r) const {
   const auto relative = normalize_path(path);
   // Fail before creating anything when a requested limit has no controller.
-  if (r.memory_bytes || r.memory_reservation || r.oom_kill_disable) {
+  if (r.memory_bytes || r.memory_reservation || r.oom_kill_disable || r.memory_swappiness) {
     dir("memory", relative);
   }
   if (r.nano_cpus || r.cpu_shares || r.cpu_period || r.cpu_quota) {
     dir("cpu", relative);
   }
-  if (r.blkio_weight) {
+  if (r.blkio_weight || has_io_throttle(r)) {
     dir("blkio", relative);
   }
   if (r.cpuset_cpus || r.cpuset_mems) {
@@ -114,6 +123,19 @@ std::vector<std::string> V1Driver::check_supported(const Resources& r) const {
           "blkio.bfq.weight: the disks' I/O scheduler does not support weights)");
     }
   }
+  if (has_io_throttle(r) &&
+      (!has("blkio") ||
+       !std::filesystem::exists(mounts_.at("blkio") / "blkio.throttle.read_bps_device"))) {
+    throw Error::invalid(
+        "--device-read-bps and the like: this host's blkio cgroup has no throttling "
+        "(blkio.throttle.*)");
+  }
+  if (r.memory_swappiness && has("memory") &&
+      !std::filesystem::exists(mounts_.at("memory") / "memory.swappiness")) {
+    warnings.emplace_back(
+        "WARNING: Your kernel does not support memory swappiness capabilities or the cgroup is "
+        "not mounted. Memory swappiness discarded.");
+  }
   return warnings;
 }
 
@@ -148,6 +170,12 @@ void V1Driver::apply(std::string_view path, const Resources& r) const {
   if (r.oom_kill_disable) {
     write_existing_file(dir("memory", path) / "memory.oom_control", "1");
   }
+  if (r.memory_swappiness) {
+    const auto file = dir("memory", path) / "memory.swappiness";
+    if (std::filesystem::exists(file)) {
+      write_existing_file(file, fmt::format("{}", *r.memory_swappiness));
+    }
+  }
   if (r.nano_cpus) {
     const auto d = dir("cpu", path);
     write_existing_file(d / "cpu.cfs_period_us", fmt::format("{}", kCpuPeriodUs));
@@ -164,6 +192,12 @@ void V1Driver::apply(std::string_view path, const Resources& r) const {
     const auto file =
         std::filesystem::exists(d / "blkio.weight") ? d / "blkio.weight" : d / "blkio.bfq.weight";
     write_existing_file(file, fmt::format("{}", *r.blkio_weight));
+  }
+  for (const auto& [file, devices] : throttle_files(r)) {
+    for (const auto& device : *devices) {
+      write_existing_file(dir("blkio", path) / file,
+                          fmt::format("{} {}", device_number(device), device.rate));
+    }
   }
   if (r.cpu_shares) {
     write_existing_file(dir("cpu", path) / "cpu.shares", fmt::format("{}", *r.cpu_shares));

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <map>
 #include <set>
 #include <thread>
 #include <tuple>
@@ -33,7 +34,7 @@ std::set<std::string, std::less<>> needed_controllers(const Resources& r) {
   if (r.nano_cpus || r.cpu_shares || r.cpu_period || r.cpu_quota) {
     needed.insert("cpu");
   }
-  if (r.blkio_weight) {
+  if (r.blkio_weight || has_io_throttle(r)) {
     needed.insert("io");
   }
   if (r.cpuset_cpus || r.cpuset_mems) {
@@ -98,6 +99,28 @@ void enable_controllers(const std::filesystem::path& dir,
   }
 }
 
+// io.max lines, one per device with only the keys given ("8:0 rbps=1048576 wiops=10"): a key left
+// out keeps its value. 0 removes a limit, as on v1 ("max").
+std::vector<std::string> io_max_lines(const Resources& r) {
+  std::map<std::string, std::string> lines;
+  const auto add = [&](const std::vector<ThrottleDevice>& devices, std::string_view key) {
+    for (const auto& device : devices) {
+      auto& line = lines[device_number(device)];
+      line += fmt::format(" {}={}", key,
+                          device.rate == 0 ? std::string("max") : fmt::format("{}", device.rate));
+    }
+  };
+  add(r.device_read_bps, "rbps");
+  add(r.device_write_bps, "wbps");
+  add(r.device_read_iops, "riops");
+  add(r.device_write_iops, "wiops");
+  std::vector<std::string> out;
+  for (const auto& [device, keys] : lines) {
+    out.push_back(device + keys);
+  }
+  return out;
+}
+
 }  // namespace
 
 V2Driver::V2Driver(std::filesystem::path root) : root_(std::move(root)) {}
@@ -138,6 +161,16 @@ std::vector<std::string> V2Driver::check_supported(const Resources& r) const {
   if (r.blkio_weight && !available.contains("io")) {
     throw Error::invalid("--blkio-weight: this host's cgroup v2 has no io controller");
   }
+  if (has_io_throttle(r) && !available.contains("io")) {
+    throw Error::invalid(
+        "--device-read-bps and the like: this host's cgroup v2 has no io controller");
+  }
+  // cgroup v2 has no swappiness; Docker drops the value with this warning.
+  if (r.memory_swappiness) {
+    warnings.emplace_back(
+        "WARNING: Your kernel does not support memory swappiness capabilities or the cgroup is "
+        "not mounted. Memory swappiness discarded.");
+  }
   return warnings;
 }
 
@@ -171,6 +204,9 @@ void V2Driver::apply(std::string_view path, const Resources& r) const {
     const auto file =
         std::filesystem::exists(d / "io.bfq.weight") ? d / "io.bfq.weight" : d / "io.weight";
     write_existing_file(file, fmt::format("default {}", *r.blkio_weight));
+  }
+  for (const auto& line : io_max_lines(r)) {
+    write_existing_file(d / "io.max", line);
   }
   if (r.cpu_shares) {
     write_existing_file(d / "cpu.weight", fmt::format("{}", cpu_weight_from_shares(*r.cpu_shares)));

@@ -237,7 +237,9 @@ void mount_cgroups(const InitConfig& c) {
   if (c.cgroup_mounts.empty()) {
     return;
   }
-  check(::unshare(CLONE_NEWCGROUP), "unshare the cgroup namespace");
+  if (!c.cgroupns_host) {
+    check(::unshare(CLONE_NEWCGROUP), "unshare the cgroup namespace");
+  }
   unsigned long flags = MS_NOSUID | MS_NODEV | MS_NOEXEC;
   if (!c.cgroup_writable) {
     flags |= MS_RDONLY;
@@ -255,6 +257,11 @@ void mount_cgroups(const InitConfig& c) {
     const auto dir = top / m.dir;
     check(::mkdir(dir.c_str(), 0555), "mkdir {}", dir);
     fs::mount(m.fstype, dir, m.fstype, flags, m.options);
+    if (c.cgroupns_host) {
+      // The hierarchy's root in the host's namespace: only the container's cgroup is shown.
+      fs::mount((dir / c.cgroup_path).string(), dir, "", MS_BIND);
+      fs::mount("", dir, "", MS_REMOUNT | MS_BIND | flags);  // a bind is read-write until then
+    }
     if (m.options.find(',') != std::string::npos) {
       for (const auto& name : gctool::split(m.options, ',')) {
         if (name == m.dir) {
@@ -379,6 +386,12 @@ void run_init(const InitConfig& c) noexcept {
     // The container dies with whoever spawned it, so a killed `gctool run` leaves no orphan.
     check(::prctl(PR_SET_PDEATHSIG, SIGKILL), "prctl PR_SET_PDEATHSIG");
     check(::setsid(), "setsid");
+    if (c.oom_score_adj) {
+      // Before the capabilities go: lowering it needs CAP_SYS_RESOURCE. Inherited through exec.
+      const UniqueFd adj(check(::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC),
+                               "open /proc/self/oom_score_adj"));
+      write_all(adj.borrow(), std::to_string(*c.oom_score_adj), "oom_score_adj");
+    }
     if (c.ipc_namespace.valid()) {
       check(::setns(c.ipc_namespace.get(), CLONE_NEWIPC), "join the IPC namespace");
     }

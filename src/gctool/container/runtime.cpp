@@ -489,7 +489,9 @@ Container Container::create(const ContainerStore& store, Spec spec, Durability d
                     : own_network_namespace(spec) && !shares_host_uts(spec) ? short_id(record.id)
                                                                             : host_hostname();
   record.owner = self_process();
-  record.cgroup_path = cgroup::container_cgroup_path(record.id);
+  record.cgroup_path = spec.cgroup_parent.empty()
+                           ? cgroup::container_cgroup_path(record.id)
+                           : cgroup::container_cgroup_path(record.id, spec.cgroup_parent);
   record.spec = std::move(spec);
   {
     const auto lock = store.lock();
@@ -664,11 +666,17 @@ void Container::start(BorrowedFd stdin_fd) {
   const auto driver = cgroup::host_driver();
   init.cgroup_mounts = cgroup_mounts(*driver);
   init.cgroup_writable = spec.privileged;
+  init.cgroupns_host = spec.cgroupns_mode == "host";
+  init.cgroup_path = record_.cgroup_path;
+  init.oom_score_adj = spec.oom_score_adj;
   if (!cgroup_ && driver->version() != 1) {
     make_cgroup(driver);
   }
   const UniqueFd cgroup_dir = cgroup_ ? cgroup_->open_dir() : UniqueFd();
   std::uint64_t flags = container_namespace_flags();
+  if (init.cgroupns_host) {
+    flags &= ~std::uint64_t{CLONE_NEWCGROUP};
+  }
   if (!init.own_netns) {
     flags &= ~std::uint64_t{CLONE_NEWNET};
   }

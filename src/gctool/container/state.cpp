@@ -1,6 +1,8 @@
 #include "gctool/container/state.hpp"
 
 #include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include <algorithm>
 
@@ -173,6 +175,36 @@ json devices_json(const std::vector<DeviceMapping>& devices) {
   return out;
 }
 
+// Docker's HostConfig.BlkioDeviceReadBps and the like: [{"Path": "/dev/sda", "Rate": 1048576}].
+json throttle_json(const std::vector<cgroup::ThrottleDevice>& devices) {
+  json out = json::array();
+  for (const auto& d : devices) {
+    out.push_back({{"Path", d.path}, {"Rate", d.rate}});
+  }
+  return out;
+}
+
+// The device number is looked up again, as Docker does when a container starts: a device that
+// is gone by then fails the start, not the loading of the record.
+std::vector<cgroup::ThrottleDevice> throttle_from(const json& host_config, const char* key) {
+  std::vector<cgroup::ThrottleDevice> out;
+  const auto it = host_config.find(key);
+  if (it == host_config.end() || !it->is_array()) {
+    return out;
+  }
+  for (const auto& d : *it) {
+    cgroup::ThrottleDevice device{d.at("Path").get<std::string>()};
+    device.rate = d.at("Rate").get<std::uint64_t>();
+    struct stat st {};
+    if (::stat(device.path.c_str(), &st) == 0 && S_ISBLK(st.st_mode)) {
+      device.major = major(st.st_rdev);
+      device.minor = minor(st.st_rdev);
+    }
+    out.push_back(std::move(device));
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string network_name_of(std::string_view mode) {
@@ -279,6 +311,14 @@ json to_json(const Record& r) {
         {"CpuPeriod", res.cpu_period.value_or(0)},
         {"CpuQuota", res.cpu_quota.value_or(0)},
         {"BlkioWeight", res.blkio_weight.value_or(0)},
+        {"BlkioDeviceReadBps", throttle_json(res.device_read_bps)},
+        {"BlkioDeviceWriteBps", throttle_json(res.device_write_bps)},
+        {"BlkioDeviceReadIOps", throttle_json(res.device_read_iops)},
+        {"BlkioDeviceWriteIOps", throttle_json(res.device_write_iops)},
+        {"MemorySwappiness", optional_json(res.memory_swappiness)},
+        {"OomScoreAdj", s.oom_score_adj.value_or(0)},
+        {"CgroupnsMode", s.cgroupns_mode.empty() ? "private" : s.cgroupns_mode},
+        {"CgroupParent", s.cgroup_parent},
         {"ReadonlyRootfs", s.read_only_rootfs},
         {"AutoRemove", s.auto_remove},
         {"Binds", binds},
@@ -393,6 +433,18 @@ Record record_from_json(const json& j) {
       res.cpu_quota = quota;
     }
     res.blkio_weight = positive("BlkioWeight");
+    res.device_read_bps = throttle_from(h, "BlkioDeviceReadBps");
+    res.device_write_bps = throttle_from(h, "BlkioDeviceWriteBps");
+    res.device_read_iops = throttle_from(h, "BlkioDeviceReadIOps");
+    res.device_write_iops = throttle_from(h, "BlkioDeviceWriteIOps");
+    res.memory_swappiness = optional_from<std::int64_t>(h, "MemorySwappiness");
+    if (const auto adj = h.value("OomScoreAdj", 0); adj != 0) {
+      s.oom_score_adj = adj;
+    }
+    if (const auto mode = h.value("CgroupnsMode", ""); mode != "private") {
+      s.cgroupns_mode = mode;
+    }
+    s.cgroup_parent = h.value("CgroupParent", "");
     s.read_only_rootfs = h.value("ReadonlyRootfs", false);
     s.auto_remove = h.value("AutoRemove", false);
     s.network_mode = h.value("NetworkMode", "none");

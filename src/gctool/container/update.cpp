@@ -9,24 +9,22 @@ namespace {
 
 // The container's limits with the update's fields laid over them.
 cgroup::Resources merged(cgroup::Resources current, const cgroup::Resources& update) {
-  if (update.memory_bytes) {
-    current.memory_bytes = update.memory_bytes;
-  }
-  if (update.memory_swap) {
-    current.memory_swap = update.memory_swap;
-  }
-  if (update.nano_cpus) {
-    current.nano_cpus = update.nano_cpus;
-  }
-  if (update.cpu_shares) {
-    current.cpu_shares = update.cpu_shares;
-  }
-  if (update.cpuset_cpus) {
-    current.cpuset_cpus = update.cpuset_cpus;
-  }
-  if (update.cpuset_mems) {
-    current.cpuset_mems = update.cpuset_mems;
-  }
+  // Each field the update sets replaces the container's.
+  const auto take = [](auto& field, const auto& given) {
+    if (given) {
+      field = given;
+    }
+  };
+  take(current.memory_bytes, update.memory_bytes);
+  take(current.memory_swap, update.memory_swap);
+  take(current.memory_reservation, update.memory_reservation);
+  take(current.nano_cpus, update.nano_cpus);
+  take(current.cpu_shares, update.cpu_shares);
+  take(current.cpu_period, update.cpu_period);
+  take(current.cpu_quota, update.cpu_quota);
+  take(current.cpuset_cpus, update.cpuset_cpus);
+  take(current.cpuset_mems, update.cpuset_mems);
+  take(current.blkio_weight, update.blkio_weight);
   if (update.pids_limit) {
     current.pids_limit = *update.pids_limit > 0 ? update.pids_limit : std::nullopt;
   }
@@ -63,6 +61,11 @@ std::string update_container(const ContainerStore& store, std::string_view ref,
       if (live.memory_bytes || live.memory_swap) {
         live.memory_bytes = resources.memory_bytes;
         live.memory_swap = resources.memory_swap;
+      }
+      // v2 keeps period and quota in one file (cpu.max): the pair goes together.
+      if (live.cpu_period || live.cpu_quota) {
+        live.cpu_period = resources.cpu_period;
+        live.cpu_quota = resources.cpu_quota;
       }
       cgroup::host_driver()->apply(record->cgroup_path, live);
     }

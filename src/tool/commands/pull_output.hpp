@@ -134,9 +134,11 @@ inline registry::PullResult pull_with_output(const std::string& root,
 }
 
 // The image a container is made from (`run`, `create`), pulled first as --pull says (missing,
-// always, never), with the pull's progress on stderr as Docker shows it.
+// always, never), with the pull's progress on stderr as Docker shows it; nothing with `quiet`
+// (run -q), not even "Unable to find image", as Docker.
 inline image::Image image_on_demand(const std::string& root, const std::string& ref,
-                                    const std::string& policy, const RegistryCliOptions& cli) {
+                                    const std::string& policy, const RegistryCliOptions& cli,
+                                    bool quiet = false) {
   if (policy != "missing" && policy != "always" && policy != "never") {
     throw_invalid("invalid --pull \"{}\": expected missing, always or never", policy);
   }
@@ -150,12 +152,12 @@ inline image::Image image_on_demand(const std::string& root, const std::string& 
     }
   }
   const auto remote = registry::parse_remote_reference(ref);
-  if (policy == "missing") {
+  if (policy == "missing" && !quiet) {
     fmt::print(
         stderr, "Unable to find image '{}' locally\n",
         remote.familiar_name() + (remote.tag.empty() ? "@" + remote.digest : ":" + remote.tag));
   }
-  const auto pulled = pull_with_output(root, remote, cli, stderr, false);
+  const auto pulled = pull_with_output(root, remote, cli, stderr, quiet);
   return images.resolve(pulled.id);
 }
 

@@ -94,7 +94,45 @@ container::Spec build_spec(const std::string& root, const RunOptions& o,
   if (o.blkio_weight && *o.blkio_weight != 0) {
     spec.resources.blkio_weight = o.blkio_weight;
   }
+  // Docker: -1 leaves the kernel's swappiness.
+  if (o.memory_swappiness && *o.memory_swappiness != -1) {
+    spec.resources.memory_swappiness = o.memory_swappiness;
+  }
+  if (!o.cpuset_mems.empty()) {
+    spec.resources.cpuset_mems = o.cpuset_mems;
+  }
+  const auto throttles = [](const char* flag, const std::vector<std::string>& values, bool iops) {
+    std::vector<cgroup::ThrottleDevice> out;
+    for (const auto& value : values) {
+      out.push_back(cgroup::parse_throttle_device(flag, value, iops));
+    }
+    return out;
+  };
+  spec.resources.device_read_bps = throttles("--device-read-bps", o.device_read_bps, false);
+  spec.resources.device_write_bps = throttles("--device-write-bps", o.device_write_bps, false);
+  spec.resources.device_read_iops = throttles("--device-read-iops", o.device_read_iops, true);
+  spec.resources.device_write_iops = throttles("--device-write-iops", o.device_write_iops, true);
   cgroup::validate(spec.resources);
+  if (!o.cgroup_parent.empty()) {
+    // Checked as the path it becomes; "/" alone is the hierarchy's root.
+    if (o.cgroup_parent.find_first_not_of('/') != std::string::npos) {
+      cgroup::normalize_path(o.cgroup_parent);
+    }
+    spec.cgroup_parent = o.cgroup_parent;
+  }
+  if (!o.cgroupns.empty() && o.cgroupns != "host" && o.cgroupns != "private") {
+    throw_invalid(
+        "invalid argument \"{}\" for \"--cgroupns\" flag: --cgroupns: invalid "
+        "CGROUP mode \"{}\"",
+        o.cgroupns, o.cgroupns);
+  }
+  spec.cgroupns_mode = o.cgroupns;
+  if (o.oom_score_adj && (*o.oom_score_adj < -1000 || *o.oom_score_adj > 1000)) {
+    throw_invalid("Invalid value {}, range for oom score adj is [-1000, 1000]", *o.oom_score_adj);
+  }
+  if (o.oom_score_adj && *o.oom_score_adj != 0) {
+    spec.oom_score_adj = o.oom_score_adj;
+  }
   for (const auto& warning : cgroup::host_driver()->check_supported(spec.resources)) {
     print_error(warning);
   }
@@ -211,7 +249,7 @@ container::Spec build_spec(const std::string& root, const RunOptions& o,
   cli_env.insert(cli_env.end(), o.env.begin(), o.env.end());
   const auto env = container::expand_env_args(cli_env, caller_env);
 
-  const auto image = image_on_demand(root, words.front(), o.pull, o.registry);
+  const auto image = image_on_demand(root, words.front(), o.pull, o.registry, o.quiet);
   spec.image_ref = words.front();
   spec.image_id = image.id;
   spec.layer_dirs = image.layer_dirs;
@@ -424,6 +462,27 @@ void add_run_options(CLI::App* cmd, RunOptions& o) {
   cmd->add_option("--cpu-quota", o.cpu_quota, "Limit CPU CFS (Completely Fair Scheduler) quota");
   cmd->add_option("--blkio-weight", o.blkio_weight,
                   "Block IO (relative weight), between 10 and 1000, or 0 to disable");
+  cmd->add_option("--memory-swappiness", o.memory_swappiness,
+                  "Tune container memory swappiness (0 to 100) (default -1)");
+  cmd->add_option("--cpuset-mems", o.cpuset_mems, "MEMs in which to allow execution (0-3, 0,1)");
+  cmd->add_option("--device-read-bps", o.device_read_bps,
+                  "Limit read rate (bytes per second) from a device (PATH:RATE, e.g. /dev/sda:1mb)")
+      ->allow_extra_args(false);
+  cmd->add_option("--device-write-bps", o.device_write_bps,
+                  "Limit write rate (bytes per second) to a device (PATH:RATE)")
+      ->allow_extra_args(false);
+  cmd->add_option("--device-read-iops", o.device_read_iops,
+                  "Limit read rate (IO per second) from a device (PATH:COUNT)")
+      ->allow_extra_args(false);
+  cmd->add_option("--device-write-iops", o.device_write_iops,
+                  "Limit write rate (IO per second) to a device (PATH:COUNT)")
+      ->allow_extra_args(false);
+  cmd->add_option("--cgroup-parent", o.cgroup_parent,
+                  "Optional parent cgroup for the container (from each hierarchy's root)");
+  cmd->add_option("--cgroupns", o.cgroupns,
+                  "Cgroup namespace to use: private (default, its own), host");
+  cmd->add_option("--oom-score-adj", o.oom_score_adj,
+                  "Tune host's OOM preferences (-1000 to 1000)");
   cmd->add_option("--entrypoint", o.entrypoint, "Overwrite the default ENTRYPOINT of the image");
   cmd->add_option("--network,--net", o.network,
                   "Connect a container to a network: bridge (default), none, host or a name");
@@ -468,6 +527,7 @@ void add_run_options(CLI::App* cmd, RunOptions& o) {
                   "systempaths=unconfined")
       ->allow_extra_args(false);
   add_pull_on_demand_options(cmd, o.pull, o.registry, "running");
+  cmd->add_flag("-q,--quiet", o.quiet, "Suppress the pull output");
 }
 
 }  // namespace gctool::tool

@@ -61,6 +61,15 @@ struct RunOptions {
   std::optional<std::int64_t> cpu_period;
   std::optional<std::int64_t> cpu_quota;
   std::optional<std::int64_t> blkio_weight;
+  std::optional<std::int64_t> memory_swappiness;
+  std::string cpuset_mems;
+  std::vector<std::string> device_read_bps;
+  std::vector<std::string> device_write_bps;
+  std::vector<std::string> device_read_iops;
+  std::vector<std::string> device_write_iops;
+  std::string cgroup_parent;
+  std::string cgroupns;
+  std::optional<int> oom_score_adj;
   std::optional<std::string> entrypoint;
   std::string network = "bridge";
   std::vector<std::string> publish;
@@ -86,6 +95,7 @@ struct RunOptions {
   std::string ipc_mode;
   container::HealthFlags health;
   std::string pull = "missing";
+  bool quiet = false;  // -q: no pull output
   RegistryCliOptions registry;
 };
 

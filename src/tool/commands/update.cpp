@@ -1,6 +1,8 @@
-// `gctool update [--cpus N] [--cpu-shares N] [--cpuset-cpus L] [-m SIZE] [--pids-limit N]
-// [--restart POLICY] CONTAINER...`: change the limits and restart policy of containers, running or
-// not, printing each name or ID as given. The values are checked before any container changes.
+// `gctool update [--cpus N] [--cpu-shares N] [--cpuset-cpus L] [--cpuset-mems L] [-m SIZE]
+// [--memory-swap SIZE] [--memory-reservation SIZE] [--cpu-period N] [--cpu-quota N]
+// [--blkio-weight N] [--pids-limit N] [--restart POLICY] CONTAINER...`: change the limits and
+// restart policy of containers, running or not, printing each name or ID as given. The values are
+// checked before any container changes.
 #include <memory>
 
 #include "command.hpp"
@@ -20,6 +22,10 @@ struct UpdateArgs {
   std::string cpuset_mems;
   std::string memory;
   std::string memory_swap;
+  std::string memory_reservation;
+  std::optional<std::int64_t> cpu_period;
+  std::optional<std::int64_t> cpu_quota;
+  std::optional<std::int64_t> blkio_weight;
   std::optional<std::int64_t> pids_limit;
   std::string restart;
   std::vector<std::string> refs;
@@ -43,6 +49,15 @@ container::ContainerUpdate parse(const UpdateArgs& a) {
   }
   if (!a.memory_swap.empty()) {
     r.memory_swap = a.memory_swap == "-1" ? -1 : parse_memory_size(a.memory_swap);
+  }
+  if (!a.memory_reservation.empty()) {
+    r.memory_reservation = parse_memory_size(a.memory_reservation);
+  }
+  r.cpu_period = a.cpu_period;
+  r.cpu_quota = a.cpu_quota;
+  // Docker: 0 leaves the weight as it is.
+  if (a.blkio_weight && *a.blkio_weight != 0) {
+    r.blkio_weight = a.blkio_weight;
   }
   r.pids_limit = a.pids_limit;
   if (!a.restart.empty()) {
@@ -77,6 +92,12 @@ void setup_update(CLI::App& app, Globals& globals) {
   cmd->add_option("-m,--memory", a->memory, "Memory limit");
   cmd->add_option("--memory-swap", a->memory_swap,
                   "Swap limit equal to memory plus swap: -1 to enable unlimited swap");
+  cmd->add_option("--memory-reservation", a->memory_reservation, "Memory soft limit");
+  cmd->add_option("--cpu-period", a->cpu_period,
+                  "Limit CPU CFS (Completely Fair Scheduler) period");
+  cmd->add_option("--cpu-quota", a->cpu_quota, "Limit CPU CFS (Completely Fair Scheduler) quota");
+  cmd->add_option("--blkio-weight", a->blkio_weight,
+                  "Block IO (relative weight), between 10 and 1000, or 0 to disable");
   cmd->add_option("--pids-limit", a->pids_limit,
                   "Tune container pids limit (set -1 for unlimited)");
   cmd->add_option("--restart", a->restart, "Restart policy to apply when a container exits");
