@@ -9,7 +9,9 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <set>
 #include <sstream>
@@ -66,6 +68,16 @@ class TestRoot {
     image_id_ = import_busybox(dir_.path());
   }
 
+  // A supervisor finishes its work (the exit, the last event) a moment after `rm -f` returned;
+  // removing the root under it races with its lock file and leaves the root behind.
+  ~TestRoot() {
+    for (int attempt = 0; attempt < 100 && !processes_using(root()).empty(); ++attempt) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  TestRoot(const TestRoot&) = delete;
+  TestRoot& operator=(const TestRoot&) = delete;
+
   std::string root() const { return dir_.str(); }
   const std::string& image_id() const { return image_id_; }
 
@@ -115,6 +127,24 @@ class TestRoot {
   }
 
  private:
+  // Pids of the processes whose command line names the root (`--root ROOT`, supervisors).
+  static std::vector<pid_t> processes_using(const std::string& root) {
+    std::vector<pid_t> pids;
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+      const std::string name = entry.path().filename().string();
+      if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) {
+        continue;
+      }
+      std::ifstream in(entry.path() / "cmdline");
+      const std::string cmdline((std::istreambuf_iterator<char>(in)), {});
+      if (cmdline.find(root) != std::string::npos) {
+        pids.push_back(std::stoi(name));
+      }
+    }
+    return pids;
+  }
+
   static bool empty_cgroup(const std::filesystem::path& cg) {
     std::ifstream procs(cg / "cgroup.procs");
     std::string line;
