@@ -94,6 +94,10 @@ inline bool has_io_throttle(const Resources& r) {
 // when the spec was loaded.
 std::string device_number(const ThrottleDevice& device);
 
+// Sets the device's major and minor from its path: 0 when the path is a block device, else the
+// errno of stat or ENOTBLK (the numbers are left as they were).
+int resolve_block_device(ThrottleDevice& device) noexcept;
+
 // A --device-read-bps value "PATH:RATE" (RATE with an optional k/m/g unit: "1mb") or, with
 // `iops`, an --device-read-iops one (a plain count). `flag` names the flag in the error. The path
 // must be a block device under /dev; it is resolved to its number here. Throws Error::invalid.

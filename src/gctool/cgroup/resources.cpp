@@ -66,6 +66,19 @@ std::string device_number(const ThrottleDevice& device) {
   return fmt::format("{}:{}", device.major, device.minor);
 }
 
+int resolve_block_device(ThrottleDevice& device) noexcept {
+  struct stat st {};
+  if (::stat(device.path.c_str(), &st) != 0) {
+    return errno;
+  }
+  if (!S_ISBLK(st.st_mode)) {
+    return ENOTBLK;
+  }
+  device.major = static_cast<std::int64_t>(major(st.st_rdev));
+  device.minor = static_cast<std::int64_t>(minor(st.st_rdev));
+  return 0;
+}
+
 ThrottleDevice parse_throttle_device(std::string_view flag, std::string_view value, bool iops) {
   // Docker's wording: the path is checked for its "/dev/" prefix, the rate for its syntax.
   const auto colon = value.rfind(':');
@@ -100,17 +113,13 @@ ThrottleDevice parse_throttle_device(std::string_view flag, std::string_view val
   }
   // Resolved now, as the daemon does before it creates the container: a missing or non-block
   // path fails here with nothing made.
-  struct stat st {};
-  if (::stat(device.path.c_str(), &st) != 0) {
-    throw_invalid("invalid argument \"{}\" for \"{}\" flag: {}: {}", value, flag, device.path,
-                  std::strerror(errno));
-  }
-  if (!S_ISBLK(st.st_mode)) {
+  if (const int err = resolve_block_device(device); err == ENOTBLK) {
     throw_invalid("invalid argument \"{}\" for \"{}\" flag: {} is not a block device", value, flag,
                   device.path);
+  } else if (err != 0) {
+    throw_invalid("invalid argument \"{}\" for \"{}\" flag: {}: {}", value, flag, device.path,
+                  std::strerror(err));
   }
-  device.major = major(st.st_rdev);
-  device.minor = minor(st.st_rdev);
   return device;
 }
 

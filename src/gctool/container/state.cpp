@@ -1,8 +1,6 @@
 #include "gctool/container/state.hpp"
 
 #include <sys/mount.h>
-#include <sys/stat.h>
-#include <sys/sysmacros.h>
 
 #include <algorithm>
 
@@ -195,11 +193,7 @@ std::vector<cgroup::ThrottleDevice> throttle_from(const json& host_config, const
   for (const auto& d : *it) {
     cgroup::ThrottleDevice device{d.at("Path").get<std::string>()};
     device.rate = d.at("Rate").get<std::uint64_t>();
-    struct stat st {};
-    if (::stat(device.path.c_str(), &st) == 0 && S_ISBLK(st.st_mode)) {
-      device.major = major(st.st_rdev);
-      device.minor = minor(st.st_rdev);
-    }
+    cgroup::resolve_block_device(device);  // a failure is reported by the start (device_number)
     out.push_back(std::move(device));
   }
   return out;
