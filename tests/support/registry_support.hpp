@@ -5,6 +5,7 @@
 // write.
 #pragma once
 
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -12,6 +13,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -91,27 +93,26 @@ class TestRegistry {
       tls = fmt::format("  tls:\n    certificate: {}\n    key: {}\n", (dir / "server.crt").string(),
                         (dir / "server.key").string());
     }
-    write_bytes(dir / "config.yml",
-                fmt::format("version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n"
-                            "storage:\n  filesystem:\n    rootdirectory: {}\n"
-                            "  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{}\n{}{}",
-                            (dir / "data").string(), port_, tls, auth));
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      const int null = ::open("/dev/null", O_WRONLY);
-      ::dup2(null, 1);
-      ::dup2(null, 2);
-      ::execlp("docker-registry", "docker-registry", "serve", (dir / "config.yml").c_str(),
-               nullptr);
-      ::_exit(127);
+    // The port is free when picked but another test may take it before the registry binds it,
+    // and a loaded machine may take seconds to start it: a registry that exits is started
+    // again on a new port, a live one is given 30 s, and a failure names what it printed.
+    std::string last_error;
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      if (attempt > 0) {
+        port_ = free_loopback_port();
+      }
+      write_bytes(
+          dir / "config.yml",
+          fmt::format("version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n"
+                      "storage:\n  filesystem:\n    rootdirectory: {}\n"
+                      "  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{}\n{}{}",
+                      (dir / "data").string(), port_, tls, auth));
+      if (start(dir)) {
+        return;
+      }
+      last_error = read_log(dir / "registry.log");
     }
-    for (int i = 0; i < 200 && !port_answers(port_); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(25));
-    }
-    if (!port_answers(port_)) {
-      stop();
-      throw std::runtime_error("docker-registry did not start");
-    }
+    throw std::runtime_error("docker-registry did not start: " + last_error);
   }
   TestRegistry(const TestRegistry&) = delete;
   TestRegistry& operator=(const TestRegistry&) = delete;
@@ -150,6 +151,46 @@ class TestRegistry {
   }
 
  private:
+  // Runs docker-registry; true once it answers, false (and reaped) if it exits or is silent.
+  bool start(const std::filesystem::path& dir) {
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      const int null = ::open("/dev/null", O_WRONLY);
+      const int log = ::open((dir / "registry.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      ::dup2(null, 1);
+      ::dup2(log >= 0 ? log : null, 2);
+      ::execlp("docker-registry", "docker-registry", "serve", (dir / "config.yml").c_str(),
+               nullptr);
+      ::_exit(127);
+    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (port_answers(port_)) {
+        return true;
+      }
+      if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
+        pid_ = -1;
+        return false;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+    stop();
+    return false;
+  }
+
+  // The last line docker-registry wrote, or how it ended when it wrote nothing.
+  static std::string read_log(const std::filesystem::path& path) {
+    std::ifstream in(path);
+    std::string line;
+    std::string last = "no output (exited, or not listening after 30 s)";
+    while (std::getline(in, line)) {
+      if (!line.empty()) {
+        last = line;
+      }
+    }
+    return last;
+  }
+
   void make_certificates() const {
     const auto dir = tmp_.path().string();
     const auto r = run_program(
