@@ -220,8 +220,8 @@ io::Task<siginfo_t> session(io::Loop& loop, BorrowedFd pidfd, BorrowedFd console
     }
   }
   const siginfo_t info = co_await io::wait_exit(loop, pidfd);
-  for (auto waited = 0ms; open != nullptr && *open > 0 && waited < kDrainTimeout; waited += 10ms) {
-    co_await io::sleep(loop, 10ms);
+  if (open != nullptr) {
+    co_await io::wait_until_zero(loop, *open, kDrainTimeout);
   }
   co_return info;
 }

@@ -92,14 +92,10 @@ io::Task<siginfo_t> Monitor::run(io::Loop& loop, BorrowedFd pidfd, UniqueFd out,
   if (health) {
     // A check under way is killed; the state stays as the last check left it.
     loop.cancel(*health);
-    for (auto waited = 0ms; health_running_ && waited < kDrainTimeout; waited += 10ms) {
-      co_await io::sleep(loop, 10ms);
-    }
+    co_await io::wait_until_zero(loop, health_running_, kDrainTimeout);
   }
   // Let the streams write what the container printed last before the exit is visible.
-  for (auto waited = 0ms; streams_open_ > 0 && waited < kDrainTimeout; waited += 10ms) {
-    co_await io::sleep(loop, 10ms);
-  }
+  co_await io::wait_until_zero(loop, streams_open_, kDrainTimeout);
   if (attach) {
     co_await attach->finish(loop, io::exit_code(info));
   }
@@ -278,9 +274,7 @@ io::Task<HealthResult> Monitor::probe(io::Loop& loop) {
     }
   }
   // What it wrote last is in the pipe: let the reader get to its end.
-  for (auto waited = 0ms; *reading && waited < 100ms; waited += 10ms) {
-    co_await io::sleep(loop, 10ms);
-  }
+  co_await io::wait_until_zero(loop, *reading, 100ms);
   loop.cancel(reader);
   result.end = now_rfc3339();
   if (timed_out) {
