@@ -65,6 +65,9 @@ class CgroupDriver {
 
   virtual Stats stats(std::string_view path) const = 0;
 
+  // Stats::oom_kills alone, from the one file that holds it: what is read at every exit.
+  virtual std::uint64_t oom_kills(std::string_view path) const = 0;
+
   // Whether the cgroup directory exists (in any hierarchy on v1).
   virtual bool exists(std::string_view path) const = 0;
 

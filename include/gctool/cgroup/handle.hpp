@@ -55,7 +55,7 @@ class CgroupHandle {
   Stats stats() const;
 
   // Whether the OOM killer has killed a process of this cgroup (the runtime's "OOMKilled").
-  bool oom_killed() const { return stats().oom_kills > 0; }
+  bool oom_killed() const { return driver_->oom_kills(path_) > 0; }
 
   // Directory fd for clone3(CLONE_INTO_CGROUP) on v2; invalid on v1.
   UniqueFd open_dir() const;

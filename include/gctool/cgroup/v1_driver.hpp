@@ -28,6 +28,7 @@ class V1Driver final : public CgroupDriver {
   void add_process(std::string_view path, pid_t pid) const override;
   std::vector<pid_t> pids(std::string_view path) const override;
   Stats stats(std::string_view path) const override;
+  std::uint64_t oom_kills(std::string_view path) const override;
   bool exists(std::string_view path) const override;
   UniqueFd open_dir(std::string_view path) const override;
   void freeze(std::string_view path, bool frozen, std::chrono::milliseconds timeout) const override;

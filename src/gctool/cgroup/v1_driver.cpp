@@ -249,9 +249,7 @@ Stats V1Driver::stats(std::string_view path) const {
     s.memory_peak = detail::read_u64(d / "memory.max_usage_in_bytes");
     s.memory_limit = detail::read_limit(d / "memory.limit_in_bytes");
     s.memory_inactive_file = detail::read_key(d / "memory.stat", "total_inactive_file").value_or(0);
-    // oom_kill appeared in 4.13; before it, hitting the limit (failcnt) is the best hint.
-    const auto kills = detail::read_key(d / "memory.oom_control", "oom_kill");
-    s.oom_kills = kills ? *kills : detail::read_u64(d / "memory.failcnt").value_or(0);
+    s.oom_kills = oom_kills(path);
   }
   if (has("cpuacct")) {
     s.cpu_usage_ns = detail::read_u64(dir("cpuacct", path) / "cpuacct.usage");
@@ -264,6 +262,16 @@ Stats V1Driver::stats(std::string_view path) const {
         detail::read_io_v1(dir("blkio", path) / "blkio.throttle.io_service_bytes_recursive");
   }
   return s;
+}
+
+std::uint64_t V1Driver::oom_kills(std::string_view path) const {
+  if (!has("memory")) {
+    return 0;
+  }
+  const auto d = dir("memory", path);
+  // oom_kill appeared in 4.13; before it, hitting the limit (failcnt) is the best hint.
+  const auto kills = detail::read_key(d / "memory.oom_control", "oom_kill");
+  return kills ? *kills : detail::read_u64(d / "memory.failcnt").value_or(0);
 }
 
 bool V1Driver::exists(std::string_view path) const {

@@ -248,8 +248,12 @@ Stats V2Driver::stats(std::string_view path) const {
     s.cpu_usage_ns = *usec * 1000;
   }
   s.pids_current = detail::read_u64(d / "pids.current");
-  s.oom_kills = detail::read_key(d / "memory.events", "oom_kill").value_or(0);
+  s.oom_kills = oom_kills(path);
   return s;
+}
+
+std::uint64_t V2Driver::oom_kills(std::string_view path) const {
+  return detail::read_key(dir(path) / "memory.events", "oom_kill").value_or(0);
 }
 
 bool V2Driver::exists(std::string_view path) const {

@@ -852,8 +852,18 @@ void Container::keep_created() {
 
 void Container::finish() {
   if (cgroup_) {
-    cgroup_->kill_all();
-    cgroup_->remove();
+    // Pid 1 took the rest of its pid namespace with it, so the cgroup is almost always empty:
+    // rmdir first, and kill only when a busy directory shows something is left (--pid host,
+    // a process that joined from outside).
+    try {
+      cgroup_->remove(std::chrono::milliseconds(0));
+    } catch (const Error& e) {
+      if (e.errno_value() != EBUSY) {
+        throw;
+      }
+      cgroup_->kill_all();
+      cgroup_->remove();
+    }
     cgroup_.reset();
   }
   store_->release_host_mounts(id());
