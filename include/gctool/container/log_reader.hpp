@@ -88,7 +88,6 @@ class LogReader {
   bool read_appended();
   std::size_t drain(BorrowedFd fd);
   void emit(std::string_view line);
-  void read_whole(const std::filesystem::path& path);
   bool open_current();
 
   std::filesystem::path log_;

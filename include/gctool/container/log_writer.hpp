@@ -33,6 +33,14 @@ std::filesystem::path container_log_path(const std::filesystem::path& container_
 // The log itself for index 0, else "<log>.<index>" (container.log.1 is the newest rotated file).
 std::filesystem::path rotated_log_path(const std::filesystem::path& log, int index);
 
+// A lock on the log's directory (flock on its fd, released when the fd closes) that orders
+// rotations against readers: a rotation renames every file one place along, and a reader that
+// looked for the files after its own meanwhile would skip or repeat one. The writer takes it
+// exclusive around a rotation, giving up after a short wait (a stopped reader must not stall the
+// container's output), readers shared while they find and open the files. Invalid when the
+// directory cannot be opened or locked.
+UniqueFd lock_log_rotation(const std::filesystem::path& log, bool exclusive);
+
 // Uninitialized memory for log data, aligned to a cache line. The kernel copies between such
 // buffers and pipes or files with `rep movsb`, which on this project's machine (AMD EPYC) is far
 // slower when the user address is not 32-byte aligned: the 16 bytes past a page where malloc puts

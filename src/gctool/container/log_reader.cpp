@@ -157,15 +157,6 @@ std::size_t LogReader::drain(BorrowedFd fd) {
   }
 }
 
-void LogReader::read_whole(const std::filesystem::path& path) {
-  const auto fd = try_open(path);
-  if (fd.valid()) {
-    drain(fd);
-  }
-  // A torn record at the end of a finished file never completes.
-  begin_ = end_ = 0;
-}
-
 bool LogReader::open_current() {
   current_ = try_open(log_);
   if (!current_.valid()) {
@@ -178,13 +169,17 @@ bool LogReader::open_current() {
 }
 
 void LogReader::read_existing() {
-  // The current file is opened first: what rotates away after this is still read through the fd.
-  open_current();
+  // Every file is opened with no rotation under way: what rotates away afterwards is still read
+  // through its fd.
   std::vector<UniqueFd> files;  // oldest first
-  for (int index = count_rotated(log_); index >= 1; --index) {
-    auto fd = try_open(rotated_log_path(log_, index));
-    if (fd.valid()) {
-      files.push_back(std::move(fd));
+  {
+    const auto lock = lock_log_rotation(log_, false);
+    open_current();
+    for (int index = count_rotated(log_); index >= 1; --index) {
+      auto fd = try_open(rotated_log_path(log_, index));
+      if (fd.valid()) {
+        files.push_back(std::move(fd));
+      }
     }
   }
   std::size_t first = 0;
@@ -248,22 +243,36 @@ bool LogReader::read_appended() {
   // Rotated: what was written before the rename is still reachable through our fd.
   drain(current_);
   begin_ = end_ = 0;
-  // The rotated files newer than ours, oldest first. If ours is gone (rotated past max-file or
-  // removed), every rotated file left is newer than it.
-  const int rotated = count_rotated(log_);
-  int next = rotated;
-  for (int index = 1; index <= rotated; ++index) {
-    struct stat old {};
-    if (::stat(rotated_log_path(log_, index).c_str(), &old) == 0 && old.st_dev == dev_ &&
-        old.st_ino == ino_) {
-      next = index - 1;
-      break;
+  // The files after ours are found and opened with no rotation under way (which would move
+  // them along), then read without holding up the writer.
+  std::vector<UniqueFd> newer;  // oldest first
+  bool have_current = false;
+  {
+    const auto lock = lock_log_rotation(log_, false);
+    // If ours is gone (rotated past max-file or removed), every rotated file left is newer.
+    const int rotated = count_rotated(log_);
+    int next = rotated;
+    for (int index = 1; index <= rotated; ++index) {
+      struct stat old {};
+      if (::stat(rotated_log_path(log_, index).c_str(), &old) == 0 && old.st_dev == dev_ &&
+          old.st_ino == ino_) {
+        next = index - 1;
+        break;
+      }
     }
+    for (int index = next; index >= 1; --index) {
+      if (auto fd = try_open(rotated_log_path(log_, index)); fd.valid()) {
+        newer.push_back(std::move(fd));
+      }
+    }
+    have_current = open_current();
   }
-  for (int index = next; index >= 1; --index) {
-    read_whole(rotated_log_path(log_, index));
+  for (const auto& fd : newer) {
+    drain(fd);
+    // A torn record at the end of a finished file never completes.
+    begin_ = end_ = 0;
   }
-  if (open_current()) {
+  if (have_current) {
     drain(current_);
   }
   return true;

@@ -1,6 +1,7 @@
 #include "gctool/container/log_writer.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -48,6 +49,30 @@ std::filesystem::path rotated_log_path(const std::filesystem::path& log, int ind
   auto path = log;
   path += fmt::format(".{}", index);
   return path;
+}
+
+UniqueFd lock_log_rotation(const std::filesystem::path& log, bool exclusive) {
+  const auto dir = log.has_parent_path() ? log.parent_path() : std::filesystem::path(".");
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid()) {
+    return fd;
+  }
+  if (!exclusive) {
+    while (::flock(fd.get(), LOCK_SH) != 0) {
+      if (errno != EINTR) {
+        return UniqueFd();
+      }
+    }
+    return fd;
+  }
+  // Readers hold it for the few opens and reads of a rotation: 100 ms is ample.
+  for (int tries = 0; ::flock(fd.get(), LOCK_EX | LOCK_NB) != 0; ++tries) {
+    if (errno != EWOULDBLOCK || tries == 100) {
+      return UniqueFd();
+    }
+    ::usleep(1000);
+  }
+  return fd;
 }
 
 LogWriter::LogWriter(std::filesystem::path path, LogOptions options, std::size_t buffer_size)
@@ -207,6 +232,7 @@ void LogWriter::flush() {
 }
 
 void LogWriter::rotate() {
+  const auto lock = lock_log_rotation(path_, true);
   // container.log.(N-2) -> .(N-1), ..., container.log -> .1: rename replaces the oldest.
   for (int index = options_.max_files - 1; index >= 1; --index) {
     const auto from = rotated_log_path(path_, index - 1);
