@@ -6,6 +6,7 @@
 #include <chrono>
 #include <filesystem>
 #include <string>
+#include <thread>
 
 #include <catch2/catch.hpp>
 
@@ -157,6 +158,23 @@ TEST_CASE("run --pid host and --uts host share the host's namespaces", "[root]")
   check_refused(root, {"--pid", "container:x"});
   check_refused(root, {"--pid", "private"});
   check_refused(root, {"--uts", "private"});
+  CHECK(root.leaks().empty());
+}
+
+TEST_CASE("with --pid host, what pid 1 leaves running is killed when it exits", "[root]") {
+  TestRoot root;
+  // Without a pid namespace of its own, the kernel does not end the rest with pid 1: the
+  // cgroup is still busy and gctool kills what is in it before removing it.
+  const auto r = root.run({"run", "--rm", "--network", "none", "--pid", "host", "busybox", "sh",
+                           "-c", "sleep 60 >/dev/null 2>&1 & echo $!"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const auto left = "/proc/" + r.out.substr(0, r.out.find('\n'));
+  // Reaped by its parent (init on the host) soon after the kill.
+  for (int i = 0; i < 100 && std::filesystem::exists(left); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  CHECK_FALSE(std::filesystem::exists(left));
   CHECK(root.leaks().empty());
 }
 
