@@ -6,8 +6,11 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <sstream>
 #include <string>
 #include <thread>
+
+#include <fmt/format.h>
 
 #include "gctool/container/log_stream.hpp"
 #include "gctool/core/file_util.hpp"
@@ -112,6 +115,45 @@ TEST_CASE("follow_log keeps up with a rotating log until the container stops") {
   }
   CHECK(sink.out == expected_out);
   CHECK(sink.err == expected_err);
+}
+
+TEST_CASE("a log read while it rotates shows every line once, in order") {
+  gctool::test::TempDir dir;
+  const auto path = container_log_path(dir.path());
+  LogOptions options;
+  options.max_size = 4096;
+  options.max_files = 1000;
+  LogWriter writer(path, options);
+  writer.write(LogStream::Stdout, "line 0\n");
+  std::atomic<bool> done{false};
+  std::thread producer([&] {
+    for (int i = 1; i < 20000; ++i) {
+      writer.write(LogStream::Stdout, fmt::format("line {}\n", i));
+    }
+    done = true;
+  });
+  // Each read is what `logs` without -f shows: the lines so far, none twice, none missing,
+  // however the files were renamed while it opened them.
+  int reads = 0;
+  std::string wrong;
+  while (!done && wrong.empty()) {
+    CaptureSink sink;
+    LogReader reader(path, {}, sink);
+    reader.read_existing();
+    ++reads;
+    std::istringstream lines(sink.out);
+    std::string line;
+    for (int expected = 0; std::getline(lines, line); ++expected) {
+      if (line != fmt::format("line {}", expected)) {
+        wrong = fmt::format("read {}: \"{}\" where \"line {}\" belongs", reads, line, expected);
+        break;
+      }
+    }
+  }
+  producer.join();
+  INFO(wrong);
+  CHECK(wrong.empty());
+  CHECK(reads > 0);
 }
 
 TEST_CASE("stream_to_log keeps draining the pipe when the log cannot be written") {
