@@ -104,6 +104,13 @@ class ContainerStore {
   // Unmounts its host-side mounts first (see release_host_mounts).
   void remove(std::string_view id) const;
 
+  // remove() in two steps, so that the store lock need not be held while a tree is deleted:
+  // detach() (under the lock) unmounts and renames the directory away and returns where it went
+  // (empty when it was already gone); erase() deletes that, with or without the lock. A list()
+  // meanwhile may delete it too: erase() tolerates that.
+  std::filesystem::path detach(std::string_view id) const;
+  static void erase(const std::filesystem::path& detached);
+
   // The one mount gctool makes on the host side: a shareable container's /dev/shm
   // (<dir>/shm, see --ipc shareable), which lives while the container runs.
   std::filesystem::path shm_dir(std::string_view id) const { return dir(id) / "shm"; }

@@ -871,14 +871,20 @@ void Container::finish() {
     teardown_network(store_->root(), record_);
   }
   if (record_.spec.auto_remove) {
-    const auto lock = store_->lock_if_present();
-    if (!lock) {
-      finished_ = true;  // the store (and with it the record) was removed under us
-      return;
+    std::filesystem::path detached;
+    {
+      const auto lock = store_->lock_if_present();
+      if (!lock) {
+        finished_ = true;  // the store (and with it the record) was removed under us
+        return;
+      }
+      detached = store_->detach(id());
+      remove_anonymous_volumes(*store_, record_.spec.binds);
+      record_container_event(*store_, record_, "destroy");
     }
-    store_->remove(id());
-    remove_anonymous_volumes(*store_, record_.spec.binds);
-    record_container_event(*store_, record_, "destroy");
+    // Gone from every listing already: its files are deleted without holding up the other
+    // containers' creations and exits, which wait for the lock.
+    ContainerStore::erase(detached);
   }
   finished_ = true;
 }

@@ -349,21 +349,33 @@ void ContainerStore::release_host_mounts(std::string_view id) const noexcept {
 }
 
 void ContainerStore::remove(std::string_view id) const {
+  erase(detach(id));
+}
+
+fsys::path ContainerStore::detach(std::string_view id) const {
   release_host_mounts(id);
   // Renamed away first: a removal cut short leaves no directory without its record under the
   // id, only one under the removing prefix, which the next list() deletes.
   const fsys::path doomed = containers_dir() / fmt::format("{}{}", kRemovingPrefix, id);
   if (::rename(dir(id).c_str(), doomed.c_str()) != 0) {
     if (errno == ENOENT) {
-      return;
+      return {};
     }
     throw_errno("rename {} to {}", dir(id), doomed);
   }
   crash_point("container-rm:renamed");
+  return doomed;
+}
+
+void ContainerStore::erase(const fsys::path& detached) {
+  if (detached.empty()) {
+    return;
+  }
   std::error_code ec;
-  fsys::remove_all(doomed, ec);
-  if (ec) {
-    throw Error(ec.value(), fmt::format("remove {}", doomed));
+  fsys::remove_all(detached, ec);
+  // A list() that found it may be deleting it at the same time: what it removed first is gone.
+  if (ec && ec != std::errc::no_such_file_or_directory) {
+    throw Error(ec.value(), fmt::format("remove {}", detached));
   }
 }
 
