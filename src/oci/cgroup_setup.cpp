@@ -248,8 +248,7 @@ void remove_cgroup(const std::string& path) {
   }
   if (driver->exists(path)) {
     auto handle = cgroup::CgroupHandle::open(driver, path);
-    handle.kill_all();
-    handle.remove();
+    handle.kill_and_remove();
   }
   remove_extra_cgroups(path);
 }

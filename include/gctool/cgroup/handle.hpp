@@ -67,6 +67,11 @@ class CgroupHandle {
   // destructor then has nothing left to do.
   void remove(std::chrono::milliseconds timeout = kDefaultTimeout);
 
+  // kill_all() then remove(), for a cgroup whose container has ended: rmdir is tried first, as
+  // pid 1 takes its pid namespace with it and the cgroup is almost always empty by then, and the
+  // kill (a read of cgroup.procs in every hierarchy) runs only when rmdir finds it busy.
+  void kill_and_remove(std::chrono::milliseconds timeout = kDefaultTimeout);
+
   // Keeps the cgroup: the destructor will not touch it. Returns its path.
   std::string release() noexcept;
 

@@ -100,6 +100,18 @@ void CgroupHandle::remove(std::chrono::milliseconds timeout) {
   owned_ = false;
 }
 
+void CgroupHandle::kill_and_remove(std::chrono::milliseconds timeout) {
+  try {
+    remove(std::chrono::milliseconds(0));
+  } catch (const Error& e) {
+    if (e.errno_value() != EBUSY) {
+      throw;
+    }
+    kill_all(timeout);
+    remove(timeout);
+  }
+}
+
 std::string CgroupHandle::release() noexcept {
   owned_ = false;
   return path_;

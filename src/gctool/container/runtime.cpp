@@ -305,8 +305,7 @@ void release_cgroup(const std::string& path) {
     return;
   }
   auto handle = cgroup::CgroupHandle::open(driver, path);
-  handle.kill_all();
-  handle.remove();
+  handle.kill_and_remove();
 }
 
 // Waits until the process (not our child) has exited, via a pidfd; false on timeout.
@@ -852,18 +851,7 @@ void Container::keep_created() {
 
 void Container::finish() {
   if (cgroup_) {
-    // Pid 1 took the rest of its pid namespace with it, so the cgroup is almost always empty:
-    // rmdir first, and kill only when a busy directory shows something is left (--pid host,
-    // a process that joined from outside).
-    try {
-      cgroup_->remove(std::chrono::milliseconds(0));
-    } catch (const Error& e) {
-      if (e.errno_value() != EBUSY) {
-        throw;
-      }
-      cgroup_->kill_all();
-      cgroup_->remove();
-    }
+    cgroup_->kill_and_remove();
     cgroup_.reset();
   }
   store_->release_host_mounts(id());
